@@ -1,0 +1,149 @@
+import { randomUUID } from 'node:crypto';
+import { BlockList, isIPv4 } from 'node:net';
+import cookie from '@fastify/cookie';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { Config } from './config.ts';
+import { type Clock, systemClock } from './platform/clock.ts';
+import { createSigner } from './platform/crypto.ts';
+import type { Db } from './platform/db.ts';
+import { AppError } from './platform/errors.ts';
+import { installErrorHandling } from './platform/http-errors.ts';
+import { createMetrics } from './platform/metrics.ts';
+import {
+  accountsRoutes,
+  createAccountsRepository,
+  createAccountsService,
+  createAuth,
+  createSessionGuard,
+} from './modules/accounts/index.ts';
+import { catalogRoutes, createCatalogRepository, createCatalogService } from './modules/catalog/index.ts';
+import { opsRoutes, type ReadinessCheck } from './modules/ops/ops.routes.ts';
+
+export interface AppDeps {
+  config: Config;
+  db: Db;
+  /** The signing secret (config.secret, or the one generated for the embedded shape). */
+  secret: string;
+  clock?: Clock;
+  logger?: FastifyServerOptions['logger'];
+  /** Close the database when the app closes (true when the app owns it). */
+  ownsDb?: boolean;
+}
+
+export const BODY_LIMIT = 64 * 1024;
+
+function allowListOf(entries: readonly string[]) {
+  const list = new BlockList();
+  for (const entry of entries) {
+    const [address = '', prefix] = entry.split('/');
+    const type = isIPv4(address) ? 'ipv4' : 'ipv6';
+    if (prefix === undefined) list.addAddress(address, type);
+    else list.addSubnet(address, Number(prefix), type);
+  }
+  return (ip: string) => {
+    const plain = ip.startsWith('::ffff:') && isIPv4(ip.slice(7)) ? ip.slice(7) : ip;
+    return list.check(plain, isIPv4(plain) ? 'ipv4' : 'ipv6');
+  };
+}
+
+export async function buildApp(deps: AppDeps) {
+  const { config, db } = deps;
+  const clock = deps.clock ?? systemClock;
+  const app = Fastify({
+    logger: deps.logger ?? { level: config.logLevel },
+    bodyLimit: BODY_LIMIT,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+    trustProxy: config.trustProxy,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true } },
+    routerOptions: { maxParamLength: 200 },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  const metrics = createMetrics();
+  const accountsRepo = createAccountsRepository(db);
+  const guard = createSessionGuard({
+    repo: accountsRepo,
+    signer: createSigner(deps.secret, 'session'),
+    clock,
+    onError: (err) => app.log.warn({ err }, 'session revocation poll failed'),
+  });
+  await guard.start();
+  const auth = createAuth(guard);
+  const accounts = createAccountsService({ repo: accountsRepo, guard, clock, log: app.log });
+  const catalog = createCatalogService({
+    repo: createCatalogRepository(db),
+    transaction: (fn) => db.tx((q) => fn(createCatalogRepository(q))),
+    clock,
+  });
+  const checks: ReadinessCheck[] = [{ name: 'database', check: () => db.ping() }];
+
+  app.decorate('services', { accounts, catalog, auth, guard, metrics, db });
+  app.decorateRequest('principal', undefined);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'TicketMax API',
+        version: '1',
+        description: 'Waiting room, seat inventory, orders, payment, tickets and check-in. Errors: { error: { code, message, details } }.',
+      },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer' },
+          cookie: { type: 'apiKey', in: 'cookie', name: 'tm_session' },
+        },
+      },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/api/docs' });
+  await app.register(cookie);
+  const allowed = allowListOf(config.rateLimitAllow);
+  await app.register(rateLimit, {
+    global: false,
+    allowList: (request) => allowed(request.ip),
+    errorResponseBuilder: (_request, context) =>
+      new AppError('RATE_LIMITED', 429, `Too many requests; try again in ${Math.ceil(context.ttl / 1000)} s`, {
+        retryAfterSeconds: Math.ceil(context.ttl / 1000),
+      }),
+  });
+  installErrorHandling(app);
+
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    metrics.httpDuration.observe(
+      { method: request.method, route, status: `${Math.floor(reply.statusCode / 100)}xx` },
+      reply.elapsedTime / 1000,
+    );
+  });
+
+  await app.register(opsRoutes, { checks, metrics, metricsToken: config.metricsToken });
+  await app.register(accountsRoutes, { accounts, auth, limits: { signupPerMinute: 10, loginPerMinute: 20 } });
+  await app.register(catalogRoutes, { catalog, auth });
+
+  app.addHook('onClose', async () => {
+    await guard.stop();
+    if (deps.ownsDb) await db.close();
+  });
+  return app;
+}
+
+export interface AppServices {
+  accounts: ReturnType<typeof createAccountsService>;
+  catalog: ReturnType<typeof createCatalogService>;
+  auth: ReturnType<typeof createAuth>;
+  guard: ReturnType<typeof createSessionGuard>;
+  metrics: ReturnType<typeof createMetrics>;
+  db: Db;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    services: AppServices;
+  }
+}
+export type App = FastifyInstance;

@@ -1,0 +1,63 @@
+import { buildApp } from './app.ts';
+import { ConfigError, loadConfig } from './config.ts';
+import { DEMO_ACCOUNTS, seedDemo } from './demo/seed.ts';
+import { openDb } from './platform/db.ts';
+import { migrate } from './platform/migrate.ts';
+import { loadSecrets } from './platform/secrets.ts';
+
+async function main() {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`TicketMax cannot start: ${err.message}`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const secrets = await loadSecrets(config);
+  const db = await openDb({ url: config.databaseUrl, dataDir: config.dataDir });
+  await migrate(db);
+  const app = await buildApp({ config, db, secret: secrets.secret, ownsDb: true });
+  const { accounts, catalog } = app.services;
+
+  if (config.adminEmail && config.adminPassword) {
+    await accounts.ensureAccount({ email: config.adminEmail, password: config.adminPassword, name: 'Administrator' }, 'admin');
+  }
+  if (config.demo && (await seedDemo({ db, accounts, catalog, now: Date.now() }))) {
+    app.log.info('demo data seeded');
+  }
+
+  let closing = false;
+  const shutdown = (signal: string) => {
+    if (closing) return;
+    closing = true;
+    app.log.info({ signal }, 'shutting down: draining requests');
+    const force = setTimeout(() => process.exit(1), 10_000);
+    force.unref();
+    app.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        app.log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+
+  const address = await app.listen({ port: config.port, host: config.host });
+  const shape = config.embedded ? 'embedded (PGlite + memory)' : 'scale-out (PostgreSQL)';
+  const lines = [`TicketMax is running at ${address} — ${shape}`, `API docs: ${address}/api/docs`];
+  if (config.demo) {
+    lines.push('Demo accounts (e-mail / password):');
+    for (const a of DEMO_ACCOUNTS) lines.push(`  ${a.role.padEnd(9)} ${a.email} / ${a.password}`);
+  }
+  console.log(lines.join('\n'));
+}
+
+main().catch((err: unknown) => {
+  console.error('TicketMax failed to start:', err);
+  process.exit(1);
+});

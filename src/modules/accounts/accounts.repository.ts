@@ -1,0 +1,89 @@
+import type { Queryable } from '../../platform/db.ts';
+import type { Role } from './accounts.schemas.ts';
+
+export interface UserRow {
+  id: string;
+  email: string;
+  name: string;
+  role: Role;
+  password_hash: string;
+}
+
+export function createAccountsRepository(db: Queryable) {
+  return {
+    async insertUser(user: { id: string; email: string; name: string; passwordHash: string; role: Role }) {
+      const rows = await db.query<UserRow>(
+        `INSERT INTO users (id, email, name, password_hash, role) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (lower(email)) DO NOTHING
+         RETURNING id, email, name, role, password_hash`,
+        [user.id, user.email, user.name, user.passwordHash, user.role],
+      );
+      return rows[0];
+    },
+
+    async findByEmail(email: string) {
+      const rows = await db.query<UserRow>(
+        'SELECT id, email, name, role, password_hash FROM users WHERE lower(email) = lower($1)',
+        [email],
+      );
+      return rows[0];
+    },
+
+    async findById(id: string) {
+      const rows = await db.query<UserRow>('SELECT id, email, name, role, password_hash FROM users WHERE id = $1', [id]);
+      return rows[0];
+    },
+
+    async setRole(id: string, role: Role) {
+      const rows = await db.query<UserRow>(
+        `UPDATE users SET role = $2, role_changed_at = now() WHERE id = $1
+         RETURNING id, email, name, role, password_hash`,
+        [id, role],
+      );
+      return rows[0];
+    },
+
+    async setPasswordAndRole(id: string, passwordHash: string, role: Role) {
+      await db.query('UPDATE users SET password_hash = $2, role = $3, role_changed_at = now() WHERE id = $1', [
+        id,
+        passwordHash,
+        role,
+      ]);
+    },
+
+    async insertSession(session: { id: string; userId: string; expiresAt: Date }) {
+      await db.query('INSERT INTO sessions (id, user_id, expires_at) VALUES ($1, $2, $3)', [
+        session.id,
+        session.userId,
+        session.expiresAt,
+      ]);
+    },
+
+    async revokeSession(id: string) {
+      await db.query('UPDATE sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL', [id]);
+    },
+
+    /** Sessions revoked after `since` (or all live revoked sessions when since is null), and the database's clock. */
+    async revokedSince(since: Date | null) {
+      return db.query<{ id: string; revoked_at: Date; expires_at: Date }>(
+        `SELECT id, revoked_at, expires_at FROM sessions
+          WHERE revoked_at IS NOT NULL AND expires_at > now() AND ($1::timestamptz IS NULL OR revoked_at > $1)`,
+        [since],
+      );
+    },
+
+    async rolesChangedSince(since: Date | null) {
+      return db.query<{ id: string; role: Role; role_changed_at: Date }>(
+        `SELECT id, role, role_changed_at FROM users
+          WHERE role_changed_at IS NOT NULL AND ($1::timestamptz IS NULL OR role_changed_at > $1)`,
+        [since],
+      );
+    },
+
+    async dbNow() {
+      const rows = await db.query<{ now: Date }>('SELECT now() AS now');
+      return rows[0]!.now;
+    },
+  };
+}
+export type AccountsRepository = ReturnType<typeof createAccountsRepository>;

@@ -1,0 +1,98 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import { forbidden } from '../../platform/errors.ts';
+import { errors, IdParams } from '../../platform/http-schemas.ts';
+import { AuthResult, authErrors, LoginBody, MeResult, RoleBody, SignupBody } from './accounts.schemas.ts';
+import type { AccountsService } from './accounts.service.ts';
+import { type Auth, isSameOrigin, requirePrincipal, SESSION_COOKIE } from './auth.ts';
+
+export interface AccountsRoutesOptions {
+  accounts: AccountsService;
+  auth: Auth;
+  /** Per-IP limits for the expensive, guessable routes. */
+  limits: { signupPerMinute: number; loginPerMinute: number };
+}
+
+const tags = ['accounts'];
+
+export const accountsRoutes: FastifyPluginAsyncTypebox<AccountsRoutesOptions> = async (app, { accounts, auth, limits }) => {
+  function setSessionCookie(request: FastifyRequest, reply: FastifyReply, token: string, expiresAt: number) {
+    reply.setCookie(SESSION_COOKIE, token, {
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: request.protocol === 'https',
+      path: '/',
+      expires: new Date(expiresAt),
+    });
+  }
+
+  // A page on another site must not be able to sign a visitor into an account of its choosing.
+  function refuseCrossSite(request: FastifyRequest) {
+    if ((request.headers.origin !== undefined || request.headers['sec-fetch-site'] !== undefined) && !isSameOrigin(request)) {
+      throw forbidden('Cross-site request refused');
+    }
+  }
+
+  app.post(
+    '/api/auth/signup',
+    {
+      schema: { tags, summary: 'Create a buyer account and sign in', body: SignupBody, response: { 201: AuthResult, ...authErrors } },
+      config: { rateLimit: { max: limits.signupPerMinute, timeWindow: 60_000 } },
+    },
+    async (request, reply) => {
+      refuseCrossSite(request);
+      const session = await accounts.signup(request.body);
+      setSessionCookie(request, reply, session.token, session.expiresAt);
+      return reply.code(201).send({ user: session.user, token: session.token });
+    },
+  );
+
+  app.post(
+    '/api/auth/login',
+    {
+      schema: { tags, summary: 'Sign in', body: LoginBody, response: { 200: AuthResult, ...authErrors } },
+      config: { rateLimit: { max: limits.loginPerMinute, timeWindow: 60_000 } },
+    },
+    async (request, reply) => {
+      refuseCrossSite(request);
+      const session = await accounts.login(request.body);
+      setSessionCookie(request, reply, session.token, session.expiresAt);
+      return { user: session.user, token: session.token };
+    },
+  );
+
+  app.post(
+    '/api/auth/logout',
+    {
+      schema: { tags, summary: 'End this session', response: { 204: Type.Null(), ...errors(401, 403) } },
+      preHandler: auth.user,
+    },
+    async (request, reply) => {
+      await accounts.logout(requirePrincipal(request));
+      reply.clearCookie(SESSION_COOKIE, { path: '/' });
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.get(
+    '/api/me',
+    { schema: { tags, summary: 'The signed-in user', response: { 200: MeResult, ...errors(401) } }, preHandler: auth.user },
+    async (request) => ({ user: await accounts.me(requirePrincipal(request)) }),
+  );
+
+  app.patch(
+    '/api/admin/users/:id',
+    {
+      schema: {
+        tags,
+        summary: "Change a user's role (admin)",
+        params: IdParams,
+        body: RoleBody,
+        response: { 200: MeResult, ...errors(400, 401, 403, 404) },
+      },
+      preHandler: auth.role('admin'),
+    },
+    async (request) => ({ user: await accounts.changeRole(request.params.id, request.body.role) }),
+  );
+};

@@ -1,0 +1,37 @@
+import { Type, type Static } from 'typebox';
+import { errors } from '../../platform/http-schemas.ts';
+
+export const ROLES = ['buyer', 'organizer', 'staff', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+export const RoleSchema = Type.Union([Type.Literal('buyer'), Type.Literal('organizer'), Type.Literal('staff'), Type.Literal('admin')]);
+
+export const User = Type.Object({
+  id: Type.String(),
+  email: Type.String(),
+  name: Type.String(),
+  role: RoleSchema,
+});
+export type User = Static<typeof User>;
+
+const Email = Type.String({ format: 'email', minLength: 3, maxLength: 254 });
+
+export const SignupBody = Type.Object(
+  {
+    email: Email,
+    password: Type.String({ minLength: 8, maxLength: 256 }),
+    name: Type.String({ minLength: 1, maxLength: 100 }),
+  },
+  { additionalProperties: false },
+);
+export const LoginBody = Type.Object(
+  {
+    email: Type.String({ minLength: 1, maxLength: 254 }),
+    password: Type.String({ minLength: 1, maxLength: 256 }),
+  },
+  { additionalProperties: false },
+);
+export const AuthResult = Type.Object({ user: User, token: Type.String() });
+export const MeResult = Type.Object({ user: User });
+export const RoleBody = Type.Object({ role: RoleSchema }, { additionalProperties: false });
+
+export const authErrors = errors(400, 401, 403, 409, 413, 429);

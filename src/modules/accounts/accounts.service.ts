@@ -1,0 +1,98 @@
+import type { Clock } from '../../platform/clock.ts';
+import { DUMMY_PASSWORD_HASH, hashPassword, newId, verifyPassword } from '../../platform/crypto.ts';
+import { notFound } from '../../platform/errors.ts';
+import { emailTaken, invalidCredentials } from './accounts.errors.ts';
+import type { AccountsRepository, UserRow } from './accounts.repository.ts';
+import type { Role, User } from './accounts.schemas.ts';
+import type { Principal, SessionGuard } from './session-guard.ts';
+
+export const SESSION_TTL_MS = 7 * 24 * 3600 * 1000;
+
+export interface AccountsLog {
+  info(obj: object, msg: string): void;
+}
+
+export function toUser(row: UserRow): User {
+  return { id: row.id, email: row.email, name: row.name, role: row.role };
+}
+
+export function createAccountsService({
+  repo,
+  guard,
+  clock,
+  log,
+}: {
+  repo: AccountsRepository;
+  guard: SessionGuard;
+  clock: Clock;
+  log: AccountsLog;
+}) {
+  async function startSession(user: UserRow) {
+    const sessionId = newId('ses');
+    const expiresAt = clock.now() + SESSION_TTL_MS;
+    await repo.insertSession({ id: sessionId, userId: user.id, expiresAt: new Date(expiresAt) });
+    const token = guard.issue({ s: sessionId, u: user.id, r: user.role, e: Math.floor(expiresAt / 1000) });
+    return { user: toUser(user), token, expiresAt };
+  }
+
+  return {
+    async signup(input: { email: string; password: string; name: string }, role: Role = 'buyer') {
+      const passwordHash = await hashPassword(input.password);
+      const row = await repo.insertUser({
+        id: newId('usr'),
+        email: input.email.trim(),
+        name: input.name.trim(),
+        passwordHash,
+        role,
+      });
+      if (!row) throw emailTaken();
+      log.info({ userId: row.id }, 'account created');
+      return startSession(row);
+    },
+
+    async login(input: { email: string; password: string }) {
+      const row = await repo.findByEmail(input.email.trim());
+      // Unknown e-mail and wrong password cost the same and answer the same.
+      const ok = await verifyPassword(input.password, row?.password_hash ?? DUMMY_PASSWORD_HASH);
+      if (!row || !ok) throw invalidCredentials();
+      return startSession(row);
+    },
+
+    async logout(principal: Principal) {
+      await repo.revokeSession(principal.sessionId);
+      guard.noteRevoked(principal.sessionId, clock.now() + SESSION_TTL_MS);
+    },
+
+    async me(principal: Principal) {
+      const row = await repo.findById(principal.userId);
+      if (!row) throw notFound('User');
+      return toUser(row);
+    },
+
+    async changeRole(userId: string, role: Role) {
+      const row = await repo.setRole(userId, role);
+      if (!row) throw notFound('User');
+      guard.noteRole(userId, role);
+      log.info({ userId, role }, 'role changed');
+      return toUser(row);
+    },
+
+    /** Makes sure an account with this e-mail exists with this role and password (admin bootstrap, demo data). */
+    async ensureAccount(input: { email: string; password: string; name: string }, role: Role) {
+      const existing = await repo.findByEmail(input.email);
+      if (!existing) {
+        await this.signup(input, role).catch(async (err: unknown) => {
+          // Another process created it at the same moment; fall through to the update.
+          if (!(await repo.findByEmail(input.email))) throw err;
+        });
+      }
+      const row = await repo.findByEmail(input.email);
+      if (!row) throw notFound('User');
+      if (row.role !== role || !(await verifyPassword(input.password, row.password_hash))) {
+        await repo.setPasswordAndRole(row.id, await hashPassword(input.password), role);
+      }
+      return row.id;
+    },
+  };
+}
+export type AccountsService = ReturnType<typeof createAccountsService>;

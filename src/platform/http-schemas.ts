@@ -1,0 +1,32 @@
+import { Type, type Static } from 'typebox';
+
+/** The API's error body, shared by every route's response schema. */
+export const ErrorBody = Type.Object(
+  {
+    error: Type.Object({
+      code: Type.String(),
+      message: Type.String(),
+      details: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    }),
+  },
+  { $id: 'ErrorBody', description: 'Every error: a machine code, a sentence for people, and details.' },
+);
+export type ErrorBody = Static<typeof ErrorBody>;
+
+/** Opaque ids as they appear in paths: short, URL-safe. Anything else is a 400 before any lookup. */
+export const Id = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' });
+export const IdParams = Type.Object({ id: Id }, { additionalProperties: false });
+
+export const Money = Type.Object({
+  amount: Type.Integer({ minimum: 0 }),
+  currency: Type.String({ pattern: '^[A-Z]{3}$' }),
+});
+export type Money = Static<typeof Money>;
+
+/** A date-time string; ajv-formats' date-time check keeps nonsense like "2026-13-45" out. */
+export const DateTime = Type.String({ format: 'date-time', maxLength: 40 });
+
+/** Shortcut: the usual error responses a route can give, by status. */
+export function errors(...statuses: number[]): Record<number, typeof ErrorBody> {
+  return Object.fromEntries(statuses.map((s) => [s, ErrorBody]));
+}
