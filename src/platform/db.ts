@@ -66,15 +66,16 @@ async function openPglite(dataDir: string): Promise<Db> {
   };
 }
 
+// bigint columns (counts, money in minor units) as JS numbers, as PGlite returns them.
+const int8AsNumber = ((oid: number, format?: 'text' | 'binary'): unknown =>
+  oid === INT8_OID ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser;
+
 async function openPostgres(url: string, poolSize: number): Promise<Db> {
   const pool = new pg.Pool({
     connectionString: url,
     max: poolSize,
     connectionTimeoutMillis: 5000,
-    types: {
-      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-        oid === INT8_OID ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
-    },
+    types: { getTypeParser: int8AsNumber },
   });
   // An idle client that loses its server must not crash the process; the next query reports it.
   pool.on('error', () => undefined);
