@@ -1,0 +1,27 @@
+/**
+ * Every Redis key of the waiting room, built here and nowhere else. Each key of an event
+ * carries the hash tag {e:<eventId>}, so all of an event's keys live in one cluster slot and
+ * one Lua script may touch them together.
+ */
+export function queueKeys(eventId: string) {
+  const tag = `{e:${eventId}}`;
+  return {
+    /** Hash: issued, serving, shuffled, tokens, tokens_at, admitted, no_shows, timed_out. */
+    meta: `${tag}:q`,
+    /** Hash: user id -> number ("0" while in the pre-queue). */
+    numbers: `${tag}:q:num`,
+    /** Hash: number -> user id. */
+    byNumber: `${tag}:q:by`,
+    /** Hash: user id -> mark (see encodeMark); absent while waiting. */
+    marks: `${tag}:q:mark`,
+    /** List: the pre-queue in arrival order; deleted by the shuffle. */
+    pre: `${tag}:q:pre`,
+    /** Sorted set: active buyer -> deadline (ms) of their unclaimed turn or of their admission. */
+    active: `${tag}:q:active`,
+    /** String: the ticker lease holder. */
+    lease: `${tag}:q:ticker`,
+  };
+}
+
+/** The one global key: the set of events that have a queue (read by the ticker, never in a script). */
+export const QUEUES_KEY = 'tm:queues';

@@ -1,0 +1,234 @@
+import { admissionBudget, type Bucket, bucketCapacity, refill } from './rate.ts';
+import { shuffleInPlace, type ShuffleSeed } from './shuffle.ts';
+import { type AdvanceResult, type ClaimResult, type Counters, decodeMark, NO_COUNTERS, type Place, type QueueRules, type WaitingRoomStore } from './waiting-room.store.ts';
+
+/** Most buyers who left while waiting that one step passes over (keeps a step short). */
+const SKIP_LIMIT = 10_000;
+
+interface EventQueue {
+  /** user -> number (0 while in the pre-queue). */
+  numbers: Map<string, number>;
+  /** user -> mark, as encodeMark writes it; absent while waiting. */
+  marks: Map<string, string>;
+  /** number - 1 -> user. */
+  byNumber: string[];
+  pre: string[];
+  shuffled: boolean;
+  serving: number;
+  /** Active buyers -> the moment their admission (or unclaimed turn) runs out. */
+  active: Map<string, number>;
+  bucket: Bucket | undefined;
+  admitted: number;
+  noShows: number;
+  timedOut: number;
+}
+
+/**
+ * The embedded shape's store: plain maps in this process. Each operation runs synchronously
+ * to the end before returning, so operations on one event never interleave.
+ */
+export function createMemoryStore(): WaitingRoomStore {
+  const events = new Map<string, EventQueue>();
+  const leases = new Map<string, { owner: string; until: number }>();
+  const registered = new Set<string>();
+
+  function queueOf(eventId: string): EventQueue {
+    let q = events.get(eventId);
+    if (!q) {
+      q = {
+        numbers: new Map(),
+        marks: new Map(),
+        byNumber: [],
+        pre: [],
+        shuffled: false,
+        serving: 0,
+        active: new Map(),
+        bucket: undefined,
+        admitted: 0,
+        noShows: 0,
+        timedOut: 0,
+      };
+      events.set(eventId, q);
+    }
+    return q;
+  }
+
+  function placeOf(q: EventQueue, userId: string): Place | null {
+    const n = q.numbers.get(userId);
+    if (n === undefined) return null;
+    return { number: n === 0 ? null : n, mark: decodeMark(q.marks.get(userId)), serving: q.serving };
+  }
+
+  function admit(q: EventQueue, userId: string, now: number, rules: QueueRules) {
+    q.marks.set(userId, `a${now}`);
+    q.active.set(userId, now + rules.claimMs);
+    q.admitted += 1;
+  }
+
+  function bucketAt(q: EventQueue, now: number, rules: QueueRules): Bucket {
+    q.bucket = refill(q.bucket ?? { tokens: bucketCapacity(rules.admitPerMinute), at: now }, now, rules.admitPerMinute, rules.paused);
+    return q.bucket;
+  }
+
+  /** Ends an admission whose time ran out: an unclaimed one is a no-show. */
+  function expire(q: EventQueue, userId: string) {
+    const mark = q.marks.get(userId) ?? '';
+    if (mark.startsWith('a')) q.noShows += 1;
+    else q.timedOut += 1;
+    q.marks.set(userId, 'x');
+    q.active.delete(userId);
+  }
+
+  return {
+    kind: 'memory',
+
+    async join(eventId, userId, now, phase, rules) {
+      const q = queueOf(eventId);
+      const existing = placeOf(q, userId);
+      if (existing) return { created: false, place: existing };
+      if (phase === 'pre' && !q.shuffled) {
+        q.numbers.set(userId, 0);
+        q.pre.push(userId);
+        return { created: true, place: { number: null, mark: { kind: 'none' }, serving: q.serving } };
+      }
+      if (!q.shuffled) return 'shuffle-needed';
+      const n = q.byNumber.push(userId);
+      q.numbers.set(userId, n);
+      // Admitted at once only when nobody is ahead and both limits have room.
+      if (!rules.paused && q.serving === n - 1 && q.active.size < rules.maxActive) {
+        const bucket = bucketAt(q, now, rules);
+        if (bucket.tokens >= 1) {
+          bucket.tokens -= 1;
+          q.serving = n;
+          admit(q, userId, now, rules);
+        }
+      }
+      return { created: true, place: placeOf(q, userId)! };
+    },
+
+    async place(eventId, userId) {
+      const q = events.get(eventId);
+      return q ? placeOf(q, userId) : null;
+    },
+
+    async shuffle(eventId, seed: ShuffleSeed) {
+      const q = queueOf(eventId);
+      if (q.shuffled) return null;
+      const order = shuffleInPlace(q.pre, seed);
+      for (const userId of order) q.numbers.set(userId, q.byNumber.push(userId));
+      q.pre = [];
+      q.shuffled = true;
+      return order.length;
+    },
+
+    async advance(eventId, now, rules): Promise<AdvanceResult> {
+      const q = queueOf(eventId);
+      let expired = 0;
+      for (const [userId, deadline] of q.active) {
+        if (deadline <= now) {
+          expire(q, userId);
+          expired += 1;
+        }
+      }
+      let admitted = 0;
+      if (q.shuffled) {
+        const bucket = bucketAt(q, now, rules);
+        let budget = rules.paused ? 0 : admissionBudget(bucket.tokens, rules.maxActive, q.active.size, q.byNumber.length - q.serving);
+        let skipped = 0;
+        while (budget > 0 && q.serving < q.byNumber.length && skipped < SKIP_LIMIT) {
+          const userId = q.byNumber[q.serving]!;
+          q.serving += 1;
+          if (q.marks.has(userId)) {
+            skipped += 1; // left while waiting: passes without using a turn
+            continue;
+          }
+          admit(q, userId, now, rules);
+          admitted += 1;
+          budget -= 1;
+          bucket.tokens -= 1;
+        }
+      }
+      return { admitted, expired, serving: q.serving };
+    },
+
+    async claim(eventId, userId, now, rules): Promise<ClaimResult> {
+      const q = events.get(eventId);
+      const mark = decodeMark(q?.marks.get(userId));
+      if (!q) return 'not-admitted';
+      if (mark.kind === 'admitted') {
+        if (now >= mark.at + rules.claimMs) {
+          expire(q, userId);
+          return 'expired';
+        }
+        q.marks.set(userId, `c${mark.at}`);
+        q.active.set(userId, mark.at + rules.admissionMs);
+        return 'ok';
+      }
+      if (mark.kind === 'claimed') {
+        if (now >= mark.at + rules.admissionMs) {
+          expire(q, userId);
+          return 'expired';
+        }
+        return 'ok';
+      }
+      return mark.kind === 'expired' ? 'expired' : 'not-admitted';
+    },
+
+    async leave(eventId, userId) {
+      const q = events.get(eventId);
+      if (!q?.numbers.has(userId)) return false;
+      const mark = decodeMark(q.marks.get(userId)).kind;
+      if (mark === 'none' || mark === 'admitted' || mark === 'claimed') {
+        q.marks.set(userId, 'l');
+        q.active.delete(userId);
+      }
+      return true;
+    },
+
+    async finish(eventId, userId) {
+      const q = events.get(eventId);
+      if (!q?.active.has(userId)) return false;
+      q.marks.set(userId, 'f');
+      q.active.delete(userId);
+      return true;
+    },
+
+    async counters(eventId): Promise<Counters> {
+      const q = events.get(eventId);
+      if (!q) return NO_COUNTERS;
+      return {
+        joined: q.numbers.size,
+        issued: q.byNumber.length,
+        serving: q.serving,
+        preQueued: q.pre.length,
+        shuffled: q.shuffled,
+        active: q.active.size,
+        admitted: q.admitted,
+        noShows: q.noShows,
+        timedOut: q.timedOut,
+      };
+    },
+
+    async lease(eventId, owner, ttlMs) {
+      const now = Date.now();
+      const current = leases.get(eventId);
+      if (current && current.owner !== owner && current.until > now) return false;
+      leases.set(eventId, { owner, until: now + ttlMs });
+      return true;
+    },
+
+    async addQueue(eventId) {
+      registered.add(eventId);
+    },
+    async queues() {
+      return [...registered];
+    },
+    async removeQueue(eventId) {
+      registered.delete(eventId);
+    },
+    async ping() {},
+    async close() {
+      events.clear();
+    },
+  };
+}

@@ -1,0 +1,139 @@
+import type { LuaReply, Redis } from '../../platform/redis.ts';
+import { queueKeys, QUEUES_KEY } from './keys.ts';
+import type { ShuffleSeed } from './shuffle.ts';
+import { type ClaimResult, type Counters, decodeMark, type Place, type QueueRules, type WaitingRoomStore } from './waiting-room.store.ts';
+
+const SCRIPTS = {
+  join: new URL('./lua/join-queue.lua', import.meta.url),
+  advance: new URL('./lua/advance-queue.lua', import.meta.url),
+  shuffle: new URL('./lua/shuffle-prequeue.lua', import.meta.url),
+  claim: new URL('./lua/claim-turn.lua', import.meta.url),
+  leave: new URL('./lua/leave-queue.lua', import.meta.url),
+  finish: new URL('./lua/finish-turn.lua', import.meta.url),
+  readPlace: new URL('./lua/read-place.lua', import.meta.url),
+  readCounters: new URL('./lua/read-counters.lua', import.meta.url),
+  lease: new URL('./lua/renew-lease.lua', import.meta.url),
+};
+
+/** Negative script returns, by name (see each script's header). */
+const SHUFFLE_NEEDED = -1;
+const ALREADY_SHUFFLED = -1;
+const NOT_IN_QUEUE = -1;
+const NOT_ADMITTED = -1;
+const EXPIRED = -2;
+
+/** Most waiting buyers who left that one ticker step passes over. */
+const SKIP_LIMIT = 10_000;
+
+function ints(reply: LuaReply): number[] {
+  if (!Array.isArray(reply)) throw new Error(`unexpected script reply ${String(reply)}`);
+  return reply.map((v) => Number(v));
+}
+
+function toPlace(number: LuaReply | undefined, mark: LuaReply | undefined, serving: LuaReply | undefined): Place {
+  const n = Number(number);
+  return { number: n === 0 ? null : n, mark: decodeMark(typeof mark === 'string' ? mark : ''), serving: Number(serving) };
+}
+
+const flag = (b: boolean) => (b ? '1' : '0');
+
+/**
+ * The scale-out store: one Lua script per operation, so each is atomic in Redis however many
+ * API processes call it. Scripts are loaded once here and run by SHA.
+ */
+export async function createRedisStore(redis: Redis, options: { ownsClient?: boolean } = {}): Promise<WaitingRoomStore> {
+  const run = await redis.loadScripts(SCRIPTS);
+
+  return {
+    kind: 'redis',
+
+    async join(eventId, userId, now, phase, rules) {
+      const k = queueKeys(eventId);
+      const reply = await run('join', [k.meta, k.numbers, k.byNumber, k.marks, k.pre, k.active], [
+        userId,
+        now,
+        phase,
+        flag(rules.paused),
+        rules.admitPerMinute,
+        rules.maxActive,
+        rules.claimMs,
+      ]);
+      if (reply === SHUFFLE_NEEDED) return 'shuffle-needed';
+      if (!Array.isArray(reply)) throw new Error(`join-queue: unexpected reply ${String(reply)}`);
+      return { created: Number(reply[0]) === 1, place: toPlace(reply[1], reply[2], reply[3]) };
+    },
+
+    async place(eventId, userId) {
+      const k = queueKeys(eventId);
+      const reply = await run('readPlace', [k.meta, k.numbers, k.marks], [userId]);
+      if (reply === NOT_IN_QUEUE) return null;
+      if (!Array.isArray(reply)) throw new Error(`read-place: unexpected reply ${String(reply)}`);
+      return toPlace(reply[0], reply[1], reply[2]);
+    },
+
+    async shuffle(eventId, seed: ShuffleSeed) {
+      const k = queueKeys(eventId);
+      const reply = await run('shuffle', [k.meta, k.numbers, k.byNumber, k.pre], [...seed]);
+      return reply === ALREADY_SHUFFLED ? null : Number(reply);
+    },
+
+    async advance(eventId, now, rules: QueueRules) {
+      const k = queueKeys(eventId);
+      const [admitted = 0, expired = 0, serving = 0] = ints(
+        await run('advance', [k.meta, k.byNumber, k.marks, k.active], [
+          now,
+          flag(rules.paused),
+          rules.admitPerMinute,
+          rules.maxActive,
+          rules.claimMs,
+          SKIP_LIMIT,
+        ]),
+      );
+      return { admitted, expired, serving };
+    },
+
+    async claim(eventId, userId, now, rules): Promise<ClaimResult> {
+      const k = queueKeys(eventId);
+      const reply = await run('claim', [k.meta, k.marks, k.active], [userId, now, rules.claimMs, rules.admissionMs]);
+      if (reply === NOT_ADMITTED) return 'not-admitted';
+      if (reply === EXPIRED) return 'expired';
+      return 'ok';
+    },
+
+    async leave(eventId, userId) {
+      const k = queueKeys(eventId);
+      return (await run('leave', [k.numbers, k.marks, k.active], [userId])) !== NOT_IN_QUEUE;
+    },
+
+    async finish(eventId, userId) {
+      const k = queueKeys(eventId);
+      return (await run('finish', [k.marks, k.active], [userId])) === 1;
+    },
+
+    async counters(eventId): Promise<Counters> {
+      const k = queueKeys(eventId);
+      const [joined = 0, issued = 0, serving = 0, preQueued = 0, shuffled = 0, active = 0, admitted = 0, noShows = 0, timedOut = 0] = ints(
+        await run('readCounters', [k.meta, k.numbers, k.pre, k.active], []),
+      );
+      return { joined, issued, serving, preQueued, shuffled: shuffled === 1, active, admitted, noShows, timedOut };
+    },
+
+    async lease(eventId, owner, ttlMs) {
+      return (await run('lease', [queueKeys(eventId).lease], [owner, ttlMs])) === 1;
+    },
+
+    async addQueue(eventId) {
+      await redis.client.sAdd(QUEUES_KEY, eventId);
+    },
+    async queues() {
+      return redis.client.sMembers(QUEUES_KEY);
+    },
+    async removeQueue(eventId) {
+      await redis.client.sRem(QUEUES_KEY, eventId);
+    },
+    ping: () => redis.ping(),
+    async close() {
+      if (options.ownsClient) await redis.quit();
+    },
+  };
+}

@@ -1,0 +1,156 @@
+import type { ShuffleSeed } from './shuffle.ts';
+
+/**
+ * The waiting room's hot-state port. Two adapters: store.memory.ts (embedded shape) and
+ * store.redis.ts (scale-out shape, one Lua script per operation). Every operation that
+ * reads and writes is atomic per event; test/waiting-room.store.contract.test.ts holds both to
+ * the same behaviour.
+ *
+ * Model: each buyer has at most one place per event. A place is either in the pre-queue
+ * (number null until the shuffle) or has a number. `serving` is the highest number admitted so
+ * far; numbers above it are waiting. An admitted buyer carries a mark: admitted-at (not yet
+ * claimed), claimed-at, or a final mark (expired, left, finished).
+ */
+export type Mark =
+  | { kind: 'none' }
+  | { kind: 'admitted'; at: number }
+  | { kind: 'claimed'; at: number }
+  | { kind: 'expired' }
+  | { kind: 'left' }
+  | { kind: 'finished' };
+
+export interface Place {
+  /** Null while in the pre-queue, before the shuffle. */
+  number: number | null;
+  mark: Mark;
+  /** The event's serving counter when the place was read. */
+  serving: number;
+}
+
+/** The live limits an operation applies; the service reads them from the events table. */
+export interface QueueRules {
+  paused: boolean;
+  admitPerMinute: number;
+  maxActive: number;
+  /** An admitted buyer must claim the turn within this long. */
+  claimMs: number;
+  /** How long an admission (and its token) lasts from the moment of admission. */
+  admissionMs: number;
+}
+
+export interface JoinResult {
+  created: boolean;
+  place: Place;
+}
+
+export interface Counters {
+  /** Buyers who have a place (including those who left). */
+  joined: number;
+  /** The last number given out (0 before any). */
+  issued: number;
+  serving: number;
+  /** Buyers in the pre-queue, before the shuffle (0 after it). */
+  preQueued: number;
+  shuffled: boolean;
+  active: number;
+  /** Buyers admitted since the queue began (the observed rate is read from this). */
+  admitted: number;
+  noShows: number;
+  timedOut: number;
+}
+
+export interface AdvanceResult {
+  admitted: number;
+  /** Admissions that ran out in this step: unclaimed (no-shows) or past their admission time. */
+  expired: number;
+  serving: number;
+}
+
+export type ClaimResult = 'ok' | 'expired' | 'not-admitted';
+
+export interface WaitingRoomStore {
+  readonly kind: 'memory' | 'redis';
+  /**
+   * Gives the buyer a place, or returns the one they have. `phase` 'pre' puts a new buyer in the
+   * pre-queue; 'open' gives the next number and admits at once when nobody waits and both limits
+   * allow. 'shuffle-needed' means the sale has opened but the pre-queue has not been shuffled yet:
+   * call shuffle, then join again.
+   */
+  join(eventId: string, userId: string, now: number, phase: 'pre' | 'open', rules: QueueRules): Promise<JoinResult | 'shuffle-needed'>;
+  /** The buyer's place, or null when they never joined. */
+  place(eventId: string, userId: string): Promise<Place | null>;
+  /**
+   * Numbers the pre-queue in a uniformly random order, exactly once per event however many
+   * processes call it. Returns how many were numbered, or null when it had already happened.
+   */
+  shuffle(eventId: string, seed: ShuffleSeed): Promise<number | null>;
+  /**
+   * One ticker step: expires admissions past their deadline (freeing their slots), then admits
+   * the next buyers in number order as the rate bucket and maxActive allow. Buyers who left while
+   * waiting are skipped without using the budget.
+   */
+  advance(eventId: string, now: number, rules: QueueRules): Promise<AdvanceResult>;
+  /** Marks an admitted buyer's turn as claimed (first queue read, hold or order). */
+  claim(eventId: string, userId: string, now: number, rules: QueueRules): Promise<ClaimResult>;
+  /** Leaves the queue for good; frees the active slot if admitted. False when never joined. */
+  leave(eventId: string, userId: string): Promise<boolean>;
+  /** The buyer is done (order paid or canceled): frees the active slot. False when not active. */
+  finish(eventId: string, userId: string): Promise<boolean>;
+  counters(eventId: string): Promise<Counters>;
+  /** Takes or renews the ticker lease for an event; true while `owner` holds it. */
+  lease(eventId: string, owner: string, ttlMs: number): Promise<boolean>;
+  /** The events that have a queue, for the ticker. */
+  addQueue(eventId: string): Promise<void>;
+  queues(): Promise<string[]>;
+  removeQueue(eventId: string): Promise<void>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const NO_COUNTERS: Counters = Object.freeze({
+  joined: 0,
+  issued: 0,
+  serving: 0,
+  preQueued: 0,
+  shuffled: false,
+  active: 0,
+  admitted: 0,
+  noShows: 0,
+  timedOut: 0,
+});
+
+/** Marks as both adapters store them: one short string per buyer, absent while waiting. */
+export function encodeMark(mark: Mark): string | undefined {
+  switch (mark.kind) {
+    case 'none':
+      return undefined;
+    case 'admitted':
+      return `a${mark.at}`;
+    case 'claimed':
+      return `c${mark.at}`;
+    case 'expired':
+      return 'x';
+    case 'left':
+      return 'l';
+    case 'finished':
+      return 'f';
+  }
+}
+
+export function decodeMark(raw: string | null | undefined): Mark {
+  if (raw === null || raw === undefined || raw === '') return { kind: 'none' };
+  switch (raw[0]) {
+    case 'a':
+      return { kind: 'admitted', at: Number(raw.slice(1)) };
+    case 'c':
+      return { kind: 'claimed', at: Number(raw.slice(1)) };
+    case 'x':
+      return { kind: 'expired' };
+    case 'l':
+      return { kind: 'left' };
+    case 'f':
+      return { kind: 'finished' };
+    default:
+      return { kind: 'none' };
+  }
+}

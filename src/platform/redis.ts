@@ -1,0 +1,72 @@
+import { readFile } from 'node:fs/promises';
+import { createClient } from 'redis';
+
+/** A Lua script reply as node-redis returns it over RESP2: integers, strings, nested arrays, nil. */
+export type LuaReply = number | string | null | LuaReply[];
+
+export interface Redis {
+  /** The raw node-redis client, for plain commands (SET NX PX, SADD, INFO...). */
+  readonly client: ReturnType<typeof createClient>;
+  ping(): Promise<void>;
+  quit(): Promise<void>;
+  /**
+   * Loads Lua scripts once (SCRIPT LOAD) and returns a caller that runs them by SHA (EVALSHA),
+   * loading a script again only if the server answers NOSCRIPT (a restart or SCRIPT FLUSH).
+   */
+  loadScripts<N extends string>(files: Record<N, URL>): Promise<ScriptRunner<N>>;
+}
+
+export type ScriptRunner<N extends string> = (name: N, keys: string[], args: (string | number)[]) => Promise<LuaReply>;
+
+function isNoScript(err: unknown): boolean {
+  return err instanceof Error && err.message.startsWith('NOSCRIPT');
+}
+
+/** Connects to Redis at `url` (redis:// or rediss://). Rejects when it cannot connect. */
+export async function createRedis(url: string, options: { connectTimeoutMs?: number } = {}): Promise<Redis> {
+  const client = createClient({
+    url,
+    socket: {
+      connectTimeout: options.connectTimeoutMs ?? 5000,
+      // Keep retrying after a lost connection; the first connect below still fails fast.
+      reconnectStrategy: (retries) => Math.min(50 * 2 ** retries, 2000),
+    },
+  });
+  // node-redis emits 'error' on every failed reconnect; without a listener the process would crash.
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+  } catch (err) {
+    await client.destroy();
+    throw err;
+  }
+
+  return {
+    client,
+    async ping() {
+      await client.ping();
+    },
+    async quit() {
+      if (client.isOpen) await client.close();
+    },
+    async loadScripts<N extends string>(files: Record<N, URL>): Promise<ScriptRunner<N>> {
+      const sources = new Map<N, string>();
+      const shas = new Map<N, string>();
+      for (const [name, file] of Object.entries(files) as [N, URL][]) {
+        const source = await readFile(file, 'utf8');
+        sources.set(name, source);
+        shas.set(name, await client.scriptLoad(source));
+      }
+      return async (name, keys, args) => {
+        const options = { keys, arguments: args.map(String) };
+        try {
+          return (await client.evalSha(shas.get(name)!, options)) as LuaReply;
+        } catch (err) {
+          if (!isNoScript(err)) throw err;
+          shas.set(name, await client.scriptLoad(sources.get(name)!));
+          return (await client.evalSha(shas.get(name)!, options)) as LuaReply;
+        }
+      };
+    },
+  };
+}
