@@ -1,0 +1,36 @@
+/**
+ * The availability bitmap in the API's bit order: bit i is bit (i & 7) of byte (i >> 3),
+ * least significant first. Redis numbers bits most-significant-first within a byte, so the
+ * Redis store writes seat i at offset `redisBitOffset(i)` and its raw bytes come out in API order.
+ */
+export function redisBitOffset(index: number): number {
+  return (index & ~7) | (7 - (index & 7));
+}
+
+export function bitmapBytes(seatCount: number): number {
+  return Math.ceil(seatCount / 8);
+}
+
+export function testBit(bitmap: Uint8Array, index: number): boolean {
+  return ((bitmap[index >> 3] ?? 0) & (1 << (index & 7))) !== 0;
+}
+
+export function setBit(bitmap: Uint8Array, index: number, on: boolean): void {
+  const byte = index >> 3;
+  const mask = 1 << (index & 7);
+  bitmap[byte] = on ? (bitmap[byte] ?? 0) | mask : (bitmap[byte] ?? 0) & ~mask;
+}
+
+/** Indexes of the set bits below seatCount. */
+export function setBits(bitmap: Uint8Array, seatCount: number): number[] {
+  const out: number[] = [];
+  for (let byte = 0; byte < bitmap.length; byte++) {
+    const value = bitmap[byte]!;
+    if (value === 0) continue;
+    for (let bit = 0; bit < 8; bit++) {
+      const index = byte * 8 + bit;
+      if (index < seatCount && value & (1 << bit)) out.push(index);
+    }
+  }
+  return out;
+}
