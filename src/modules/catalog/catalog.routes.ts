@@ -120,7 +120,9 @@ export const catalogRoutes: FastifyPluginAsyncTypebox<CatalogRoutesOptions> = as
     async (request, reply) => {
       const entry = await catalog.seatmap(request.params.id);
       reply.header('ETag', entry.etag).header('Cache-Control', 'public, max-age=10').header('Vary', 'Accept-Encoding');
-      if (notModified(request.headers['if-none-match'], entry.etag)) return reply.code(304).send(null);
+      // No payload at all (the schema's `null` only documents an empty body): a serialised null
+      // would announce Content-Length: 4 on the 304, where RFC 9110 allows none or the 200's length.
+      if (notModified(request.headers['if-none-match'], entry.etag)) return reply.code(304).send(undefined as unknown as null);
       reply.type('application/json; charset=utf-8');
       if (/\bgzip\b/.test(request.headers['accept-encoding'] ?? '')) {
         return reply.header('Content-Encoding', 'gzip').send(entry.gzip as never);

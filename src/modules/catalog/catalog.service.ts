@@ -93,6 +93,20 @@ function venueOut(layout: VenueLayout, name: string, gaCapacity: number) {
   };
 }
 
+// The date-time format admits strings JavaScript cannot read (a leap second "…T23:59:60Z", an
+// offset without minutes "+01") and years PostgreSQL cannot store (0000). Caught here, they are a
+// 400; let through, they failed at the database as a 500.
+const EARLIEST_TIME = Date.UTC(1970, 0, 1);
+const LATEST_TIME = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
+function timeOf(field: string, value: string): Date {
+  const date = new Date(value);
+  const ms = date.getTime();
+  if (Number.isNaN(ms)) throw invalidField(field, 'is not a date and time this service can read; use e.g. 2030-06-01T19:30:00Z');
+  if (ms < EARLIEST_TIME || ms > LATEST_TIME) throw invalidField(field, 'must be between the years 1970 and 9999');
+  return date;
+}
+
 export function eventStatus(row: Pick<EventRow, 'on_sale_at' | 'off_sale_at' | 'starts_at'>, available: number, now: number): EventStatus {
   const end = (row.off_sale_at ?? row.starts_at).getTime();
   if (now >= end) return 'ended';
@@ -227,12 +241,10 @@ export function createCatalogService({ repo, transaction, clock }: CatalogDeps) 
         await tx.insertSections(sections);
         await tx.insertSeats(venueId, seats);
       });
-      const layout = buildLayout(
-        venueId,
-        sections.map((s) => ({ id: s.id, venue_id: venueId, name: s.name, kind: s.kind, capacity: s.capacity, position: s.position })),
-        seats.map((s) => ({ id: s.id, section_id: s.sectionId, row_label: s.rowLabel, label: s.label, x: s.x, y: s.y, idx: s.idx })),
-      );
-      layouts.set(venueId, layout);
+      // The layout is read back rather than built from the request: coordinates are stored as
+      // `real`, so 123456.789 comes back as 123456.79. Every process must serve the same bytes
+      // (and so the same strong ETag) for a seat map version, whichever one created the venue.
+      const layout = await layoutOf(venueId);
       const gaCapacity = expanded.reduce((n, s) => n + (s.capacity ?? 0), 0);
       return venueOut(layout, body.name.trim(), gaCapacity);
     },
@@ -262,9 +274,9 @@ export function createCatalogService({ repo, transaction, clock }: CatalogDeps) 
       if (!venue) throw invalidField('body.venueId', 'names no venue');
       const sections = await repo.sectionsOf([venue.id]);
       const prices = resolvePrices(sections, body.prices);
-      const startsAt = new Date(body.startsAt);
-      const onSaleAt = new Date(body.onSaleAt);
-      const offSaleAt = body.offSaleAt ? new Date(body.offSaleAt) : null;
+      const startsAt = timeOf('body.startsAt', body.startsAt);
+      const onSaleAt = timeOf('body.onSaleAt', body.onSaleAt);
+      const offSaleAt = body.offSaleAt ? timeOf('body.offSaleAt', body.offSaleAt) : null;
       checkTimes(startsAt, onSaleAt, offSaleAt);
       const id = newId('evt');
       const q = body.queue ?? {};
@@ -299,9 +311,10 @@ export function createCatalogService({ repo, transaction, clock }: CatalogDeps) 
       const row = await repo.findEvent(id);
       if (!row) throw notFound('Event');
       mayEdit(principal, row.organizer_id);
-      const startsAt = patch.startsAt ? new Date(patch.startsAt) : row.starts_at;
-      const onSaleAt = patch.onSaleAt ? new Date(patch.onSaleAt) : row.on_sale_at;
-      const offSaleAt = patch.offSaleAt === undefined ? row.off_sale_at : patch.offSaleAt === null ? null : new Date(patch.offSaleAt);
+      const startsAt = patch.startsAt ? timeOf('body.startsAt', patch.startsAt) : row.starts_at;
+      const onSaleAt = patch.onSaleAt ? timeOf('body.onSaleAt', patch.onSaleAt) : row.on_sale_at;
+      const offSaleAt =
+        patch.offSaleAt === undefined ? row.off_sale_at : patch.offSaleAt === null ? null : timeOf('body.offSaleAt', patch.offSaleAt);
       checkTimes(startsAt, onSaleAt, offSaleAt);
       const prices = patch.prices ? resolvePrices(await repo.sectionsOf([row.venue_id]), patch.prices) : undefined;
       const changes: Record<string, unknown> = {};
