@@ -11,7 +11,7 @@ import { type Clock, systemClock } from './platform/clock.ts';
 import { createSigner } from './platform/crypto.ts';
 import type { Db } from './platform/db.ts';
 import { AppError } from './platform/errors.ts';
-import { installErrorHandling } from './platform/http-errors.ts';
+import { frameworkErrors, installErrorHandling } from './platform/http-errors.ts';
 import { createMetrics } from './platform/metrics.ts';
 import {
   accountsRoutes,
@@ -61,6 +61,7 @@ export async function buildApp(deps: AppDeps) {
     trustProxy: config.trustProxy,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true } },
     routerOptions: { maxParamLength: 200 },
+    frameworkErrors,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   const metrics = createMetrics();

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from './errors.ts';
+import { PATTERN_MESSAGES } from './http-schemas.ts';
 
 interface AjvIssue {
   instancePath?: string;
@@ -20,6 +21,8 @@ function fieldsOf(err: FastifyError): { field: string; message: string }[] {
     } else if (issue.keyword === 'required' && typeof issue.params?.missingProperty === 'string') {
       field = field ? `${field}.${issue.params.missingProperty}` : issue.params.missingProperty;
       message = 'is required';
+    } else if (issue.keyword === 'pattern' && typeof issue.params?.pattern === 'string') {
+      message = PATTERN_MESSAGES[issue.params.pattern] ?? message;
     }
     return { field: field ? `${context}.${field}` : context, message };
   });
@@ -49,11 +52,35 @@ export function sendError(reply: FastifyReply, status: number, code: string, mes
 }
 
 /**
+ * Fastify's `frameworkErrors` option: errors the router raises before any route or error handler
+ * runs (a path that is not valid percent-encoding, a path parameter longer than maxParamLength).
+ * Without it Fastify answers them with its own body, outside the API's error shape.
+ */
+export function frameworkErrors(err: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  request.log.info({ code: err.code }, 'bad request path');
+  if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    return sendError(reply, 400, 'VALIDATION_FAILED', 'A path parameter is too long', { fields: [{ field: 'params', message: 'is too long' }] });
+  }
+  if (err.code === 'FST_ERR_BAD_URL') {
+    return sendError(reply, 400, 'VALIDATION_FAILED', 'The path is not valid percent-encoded text', {
+      fields: [{ field: 'params', message: 'is not valid percent-encoding' }],
+    });
+  }
+  request.log.error({ err }, 'router error');
+  return sendError(reply, 500, 'INTERNAL', `Something went wrong on our side (reference ${request.id})`);
+}
+
+/**
  * The one place errors become responses: AppErrors keep their code; validation and framework
  * errors that are the client's fault become 4xx with the API's body; everything else is a
  * 500 that says nothing about internals and logs the cause under the request id.
  */
 export function installErrorHandling(app: FastifyInstance) {
+  // The API speaks JSON only. Fastify also parses text/plain by default, which turned a text body
+  // into a 400 "body must be object" instead of the 415 every other media type gets. (text/plain is
+  // also what a cross-site form can send without a CORS preflight.) Routes registered after this
+  // inherit the removal.
+  app.removeContentTypeParser('text/plain');
   app.setErrorHandler((err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     if (err instanceof AppError) {
       if (err.headers) reply.headers(err.headers);

@@ -23,6 +23,29 @@ export const Money = Type.Object({
 });
 export type Money = Static<typeof Money>;
 
+const SINGLE_LINE_PATTERN = '^(?!\\s*$)[^\\u0000-\\u001F\\u007F]*$';
+const FREE_TEXT_PATTERN = '^[^\\u0000]*$';
+
+/**
+ * Text people type on one line: names and labels. No control characters (PostgreSQL text cannot
+ * hold NUL, and a tab or newline in a name is never meant), and not blank: names are stored trimmed,
+ * so "   " would reach the database as an empty string.
+ */
+export function SingleLine(options: { maxLength: number; minLength?: number }) {
+  return Type.String({ minLength: 1, ...options, pattern: SINGLE_LINE_PATTERN });
+}
+
+/** Free text (descriptions): line breaks allowed, NUL not (PostgreSQL text cannot store it). */
+export function FreeText(options: { maxLength: number }) {
+  return Type.String({ ...options, pattern: FREE_TEXT_PATTERN });
+}
+
+/** What a failed pattern means, in words, for the patterns above (a regex is no message for people). */
+export const PATTERN_MESSAGES: Readonly<Record<string, string>> = {
+  [SINGLE_LINE_PATTERN]: 'must contain visible text and no control characters',
+  [FREE_TEXT_PATTERN]: 'must not contain NUL characters',
+};
+
 /** A date-time string; ajv-formats' date-time check keeps nonsense like "2026-13-45" out. */
 export const DateTime = Type.String({ format: 'date-time', maxLength: 40 });
 

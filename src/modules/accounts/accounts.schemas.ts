@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { errors } from '../../platform/http-schemas.ts';
+import { errors, SingleLine } from '../../platform/http-schemas.ts';
 
 export const ROLES = ['buyer', 'organizer', 'staff', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
@@ -19,13 +19,15 @@ export const SignupBody = Type.Object(
   {
     email: Email,
     password: Type.String({ minLength: 8, maxLength: 256 }),
-    name: Type.String({ minLength: 1, maxLength: 100 }),
+    name: SingleLine({ maxLength: 100 }),
   },
   { additionalProperties: false },
 );
 export const LoginBody = Type.Object(
   {
-    email: Type.String({ minLength: 1, maxLength: 254 }),
+    // Not checked as an e-mail format (an unknown address answers like a wrong password), but
+    // free of control characters: a NUL would otherwise reach PostgreSQL and fail there.
+    email: SingleLine({ maxLength: 254 }),
     password: Type.String({ minLength: 1, maxLength: 256 }),
   },
   { additionalProperties: false },

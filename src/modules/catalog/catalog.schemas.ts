@@ -1,10 +1,10 @@
 import { Type, type Static } from 'typebox';
-import { DateTime, Id, Money } from '../../platform/http-schemas.ts';
+import { DateTime, FreeText, Id, Money, SingleLine } from '../../platform/http-schemas.ts';
 
 export const MAX_VENUE_SEATS = 200_000;
-const Label = Type.String({ minLength: 1, maxLength: 12 });
+const Label = SingleLine({ maxLength: 12 });
 const Coordinate = Type.Number({ minimum: -1_000_000, maximum: 1_000_000 });
-const Name = Type.String({ minLength: 1, maxLength: 100 });
+const Name = SingleLine({ maxLength: 100 });
 
 export const SectionInput = Type.Object(
   {
@@ -41,7 +41,7 @@ export const SectionInput = Type.Object(
 export type SectionInput = Static<typeof SectionInput>;
 
 export const VenueBody = Type.Object(
-  { name: Type.String({ minLength: 1, maxLength: 200 }), sections: Type.Array(SectionInput, { minItems: 1, maxItems: 200 }) },
+  { name: SingleLine({ maxLength: 200 }), sections: Type.Array(SectionInput, { minItems: 1, maxItems: 200 }) },
   { additionalProperties: false },
 );
 export type VenueBody = Static<typeof VenueBody>;
@@ -92,8 +92,8 @@ export const QueueSettingsInput = Type.Object(
 );
 
 const eventFields = {
-  name: Type.String({ minLength: 1, maxLength: 200 }),
-  description: Type.Optional(Type.String({ maxLength: 5000 })),
+  name: SingleLine({ maxLength: 200 }),
+  description: Type.Optional(FreeText({ maxLength: 5000 })),
   startsAt: DateTime,
   onSaleAt: DateTime,
   offSaleAt: Type.Optional(Type.Union([DateTime, Type.Null()])),
