@@ -22,6 +22,15 @@ import {
 } from './modules/accounts/index.ts';
 import { catalogRoutes, createCatalogRepository, createCatalogService } from './modules/catalog/index.ts';
 import { opsRoutes, type ReadinessCheck } from './modules/ops/ops.routes.ts';
+import {
+  createMemoryStore,
+  createRedisStore,
+  createTicker,
+  createWaitingRoomRepository,
+  createWaitingRoomService,
+  waitingRoomRoutes,
+} from './modules/waiting-room/index.ts';
+import { createRedis } from './platform/redis.ts';
 
 export interface AppDeps {
   config: Config;
@@ -81,8 +90,21 @@ export async function buildApp(deps: AppDeps) {
     clock,
   });
   const checks: ReadinessCheck[] = [{ name: 'database', check: () => db.ping() }];
+  // Hot state: Redis when REDIS_URL is set (shared by every API process), else this process's memory.
+  const redis = config.redisUrl ? await createRedis(config.redisUrl) : undefined;
+  if (redis) checks.push({ name: 'redis', check: () => redis.ping() });
+  const queueStore = redis ? await createRedisStore(redis) : createMemoryStore();
+  const waitingRoom = createWaitingRoomService({
+    store: queueStore,
+    repo: createWaitingRoomRepository(db),
+    signer: createSigner(deps.secret, 'admission'),
+    clock,
+    log: app.log,
+  });
+  const ticker = createTicker({ service: waitingRoom, store: queueStore, clock, log: app.log });
+  if (config.roles.includes('ticker')) ticker.start();
 
-  app.decorate('services', { accounts, catalog, auth, guard, metrics, db });
+  app.decorate('services', { accounts, catalog, auth, guard, metrics, db, waitingRoom, admission: waitingRoom.admission, ticker });
   app.decorateRequest('principal', undefined);
 
   await app.register(swagger, {
@@ -125,9 +147,13 @@ export async function buildApp(deps: AppDeps) {
   await app.register(opsRoutes, { checks, metrics, metricsToken: config.metricsToken });
   await app.register(accountsRoutes, { accounts, auth, limits: { signupPerMinute: 10, loginPerMinute: 20 } });
   await app.register(catalogRoutes, { catalog, auth });
+  await app.register(waitingRoomRoutes, { waitingRoom, auth });
 
   app.addHook('onClose', async () => {
     await guard.stop();
+    await ticker.stop();
+    await queueStore.close();
+    await redis?.quit();
     if (deps.ownsDb) await db.close();
   });
   return app;
@@ -140,6 +166,11 @@ export interface AppServices {
   guard: ReturnType<typeof createSessionGuard>;
   metrics: ReturnType<typeof createMetrics>;
   db: Db;
+  waitingRoom: ReturnType<typeof createWaitingRoomService>;
+  /** What holds and orders call: requireAdmission and finish. */
+  admission: ReturnType<typeof createWaitingRoomService>['admission'];
+  /** The admission ticker; tick(now) runs one step (tests). */
+  ticker: ReturnType<typeof createTicker>;
 }
 
 declare module 'fastify' {

@@ -1,0 +1,14 @@
+export { queueKeys } from './keys.ts';
+export { createWaitingRoomRepository, type WaitingRoomRepository } from './waiting-room.repository.ts';
+export { waitingRoomRoutes } from './waiting-room.routes.ts';
+export {
+  createWaitingRoomService,
+  type Admission,
+  type QueueView,
+  type RoomStatus,
+  type WaitingRoomService,
+} from './waiting-room.service.ts';
+export { createTicker, type Ticker } from './waiting-room.ticker.ts';
+export { createMemoryStore } from './store.memory.ts';
+export { createRedisStore } from './store.redis.ts';
+export type { WaitingRoomStore } from './waiting-room.store.ts';

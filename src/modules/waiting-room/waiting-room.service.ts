@@ -1,0 +1,442 @@
+import type { Clock } from '../../platform/clock.ts';
+import type { Signer } from '../../platform/crypto.ts';
+import { forbidden, notFound } from '../../platform/errors.ts';
+import { notAdmitted, notInQueue, saleNotOpen } from './waiting-room.errors.ts';
+import type { QueueSettingsRow, WaitingRoomRepository } from './waiting-room.repository.ts';
+import { newShuffleSeed } from './shuffle.ts';
+import type { Counters, Place, QueueRules, WaitingRoomStore } from './waiting-room.store.ts';
+
+/** Where an event's sale stands in time. */
+export type SalePhase = 'early' | 'pre' | 'open' | 'closed';
+export type BuyerState = 'prequeue' | 'waiting' | 'admitted' | 'expired' | 'left';
+export type RoomState = 'prequeue' | 'open' | 'paused' | 'sold_out' | 'closed';
+
+export interface QueueView {
+  state: BuyerState;
+  number: number | null;
+  position: number | null;
+  etaSeconds: number | null;
+  admission: { token: string; expiresAt: string } | null;
+}
+
+export interface RoomStatus {
+  state: RoomState;
+  serving: number;
+  waiting: number;
+  admitPerMinute: number;
+  onSaleAt: string;
+}
+
+export interface AdminQueueView {
+  state: RoomState;
+  joined: number;
+  waiting: number;
+  active: number;
+  admitted: number;
+  noShows: number;
+  admitPerMinute: number;
+  maxActive: number;
+  paused: boolean;
+  observedPerMinute: number | null;
+  serving: number;
+}
+
+/** What an admission token carries. Short keys: it rides on every hold and order call. */
+interface AdmissionClaims {
+  u: string; // user id
+  e: string; // event id
+  n: number; // queue number
+  x: number; // expiry, epoch ms
+}
+
+export interface Actor {
+  userId: string;
+  role: string;
+}
+
+export interface WaitingRoomLog {
+  warn(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
+}
+
+export interface WaitingRoomDeps {
+  store: WaitingRoomStore;
+  repo: WaitingRoomRepository;
+  /** createSigner(secret, 'admission'): tokens that can never pass as session tokens. */
+  signer: Signer;
+  clock: Clock;
+  log: WaitingRoomLog;
+  /** How long an event's settings are served from memory before they are read again. */
+  settingsTtlMs?: number;
+  /** Whether the event has nothing left to sell (the inventory module answers; absent = never). */
+  soldOut?: (eventId: string) => boolean;
+}
+
+interface Settings {
+  row: QueueSettingsRow;
+  rules: QueueRules;
+  preQueueAt: number;
+  onSaleAt: number;
+  closeAt: number;
+  loadedAt: number;
+}
+
+interface StatusEntry {
+  at: number;
+  status: RoomStatus;
+  counters: Counters;
+  /** Admissions a minute used for waiting times: observed once there are 10 s of samples, else configured. */
+  ratePerMinute: number;
+}
+
+/** Observed admissions are measured over this window. */
+const RATE_WINDOW_MS = 60_000;
+const MIN_RATE_SPAN_MS = 10_000;
+const STATUS_TTL_MS = 1000;
+
+function toSettings(row: QueueSettingsRow, loadedAt: number): Settings {
+  const onSaleAt = row.on_sale_at.getTime();
+  return {
+    row,
+    rules: {
+      paused: row.queue_paused,
+      admitPerMinute: row.admit_per_minute,
+      maxActive: row.max_active,
+      claimMs: row.claim_seconds * 1000,
+      admissionMs: row.admission_minutes * 60_000,
+    },
+    preQueueAt: onSaleAt - row.pre_queue_minutes * 60_000,
+    onSaleAt,
+    closeAt: (row.off_sale_at ?? row.starts_at).getTime(),
+    loadedAt,
+  };
+}
+
+export function salePhase(s: Pick<Settings, 'preQueueAt' | 'onSaleAt' | 'closeAt'>, now: number): SalePhase {
+  if (now >= s.closeAt) return 'closed';
+  if (now >= s.onSaleAt) return 'open';
+  return now >= s.preQueueAt ? 'pre' : 'early';
+}
+
+export function createWaitingRoomService({ store, repo, signer, clock, log, settingsTtlMs = 1000, soldOut }: WaitingRoomDeps) {
+  const settingsCache = new Map<string, Settings>();
+  const settingsLoads = new Map<string, Promise<Settings>>();
+  const statusCache = new Map<string, StatusEntry>();
+  const statusLoads = new Map<string, Promise<StatusEntry>>();
+  const samples = new Map<string, { t: number; admitted: number }[]>();
+  /** Events known (to this process) to be shuffled, and registered with the ticker. */
+  const shuffled = new Set<string>();
+  const registered = new Set<string>();
+
+  function loadSettings(eventId: string): Promise<Settings> {
+    let load = settingsLoads.get(eventId);
+    if (!load) {
+      load = repo
+        .findSettings(eventId)
+        .then((row) => {
+          if (!row) {
+            settingsCache.delete(eventId);
+            throw notFound('Event');
+          }
+          const s = toSettings(row, clock.now());
+          settingsCache.set(eventId, s);
+          return s;
+        })
+        .finally(() => settingsLoads.delete(eventId));
+      settingsLoads.set(eventId, load);
+    }
+    return load;
+  }
+
+  /**
+   * The event's settings from memory, read again from the database at most every settingsTtlMs
+   * (so a change made by another process or through PATCH /api/events applies within about a
+   * second). A stale entry is served while the fresh one loads: no request waits on the database.
+   */
+  async function settingsOf(eventId: string): Promise<Settings> {
+    const cached = settingsCache.get(eventId);
+    if (!cached) return loadSettings(eventId);
+    if (clock.now() - cached.loadedAt >= settingsTtlMs) {
+      loadSettings(eventId).catch((err: unknown) => log.warn({ err, eventId }, 'queue settings refresh failed'));
+    }
+    return cached;
+  }
+
+  async function ensureShuffled(eventId: string) {
+    if (shuffled.has(eventId)) return;
+    const count = await store.shuffle(eventId, newShuffleSeed());
+    if (count !== null) log.info({ eventId, count }, 'pre-queue shuffled');
+    shuffled.add(eventId);
+  }
+
+  async function register(eventId: string) {
+    if (registered.has(eventId)) return;
+    await store.addQueue(eventId);
+    registered.add(eventId);
+  }
+
+  function observedPerMinute(eventId: string): { rate: number; span: number } {
+    const list = samples.get(eventId);
+    if (!list || list.length < 2) return { rate: 0, span: 0 };
+    const first = list[0]!;
+    const last = list[list.length - 1]!;
+    const span = last.t - first.t;
+    return { rate: span > 0 ? ((last.admitted - first.admitted) * 60_000) / span : 0, span };
+  }
+
+  function sample(eventId: string, now: number, admitted: number) {
+    let list = samples.get(eventId);
+    if (!list) samples.set(eventId, (list = []));
+    const last = list[list.length - 1];
+    if (last && now - last.t < 500) return;
+    list.push({ t: now, admitted });
+    while (list.length > 2 && now - list[0]!.t > RATE_WINDOW_MS) list.shift();
+  }
+
+  function roomState(eventId: string, s: Settings, now: number): RoomState {
+    const phase = salePhase(s, now);
+    if (phase === 'closed') return 'closed';
+    if (phase !== 'open') return 'prequeue';
+    if (soldOut?.(eventId)) return 'sold_out';
+    return s.rules.paused ? 'paused' : 'open';
+  }
+
+  async function refreshStatus(eventId: string, s: Settings): Promise<StatusEntry> {
+    const now = clock.now();
+    const counters = await store.counters(eventId);
+    sample(eventId, now, counters.admitted);
+    const observed = observedPerMinute(eventId);
+    const entry: StatusEntry = {
+      at: now,
+      counters,
+      ratePerMinute: observed.span >= MIN_RATE_SPAN_MS ? observed.rate : s.rules.admitPerMinute,
+      status: {
+        state: roomState(eventId, s, now),
+        serving: counters.serving,
+        waiting: counters.preQueued + Math.max(0, counters.issued - counters.serving),
+        admitPerMinute: s.rules.admitPerMinute,
+        onSaleAt: s.row.on_sale_at.toISOString(),
+      },
+    };
+    statusCache.set(eventId, entry);
+    return entry;
+  }
+
+  /** The public status, read from the store at most once a second per process. */
+  async function statusEntry(eventId: string, s: Settings): Promise<StatusEntry> {
+    const cached = statusCache.get(eventId);
+    if (cached && clock.now() - cached.at < STATUS_TTL_MS) return cached;
+    let load = statusLoads.get(eventId);
+    if (!load) {
+      load = refreshStatus(eventId, s).finally(() => statusLoads.delete(eventId));
+      statusLoads.set(eventId, load);
+    }
+    return load;
+  }
+
+  function admissionOf(eventId: string, userId: string, number: number, admittedAt: number, s: Settings) {
+    const expiresAt = admittedAt + s.rules.admissionMs;
+    const claims: AdmissionClaims = { u: userId, e: eventId, n: number, x: expiresAt };
+    return { token: signer.sign(claims), expiresAt: new Date(expiresAt).toISOString() };
+  }
+
+  /** The buyer's view of a place. Deadlines are applied here too, so a late ticker never shows a stale turn. */
+  function viewOf(eventId: string, userId: string, place: Place, s: Settings, entry: StatusEntry, now: number): QueueView {
+    const none = { number: place.number, position: null, etaSeconds: null, admission: null };
+    if (place.number === null) return { state: 'prequeue', ...none };
+    const mark = place.mark;
+    switch (mark.kind) {
+      case 'none': {
+        const serving = Math.max(place.serving, entry.counters.serving);
+        const position = Math.max(0, place.number - serving - 1);
+        const perSecond = entry.ratePerMinute / 60;
+        const stalled = s.rules.paused || perSecond <= 0 || salePhase(s, now) !== 'open';
+        return { state: 'waiting', ...none, position, etaSeconds: stalled ? null : Math.ceil((position + 1) / perSecond) };
+      }
+      case 'admitted':
+      case 'claimed': {
+        const limit = mark.kind === 'admitted' ? s.rules.claimMs : s.rules.admissionMs;
+        if (now >= mark.at + limit) return { state: 'expired', ...none };
+        return { state: 'admitted', ...none, position: 0, etaSeconds: 0, admission: admissionOf(eventId, userId, place.number, mark.at, s) };
+      }
+      case 'expired':
+        return { state: 'expired', ...none };
+      case 'left':
+      case 'finished':
+        return { state: 'left', ...none };
+    }
+  }
+
+  /** Reads a place; after onSaleAt a pre-queue place is first given its number by the (one) shuffle. */
+  async function readPlace(eventId: string, userId: string, s: Settings, now: number): Promise<Place | null> {
+    let place = await store.place(eventId, userId);
+    if (place && place.number === null && salePhase(s, now) !== 'pre' && salePhase(s, now) !== 'early') {
+      await ensureShuffled(eventId);
+      place = await store.place(eventId, userId);
+    }
+    return place;
+  }
+
+  /**
+   * The buyer's place as they see it. `claim`: this read is the buyer taking an admitted turn
+   * (an authenticated queue read counts as showing up).
+   */
+  async function myQueue(eventId: string, userId: string, options: { claim: boolean }): Promise<QueueView> {
+    const s = await settingsOf(eventId);
+    const now = clock.now();
+    let place = await readPlace(eventId, userId, s, now);
+    if (!place) throw notInQueue();
+    if (options.claim && place.mark.kind === 'admitted') {
+      await store.claim(eventId, userId, now, s.rules);
+      place = (await store.place(eventId, userId)) ?? place;
+    }
+    return viewOf(eventId, userId, place, s, await statusEntry(eventId, s), now);
+  }
+
+  function mayControl(actor: Actor, s: Settings) {
+    if (actor.role !== 'admin' && actor.userId !== s.row.organizer_id) {
+      throw forbidden('Only the organizer who owns this event, or an admin, may control its queue');
+    }
+  }
+
+  async function adminView(eventId: string, s: Settings): Promise<AdminQueueView> {
+    const counters = await store.counters(eventId);
+    const now = clock.now();
+    sample(eventId, now, counters.admitted);
+    const observed = observedPerMinute(eventId);
+    return {
+      state: roomState(eventId, s, now),
+      joined: counters.joined,
+      waiting: counters.preQueued + Math.max(0, counters.issued - counters.serving),
+      active: counters.active,
+      admitted: counters.admitted,
+      noShows: counters.noShows,
+      admitPerMinute: s.rules.admitPerMinute,
+      maxActive: s.rules.maxActive,
+      paused: s.rules.paused,
+      observedPerMinute: observed.span >= MIN_RATE_SPAN_MS ? Math.round(observed.rate * 10) / 10 : null,
+      serving: counters.serving,
+    };
+  }
+
+  return {
+    settingsOf,
+
+    /** Joins the queue (idempotent per buyer and event). `created` is false when the buyer already had a place. */
+    async join(eventId: string, userId: string): Promise<{ created: boolean; queue: QueueView }> {
+      const s = await settingsOf(eventId);
+      const now = clock.now();
+      const phase = salePhase(s, now);
+      if (phase === 'early' || phase === 'closed') {
+        const existing = await readPlace(eventId, userId, s, now);
+        if (existing) return { created: false, queue: viewOf(eventId, userId, existing, s, await statusEntry(eventId, s), now) };
+        if (phase === 'early') {
+          throw saleNotOpen('The waiting room has not opened yet', { opensAt: new Date(s.preQueueAt).toISOString(), state: 'prequeue' });
+        }
+        throw saleNotOpen('The sale of this event has ended', { state: 'closed' });
+      }
+      await register(eventId);
+      let result = await store.join(eventId, userId, now, phase, s.rules);
+      if (result === 'shuffle-needed') {
+        await ensureShuffled(eventId);
+        result = await store.join(eventId, userId, now, phase, s.rules);
+        if (result === 'shuffle-needed') throw new Error('queue still unshuffled after the shuffle');
+      }
+      if (result.place.mark.kind === 'admitted') {
+        // The join's answer hands the buyer their token: they have shown up.
+        await store.claim(eventId, userId, now, s.rules);
+        result = { created: result.created, place: (await store.place(eventId, userId)) ?? result.place };
+      }
+      if (phase === 'open' && result.place.number === null) {
+        // Pre-queued before the sale opened and back before the shuffle ran: number them now.
+        result = { created: result.created, place: (await readPlace(eventId, userId, s, now)) ?? result.place };
+      }
+      return { created: result.created, queue: viewOf(eventId, userId, result.place, s, await statusEntry(eventId, s), now) };
+    },
+
+    myQueue,
+
+    async leave(eventId: string, userId: string): Promise<void> {
+      await settingsOf(eventId);
+      if (!(await store.leave(eventId, userId))) throw notInQueue();
+    },
+
+    /** The public status: the same for everyone, at most a second old. */
+    async status(eventId: string): Promise<RoomStatus> {
+      const s = await settingsOf(eventId);
+      return (await statusEntry(eventId, s)).status;
+    },
+
+    async adminStatus(actor: Actor, eventId: string): Promise<AdminQueueView> {
+      const s = await settingsOf(eventId);
+      mayControl(actor, s);
+      return adminView(eventId, s);
+    },
+
+    /** Organizer controls, live: written to the events table first (restarts and other processes read it there). */
+    async control(actor: Actor, eventId: string, controls: { paused?: boolean; admitPerMinute?: number; maxActive?: number }) {
+      mayControl(actor, await settingsOf(eventId));
+      const row = await repo.updateControls(eventId, controls);
+      if (!row) throw notFound('Event');
+      const s = toSettings(row, clock.now());
+      settingsCache.set(eventId, s);
+      statusCache.delete(eventId);
+      log.info({ eventId, ...controls }, 'queue controls changed');
+      return adminView(eventId, s);
+    },
+
+    /**
+     * One ticker step for one event: shuffles the pre-queue once the sale opens, expires
+     * admissions past their deadline and admits the next buyers. The caller holds the lease.
+     */
+    async tickEvent(eventId: string, now: number) {
+      const s = await settingsOf(eventId);
+      const phase = salePhase(s, now);
+      if (phase === 'early' || phase === 'pre') return { admitted: 0, expired: 0 };
+      await ensureShuffled(eventId);
+      // After the sale closes nobody more is admitted, but admissions still run out.
+      const rules = phase === 'open' ? s.rules : { ...s.rules, paused: true };
+      const result = await store.advance(eventId, now, rules);
+      if (result.admitted > 0 || result.expired > 0) statusCache.delete(eventId);
+      return result;
+    },
+
+    /** True once the event closed long enough ago that its queue needs no more ticks. */
+    async finishedLongAgo(eventId: string, now: number) {
+      try {
+        const s = await settingsOf(eventId);
+        return now >= s.closeAt + 2 * s.rules.admissionMs;
+      } catch {
+        return true; // the event is gone
+      }
+    },
+
+    /** The door other modules use (holds, orders): see index.ts. */
+    admission: {
+      /**
+       * Throws NOT_ADMITTED unless `token` is a valid admission token of this user for this event
+       * that has not run out, been left or finished. The signature and expiry are checked in
+       * memory; one O(1) store call then checks the mark (revocation) and records the claim.
+       */
+      async requireAdmission(request: { token: string | undefined; userId: string; eventId: string }): Promise<void> {
+        const { token, userId, eventId } = request;
+        if (!token) throw notAdmitted('Send your admission token in the X-Admission-Token header');
+        const claims = signer.verify<AdmissionClaims>(token);
+        const now = clock.now();
+        if (!claims || claims.u !== userId || claims.e !== eventId || typeof claims.x !== 'number') throw notAdmitted();
+        if (claims.x <= now) throw notAdmitted('Your admission has expired');
+        const s = await settingsOf(eventId);
+        const result = await store.claim(eventId, userId, now, s.rules);
+        if (result === 'expired') throw notAdmitted('Your admission has expired');
+        if (result !== 'ok') throw notAdmitted('You are no longer admitted to this event');
+      },
+
+      /** The buyer's order was paid or canceled: their active slot goes to the next buyer. */
+      async finish(eventId: string, userId: string): Promise<void> {
+        if (await store.finish(eventId, userId)) statusCache.delete(eventId);
+      },
+    },
+  };
+}
+export type WaitingRoomService = ReturnType<typeof createWaitingRoomService>;
+export type Admission = WaitingRoomService['admission'];

@@ -1,0 +1,68 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { Clock } from '../../platform/clock.ts';
+import type { WaitingRoomService } from './waiting-room.service.ts';
+import type { WaitingRoomStore } from './waiting-room.store.ts';
+
+export interface TickerDeps {
+  service: WaitingRoomService;
+  store: WaitingRoomStore;
+  clock: Clock;
+  log: { warn(obj: object, msg: string): void };
+  /** Time between steps: short, so admission runs evenly (about admitPerMinute / 60 a second). */
+  intervalMs?: number;
+  /** The lease outlives a few missed steps, so a crashed ticker's events move to another within seconds. */
+  leaseMs?: number;
+}
+
+/**
+ * The admission ticker (role 'ticker'): every intervalMs, for each event with a queue, it takes
+ * or renews the event's lease and runs one step. With several processes the lease leaves one
+ * ticker per event; even two at once could not admit faster, since the rate bucket lives in the store.
+ */
+export function createTicker({ service, store, clock, log, intervalMs = 200, leaseMs = 2000 }: TickerDeps) {
+  const owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> | undefined;
+
+  async function tickAll(now = clock.now()) {
+    const events = await store.queues();
+    for (const eventId of events) {
+      try {
+        if (await service.finishedLongAgo(eventId, now)) {
+          await store.removeQueue(eventId);
+          continue;
+        }
+        if (!(await store.lease(eventId, owner, leaseMs))) continue;
+        await service.tickEvent(eventId, now);
+      } catch (err) {
+        log.warn({ err, eventId }, 'queue tick failed');
+      }
+    }
+  }
+
+  function step() {
+    running ??= tickAll()
+      .catch((err: unknown) => log.warn({ err }, 'queue ticker failed'))
+      .finally(() => {
+        running = undefined;
+      });
+    return running;
+  }
+
+  return {
+    owner,
+    start() {
+      timer ??= setInterval(() => void step(), intervalMs);
+      timer.unref();
+    },
+    async stop() {
+      clearInterval(timer);
+      timer = undefined;
+      await running;
+    },
+    /** Runs one step for every event now (tests; a deterministic tick at the clock's time). */
+    tick: (now?: number) => tickAll(now),
+  };
+}
+export type Ticker = ReturnType<typeof createTicker>;

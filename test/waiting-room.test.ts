@@ -1,0 +1,502 @@
+// The waiting room through the HTTP API: both database shapes on the memory store, and the
+// same cases once more on Redis. Time is a manual clock; the ticker runs by hand (tick(now)).
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { buildApp, type App } from '../src/app.ts';
+import type { Db } from '../src/platform/db.ts';
+import { createSigner } from '../src/platform/crypto.ts';
+import { AppError } from '../src/platform/errors.ts';
+import { dbShapes, errorCode, eventBody, freshDb, makeUser, SECRET, smallVenue, testConfig, type TestUser } from './helpers.ts';
+import { redisTargets } from './redis-helpers.ts';
+
+interface ManualClock {
+  now(): number;
+  set(t: number): void;
+  advance(ms: number): void;
+}
+function manualClock(start = Date.now()): ManualClock {
+  let t = start;
+  return { now: () => t, set: (v) => (t = v), advance: (ms) => (t += ms) };
+}
+
+interface QueueApp {
+  app: App;
+  db: Db;
+  clock: ManualClock;
+  close(): Promise<void>;
+}
+
+async function buildQueueApp(db: Db, clock: ManualClock, redisUrl?: string): Promise<App> {
+  const config = testConfig({
+    TICKETMAX_RATE_LIMIT_ALLOW: '127.0.0.1',
+    TICKETMAX_ROLES: 'api', // no background ticker: the tests tick by hand
+    ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
+  });
+  const app = await buildApp({ config, db, secret: SECRET, logger: false, clock });
+  await app.ready();
+  return app;
+}
+
+/** A signed-in buyer without the (deliberately slow) sign-up: a session token as sign-in issues it. */
+function quickBuyer(app: App, clock: ManualClock): TestUser {
+  const id = `usr_q${randomBytes(6).toString('hex')}`;
+  const token = app.services.guard.issue({ s: `ses_${id}`, u: id, r: 'buyer', e: Math.floor(clock.now() / 1000) + 86_400 });
+  return { id, email: `${id}@example.test`, password: '', token, auth: { authorization: `Bearer ${token}` } };
+}
+
+const shapes = await dbShapes();
+const redis = await redisTargets();
+const targets: { shape: (typeof shapes)[number]; store: string; redisUrl?: string }[] = [
+  ...shapes.map((shape) => ({ shape, store: 'memory' })),
+  ...redis.map((url) => ({ shape: shapes[0]!, store: 'redis', redisUrl: url })),
+];
+
+for (const target of targets) {
+  describe(`waiting room API (${target.shape}, ${target.store})`, () => {
+    let t: QueueApp;
+    let organizer: TestUser;
+    let venueId: string;
+
+    before(async () => {
+      const { db, drop } = await freshDb(target.shape);
+      const clock = manualClock();
+      const app = await buildQueueApp(db, clock, target.redisUrl);
+      t = {
+        app,
+        db,
+        clock,
+        async close() {
+          await app.close();
+          await drop();
+        },
+      };
+      organizer = await makeUser(app, 'organizer');
+      const venue = await app.inject({ method: 'POST', url: '/api/venues', headers: organizer.auth, payload: smallVenue() });
+      venueId = venue.json().venue.id;
+    });
+    after(async () => t.close());
+
+    /** An event whose sale opens `opensInMs` from the clock's now. */
+    async function newEvent(queue: Record<string, unknown> = {}, opensInMs = -60_000, startsInMs = 7 * 86_400_000) {
+      const now = t.clock.now();
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/api/events',
+        headers: organizer.auth,
+        payload: eventBody(venueId, {
+          onSaleAt: new Date(now + opensInMs).toISOString(),
+          startsAt: new Date(now + startsInMs).toISOString(),
+          queue,
+        }),
+      });
+      assert.equal(res.statusCode, 201, res.body);
+      return res.json().event.id as string;
+    }
+
+    const join = (eventId: string, u: TestUser, remoteAddress?: string) =>
+      t.app.inject({ method: 'POST', url: `/api/events/${eventId}/queue`, headers: u.auth, ...(remoteAddress ? { remoteAddress } : {}) });
+    const mine = async (eventId: string, u: TestUser) => {
+      const res = await t.app.inject({ method: 'GET', url: `/api/events/${eventId}/queue`, headers: u.auth });
+      assert.equal(res.statusCode, 200, res.body);
+      return res.json().queue;
+    };
+    const control = (eventId: string, body: Record<string, unknown>, who: TestUser = organizer) =>
+      t.app.inject({ method: 'PATCH', url: `/api/admin/events/${eventId}/queue`, headers: who.auth, payload: body });
+    const tick = () => t.app.services.ticker.tick(t.clock.now());
+    const requireAdmission = (token: string | undefined, userId: string, eventId: string) =>
+      t.app.services.admission.requireAdmission({ token, userId, eventId });
+
+    async function refusedWith403(p: Promise<void>, label: string) {
+      await assert.rejects(p, (err: unknown) => err instanceof AppError && err.status === 403 && err.code === 'NOT_ADMITTED', label);
+    }
+
+    it('admits a joiner at once when there is room, and gives the same place on joining again', async () => {
+      const e = await newEvent();
+      const buyer = await makeUser(t.app);
+      const first = await join(e, buyer);
+      assert.equal(first.statusCode, 201);
+      const q = first.json().queue;
+      assert.equal(q.state, 'admitted');
+      assert.equal(q.number, 1);
+      assert.equal(q.position, 0);
+      assert.ok(q.admission.token.length > 20);
+      const again = await join(e, buyer);
+      assert.equal(again.statusCode, 200);
+      assert.equal(again.json().queue.number, 1);
+      await requireAdmission(q.admission.token, buyer.id, e);
+    });
+
+    it('keeps one place per account under 200 concurrent joins by the same account', async () => {
+      const e = await newEvent({ maxActive: 0 });
+      const buyer = quickBuyer(t.app, t.clock);
+      const responses = await Promise.all(Array.from({ length: 200 }, () => join(e, buyer)));
+      assert.deepEqual(
+        responses.map((r) => r.statusCode).sort((a, b) => a - b),
+        [...new Array<number>(199).fill(200), 201],
+      );
+      assert.deepEqual(new Set(responses.map((r) => r.json().queue.number)), new Set([1]));
+      const admin = await t.app.inject({ method: 'GET', url: `/api/admin/events/${e}/queue`, headers: organizer.auth });
+      assert.equal(admin.json().joined, 1);
+    });
+
+    it('refuses to join before the pre-queue opens, and after the sale closes', async () => {
+      const early = await newEvent({ preQueueMinutes: 30 }, 2 * 3600_000);
+      const buyer = quickBuyer(t.app, t.clock);
+      const res = await join(early, buyer);
+      assert.equal(res.statusCode, 409);
+      assert.equal(errorCode(res), 'SALE_NOT_OPEN');
+      const status = await t.app.inject({ method: 'GET', url: `/api/events/${early}/queue/status` });
+      assert.equal(status.json().state, 'prequeue');
+
+      const closing = await newEvent({}, -60_000, 3600_000);
+      t.clock.advance(3600_000);
+      try {
+        const late = await join(closing, buyer);
+        assert.equal(late.statusCode, 409);
+        assert.equal(late.json().error.details.state, 'closed');
+        const closed = await t.app.inject({ method: 'GET', url: `/api/events/${closing}/queue/status` });
+        assert.equal(closed.json().state, 'closed');
+      } finally {
+        t.clock.advance(-3600_000);
+      }
+    });
+
+    it('holds pre-queued buyers without numbers, shuffles them at onSaleAt, and numbers later arrivals after them', async () => {
+      const e = await newEvent({ preQueueMinutes: 30, maxActive: 0 }, 10 * 60_000);
+      const early = Array.from({ length: 40 }, () => quickBuyer(t.app, t.clock));
+      for (const b of early) {
+        const res = await join(e, b);
+        assert.equal(res.statusCode, 201);
+        assert.deepEqual(res.json().queue, { state: 'prequeue', number: null, position: null, etaSeconds: null, admission: null });
+      }
+      t.clock.advance(1000); // the status is cached for a second
+      const status = await t.app.inject({ method: 'GET', url: `/api/events/${e}/queue/status` });
+      assert.equal(status.json().state, 'prequeue');
+      assert.equal(status.json().waiting, 40);
+      t.clock.advance(-1000);
+      t.clock.advance(10 * 60_000);
+      const late = [quickBuyer(t.app, t.clock), quickBuyer(t.app, t.clock)];
+      for (const b of late) assert.equal((await join(e, b)).statusCode, 201);
+      const numbers = await Promise.all(early.map(async (b) => (await mine(e, b)).number as number));
+      assert.deepEqual([...numbers].sort((a, b) => a - b), Array.from({ length: 40 }, (_, i) => i + 1));
+      assert.notDeepEqual(numbers, Array.from({ length: 40 }, (_, i) => i + 1), 'shuffled, not arrival order');
+      assert.deepEqual([(await mine(e, late[0]!)).number, (await mine(e, late[1]!)).number], [41, 42]);
+      const waiting = await mine(e, late[1]!);
+      assert.equal(waiting.state, 'waiting');
+      assert.equal(waiting.position, 41, 'buyers ahead');
+    });
+
+    it('admits at the rate, no more than maxActive, expires no-shows and reuses their slots', async () => {
+      const e = await newEvent({ admitPerMinute: 6000, maxActive: 3, claimSeconds: 30 });
+      assert.equal((await control(e, { paused: true })).statusCode, 200);
+      const buyers = Array.from({ length: 10 }, () => quickBuyer(t.app, t.clock));
+      for (const b of buyers) await join(e, b);
+      assert.equal((await control(e, { paused: false })).statusCode, 200);
+      t.clock.advance(1000);
+      await tick();
+      const states = async () => Promise.all(buyers.map(async (b) => (await mine(e, b)).state as string));
+      // Reading claims the turn, so read only the first: the second and third are no-shows.
+      assert.equal((await mine(e, buyers[0]!)).state, 'admitted');
+      let admin = (await t.app.inject({ method: 'GET', url: `/api/admin/events/${e}/queue`, headers: organizer.auth })).json();
+      assert.equal(admin.active, 3);
+      assert.equal(admin.waiting, 7);
+      t.clock.advance(31_000);
+      await tick();
+      admin = (await t.app.inject({ method: 'GET', url: `/api/admin/events/${e}/queue`, headers: organizer.auth })).json();
+      assert.equal(admin.noShows, 2);
+      assert.equal(admin.active, 3, 'the two slots went to the next two');
+      const all = await states();
+      assert.deepEqual(all.slice(0, 5), ['admitted', 'expired', 'expired', 'admitted', 'admitted']);
+      assert.deepEqual(all.slice(5), ['waiting', 'waiting', 'waiting', 'waiting', 'waiting']);
+      await t.app.services.admission.finish(e, buyers[0]!.id);
+      t.clock.advance(1000);
+      await tick();
+      assert.equal((await mine(e, buyers[5]!)).state, 'admitted', 'a finished buyer frees a slot');
+    });
+
+    it('never lets more than maxActive be active while 100 buyers join and ticks run concurrently', async () => {
+      const e = await newEvent({ admitPerMinute: 60_000, maxActive: 5, claimSeconds: 5, admissionMinutes: 1 });
+      const buyers = Array.from({ length: 100 }, () => quickBuyer(t.app, t.clock));
+      for (let batch = 0; batch < 10; batch++) {
+        // Ten joins and two tickers at once (the lease lets one of them through), then time moves on.
+        await Promise.all([...buyers.slice(batch * 10, batch * 10 + 10).map((b) => join(e, b)), tick(), tick()]);
+        t.clock.advance(7000);
+      }
+      for (let round = 0; round < 10; round++) {
+        // Nobody claims these turns: each runs out after 5 s and passes on.
+        await Promise.all([tick(), tick()]);
+        const admin = (await t.app.inject({ method: 'GET', url: `/api/admin/events/${e}/queue`, headers: organizer.auth })).json();
+        assert.ok(admin.active <= 5, `active ${admin.active}`);
+        t.clock.advance(6000);
+      }
+      const admin = (await t.app.inject({ method: 'GET', url: `/api/admin/events/${e}/queue`, headers: organizer.auth })).json();
+      assert.ok(admin.active <= 5, `active ${admin.active}`);
+      const views = await Promise.all(buyers.map((b) => mine(e, b)));
+      const admitted = views.filter((q) => q.state === 'admitted');
+      assert.ok(admitted.length <= 5, `admitted ${admitted.length}`);
+      assert.ok(admin.admitted > 10, `turns ran out and went to the next buyers (${admin.admitted} admitted)`);
+      assert.ok(admin.noShows > 0, 'unclaimed turns expired');
+    });
+
+    it('stops admission on pause and starts again on resume, and keeps the controls in the events table', async () => {
+      const e = await newEvent({ admitPerMinute: 600, maxActive: 100 });
+      const paused = await control(e, { paused: true, admitPerMinute: 1200, maxActive: 50 });
+      assert.equal(paused.statusCode, 200);
+      assert.equal(paused.json().paused, true);
+      assert.equal(paused.json().state, 'paused');
+      const rows = await t.db.query<{ queue_paused: boolean; admit_per_minute: number; max_active: number }>(
+        'SELECT queue_paused, admit_per_minute, max_active FROM events WHERE id = $1',
+        [e],
+      );
+      assert.deepEqual(rows[0], { queue_paused: true, admit_per_minute: 1200, max_active: 50 });
+      const buyers = Array.from({ length: 30 }, () => quickBuyer(t.app, t.clock));
+      for (const b of buyers) assert.equal((await join(e, b)).json().queue.state, 'waiting');
+      assert.equal((await mine(e, buyers[0]!)).etaSeconds, null, 'no waiting time while paused');
+      for (let i = 0; i < 10; i++) {
+        t.clock.advance(500);
+        await tick();
+      }
+      assert.equal((await mine(e, buyers[0]!)).state, 'waiting');
+      assert.equal((await control(e, { paused: false })).json().paused, false);
+      for (let i = 0; i < 5; i++) {
+        t.clock.advance(200);
+        await tick();
+      }
+      const views = await Promise.all(buyers.map((b) => mine(e, b)));
+      const admitted = views.filter((q) => q.state === 'admitted').length;
+      // 1 s at 1200/min = 20, plus at most the one second's worth the bucket holds.
+      assert.ok(admitted >= 20 && admitted <= 30, `admitted ${admitted}`);
+    });
+
+    it('keeps queue controls to the event organizer and admins', async () => {
+      const e = await newEvent();
+      const buyer = quickBuyer(t.app, t.clock);
+      const other = await makeUser(t.app, 'organizer');
+      assert.equal((await control(e, { paused: true }, buyer)).statusCode, 403);
+      const foreign = await control(e, { paused: true }, other);
+      assert.equal(foreign.statusCode, 403);
+      assert.equal(errorCode(foreign), 'FORBIDDEN');
+      assert.equal((await t.app.inject({ method: 'GET', url: `/api/admin/events/${e}/queue`, headers: other.auth })).statusCode, 403);
+      assert.equal((await control(e, { maxActive: -1 })).statusCode, 400);
+      assert.equal((await control(e, { bogus: 1 })).statusCode, 400);
+      assert.equal((await control('evt_nothere', { paused: true })).statusCode, 404);
+    });
+
+    it('refuses every forged, expired, foreign, left or missing admission token', async () => {
+      const e = await newEvent({ admissionMinutes: 15 });
+      const other = await newEvent();
+      const a = quickBuyer(t.app, t.clock);
+      const b = quickBuyer(t.app, t.clock);
+      const token = (await join(e, a)).json().queue.admission.token as string;
+      const otherToken = (await join(other, a)).json().queue.admission.token as string;
+      await requireAdmission(token, a.id, e);
+      const [body, mac] = token.split('.') as [string, string];
+      const claims = JSON.parse(Buffer.from(body, 'base64url').toString());
+      const reSigned = (c: object) => `${Buffer.from(JSON.stringify(c)).toString('base64url')}.${mac}`;
+      const wrongKey = createSigner(SECRET, 'session').sign(claims);
+      const forgedUser = reSigned({ ...claims, u: b.id });
+      const longer = reSigned({ ...claims, x: claims.x + 86_400_000 });
+      for (const [label, tok, user, event] of [
+        ['missing', undefined, a.id, e],
+        ['empty', '', a.id, e],
+        ['garbage', 'not-a-token', a.id, e],
+        ['bad mac', `${body}.AAAA`, a.id, e],
+        ['tampered user', forgedUser, b.id, e],
+        ['tampered expiry', longer, a.id, e],
+        ['signed for sessions', wrongKey, a.id, e],
+        ['a session token', a.token, a.id, e],
+        ["another user's", token, b.id, e],
+        ["another event's", otherToken, a.id, e],
+        ['huge', 'x'.repeat(5000), a.id, e],
+      ] as const) {
+        await refusedWith403(requireAdmission(tok, user, event), label);
+      }
+      t.clock.advance(15 * 60_000);
+      try {
+        await refusedWith403(requireAdmission(token, a.id, e), 'expired');
+      } finally {
+        t.clock.advance(-15 * 60_000);
+      }
+      await requireAdmission(otherToken, a.id, other);
+      const left = await t.app.inject({ method: 'DELETE', url: `/api/events/${other}/queue`, headers: a.auth });
+      assert.equal(left.statusCode, 204);
+      await refusedWith403(requireAdmission(otherToken, a.id, other), 'after leaving');
+      assert.equal((await mine(other, a)).state, 'left');
+      assert.equal((await join(other, a)).json().queue.state, 'left', 'leaving is final: joining again returns the same place');
+    });
+
+    it('serves one public status for everyone, cacheable for a second, without identities', async () => {
+      const e = await newEvent({ maxActive: 1 });
+      const buyers = [quickBuyer(t.app, t.clock), quickBuyer(t.app, t.clock), quickBuyer(t.app, t.clock)];
+      for (const b of buyers) await join(e, b);
+      t.clock.advance(1000);
+      const anonymous = await t.app.inject({ method: 'GET', url: `/api/events/${e}/queue/status` });
+      const signedIn = await t.app.inject({ method: 'GET', url: `/api/events/${e}/queue/status`, headers: buyers[0]!.auth });
+      assert.equal(anonymous.statusCode, 200);
+      assert.equal(anonymous.headers['cache-control'], 'public, max-age=1');
+      assert.equal(anonymous.body, signedIn.body);
+      const status = anonymous.json();
+      assert.deepEqual(Object.keys(status).sort(), ['admitPerMinute', 'onSaleAt', 'serving', 'state', 'waiting']);
+      assert.equal(status.state, 'open');
+      assert.equal(status.serving, 1);
+      assert.equal(status.waiting, 2);
+      for (const b of buyers) assert.ok(!anonymous.body.includes(b.id));
+      const notIn = await t.app.inject({ method: 'GET', url: `/api/events/${e}/queue`, headers: quickBuyer(t.app, t.clock).auth });
+      assert.equal(notIn.statusCode, 404);
+      assert.equal((await t.app.inject({ method: 'GET', url: '/api/events/evt_nothere/queue/status' })).statusCode, 404);
+      assert.equal((await t.app.inject({ method: 'POST', url: `/api/events/${e}/queue` })).statusCode, 401);
+    });
+
+    it('estimates the wait from the observed admission rate, not only the configured one', async () => {
+      const e = await newEvent({ admitPerMinute: 600, maxActive: 1, claimSeconds: 600 });
+      const buyers = Array.from({ length: 20 }, () => quickBuyer(t.app, t.clock));
+      for (const b of buyers) await join(e, b);
+      // Configured 600/min (10 a second), but one active at a time, each finishing after 3 s: 20/min.
+      const etaBefore = (await mine(e, buyers[10]!)).etaSeconds as number;
+      assert.ok(etaBefore <= 2, `configured rate: ${etaBefore} s`);
+      for (let second = 1; second <= 30; second++) {
+        t.clock.advance(1000);
+        if (second % 3 === 0) {
+          for (const b of buyers) {
+            const q = await t.app.services.waitingRoom.myQueue(e, b.id, { claim: false });
+            if (q.state === 'admitted') await t.app.services.admission.finish(e, b.id);
+          }
+        }
+        await tick();
+        await t.app.inject({ method: 'GET', url: `/api/events/${e}/queue/status` });
+      }
+      const q = await mine(e, buyers[19]!);
+      assert.equal(q.state, 'waiting');
+      // About 3 s a buyer: position p waits about 3 (p + 1) s.
+      assert.ok(q.etaSeconds >= 2 * (q.position + 1), `eta ${q.etaSeconds} s for position ${q.position}`);
+    });
+
+    it('rate-limits polling per account and per address with 429 and Retry-After', async () => {
+      const e = await newEvent();
+      const buyer = quickBuyer(t.app, t.clock);
+      await join(e, buyer);
+      let last;
+      for (let i = 0; i < 130; i++) {
+        last = await t.app.inject({ method: 'GET', url: `/api/events/${e}/queue`, headers: buyer.auth, remoteAddress: `198.51.100.${(i % 200) + 1}` });
+        if (last.statusCode === 429) break;
+      }
+      assert.equal(last?.statusCode, 429, 'per account, whatever the address');
+      assert.equal(errorCode(last), 'RATE_LIMITED');
+      assert.ok(Number(last.headers['retry-after']) > 0);
+      const other = quickBuyer(t.app, t.clock);
+      await join(e, other);
+      assert.equal((await t.app.inject({ method: 'GET', url: `/api/events/${e}/queue`, headers: other.auth, remoteAddress: '198.51.100.7' })).statusCode, 200);
+      let ip;
+      for (let i = 0; i < 700; i++) {
+        ip = await join(e, quickBuyer(t.app, t.clock), '203.0.113.50');
+        if (ip.statusCode === 429) break;
+      }
+      assert.equal(ip?.statusCode, 429, 'per address, whatever the account');
+      assert.ok(Number(ip.headers['retry-after']) > 0);
+    });
+  });
+}
+
+describe('waiting room streams (real port)', () => {
+  it('streams my place over SSE and sends the change when I am admitted', async () => {
+    const { db, drop } = await freshDb('pglite');
+    const clock = manualClock();
+    const app = await buildQueueApp(db, clock);
+    try {
+      const organizer = await makeUser(app, 'organizer');
+      const venue = await app.inject({ method: 'POST', url: '/api/venues', headers: organizer.auth, payload: smallVenue() });
+      const created = await app.inject({
+        method: 'POST',
+        url: '/api/events',
+        headers: organizer.auth,
+        payload: eventBody(venue.json().venue.id, { onSaleAt: new Date(clock.now() - 60_000).toISOString(), queue: { maxActive: 1 } }),
+      });
+      const e = created.json().event.id as string;
+      const first = quickBuyer(app, clock);
+      const second = quickBuyer(app, clock);
+      await app.inject({ method: 'POST', url: `/api/events/${e}/queue`, headers: first.auth });
+      await app.inject({ method: 'POST', url: `/api/events/${e}/queue`, headers: second.auth });
+      await app.listen({ port: 0, host: '127.0.0.1' });
+      const { port } = app.server.address() as AddressInfo;
+      const controller = new AbortController();
+      const res = await fetch(`http://127.0.0.1:${port}/api/events/${e}/queue/stream`, { headers: second.auth, signal: controller.signal });
+      assert.equal(res.status, 200);
+      assert.match(res.headers.get('content-type') ?? '', /text\/event-stream/);
+      const reader = res.body!.getReader();
+      let text = '';
+      const nextEvent = async () => {
+        for (;;) {
+          const end = text.indexOf('\n\n', text.indexOf('event: queue'));
+          if (text.includes('event: queue') && end !== -1) {
+            const chunk = text.slice(text.indexOf('event: queue'), end);
+            text = text.slice(end + 2);
+            return JSON.parse(chunk.split('\ndata: ')[1]!).queue;
+          }
+          const { value, done } = await reader.read();
+          if (done) throw new Error('stream ended');
+          text += Buffer.from(value).toString();
+        }
+      };
+      const initial = await nextEvent();
+      assert.equal(initial.state, 'waiting');
+      assert.equal(initial.position, 0);
+      await app.services.admission.finish(e, first.id);
+      clock.advance(1000);
+      await app.services.ticker.tick(clock.now());
+      const admitted = await nextEvent();
+      assert.equal(admitted.state, 'admitted');
+      assert.ok(admitted.admission.token);
+      controller.abort();
+      const notIn = await fetch(`http://127.0.0.1:${port}/api/events/${e}/queue/stream`, { headers: quickBuyer(app, clock).auth });
+      assert.equal(notIn.status, 404);
+    } finally {
+      await app.close();
+      await drop();
+    }
+  });
+
+  it('shuffles once when two API processes share one Redis and race at onSaleAt', { skip: redis.length === 0 }, async () => {
+    const { db, drop } = await freshDb('pglite');
+    const clock = manualClock();
+    const a = await buildQueueApp(db, clock, redis[0]);
+    const b = await buildQueueApp(db, clock, redis[0]);
+    try {
+      const organizer = await makeUser(a, 'organizer');
+      const venue = await a.inject({ method: 'POST', url: '/api/venues', headers: organizer.auth, payload: smallVenue() });
+      const created = await a.inject({
+        method: 'POST',
+        url: '/api/events',
+        headers: organizer.auth,
+        payload: eventBody(venue.json().venue.id, { onSaleAt: new Date(clock.now() + 60_000).toISOString(), queue: { maxActive: 0 } }),
+      });
+      const e = created.json().event.id as string;
+      const buyers = Array.from({ length: 60 }, () => quickBuyer(a, clock));
+      for (const [i, u] of buyers.entries()) {
+        const res = await (i % 2 ? a : b).inject({ method: 'POST', url: `/api/events/${e}/queue`, headers: u.auth });
+        assert.equal(res.json().queue.state, 'prequeue');
+      }
+      clock.advance(60_000);
+      // Both processes' tickers and every buyer's first read race to open the sale.
+      const read = (app: App, u: TestUser) => app.inject({ method: 'GET', url: `/api/events/${e}/queue`, headers: u.auth }).then((r) => r.json().queue.number as number);
+      const [, , firstA, firstB] = await Promise.all([
+        a.services.ticker.tick(clock.now()),
+        b.services.ticker.tick(clock.now()),
+        Promise.all(buyers.map((u) => read(a, u))),
+        Promise.all(buyers.map((u) => read(b, u))),
+      ]);
+      assert.deepEqual(firstA, firstB, 'both processes see one numbering');
+      assert.deepEqual([...firstA].sort((x, y) => x - y), Array.from({ length: 60 }, (_, i) => i + 1));
+      const again = await Promise.all(buyers.map((u) => read(b, u)));
+      assert.deepEqual(again, firstA, 'and it never changes');
+      const admin = (await a.inject({ method: 'GET', url: `/api/admin/events/${e}/queue`, headers: organizer.auth })).json();
+      assert.equal(admin.joined, 60);
+      assert.equal(admin.waiting, 60);
+    } finally {
+      await a.close();
+      await b.close();
+      await drop();
+    }
+  });
+});
