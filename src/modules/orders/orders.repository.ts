@@ -1,0 +1,169 @@
+import type { Queryable } from '../../platform/db.ts';
+import type { OrderStatus } from './order-state.ts';
+import { sourcesOf } from './order-state.ts';
+
+export interface OrderRow {
+  id: string;
+  event_id: string;
+  user_id: string;
+  status: OrderStatus;
+  total_amount: number;
+  currency: string;
+  created_at: Date;
+  expires_at: Date;
+  paid_at: Date | null;
+  closed_at: Date | null;
+}
+
+export interface OrderItemRow {
+  id: string;
+  order_id: string;
+  section_id: string;
+  section_name: string;
+  seat_id: string | null;
+  seat_label: string | null;
+  row_label: string | null;
+  seat_index: number | null;
+  quantity: number;
+  price_amount: number;
+  active: boolean;
+}
+
+export interface NewOrder {
+  id: string;
+  eventId: string;
+  userId: string;
+  expiresAt: Date;
+  totalAmount: number;
+  currency: string;
+  items: { id: string; sectionId: string; seatId: string | null; quantity: number; priceAmount: number }[];
+}
+
+const ORDER_COLUMNS = 'id, event_id, user_id, status, total_amount, currency, created_at, expires_at, paid_at, closed_at';
+
+/** SQL of orders and their items. Every function runs on whatever it is given: the database or one transaction. */
+export function createOrdersRepository(q: Queryable) {
+  return {
+    /**
+     * Inserts a pending order and its items, and takes its GA places. Throws the driver's
+     * unique violation when a seat is already in a pending or paid order (the wall) or the
+     * buyer already has a pending order for the event, and a check violation when GA would
+     * go over capacity. The caller's transaction then rolls everything back.
+     */
+    async insertPending(order: NewOrder): Promise<void> {
+      await q.query(
+        `INSERT INTO orders (id, event_id, user_id, status, total_amount, currency, expires_at)
+         VALUES ($1, $2, $3, 'pending', $4, $5, $6)`,
+        [order.id, order.eventId, order.userId, order.totalAmount, order.currency, order.expiresAt],
+      );
+      await q.query(
+        `INSERT INTO order_items (id, order_id, event_id, section_id, seat_id, quantity, price_amount)
+         SELECT id, $1, $2, section_id, seat_id, quantity, price_amount
+           FROM unnest($3::text[], $4::text[], $5::text[], $6::int[], $7::int8[]) AS t(id, section_id, seat_id, quantity, price_amount)`,
+        [
+          order.id,
+          order.eventId,
+          order.items.map((i) => i.id),
+          order.items.map((i) => i.sectionId),
+          order.items.map((i) => i.seatId),
+          order.items.map((i) => i.quantity),
+          order.items.map((i) => i.priceAmount),
+        ],
+      );
+      await adjustGa(q, order.id, +1);
+    },
+
+    async find(id: string): Promise<OrderRow | undefined> {
+      const rows = await q.query<OrderRow>(`SELECT ${ORDER_COLUMNS} FROM orders WHERE id = $1`, [id]);
+      return rows[0];
+    },
+
+    /** Reads the order and locks its row until the transaction ends (PostgreSQL; PGlite runs one transaction at a time). */
+    async findForUpdate(id: string): Promise<OrderRow | undefined> {
+      const rows = await q.query<OrderRow>(`SELECT ${ORDER_COLUMNS} FROM orders WHERE id = $1 FOR UPDATE`, [id]);
+      return rows[0];
+    },
+
+    async listByUser(userId: string, limit = 200): Promise<OrderRow[]> {
+      return q.query<OrderRow>(`SELECT ${ORDER_COLUMNS} FROM orders WHERE user_id = $1 ORDER BY created_at DESC LIMIT $2`, [userId, limit]);
+    },
+
+    async itemsOf(orderIds: string[]): Promise<OrderItemRow[]> {
+      return q.query<OrderItemRow>(
+        `SELECT i.id, i.order_id, i.section_id, s.name AS section_name, i.seat_id, st.label AS seat_label,
+                st.row_label, st.idx AS seat_index, i.quantity, i.price_amount, i.active
+           FROM order_items i
+           JOIN sections s ON s.id = i.section_id
+           LEFT JOIN seats st ON st.id = i.seat_id
+          WHERE i.order_id = ANY($1::text[])
+          ORDER BY i.order_id, st.idx NULLS LAST, i.id`,
+        [orderIds],
+      );
+    },
+
+    /** Of these seats, the ones already in a pending or paid order of the event. */
+    async seatsTaken(eventId: string, seatIds: string[]): Promise<string[]> {
+      const rows = await q.query<{ seat_id: string }>(
+        'SELECT seat_id FROM order_items WHERE active AND event_id = $1 AND seat_id = ANY($2::text[])',
+        [eventId, seatIds],
+      );
+      return rows.map((r) => r.seat_id);
+    },
+
+    /**
+     * Moves the order to `to` if it is in a state that allows it, in one conditional UPDATE.
+     * Leaving pending/paid releases its items (seats and GA places) and voids its tickets;
+     * reviving an expired order takes them again (the unique index refuses if a seat was resold).
+     * Returns the updated row, or undefined when the transition was not allowed.
+     */
+    async transition(id: string, to: OrderStatus): Promise<OrderRow | undefined> {
+      const rows = await q.query<OrderRow>(
+        `UPDATE orders SET status = $2, updated_at = now(),
+                paid_at = CASE WHEN $2 = 'paid' THEN now() ELSE paid_at END,
+                closed_at = CASE WHEN $2 IN ('expired', 'canceled', 'refunded') THEN now() ELSE closed_at END
+          WHERE id = $1 AND status = ANY($3::text[])
+          RETURNING ${ORDER_COLUMNS}`,
+        [id, to, sourcesOf(to)],
+      );
+      const row = rows[0];
+      if (!row) return undefined;
+      if (to === 'expired' || to === 'canceled' || to === 'refunded') {
+        await adjustGa(q, id, -1);
+        await q.query('UPDATE order_items SET active = false WHERE order_id = $1 AND active', [id]);
+        await q.query("UPDATE tickets SET status = 'void' WHERE order_id = $1 AND status <> 'void'", [id]);
+      } else if (to === 'paid') {
+        const revived = await q.query('UPDATE order_items SET active = true WHERE order_id = $1 AND NOT active RETURNING id', [id]);
+        if (revived.length > 0) await adjustGa(q, id, +1);
+      }
+      return row;
+    },
+
+    /** Pending orders whose deadline has passed: what the expiry sweeper works through. */
+    async overdue(now: Date, limit: number): Promise<{ id: string; event_id: string }[]> {
+      return q.query(
+        `SELECT id, event_id FROM orders WHERE status = 'pending' AND expires_at <= $1 ORDER BY expires_at LIMIT $2`,
+        [now, limit],
+      );
+    },
+
+    async insertOutbox(topic: string, payload: object): Promise<void> {
+      await q.query('INSERT INTO outbox (topic, payload) VALUES ($1, $2)', [topic, JSON.stringify(payload)]);
+    },
+  };
+}
+export type OrdersRepository = ReturnType<typeof createOrdersRepository>;
+
+/**
+ * Adds (+1) or gives back (−1) the GA places of an order's active items; the CHECK refuses going
+ * over capacity. Called while the items are active: after inserting or reviving, before releasing.
+ */
+async function adjustGa(q: Queryable, orderId: string, sign: 1 | -1): Promise<void> {
+  await q.query(
+    `UPDATE ga_inventory g SET taken = g.taken + $2 * t.quantity
+       FROM (SELECT event_id, section_id, sum(quantity)::int AS quantity FROM order_items
+              WHERE order_id = $1 AND seat_id IS NULL AND active
+              GROUP BY event_id, section_id) t
+      WHERE g.event_id = t.event_id AND g.section_id = t.section_id`,
+    [orderId, sign],
+  );
+}

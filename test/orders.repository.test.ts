@@ -1,0 +1,126 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { newId } from '../src/platform/crypto.ts';
+import { pgConstraint, pgErrorCode } from '../src/platform/db.ts';
+import { createOrdersRepository, type NewOrder } from '../src/modules/orders/orders.repository.ts';
+import { buildTestApp, dbShapes, eventBody, makeUser, smallVenue, type TestApp } from './helpers.ts';
+
+const shapes = await dbShapes();
+
+for (const shape of shapes) {
+  describe(`orders repository (${shape})`, () => {
+    let t: TestApp;
+    let eventId = '';
+    let seats: { id: string; sectionId: string }[] = [];
+    let gaSection = '';
+    const users: string[] = [];
+
+    before(async () => {
+      t = await buildTestApp(shape, { TICKETMAX_RATE_LIMIT_ALLOW: '127.0.0.1' });
+      const organizer = await makeUser(t.app, 'organizer');
+      const principal = { userId: organizer.id, sessionId: 'test', role: 'organizer' as const };
+      const venue = await t.app.services.catalog.createVenue(principal, smallVenue() as never);
+      const event = await t.app.services.catalog.createEvent(principal, eventBody(venue.id) as never);
+      eventId = event.id;
+      for (const section of venue.sections) {
+        if (section.kind === 'ga') gaSection = section.id;
+        for (const row of section.rows ?? []) for (const seat of row.seats) seats.push({ id: seat.id, sectionId: section.id });
+      }
+      for (let i = 0; i < 30; i++) users.push((await makeUser(t.app)).id);
+    });
+    after(async () => t.close());
+
+    const repo = () => createOrdersRepository(t.db);
+    let nextUser = 0;
+    function order(items: { seat?: number; ga?: number }[]): NewOrder {
+      return {
+        id: newId('ord'),
+        eventId,
+        userId: users[nextUser++ % users.length]!,
+        expiresAt: new Date(Date.now() + 600_000),
+        totalAmount: 1000 * items.length,
+        currency: 'USD',
+        items: items.map((i) =>
+          i.seat !== undefined
+            ? { id: newId('itm'), sectionId: seats[i.seat]!.sectionId, seatId: seats[i.seat]!.id, quantity: 1, priceAmount: 1000 }
+            : { id: newId('itm'), sectionId: gaSection, seatId: null, quantity: i.ga!, priceAmount: 1000 },
+        ),
+      };
+    }
+    const insert = (o: NewOrder) => t.db.tx((q) => createOrdersRepository(q).insertPending(o));
+    const gaTaken = async () =>
+      (await t.db.query<{ taken: number }>('SELECT taken FROM ga_inventory WHERE event_id = $1 AND section_id = $2', [eventId, gaSection]))[0]!.taken;
+
+    it('inserts a pending order with its seat and GA items', async () => {
+      const o = order([{ seat: 0 }, { seat: 1 }, { ga: 3 }]);
+      const before = await gaTaken();
+      await insert(o);
+      const items = await repo().itemsOf([o.id]);
+      assert.equal(items.length, 3);
+      assert.equal((await repo().find(o.id))?.status, 'pending');
+      assert.equal(await gaTaken(), before + 3);
+    });
+
+    it('refuses a second pending-or-paid order for a seat, and rolls the whole order back', async () => {
+      const first = order([{ seat: 2 }]);
+      await insert(first);
+      const second = order([{ seat: 3 }, { seat: 2 }]);
+      await assert.rejects(insert(second), (err) => pgErrorCode(err) === '23505' && pgConstraint(err) === 'order_items_one_active_seat_key');
+      assert.equal(await repo().find(second.id), undefined);
+      assert.deepEqual(await repo().seatsTaken(eventId, [seats[2]!.id, seats[3]!.id]), [seats[2]!.id]);
+      await t.db.tx((q) => createOrdersRepository(q).transition(first.id, 'paid'));
+      await assert.rejects(insert(order([{ seat: 2 }])), (err) => pgErrorCode(err) === '23505');
+    });
+
+    it('allows one pending order per buyer and event', async () => {
+      const a = order([{ seat: 4 }]);
+      await insert(a);
+      const b = { ...order([{ seat: 5 }]), userId: a.userId };
+      await assert.rejects(insert(b), (err) => pgConstraint(err) === 'orders_one_pending_key');
+    });
+
+    it('never sells GA over capacity', async () => {
+      const left = 100 - (await gaTaken());
+      await assert.rejects(insert(order([{ ga: left + 1 }])), (err) => pgErrorCode(err) === '23514');
+      await insert(order([{ ga: left }]));
+      assert.equal(await gaTaken(), 100);
+      await assert.rejects(insert(order([{ ga: 1 }])), (err) => pgErrorCode(err) === '23514');
+    });
+
+    it('frees seats and GA places when an order expires, and refuses illegal transitions', async () => {
+      const o = order([{ seat: 6 }]);
+      await insert(o);
+      const tx = (fn: (r: ReturnType<typeof createOrdersRepository>) => Promise<unknown>) => t.db.tx((q) => fn(createOrdersRepository(q)));
+      assert.equal(((await tx((r) => r.transition(o.id, 'expired'))) as { status: string }).status, 'expired');
+      assert.equal(await tx((r) => r.transition(o.id, 'canceled')), undefined, 'expired → canceled is illegal');
+      assert.equal(await tx((r) => r.transition(o.id, 'refunded')), undefined, 'expired → refunded is illegal');
+      await insert(order([{ seat: 6 }]));
+    });
+
+    it('revives an expired order on a late payment only when its seats are still free', async () => {
+      const tx = (fn: (r: ReturnType<typeof createOrdersRepository>) => Promise<unknown>) => t.db.tx((q) => fn(createOrdersRepository(q)));
+      const free = order([{ seat: 7 }]);
+      await insert(free);
+      await tx((r) => r.transition(free.id, 'expired'));
+      const revived = (await tx((r) => r.transition(free.id, 'paid'))) as { status: string; paid_at: Date };
+      assert.equal(revived.status, 'paid');
+      assert.ok(revived.paid_at);
+      const resold = order([{ seat: 8 }]);
+      await insert(resold);
+      await tx((r) => r.transition(resold.id, 'expired'));
+      await insert(order([{ seat: 8 }]));
+      await assert.rejects(tx((r) => r.transition(resold.id, 'paid')), (err) => pgErrorCode(err) === '23505');
+      assert.equal((await repo().find(resold.id))?.status, 'expired', 'the failed revival changed nothing');
+    });
+
+    it('lets exactly one of many racing transitions win', async () => {
+      const o = order([{ seat: 9 }]);
+      await insert(o);
+      const targets = Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? 'paid' : 'canceled') as const);
+      const results = await Promise.all(targets.map((to) => t.db.tx((q) => createOrdersRepository(q).transition(o.id, to))));
+      const winners = results.filter((r) => r !== undefined);
+      assert.equal(winners.length, 1);
+      assert.equal((await repo().find(o.id))?.status, winners[0]!.status);
+    });
+  });
+}
