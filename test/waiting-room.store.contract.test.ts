@@ -199,9 +199,9 @@ for (const target of ['memory', ...targets] as const) {
         total += res.admitted;
         most = Math.max(most, res.admitted);
       }
-      // 60 s at 120/min: 120 (the bucket starts with at most one second's worth: 2).
-      assert.ok(total >= 120 && total <= 122, `admitted ${total}`);
-      assert.ok(most <= 2, `at most one second's worth in one step, saw ${most}`);
+      // 60 s at 120/min: 120, plus what the bucket starts with (one second's worth plus one: 3).
+      assert.ok(total >= 120 && total <= 123, `admitted ${total}`);
+      assert.ok(most <= 3, `at most one second's worth plus one in one step, saw ${most}`);
     });
 
     it('admits a joiner at once when nobody waits and both limits have room', async () => {
@@ -294,8 +294,8 @@ for (const target of ['memory', ...targets] as const) {
         now += 200;
         admitted += (await store.advance(e, now, open)).admitted;
       }
-      // 2 s at 10/s plus at most the one second's worth the bucket holds: the pause earned nothing.
-      assert.ok(admitted >= 20 && admitted <= 30, `admitted ${admitted}`);
+      // 2 s at 10/s plus at most what the bucket holds (11): the pause earned nothing more.
+      assert.ok(admitted >= 20 && admitted <= 31, `admitted ${admitted}`);
     });
 
     it('passes over buyers who left while waiting, without using a turn; leaving frees an active slot', async () => {

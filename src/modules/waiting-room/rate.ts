@@ -1,8 +1,9 @@
 /**
  * The admission rate as a token bucket: `tokens` grows by admitPerMinute / 60,000 per
- * millisecond and holds at most one second's worth (at least 1), so admission runs evenly at
- * about admitPerMinute / 60 a second and never releases a minute's worth at once. The
- * fractional part carries over between ticks, so a rate of 7 a minute admits exactly 7 a minute.
+ * millisecond and holds at most one second's worth plus one, so admission runs evenly at
+ * about admitPerMinute / 60 a second and never releases a minute's worth at once. (The plus
+ * one keeps the cap from clipping the carried fraction at low rates.) The fractional part
+ * carries over between ticks, so a rate of 7 a minute admits exactly 7 a minute.
  * lua/advance-queue.lua and lua/join-queue.lua do the same arithmetic.
  */
 export interface Bucket {
@@ -12,7 +13,7 @@ export interface Bucket {
 }
 
 export function bucketCapacity(admitPerMinute: number): number {
-  return Math.max(1, admitPerMinute / 60);
+  return admitPerMinute / 60 + 1;
 }
 
 /** The bucket brought up to `now`. While paused nothing accrues. Time never runs backwards. */
@@ -23,7 +24,15 @@ export function refill(bucket: Bucket, now: number, admitPerMinute: number, paus
   return { tokens, at: now };
 }
 
+/** Float dust: 300 steps of 7/300 must make 7 tokens, not 6.999999. The Lua scripts use the same. */
+export const TOKEN_EPSILON = 1e-9;
+
+/** Whole tokens in the bucket. */
+export function wholeTokens(tokens: number): number {
+  return Math.floor(tokens + TOKEN_EPSILON);
+}
+
 /** How many to admit now: whole tokens, room under maxActive, and buyers waiting, whichever is least. */
 export function admissionBudget(tokens: number, maxActive: number, active: number, waiting: number): number {
-  return Math.max(0, Math.min(Math.floor(tokens), maxActive - active, waiting));
+  return Math.max(0, Math.min(wholeTokens(tokens), maxActive - active, waiting));
 }

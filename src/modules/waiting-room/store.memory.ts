@@ -1,4 +1,4 @@
-import { admissionBudget, type Bucket, bucketCapacity, refill } from './rate.ts';
+import { admissionBudget, type Bucket, bucketCapacity, refill, wholeTokens } from './rate.ts';
 import { shuffleInPlace, type ShuffleSeed } from './shuffle.ts';
 import { type AdvanceResult, type ClaimResult, type Counters, decodeMark, NO_COUNTERS, type Place, type QueueRules, type WaitingRoomStore } from './waiting-room.store.ts';
 
@@ -97,7 +97,7 @@ export function createMemoryStore(): WaitingRoomStore {
       // Admitted at once only when nobody is ahead and both limits have room.
       if (!rules.paused && q.serving === n - 1 && q.active.size < rules.maxActive) {
         const bucket = bucketAt(q, now, rules);
-        if (bucket.tokens >= 1) {
+        if (wholeTokens(bucket.tokens) >= 1) {
           bucket.tokens -= 1;
           q.serving = n;
           admit(q, userId, now, rules);

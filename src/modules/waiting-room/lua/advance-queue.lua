@@ -29,7 +29,7 @@ end
 
 local rate = tonumber(ARGV[3])
 local paused = ARGV[2] == '1'
-local cap = math.max(1, rate / 60)
+local cap = rate / 60 + 1
 local tokens = tonumber(redis.call('HGET', KEYS[1], 'tokens') or cap)
 local at = tonumber(redis.call('HGET', KEYS[1], 'tokens_at') or now)
 if now > at then
@@ -42,7 +42,7 @@ if now > at then
 end
 
 local issued = tonumber(redis.call('HGET', KEYS[1], 'issued') or '0')
-local budget = paused and 0 or math.min(math.floor(tokens), tonumber(ARGV[4]) - redis.call('ZCARD', KEYS[4]), issued - serving)
+local budget = paused and 0 or math.min(math.floor(tokens + 1e-9), tonumber(ARGV[4]) - redis.call('ZCARD', KEYS[4]), issued - serving)
 local admitted = 0
 local skipped = 0
 local skipLimit = tonumber(ARGV[6])

@@ -33,7 +33,7 @@ local mark = ''
 if ARGV[4] ~= '1' and serving == n - 1 and redis.call('ZCARD', KEYS[6]) < tonumber(ARGV[6]) then
   local now = tonumber(ARGV[2])
   local rate = tonumber(ARGV[5])
-  local cap = math.max(1, rate / 60)
+  local cap = rate / 60 + 1
   local tokens = tonumber(redis.call('HGET', KEYS[1], 'tokens') or cap)
   local at = tonumber(redis.call('HGET', KEYS[1], 'tokens_at') or now)
   if now > at then
@@ -44,7 +44,7 @@ if ARGV[4] ~= '1' and serving == n - 1 and redis.call('ZCARD', KEYS[6]) < tonumb
     end
     at = now
   end
-  if tokens >= 1 then
+  if math.floor(tokens + 1e-9) >= 1 then
     tokens = tokens - 1
     serving = n
     mark = 'a' .. ARGV[2]
