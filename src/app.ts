@@ -21,6 +21,14 @@ import {
   createSessionGuard,
 } from './modules/accounts/index.ts';
 import { catalogRoutes, createCatalogRepository, createCatalogService } from './modules/catalog/index.ts';
+import {
+  createInventoryRepository,
+  createInventoryService,
+  createMemoryInventoryStore,
+  createRedisInventoryStore,
+  inventoryRoutes,
+  type InventoryService,
+} from './modules/inventory/index.ts';
 import { opsRoutes, type ReadinessCheck } from './modules/ops/ops.routes.ts';
 import {
   createMemoryStore,
@@ -103,8 +111,16 @@ export async function buildApp(deps: AppDeps) {
   });
   const ticker = createTicker({ service: waitingRoom, store: queueStore, clock, log: app.log });
   if (config.roles.includes('ticker')) ticker.start();
+  const inventory = createInventoryService({
+    store: redis ? await createRedisInventoryStore(redis) : createMemoryInventoryStore(),
+    events: catalog,
+    repo: createInventoryRepository(db),
+    clock,
+    log: app.log,
+  });
+  if (config.roles.includes('expiry')) inventory.start();
 
-  app.decorate('services', { accounts, catalog, auth, guard, metrics, db, waitingRoom, admission: waitingRoom.admission, ticker });
+  app.decorate('services', { accounts, catalog, auth, guard, metrics, db, waitingRoom, admission: waitingRoom.admission, ticker, inventory });
   app.decorateRequest('principal', undefined);
 
   await app.register(swagger, {
@@ -148,11 +164,13 @@ export async function buildApp(deps: AppDeps) {
   await app.register(accountsRoutes, { accounts, auth, limits: { signupPerMinute: 10, loginPerMinute: 20 } });
   await app.register(catalogRoutes, { catalog, auth });
   await app.register(waitingRoomRoutes, { waitingRoom, auth });
+  await app.register(inventoryRoutes, { inventory, auth, admission: waitingRoom.admission });
 
   app.addHook('onClose', async () => {
     await guard.stop();
     await ticker.stop();
     await queueStore.close();
+    await inventory.close();
     await redis?.quit();
     if (deps.ownsDb) await db.close();
   });
@@ -171,6 +189,7 @@ export interface AppServices {
   admission: ReturnType<typeof createWaitingRoomService>['admission'];
   /** The admission ticker; tick(now) runs one step (tests). */
   ticker: ReturnType<typeof createTicker>;
+  inventory: InventoryService;
 }
 
 declare module 'fastify' {
