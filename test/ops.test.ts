@@ -1,0 +1,112 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { buildApp } from '../src/app.ts';
+import { openDb } from '../src/platform/db.ts';
+import { buildTestApp, dbShapes, errorCode, freshDb, SECRET, testConfig, type TestApp } from './helpers.ts';
+
+const METRICS_TOKEN = 'metrics-token-for-tests';
+
+const shapes = await dbShapes();
+
+for (const shape of shapes) {
+  describe(`operations (${shape})`, () => {
+    let t: TestApp;
+    before(async () => {
+      t = await buildTestApp(shape, { TICKETMAX_RATE_LIMIT_ALLOW: '127.0.0.1' });
+    });
+    after(async () => t.close());
+
+    it('answers /healthz with 200 while the process runs', async () => {
+      const res = await t.app.inject({ method: 'GET', url: '/healthz' });
+      assert.equal(res.statusCode, 200);
+      assert.deepEqual(res.json(), { status: 'ok' });
+    });
+
+    it('answers /readyz with 200, naming each dependency it checked', async () => {
+      const res = await t.app.inject({ method: 'GET', url: '/readyz' });
+      assert.equal(res.statusCode, 200);
+      const body = res.json();
+      assert.equal(body.status, 'ready');
+      assert.equal(body.checks.database, 'ok');
+      for (const [name, state] of Object.entries(body.checks)) assert.equal(state, 'ok', name);
+    });
+
+    it('answers /readyz with 503 naming the database when the database is gone', async () => {
+      const fresh = await freshDb(shape);
+      // On PostgreSQL the app gets its own pool, so the test can still drop the database afterwards.
+      const db = fresh.url ? await openDb({ url: fresh.url, poolSize: 2 }) : fresh.db;
+      const app = await buildApp({ config: testConfig(), db, secret: SECRET, logger: false });
+      try {
+        await app.ready();
+        const up = await app.inject({ method: 'GET', url: '/readyz' });
+        assert.equal(up.statusCode, 200);
+        await db.close();
+        const down = await app.inject({ method: 'GET', url: '/readyz' });
+        assert.equal(down.statusCode, 503);
+        assert.equal(errorCode(down), 'NOT_READY');
+        assert.deepEqual(down.json().error.details.down, ['database']);
+        assert.match(down.json().error.message, /database/);
+        // The process itself is still alive: liveness and readiness are different questions.
+        const alive = await app.inject({ method: 'GET', url: '/healthz' });
+        assert.equal(alive.statusCode, 200);
+      } finally {
+        await app.close();
+        await fresh.drop();
+      }
+    });
+
+    it('serves Prometheus metrics with request latency by route', async () => {
+      await t.app.inject({ method: 'GET', url: '/healthz' });
+      const res = await t.app.inject({ method: 'GET', url: '/metrics' });
+      assert.equal(res.statusCode, 200);
+      assert.match(String(res.headers['content-type']), /^text\/plain/);
+      assert.match(res.body, /^# TYPE http_request_duration_seconds histogram$/m);
+      assert.match(res.body, /^http_request_duration_seconds_count\{[^}]*route="\/healthz"[^}]*\} [1-9]\d*$/m);
+    });
+
+    it('answers an unknown route with 404 and the API error body', async () => {
+      const res = await t.app.inject({ method: 'GET', url: '/api/no-such-thing' });
+      assert.equal(res.statusCode, 404);
+      const body = res.json();
+      assert.equal(body.error.code, 'NOT_FOUND');
+      assert.equal(typeof body.error.message, 'string');
+    });
+
+    describe('with METRICS_TOKEN set', () => {
+      let guarded: TestApp;
+      before(async () => {
+        guarded = await buildTestApp(shape, { TICKETMAX_RATE_LIMIT_ALLOW: '127.0.0.1', METRICS_TOKEN });
+      });
+      after(async () => guarded.close());
+
+      it('refuses /metrics without the bearer token, or with a wrong one, with 401', async () => {
+        for (const headers of [
+          {},
+          { authorization: 'Bearer wrong-token' },
+          { authorization: `Basic ${METRICS_TOKEN}` },
+          { authorization: `Bearer ${METRICS_TOKEN}x` },
+        ]) {
+          const res = await guarded.app.inject({ method: 'GET', url: '/metrics', headers });
+          assert.equal(res.statusCode, 401, JSON.stringify(headers));
+          assert.equal(errorCode(res), 'UNAUTHENTICATED');
+          assert.doesNotMatch(res.body, /http_request_duration_seconds/);
+        }
+      });
+
+      it('serves /metrics with the bearer token', async () => {
+        const res = await guarded.app.inject({
+          method: 'GET',
+          url: '/metrics',
+          headers: { authorization: `Bearer ${METRICS_TOKEN}` },
+        });
+        assert.equal(res.statusCode, 200);
+        assert.match(res.body, /http_request_duration_seconds/);
+      });
+
+      it('keeps /healthz and /readyz open to health checkers', async () => {
+        assert.equal((await guarded.app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200);
+        assert.equal((await guarded.app.inject({ method: 'GET', url: '/readyz' })).statusCode, 200);
+      });
+    });
+  });
+}
