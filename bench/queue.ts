@@ -1,0 +1,166 @@
+// Queue benchmark: `npm run bench:queue`. Drives the real HTTP server (a child process) with
+// autocannon on this machine: joins/s and status polls/s with p50/p99 latency, on the memory
+// store and on Redis (REDIS_URL, default redis://127.0.0.1:6379), next to a bare Fastify route
+// measured in the same run. Session tokens are minted before the measured window (sign-up is
+// scrypt: deliberately slow). Results: bench/README.md.
+//   BENCH_SECONDS (default 5), BENCH_RUNS (default 3), BENCH_CONNECTIONS (default 100), BENCH_STORES (memory,redis)
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import autocannon from 'autocannon';
+import { createSigner } from '../src/platform/crypto.ts';
+import { queueKeys } from '../src/modules/waiting-room/index.ts';
+import { createRedis } from '../src/platform/redis.ts';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 100);
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const STORES = (process.env.BENCH_STORES ?? 'memory,redis').split(',');
+const SECRET = randomBytes(32).toString('hex');
+
+interface Server {
+  child: ChildProcess;
+  address: string;
+  bareAddress: string;
+  organizerToken: string;
+  venueId: string;
+}
+
+async function startServer(store: string): Promise<Server> {
+  const env: Record<string, string> = {
+    ...(process.env as Record<string, string>),
+    TICKETMAX_SECRET: SECRET,
+    PAYMENT_WEBHOOK_SECRET: 'bench-webhook-secret',
+    TICKETMAX_RATE_LIMIT_ALLOW: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+  };
+  if (store === 'redis') env.REDIS_URL = REDIS_URL;
+  else delete env.REDIS_URL;
+  // BENCH_PROFILE=<dir>: the server writes a V8 CPU profile there on exit.
+  const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', 'bench/queue-server.ts'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  for (;;) {
+    const line = out.split('\n').find((l) => l.startsWith('{'));
+    if (line) return { child, ...(JSON.parse(line) as Omit<Server, 'child'>) };
+    if (child.exitCode !== null) throw new Error(`server exited: ${out}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function createEvent(server: Server): Promise<string> {
+  const now = Date.now();
+  const res = await fetch(`${server.address}/api/events`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${server.organizerToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      venueId: server.venueId,
+      name: 'Bench Night',
+      startsAt: new Date(now + 86_400_000).toISOString(),
+      onSaleAt: new Date(now - 60_000).toISOString(),
+      prices: [{ section: 'Floor', amount: 1000, currency: 'USD' }],
+    }),
+  });
+  if (res.status !== 201) throw new Error(`event: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { event: { id: string } }).event.id;
+}
+
+/** Buyer session tokens as sign-in issues them, minted up front. */
+function buyerTokens(count: number): string[] {
+  const signer = createSigner(SECRET, 'session');
+  const e = Math.floor(Date.now() / 1000) + 86_400;
+  return Array.from({ length: count }, (_, i) => {
+    const u = `usr_bench${i.toString(36)}${randomBytes(4).toString('hex')}`;
+    return `Bearer ${signer.sign({ s: `ses_${u}`, u, r: 'buyer', e })}`;
+  });
+}
+
+interface Measure {
+  perSecond: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+}
+
+async function measure(options: autocannon.Options): Promise<Measure> {
+  const result = await autocannon({ connections: CONNECTIONS, duration: SECONDS, ...options });
+  return {
+    perSecond: Math.round(result.requests.total / SECONDS),
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    non2xx: result.non2xx + result.errors + result.timeouts,
+  };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+function summarize(runs: Measure[]) {
+  return {
+    perSecond: median(runs.map((r) => r.perSecond)),
+    p50: median(runs.map((r) => r.p50)),
+    p99: median(runs.map((r) => r.p99)),
+    non2xx: runs.reduce((s, r) => s + r.non2xx, 0),
+    runs: runs.map((r) => r.perSecond),
+  };
+}
+
+const report: Record<string, Record<string, ReturnType<typeof summarize>>> = {};
+const events: string[] = [];
+
+for (const store of STORES) {
+  const server = await startServer(store);
+  try {
+    const results: Record<string, Measure[]> = { bare: [], status: [], join: [] };
+    const statusEvent = await createEvent(server);
+    events.push(statusEvent);
+    // Warm-up: JIT, connection pools, the settings and status caches.
+    await measure({ url: `${server.bareAddress}/bare`, duration: 2 });
+    await measure({ url: `${server.address}/api/events/${statusEvent}/queue/status`, duration: 2 });
+    for (let run = 0; run < RUNS; run++) {
+      results.bare!.push(await measure({ url: `${server.bareAddress}/bare` }));
+      results.status!.push(await measure({ url: `${server.address}/api/events/${statusEvent}/queue/status` }));
+      const joinEvent = await createEvent(server);
+      events.push(joinEvent);
+      const tokens = buyerTokens(30_000 * SECONDS);
+      let next = 0;
+      results.join!.push(
+        await measure({
+          url: `${server.address}/api/events/${joinEvent}/queue`,
+          requests: [
+            {
+              method: 'POST',
+              // Every join is a different buyer: one new place each.
+              setupRequest: (req) => ({ ...req, headers: { ...req.headers, authorization: tokens[next++ % tokens.length]! } }),
+            },
+          ],
+        }),
+      );
+      console.error(`${store} run ${run + 1}: bare ${results.bare!.at(-1)!.perSecond}/s, status ${results.status!.at(-1)!.perSecond}/s, join ${results.join!.at(-1)!.perSecond}/s`);
+    }
+    report[store] = Object.fromEntries(Object.entries(results).map(([k, v]) => [k, summarize(v)]));
+  } finally {
+    server.child.kill('SIGTERM');
+    await once(server.child, 'exit');
+  }
+}
+
+if (STORES.includes('redis')) {
+  const redis = await createRedis(REDIS_URL);
+  for (const e of events) await redis.client.del(Object.values(queueKeys(e)));
+  await redis.client.sRem('tm:queues', events);
+  await redis.quit();
+}
+
+console.log(`\nqueue benchmark: ${CONNECTIONS} connections, ${SECONDS} s per measurement, median of ${RUNS} runs`);
+console.log('store   route                 req/s   p50 ms  p99 ms  non-2xx  runs (req/s)');
+for (const [store, routes] of Object.entries(report)) {
+  for (const [route, s] of Object.entries(routes)) {
+    const name = { bare: 'bare Fastify GET', status: 'GET queue/status', join: 'POST queue (join)' }[route] ?? route;
+    console.log(
+      `${store.padEnd(7)} ${name.padEnd(20)} ${String(s.perSecond).padStart(7)} ${String(s.p50).padStart(8)} ${String(s.p99).padStart(7)} ${String(s.non2xx).padStart(8)}  ${s.runs.join(', ')}`,
+    );
+  }
+  const bare = routes.bare!.perSecond;
+  console.log(`${store.padEnd(7)} ratios to bare: status ${(routes.status!.perSecond / bare).toFixed(2)}, join ${(routes.join!.perSecond / bare).toFixed(2)}`);
+}
