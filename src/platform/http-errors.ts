@@ -59,7 +59,9 @@ export function sendError(reply: FastifyReply, status: number, code: string, mes
 export function frameworkErrors(err: FastifyError, request: FastifyRequest, reply: FastifyReply) {
   request.log.info({ code: err.code }, 'bad request path');
   if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') {
-    return sendError(reply, 400, 'VALIDATION_FAILED', 'A path parameter is too long', { fields: [{ field: 'params', message: 'is too long' }] });
+    return sendError(reply, 400, 'VALIDATION_FAILED', 'A path parameter is too long', {
+      fields: [{ field: 'params', message: 'is too long' }],
+    });
   }
   if (err.code === 'FST_ERR_BAD_URL') {
     return sendError(reply, 400, 'VALIDATION_FAILED', 'The path is not valid percent-encoded text', {

@@ -314,7 +314,11 @@ export function createCatalogService({ repo, transaction, clock }: CatalogDeps) 
       const startsAt = patch.startsAt ? timeOf('body.startsAt', patch.startsAt) : row.starts_at;
       const onSaleAt = patch.onSaleAt ? timeOf('body.onSaleAt', patch.onSaleAt) : row.on_sale_at;
       const offSaleAt =
-        patch.offSaleAt === undefined ? row.off_sale_at : patch.offSaleAt === null ? null : timeOf('body.offSaleAt', patch.offSaleAt);
+        patch.offSaleAt === undefined
+          ? row.off_sale_at
+          : patch.offSaleAt === null
+            ? null
+            : timeOf('body.offSaleAt', patch.offSaleAt);
       checkTimes(startsAt, onSaleAt, offSaleAt);
       const prices = patch.prices ? resolvePrices(await repo.sectionsOf([row.venue_id]), patch.prices) : undefined;
       const changes: Record<string, unknown> = {};
