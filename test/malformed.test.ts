@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import type { Db } from '../src/platform/db.ts';
 import { buildTestApp, dbShapes, eventBody, makeUser, smallVenue, type TestApp, type TestUser, uniqueEmail } from './helpers.ts';
 
@@ -36,6 +37,11 @@ async function counts(db: Db): Promise<Record<string, number>> {
   return out;
 }
 
+/** Where the server's code lives on this machine (and the directory above it): never in a response. */
+const SERVER_PATHS = [fileURLToPath(new URL('..', import.meta.url)), fileURLToPath(new URL('../..', import.meta.url))]
+  .map((p) => p.replace(/[/\\]$/, ''))
+  .filter((p) => p.length > 1); // a checkout at the root of the disk has no parent worth checking
+
 /**
  * What must never reach a client: stack frames, driver or SQL text, paths on the server.
  * (A bare "at " would also match "must match format", so stack frames are matched by shape.)
@@ -45,7 +51,6 @@ const LEAKS: RegExp[] = [
   /\bat [\w.<>$]+ \(/,
   /:\d+:\d+\)/,
   /node_modules/,
-  /\/work\//,
   /file:\/\//,
   /\.ts\b/,
   /\bSELECT\b/i,
@@ -797,6 +802,7 @@ for (const shape of shapes) {
         assert.equal(typeof body.error?.message, 'string');
         assert.ok((body.error?.message as string).length > 0);
         for (const leak of LEAKS) assert.doesNotMatch(res.body, leak, `${c.name} leaks internals: ${res.body}`);
+        for (const path of SERVER_PATHS) assert.ok(!res.body.includes(path), `${c.name} leaks a server path: ${res.body}`);
         if (c.field) {
           const fields = (body.error?.details?.fields ?? []).map((f) => f.field);
           assert.ok(fields.includes(c.field), `${c.name}: expected ${c.field} among [${fields.join(', ')}]`);
