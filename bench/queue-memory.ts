@@ -59,11 +59,17 @@ try {
   const memoryShuffleMs = performance.now() - started;
 
   console.log(`Redis store, ${BUYERS} buyers (${REDIS_URL}):`);
-  console.log(`  pre-queue fill: ${fillSeconds.toFixed(1)} s (${Math.round(BUYERS / fillSeconds)} joins/s through the join-queue script, 2000 in flight)`);
+  console.log(
+    `  pre-queue fill: ${fillSeconds.toFixed(1)} s (${Math.round(BUYERS / fillSeconds)} joins/s through the join-queue script, 2000 in flight)`,
+  );
   console.log(`  used_memory: before ${mb(before)} MB, pre-queued ${mb(preQueued)} MB, after the shuffle ${mb(after)} MB`);
   console.log(`  => ${mb(after - before)} MB for ${BUYERS} waiting buyers (${Math.round((after - before) / BUYERS)} bytes each)`);
-  console.log(`  shuffle of ${shuffled} buyers in one Lua script: ${shuffleMs.toFixed(0)} ms; waiting ${counters.issued - counters.serving}`);
-  console.log(`  20,000 later arrivals: +${mb(withLate - after)} MB (${Math.round((withLate - after) / late.length)} bytes each)`);
+  console.log(
+    `  shuffle of ${shuffled} buyers in one Lua script: ${shuffleMs.toFixed(0)} ms; waiting ${counters.issued - counters.serving}`,
+  );
+  console.log(
+    `  20,000 later arrivals: +${mb(withLate - after)} MB (${Math.round((withLate - after) / late.length)} bytes each)`,
+  );
   console.log(`Memory store: shuffle of ${BUYERS} buyers: ${memoryShuffleMs.toFixed(0)} ms`);
 } finally {
   await redis.client.del(Object.values(queueKeys(eventId)));

@@ -12,9 +12,15 @@ const config = loadConfig({ ...process.env, TICKETMAX_DEMO: 'false', LOG_LEVEL: 
 const db = await openDb({ dataDir: 'memory://' });
 await migrate(db);
 const app = await buildApp({ config, db, secret, ownsDb: true });
-const session = await app.services.accounts.signup({ email: `bench-${process.pid}@example.test`, password: 'bench-password', name: 'Bench' }, 'organizer');
+const session = await app.services.accounts.signup(
+  { email: `bench-${process.pid}@example.test`, password: 'bench-password', name: 'Bench' },
+  'organizer',
+);
 const organizer = { userId: session.user.id, sessionId: 'bench', role: 'organizer' as const };
-const venue = await app.services.catalog.createVenue(organizer, { name: 'Bench Arena', sections: [{ name: 'Floor', kind: 'ga', capacity: 50_000 }] });
+const venue = await app.services.catalog.createVenue(organizer, {
+  name: 'Bench Arena',
+  sections: [{ name: 'Floor', kind: 'ga', capacity: 50_000 }],
+});
 const address = await app.listen({ port: 0, host: '127.0.0.1' });
 
 const bare = Fastify({ logger: false });

@@ -39,9 +39,12 @@ async function startServer(store: string): Promise<Server> {
   else delete env.REDIS_URL;
   // BENCH_PROFILE=<dir>: the server writes a V8 CPU profile there on exit.
   const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
-  const child = spawn(process.execPath, [...profile, '--import', 'tsx', 'bench/queue-server.ts'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', 'bench/queue-server.ts'], {
+    env,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let out = '';
-  child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
   for (;;) {
     const line = out.split('\n').find((l) => l.startsWith('{'));
     if (line) return { child, ...(JSON.parse(line) as Omit<Server, 'child'>) };
@@ -136,7 +139,9 @@ for (const store of STORES) {
           ],
         }),
       );
-      console.error(`${store} run ${run + 1}: bare ${results.bare!.at(-1)!.perSecond}/s, status ${results.status!.at(-1)!.perSecond}/s, join ${results.join!.at(-1)!.perSecond}/s`);
+      console.error(
+        `${store} run ${run + 1}: bare ${results.bare!.at(-1)!.perSecond}/s, status ${results.status!.at(-1)!.perSecond}/s, join ${results.join!.at(-1)!.perSecond}/s`,
+      );
     }
     report[store] = Object.fromEntries(Object.entries(results).map(([k, v]) => [k, summarize(v)]));
   } finally {
@@ -162,5 +167,7 @@ for (const [store, routes] of Object.entries(report)) {
     );
   }
   const bare = routes.bare!.perSecond;
-  console.log(`${store.padEnd(7)} ratios to bare: status ${(routes.status!.perSecond / bare).toFixed(2)}, join ${(routes.join!.perSecond / bare).toFixed(2)}`);
+  console.log(
+    `${store.padEnd(7)} ratios to bare: status ${(routes.status!.perSecond / bare).toFixed(2)}, join ${(routes.join!.perSecond / bare).toFixed(2)}`,
+  );
 }

@@ -14,7 +14,8 @@ const T0 = 1_800_000_000_000;
 const RULES: QueueRules = { paused: false, admitPerMinute: 600, maxActive: 1000, claimMs: 120_000, admissionMs: 900_000 };
 const rules = (over: Partial<QueueRules> = {}): QueueRules => ({ ...RULES, ...over });
 const newEvent = () => `evt_test_${randomBytes(8).toString('hex')}`;
-const users = (n: number, prefix = 'usr') => Array.from({ length: n }, (_, i) => `${prefix}_${i}_${randomBytes(3).toString('hex')}`);
+const users = (n: number, prefix = 'usr') =>
+  Array.from({ length: n }, (_, i) => `${prefix}_${i}_${randomBytes(3).toString('hex')}`);
 
 /** Puts buyers in the pre-queue in this order, then shuffles. */
 async function prequeue(store: WaitingRoomStore, eventId: string, ids: string[]) {
@@ -76,7 +77,9 @@ for (const target of ['memory', ...targets] as const) {
       const e = newEvent();
       await openSale(store, e);
       const results = await Promise.all(
-        Array.from({ length: 200 }, (_, i) => (i % 2 === 0 ? store : second).join(e, 'usr_same', T0 + i, 'open', rules({ paused: true }))),
+        Array.from({ length: 200 }, (_, i) =>
+          (i % 2 === 0 ? store : second).join(e, 'usr_same', T0 + i, 'open', rules({ paused: true })),
+        ),
       );
       const numbers = new Set(results.map((r) => (r === 'shuffle-needed' ? -1 : r.place.number)));
       assert.deepEqual([...numbers], [1]);
@@ -95,11 +98,18 @@ for (const target of ['memory', ...targets] as const) {
       assert.equal((await store.counters(e)).preQueued, 50);
       assert.equal(await store.shuffle(e, newShuffleSeed()), 50);
       const numbers = await Promise.all(pre.map(async (u) => (await store.place(e, u))!.number));
-      assert.deepEqual([...numbers].sort((a, b) => a! - b!), Array.from({ length: 50 }, (_, i) => i + 1));
+      assert.deepEqual(
+        [...numbers].sort((a, b) => a! - b!),
+        Array.from({ length: 50 }, (_, i) => i + 1),
+      );
       const late = users(10, 'late');
       for (const u of late) await joinOpen(store, e, u, T0 + 1, rules({ paused: true }));
       const lateNumbers = await Promise.all(late.map(async (u) => (await store.place(e, u))!.number));
-      assert.deepEqual(lateNumbers, Array.from({ length: 10 }, (_, i) => 51 + i), 'later arrivals follow in arrival order');
+      assert.deepEqual(
+        lateNumbers,
+        Array.from({ length: 10 }, (_, i) => 51 + i),
+        'later arrivals follow in arrival order',
+      );
       const c = await store.counters(e);
       assert.equal(c.preQueued, 0);
       assert.equal(c.issued, 60);
@@ -122,7 +132,11 @@ for (const target of ['memory', ...targets] as const) {
         const e = newEvent();
         const pre = users(30, 'race');
         await prequeue(store, e, pre);
-        const results = await Promise.all([store.shuffle(e, newShuffleSeed()), second.shuffle(e, newShuffleSeed()), store.shuffle(e, newShuffleSeed())]);
+        const results = await Promise.all([
+          store.shuffle(e, newShuffleSeed()),
+          second.shuffle(e, newShuffleSeed()),
+          store.shuffle(e, newShuffleSeed()),
+        ]);
         assert.equal(results.filter((r) => r === 30).length, 1, `round ${round}: ${results.join(',')}`);
         assert.equal(results.filter((r) => r === null).length, 2);
         const numbers = await Promise.all(pre.map(async (u) => (await second.place(e, u))!.number));
@@ -179,7 +193,11 @@ for (const target of ['memory', ...targets] as const) {
       assert.equal(admittedAt.size, 100);
       // Everyone admitted in an earlier step holds a lower number than everyone admitted later.
       const order = [...admittedAt.values()].sort((a, b) => a.step - b.step || a.number - b.number);
-      assert.deepEqual(order.map((a) => a.number), Array.from({ length: 100 }, (_, i) => i + 1), 'admission order = number order');
+      assert.deepEqual(
+        order.map((a) => a.number),
+        Array.from({ length: 100 }, (_, i) => i + 1),
+        'admission order = number order',
+      );
       assert.ok(new Set(order.map((a) => a.step)).size > 10, 'admitted over many steps');
     });
 
@@ -232,9 +250,7 @@ for (const target of ['memory', ...targets] as const) {
         if (i % 3 === 0) ops.push(s.claim(e, ids[Math.max(0, i - 5)]!, now, r));
         if (i % 5 === 0) ops.push(s.finish(e, ids[Math.max(0, i - 8)]!));
         if (i % 10 === 0) {
-          ops.push(
-            s.counters(e).then((c) => assert.ok(c.active <= maxActive, `active ${c.active}`)),
-          );
+          ops.push(s.counters(e).then((c) => assert.ok(c.active <= maxActive, `active ${c.active}`)));
         }
       }
       await Promise.all(ops);

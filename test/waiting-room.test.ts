@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { buildApp, type App } from '../src/app.ts';
 import type { Db } from '../src/platform/db.ts';
+import type { QueueView } from '../src/modules/waiting-room/index.ts';
 import { createSigner } from '../src/platform/crypto.ts';
 import { AppError } from '../src/platform/errors.ts';
 import { dbShapes, errorCode, eventBody, freshDb, makeUser, SECRET, smallVenue, testConfig, type TestUser } from './helpers.ts';
@@ -96,11 +97,16 @@ for (const target of targets) {
     }
 
     const join = (eventId: string, u: TestUser, remoteAddress?: string) =>
-      t.app.inject({ method: 'POST', url: `/api/events/${eventId}/queue`, headers: u.auth, ...(remoteAddress ? { remoteAddress } : {}) });
+      t.app.inject({
+        method: 'POST',
+        url: `/api/events/${eventId}/queue`,
+        headers: u.auth,
+        ...(remoteAddress ? { remoteAddress } : {}),
+      });
     const mine = async (eventId: string, u: TestUser) => {
       const res = await t.app.inject({ method: 'GET', url: `/api/events/${eventId}/queue`, headers: u.auth });
       assert.equal(res.statusCode, 200, res.body);
-      return res.json().queue;
+      return res.json<{ queue: QueueView }>().queue;
     };
     const control = (eventId: string, body: Record<string, unknown>, who: TestUser = organizer) =>
       t.app.inject({ method: 'PATCH', url: `/api/admin/events/${eventId}/queue`, headers: who.auth, payload: body });
@@ -109,7 +115,11 @@ for (const target of targets) {
       t.app.services.admission.requireAdmission({ token, userId, eventId });
 
     async function refusedWith403(p: Promise<void>, label: string) {
-      await assert.rejects(p, (err: unknown) => err instanceof AppError && err.status === 403 && err.code === 'NOT_ADMITTED', label);
+      await assert.rejects(
+        p,
+        (err: unknown) => err instanceof AppError && err.status === 403 && err.code === 'NOT_ADMITTED',
+        label,
+      );
     }
 
     it('admits a joiner at once when there is room, and gives the same place on joining again', async () => {
@@ -136,7 +146,7 @@ for (const target of targets) {
         responses.map((r) => r.statusCode).sort((a, b) => a - b),
         [...new Array<number>(199).fill(200), 201],
       );
-      assert.deepEqual(new Set(responses.map((r) => r.json().queue.number)), new Set([1]));
+      assert.deepEqual(new Set(responses.map((r) => r.json<{ queue: QueueView }>().queue.number)), new Set([1]));
       const admin = await t.app.inject({ method: 'GET', url: `/api/admin/events/${e}/queue`, headers: organizer.auth });
       assert.equal(admin.json().joined, 1);
     });
@@ -169,7 +179,13 @@ for (const target of targets) {
       for (const b of early) {
         const res = await join(e, b);
         assert.equal(res.statusCode, 201);
-        assert.deepEqual(res.json().queue, { state: 'prequeue', number: null, position: null, etaSeconds: null, admission: null });
+        assert.deepEqual(res.json().queue, {
+          state: 'prequeue',
+          number: null,
+          position: null,
+          etaSeconds: null,
+          admission: null,
+        });
       }
       t.clock.advance(1000); // the status is cached for a second
       const status = await t.app.inject({ method: 'GET', url: `/api/events/${e}/queue/status` });
@@ -180,8 +196,15 @@ for (const target of targets) {
       const late = [quickBuyer(t.app, t.clock), quickBuyer(t.app, t.clock)];
       for (const b of late) assert.equal((await join(e, b)).statusCode, 201);
       const numbers = await Promise.all(early.map(async (b) => (await mine(e, b)).number as number));
-      assert.deepEqual([...numbers].sort((a, b) => a - b), Array.from({ length: 40 }, (_, i) => i + 1));
-      assert.notDeepEqual(numbers, Array.from({ length: 40 }, (_, i) => i + 1), 'shuffled, not arrival order');
+      assert.deepEqual(
+        [...numbers].sort((a, b) => a - b),
+        Array.from({ length: 40 }, (_, i) => i + 1),
+      );
+      assert.notDeepEqual(
+        numbers,
+        Array.from({ length: 40 }, (_, i) => i + 1),
+        'shuffled, not arrival order',
+      );
       assert.deepEqual([(await mine(e, late[0]!)).number, (await mine(e, late[1]!)).number], [41, 42]);
       const waiting = await mine(e, late[1]!);
       assert.equal(waiting.state, 'waiting');
@@ -227,7 +250,9 @@ for (const target of targets) {
       for (let round = 0; round < 10; round++) {
         // Nobody claims these turns: each runs out after 5 s and passes on.
         await Promise.all([tick(), tick()]);
-        const admin = (await t.app.inject({ method: 'GET', url: `/api/admin/events/${e}/queue`, headers: organizer.auth })).json();
+        const admin = (
+          await t.app.inject({ method: 'GET', url: `/api/admin/events/${e}/queue`, headers: organizer.auth })
+        ).json();
         assert.ok(admin.active <= 5, `active ${admin.active}`);
         t.clock.advance(6000);
       }
@@ -278,7 +303,10 @@ for (const target of targets) {
       const foreign = await control(e, { paused: true }, other);
       assert.equal(foreign.statusCode, 403);
       assert.equal(errorCode(foreign), 'FORBIDDEN');
-      assert.equal((await t.app.inject({ method: 'GET', url: `/api/admin/events/${e}/queue`, headers: other.auth })).statusCode, 403);
+      assert.equal(
+        (await t.app.inject({ method: 'GET', url: `/api/admin/events/${e}/queue`, headers: other.auth })).statusCode,
+        403,
+      );
       assert.equal((await control(e, { maxActive: -1 })).statusCode, 400);
       assert.equal((await control(e, { bogus: 1 })).statusCode, 400);
       assert.equal((await control('evt_nothere', { paused: true })).statusCode, 404);
@@ -343,7 +371,11 @@ for (const target of targets) {
       assert.equal(status.serving, 1);
       assert.equal(status.waiting, 2);
       for (const b of buyers) assert.ok(!anonymous.body.includes(b.id));
-      const notIn = await t.app.inject({ method: 'GET', url: `/api/events/${e}/queue`, headers: quickBuyer(t.app, t.clock).auth });
+      const notIn = await t.app.inject({
+        method: 'GET',
+        url: `/api/events/${e}/queue`,
+        headers: quickBuyer(t.app, t.clock).auth,
+      });
       assert.equal(notIn.statusCode, 404);
       assert.equal((await t.app.inject({ method: 'GET', url: '/api/events/evt_nothere/queue/status' })).statusCode, 404);
       assert.equal((await t.app.inject({ method: 'POST', url: `/api/events/${e}/queue` })).statusCode, 401);
@@ -370,6 +402,7 @@ for (const target of targets) {
       const q = await mine(e, buyers[19]!);
       assert.equal(q.state, 'waiting');
       // About 3 s a buyer: position p waits about 3 (p + 1) s.
+      assert.ok(q.etaSeconds !== null && q.position !== null);
       assert.ok(q.etaSeconds >= 2 * (q.position + 1), `eta ${q.etaSeconds} s for position ${q.position}`);
     });
 
@@ -379,7 +412,12 @@ for (const target of targets) {
       await join(e, buyer);
       let last;
       for (let i = 0; i < 130; i++) {
-        last = await t.app.inject({ method: 'GET', url: `/api/events/${e}/queue`, headers: buyer.auth, remoteAddress: `198.51.100.${(i % 200) + 1}` });
+        last = await t.app.inject({
+          method: 'GET',
+          url: `/api/events/${e}/queue`,
+          headers: buyer.auth,
+          remoteAddress: `198.51.100.${(i % 200) + 1}`,
+        });
         if (last.statusCode === 429) break;
       }
       assert.equal(last?.statusCode, 429, 'per account, whatever the address');
@@ -387,7 +425,11 @@ for (const target of targets) {
       assert.ok(Number(last.headers['retry-after']) > 0);
       const other = quickBuyer(t.app, t.clock);
       await join(e, other);
-      assert.equal((await t.app.inject({ method: 'GET', url: `/api/events/${e}/queue`, headers: other.auth, remoteAddress: '198.51.100.7' })).statusCode, 200);
+      assert.equal(
+        (await t.app.inject({ method: 'GET', url: `/api/events/${e}/queue`, headers: other.auth, remoteAddress: '198.51.100.7' }))
+          .statusCode,
+        200,
+      );
       let ip;
       for (let i = 0; i < 700; i++) {
         ip = await join(e, quickBuyer(t.app, t.clock), '203.0.113.50');
@@ -411,7 +453,10 @@ describe('waiting room streams (real port)', () => {
         method: 'POST',
         url: '/api/events',
         headers: organizer.auth,
-        payload: eventBody(venue.json().venue.id, { onSaleAt: new Date(clock.now() - 60_000).toISOString(), queue: { maxActive: 1 } }),
+        payload: eventBody(venue.json().venue.id, {
+          onSaleAt: new Date(clock.now() - 60_000).toISOString(),
+          queue: { maxActive: 1 },
+        }),
       });
       const e = created.json().event.id as string;
       const first = quickBuyer(app, clock);
@@ -421,7 +466,10 @@ describe('waiting room streams (real port)', () => {
       await app.listen({ port: 0, host: '127.0.0.1' });
       const { port } = app.server.address() as AddressInfo;
       const controller = new AbortController();
-      const res = await fetch(`http://127.0.0.1:${port}/api/events/${e}/queue/stream`, { headers: second.auth, signal: controller.signal });
+      const res = await fetch(`http://127.0.0.1:${port}/api/events/${e}/queue/stream`, {
+        headers: second.auth,
+        signal: controller.signal,
+      });
       assert.equal(res.status, 200);
       assert.match(res.headers.get('content-type') ?? '', /text\/event-stream/);
       const reader = res.body!.getReader();
@@ -432,7 +480,7 @@ describe('waiting room streams (real port)', () => {
           if (text.includes('event: queue') && end !== -1) {
             const chunk = text.slice(text.indexOf('event: queue'), end);
             text = text.slice(end + 2);
-            return JSON.parse(chunk.split('\ndata: ')[1]!).queue;
+            return (JSON.parse(chunk.split('\ndata: ')[1]!) as { queue: QueueView }).queue;
           }
           const { value, done } = await reader.read();
           if (done) throw new Error('stream ended');
@@ -447,9 +495,11 @@ describe('waiting room streams (real port)', () => {
       await app.services.ticker.tick(clock.now());
       const admitted = await nextEvent();
       assert.equal(admitted.state, 'admitted');
-      assert.ok(admitted.admission.token);
+      assert.ok(admitted.admission?.token);
       controller.abort();
-      const notIn = await fetch(`http://127.0.0.1:${port}/api/events/${e}/queue/stream`, { headers: quickBuyer(app, clock).auth });
+      const notIn = await fetch(`http://127.0.0.1:${port}/api/events/${e}/queue/stream`, {
+        headers: quickBuyer(app, clock).auth,
+      });
       assert.equal(notIn.status, 404);
     } finally {
       await app.close();
@@ -469,7 +519,10 @@ describe('waiting room streams (real port)', () => {
         method: 'POST',
         url: '/api/events',
         headers: organizer.auth,
-        payload: eventBody(venue.json().venue.id, { onSaleAt: new Date(clock.now() + 60_000).toISOString(), queue: { maxActive: 0 } }),
+        payload: eventBody(venue.json().venue.id, {
+          onSaleAt: new Date(clock.now() + 60_000).toISOString(),
+          queue: { maxActive: 0 },
+        }),
       });
       const e = created.json().event.id as string;
       const buyers = Array.from({ length: 60 }, () => quickBuyer(a, clock));
@@ -479,7 +532,10 @@ describe('waiting room streams (real port)', () => {
       }
       clock.advance(60_000);
       // Both processes' tickers and every buyer's first read race to open the sale.
-      const read = (app: App, u: TestUser) => app.inject({ method: 'GET', url: `/api/events/${e}/queue`, headers: u.auth }).then((r) => r.json().queue.number as number);
+      const read = (app: App, u: TestUser) =>
+        app
+          .inject({ method: 'GET', url: `/api/events/${e}/queue`, headers: u.auth })
+          .then((r) => r.json().queue.number as number);
       const [, , firstA, firstB] = await Promise.all([
         a.services.ticker.tick(clock.now()),
         b.services.ticker.tick(clock.now()),
@@ -487,7 +543,10 @@ describe('waiting room streams (real port)', () => {
         Promise.all(buyers.map((u) => read(b, u))),
       ]);
       assert.deepEqual(firstA, firstB, 'both processes see one numbering');
-      assert.deepEqual([...firstA].sort((x, y) => x - y), Array.from({ length: 60 }, (_, i) => i + 1));
+      assert.deepEqual(
+        [...firstA].sort((x, y) => x - y),
+        Array.from({ length: 60 }, (_, i) => i + 1),
+      );
       const again = await Promise.all(buyers.map((u) => read(b, u)));
       assert.deepEqual(again, firstA, 'and it never changes');
       const admin = (await a.inject({ method: 'GET', url: `/api/admin/events/${e}/queue`, headers: organizer.auth })).json();

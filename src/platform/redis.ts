@@ -37,7 +37,7 @@ export async function createRedis(url: string, options: { connectTimeoutMs?: num
   try {
     await client.connect();
   } catch (err) {
-    await client.destroy();
+    client.destroy();
     throw err;
   }
 

@@ -6,15 +6,27 @@ describe('pre-queue shuffle', () => {
   it('is a permutation: nobody lost, nobody doubled', () => {
     const items = Array.from({ length: 1000 }, (_, i) => i);
     const shuffled = shuffleInPlace([...items], newShuffleSeed());
-    assert.deepEqual([...shuffled].sort((a, b) => a - b), items);
+    assert.deepEqual(
+      [...shuffled].sort((a, b) => a - b),
+      items,
+    );
     assert.notDeepEqual(shuffled, items);
   });
 
   it('gives the same order for the same seed and different orders for different seeds', () => {
     const seed = newShuffleSeed();
-    const a = shuffleInPlace(Array.from({ length: 50 }, (_, i) => i), seed);
-    const b = shuffleInPlace(Array.from({ length: 50 }, (_, i) => i), seed);
-    const c = shuffleInPlace(Array.from({ length: 50 }, (_, i) => i), newShuffleSeed());
+    const a = shuffleInPlace(
+      Array.from({ length: 50 }, (_, i) => i),
+      seed,
+    );
+    const b = shuffleInPlace(
+      Array.from({ length: 50 }, (_, i) => i),
+      seed,
+    );
+    const c = shuffleInPlace(
+      Array.from({ length: 50 }, (_, i) => i),
+      newShuffleSeed(),
+    );
     assert.deepEqual(a, b);
     assert.notDeepEqual(a, c);
   });
@@ -36,7 +48,10 @@ describe('pre-queue shuffle', () => {
     const runs = 20_000;
     const counts = new Array<number>(10).fill(0);
     for (let r = 0; r < runs; r++) {
-      const order = shuffleInPlace(Array.from({ length: 10 }, (_, i) => i), newShuffleSeed());
+      const order = shuffleInPlace(
+        Array.from({ length: 10 }, (_, i) => i),
+        newShuffleSeed(),
+      );
       counts[order.indexOf(0)]! += 1;
     }
     const chi = counts.reduce((s, c) => s + (c - runs / 10) ** 2 / (runs / 10), 0);

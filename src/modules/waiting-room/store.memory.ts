@@ -1,6 +1,15 @@
 import { admissionBudget, type Bucket, bucketCapacity, refill, wholeTokens } from './rate.ts';
 import { shuffleInPlace, type ShuffleSeed } from './shuffle.ts';
-import { type AdvanceResult, type ClaimResult, type Counters, decodeMark, NO_COUNTERS, type Place, type QueueRules, type WaitingRoomStore } from './waiting-room.store.ts';
+import {
+  type AdvanceResult,
+  type ClaimResult,
+  type Counters,
+  decodeMark,
+  NO_COUNTERS,
+  type Place,
+  type QueueRules,
+  type WaitingRoomStore,
+} from './waiting-room.store.ts';
 
 /** Most buyers who left while waiting that one step passes over (keeps a step short). */
 const SKIP_LIMIT = 10_000;
@@ -66,7 +75,12 @@ export function createMemoryStore(): WaitingRoomStore {
   }
 
   function bucketAt(q: EventQueue, now: number, rules: QueueRules): Bucket {
-    q.bucket = refill(q.bucket ?? { tokens: bucketCapacity(rules.admitPerMinute), at: now }, now, rules.admitPerMinute, rules.paused);
+    q.bucket = refill(
+      q.bucket ?? { tokens: bucketCapacity(rules.admitPerMinute), at: now },
+      now,
+      rules.admitPerMinute,
+      rules.paused,
+    );
     return q.bucket;
   }
 
@@ -133,7 +147,9 @@ export function createMemoryStore(): WaitingRoomStore {
       let admitted = 0;
       if (q.shuffled) {
         const bucket = bucketAt(q, now, rules);
-        let budget = rules.paused ? 0 : admissionBudget(bucket.tokens, rules.maxActive, q.active.size, q.byNumber.length - q.serving);
+        let budget = rules.paused
+          ? 0
+          : admissionBudget(bucket.tokens, rules.maxActive, q.active.size, q.byNumber.length - q.serving);
         let skipped = 0;
         while (budget > 0 && q.serving < q.byNumber.length && skipped < SKIP_LIMIT) {
           const userId = q.byNumber[q.serving]!;

@@ -1,7 +1,14 @@
 import type { LuaReply, Redis } from '../../platform/redis.ts';
 import { queueKeys, QUEUES_KEY } from './keys.ts';
 import type { ShuffleSeed } from './shuffle.ts';
-import { type ClaimResult, type Counters, decodeMark, type Place, type QueueRules, type WaitingRoomStore } from './waiting-room.store.ts';
+import {
+  type ClaimResult,
+  type Counters,
+  decodeMark,
+  type Place,
+  type QueueRules,
+  type WaitingRoomStore,
+} from './waiting-room.store.ts';
 
 const SCRIPTS = {
   join: new URL('./lua/join-queue.lua', import.meta.url),
@@ -49,15 +56,11 @@ export async function createRedisStore(redis: Redis, options: { ownsClient?: boo
 
     async join(eventId, userId, now, phase, rules) {
       const k = queueKeys(eventId);
-      const reply = await run('join', [k.meta, k.numbers, k.byNumber, k.marks, k.pre, k.active], [
-        userId,
-        now,
-        phase,
-        flag(rules.paused),
-        rules.admitPerMinute,
-        rules.maxActive,
-        rules.claimMs,
-      ]);
+      const reply = await run(
+        'join',
+        [k.meta, k.numbers, k.byNumber, k.marks, k.pre, k.active],
+        [userId, now, phase, flag(rules.paused), rules.admitPerMinute, rules.maxActive, rules.claimMs],
+      );
       if (reply === SHUFFLE_NEEDED) return 'shuffle-needed';
       if (!Array.isArray(reply)) throw new Error(`join-queue: unexpected reply ${String(reply)}`);
       return { created: Number(reply[0]) === 1, place: toPlace(reply[1], reply[2], reply[3]) };
@@ -80,14 +83,11 @@ export async function createRedisStore(redis: Redis, options: { ownsClient?: boo
     async advance(eventId, now, rules: QueueRules) {
       const k = queueKeys(eventId);
       const [admitted = 0, expired = 0, serving = 0] = ints(
-        await run('advance', [k.meta, k.byNumber, k.marks, k.active], [
-          now,
-          flag(rules.paused),
-          rules.admitPerMinute,
-          rules.maxActive,
-          rules.claimMs,
-          SKIP_LIMIT,
-        ]),
+        await run(
+          'advance',
+          [k.meta, k.byNumber, k.marks, k.active],
+          [now, flag(rules.paused), rules.admitPerMinute, rules.maxActive, rules.claimMs, SKIP_LIMIT],
+        ),
       );
       return { admitted, expired, serving };
     },
@@ -112,9 +112,17 @@ export async function createRedisStore(redis: Redis, options: { ownsClient?: boo
 
     async counters(eventId): Promise<Counters> {
       const k = queueKeys(eventId);
-      const [joined = 0, issued = 0, serving = 0, preQueued = 0, shuffled = 0, active = 0, admitted = 0, noShows = 0, timedOut = 0] = ints(
-        await run('readCounters', [k.meta, k.numbers, k.pre, k.active], []),
-      );
+      const [
+        joined = 0,
+        issued = 0,
+        serving = 0,
+        preQueued = 0,
+        shuffled = 0,
+        active = 0,
+        admitted = 0,
+        noShows = 0,
+        timedOut = 0,
+      ] = ints(await run('readCounters', [k.meta, k.numbers, k.pre, k.active], []));
       return { joined, issued, serving, preQueued, shuffled: shuffled === 1, active, admitted, noShows, timedOut };
     },
 

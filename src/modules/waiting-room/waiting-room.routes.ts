@@ -29,7 +29,11 @@ export const waitingRoomRoutes: FastifyPluginAsyncTypebox<WaitingRoomRoutesOptio
 
   /** A per-account limit, checked after sign-in (the route's own limit is per IP, before it). */
   function perAccount(max: number) {
-    const limiter = app.createRateLimit({ max, timeWindow: MINUTE, keyGenerator: (request) => `acct:${request.principal?.userId ?? request.ip}` });
+    const limiter = app.createRateLimit({
+      max,
+      timeWindow: MINUTE,
+      keyGenerator: (request) => `acct:${request.principal?.userId ?? request.ip}`,
+    });
     return async (request: FastifyRequest) => {
       const result = await limiter(request);
       if (!result.isAllowed && result.isExceeded) throw rateLimited(result.ttlInSeconds);
@@ -58,7 +62,12 @@ export const waitingRoomRoutes: FastifyPluginAsyncTypebox<WaitingRoomRoutesOptio
   app.get(
     '/api/events/:id/queue',
     {
-      schema: { tags, summary: 'My place in the waiting room', params: IdParams, response: { 200: QueueResult, ...errors(400, 401, 404, 429) } },
+      schema: {
+        tags,
+        summary: 'My place in the waiting room',
+        params: IdParams,
+        response: { 200: QueueResult, ...errors(400, 401, 404, 429) },
+      },
       config: perIp(limits.pollPerIp),
       preHandler: [auth.user, perAccount(limits.pollPerAccount)],
     },
@@ -71,7 +80,12 @@ export const waitingRoomRoutes: FastifyPluginAsyncTypebox<WaitingRoomRoutesOptio
   app.delete(
     '/api/events/:id/queue',
     {
-      schema: { tags, summary: 'Leave the waiting room for good, freeing an active slot', params: IdParams, response: { 204: Type.Null(), ...errors(400, 401, 403, 404, 429) } },
+      schema: {
+        tags,
+        summary: 'Leave the waiting room for good, freeing an active slot',
+        params: IdParams,
+        response: { 204: Type.Null(), ...errors(400, 401, 403, 404, 429) },
+      },
       config: perIp(limits.joinPerIp),
       preHandler: [auth.user, perAccount(limits.joinPerAccount)],
     },
@@ -84,7 +98,12 @@ export const waitingRoomRoutes: FastifyPluginAsyncTypebox<WaitingRoomRoutesOptio
   app.get(
     '/api/events/:id/queue/status',
     {
-      schema: { tags, summary: 'The public queue status, the same for everyone (cacheable 1 s)', params: IdParams, response: { 200: RoomStatus, ...errors(400, 404, 429) } },
+      schema: {
+        tags,
+        summary: 'The public queue status, the same for everyone (cacheable 1 s)',
+        params: IdParams,
+        response: { 200: RoomStatus, ...errors(400, 404, 429) },
+      },
       config: perIp(limits.statusPerIp),
     },
     async (request, reply) => {
@@ -137,7 +156,12 @@ export const waitingRoomRoutes: FastifyPluginAsyncTypebox<WaitingRoomRoutesOptio
   app.get(
     '/api/admin/events/:id/queue',
     {
-      schema: { tags, summary: "The event's queue counters (its organizer or an admin)", params: IdParams, response: { 200: AdminQueue, ...errors(400, 401, 403, 404) } },
+      schema: {
+        tags,
+        summary: "The event's queue counters (its organizer or an admin)",
+        params: IdParams,
+        response: { 200: AdminQueue, ...errors(400, 401, 403, 404) },
+      },
       preHandler: organizer,
     },
     async (request) => waitingRoom.adminStatus(requirePrincipal(request), request.params.id),

@@ -4,7 +4,13 @@ const NullableInt = Type.Union([Type.Integer(), Type.Null()]);
 
 export const QueueView = Type.Object(
   {
-    state: Type.Union([Type.Literal('prequeue'), Type.Literal('waiting'), Type.Literal('admitted'), Type.Literal('expired'), Type.Literal('left')]),
+    state: Type.Union([
+      Type.Literal('prequeue'),
+      Type.Literal('waiting'),
+      Type.Literal('admitted'),
+      Type.Literal('expired'),
+      Type.Literal('left'),
+    ]),
     number: NullableInt,
     position: NullableInt,
     etaSeconds: NullableInt,
@@ -14,7 +20,13 @@ export const QueueView = Type.Object(
 );
 export const QueueResult = Type.Object({ queue: QueueView });
 
-const RoomState = Type.Union([Type.Literal('prequeue'), Type.Literal('open'), Type.Literal('paused'), Type.Literal('sold_out'), Type.Literal('closed')]);
+const RoomState = Type.Union([
+  Type.Literal('prequeue'),
+  Type.Literal('open'),
+  Type.Literal('paused'),
+  Type.Literal('sold_out'),
+  Type.Literal('closed'),
+]);
 
 export const RoomStatus = Type.Object(
   {

@@ -2,44 +2,21 @@ import type { Clock } from '../../platform/clock.ts';
 import type { Signer } from '../../platform/crypto.ts';
 import { forbidden, notFound } from '../../platform/errors.ts';
 import { notAdmitted, notInQueue, saleNotOpen } from './waiting-room.errors.ts';
-import type { QueueSettingsRow, WaitingRoomRepository } from './waiting-room.repository.ts';
+import type { WaitingRoomRepository } from './waiting-room.repository.ts';
 import { newShuffleSeed } from './shuffle.ts';
-import type { Counters, Place, QueueRules, WaitingRoomStore } from './waiting-room.store.ts';
+import type { Counters, Place, WaitingRoomStore } from './waiting-room.store.ts';
+import {
+  type AdminQueueView,
+  createRateMeter,
+  type QueueView,
+  type RoomState,
+  type RoomStatus,
+  salePhase,
+  type Settings,
+  toSettings,
+} from './waiting-room.model.ts';
 
-/** Where an event's sale stands in time. */
-export type SalePhase = 'early' | 'pre' | 'open' | 'closed';
-export type BuyerState = 'prequeue' | 'waiting' | 'admitted' | 'expired' | 'left';
-export type RoomState = 'prequeue' | 'open' | 'paused' | 'sold_out' | 'closed';
-
-export interface QueueView {
-  state: BuyerState;
-  number: number | null;
-  position: number | null;
-  etaSeconds: number | null;
-  admission: { token: string; expiresAt: string } | null;
-}
-
-export interface RoomStatus {
-  state: RoomState;
-  serving: number;
-  waiting: number;
-  admitPerMinute: number;
-  onSaleAt: string;
-}
-
-export interface AdminQueueView {
-  state: RoomState;
-  joined: number;
-  waiting: number;
-  active: number;
-  admitted: number;
-  noShows: number;
-  admitPerMinute: number;
-  maxActive: number;
-  paused: boolean;
-  observedPerMinute: number | null;
-  serving: number;
-}
+export type { AdminQueueView, QueueView, RoomStatus } from './waiting-room.model.ts';
 
 /** What an admission token carries. Short keys: it rides on every hold and order call. */
 interface AdmissionClaims {
@@ -72,15 +49,6 @@ export interface WaitingRoomDeps {
   soldOut?: (eventId: string) => boolean;
 }
 
-interface Settings {
-  row: QueueSettingsRow;
-  rules: QueueRules;
-  preQueueAt: number;
-  onSaleAt: number;
-  closeAt: number;
-  loadedAt: number;
-}
-
 interface StatusEntry {
   at: number;
   status: RoomStatus;
@@ -89,41 +57,14 @@ interface StatusEntry {
   ratePerMinute: number;
 }
 
-/** Observed admissions are measured over this window. */
-const RATE_WINDOW_MS = 60_000;
-const MIN_RATE_SPAN_MS = 10_000;
 const STATUS_TTL_MS = 1000;
-
-function toSettings(row: QueueSettingsRow, loadedAt: number): Settings {
-  const onSaleAt = row.on_sale_at.getTime();
-  return {
-    row,
-    rules: {
-      paused: row.queue_paused,
-      admitPerMinute: row.admit_per_minute,
-      maxActive: row.max_active,
-      claimMs: row.claim_seconds * 1000,
-      admissionMs: row.admission_minutes * 60_000,
-    },
-    preQueueAt: onSaleAt - row.pre_queue_minutes * 60_000,
-    onSaleAt,
-    closeAt: (row.off_sale_at ?? row.starts_at).getTime(),
-    loadedAt,
-  };
-}
-
-export function salePhase(s: Pick<Settings, 'preQueueAt' | 'onSaleAt' | 'closeAt'>, now: number): SalePhase {
-  if (now >= s.closeAt) return 'closed';
-  if (now >= s.onSaleAt) return 'open';
-  return now >= s.preQueueAt ? 'pre' : 'early';
-}
 
 export function createWaitingRoomService({ store, repo, signer, clock, log, settingsTtlMs = 1000, soldOut }: WaitingRoomDeps) {
   const settingsCache = new Map<string, Settings>();
   const settingsLoads = new Map<string, Promise<Settings>>();
   const statusCache = new Map<string, StatusEntry>();
   const statusLoads = new Map<string, Promise<StatusEntry>>();
-  const samples = new Map<string, { t: number; admitted: number }[]>();
+  const meter = createRateMeter();
   /** Events known (to this process) to be shuffled, and registered with the ticker. */
   const shuffled = new Set<string>();
   const registered = new Set<string>();
@@ -175,24 +116,6 @@ export function createWaitingRoomService({ store, repo, signer, clock, log, sett
     registered.add(eventId);
   }
 
-  function observedPerMinute(eventId: string): { rate: number; span: number } {
-    const list = samples.get(eventId);
-    if (!list || list.length < 2) return { rate: 0, span: 0 };
-    const first = list[0]!;
-    const last = list[list.length - 1]!;
-    const span = last.t - first.t;
-    return { rate: span > 0 ? ((last.admitted - first.admitted) * 60_000) / span : 0, span };
-  }
-
-  function sample(eventId: string, now: number, admitted: number) {
-    let list = samples.get(eventId);
-    if (!list) samples.set(eventId, (list = []));
-    const last = list[list.length - 1];
-    if (last && now - last.t < 500) return;
-    list.push({ t: now, admitted });
-    while (list.length > 2 && now - list[0]!.t > RATE_WINDOW_MS) list.shift();
-  }
-
   function roomState(eventId: string, s: Settings, now: number): RoomState {
     const phase = salePhase(s, now);
     if (phase === 'closed') return 'closed';
@@ -204,12 +127,11 @@ export function createWaitingRoomService({ store, repo, signer, clock, log, sett
   async function refreshStatus(eventId: string, s: Settings): Promise<StatusEntry> {
     const now = clock.now();
     const counters = await store.counters(eventId);
-    sample(eventId, now, counters.admitted);
-    const observed = observedPerMinute(eventId);
+    meter.sample(eventId, now, counters.admitted);
     const entry: StatusEntry = {
       at: now,
       counters,
-      ratePerMinute: observed.span >= MIN_RATE_SPAN_MS ? observed.rate : s.rules.admitPerMinute,
+      ratePerMinute: meter.perMinute(eventId) ?? s.rules.admitPerMinute,
       status: {
         state: roomState(eventId, s, now),
         serving: counters.serving,
@@ -257,7 +179,13 @@ export function createWaitingRoomService({ store, repo, signer, clock, log, sett
       case 'claimed': {
         const limit = mark.kind === 'admitted' ? s.rules.claimMs : s.rules.admissionMs;
         if (now >= mark.at + limit) return { state: 'expired', ...none };
-        return { state: 'admitted', ...none, position: 0, etaSeconds: 0, admission: admissionOf(eventId, userId, place.number, mark.at, s) };
+        return {
+          state: 'admitted',
+          ...none,
+          position: 0,
+          etaSeconds: 0,
+          admission: admissionOf(eventId, userId, place.number, mark.at, s),
+        };
       }
       case 'expired':
         return { state: 'expired', ...none };
@@ -302,8 +230,8 @@ export function createWaitingRoomService({ store, repo, signer, clock, log, sett
   async function adminView(eventId: string, s: Settings): Promise<AdminQueueView> {
     const counters = await store.counters(eventId);
     const now = clock.now();
-    sample(eventId, now, counters.admitted);
-    const observed = observedPerMinute(eventId);
+    meter.sample(eventId, now, counters.admitted);
+    const observed = meter.perMinute(eventId);
     return {
       state: roomState(eventId, s, now),
       joined: counters.joined,
@@ -314,7 +242,7 @@ export function createWaitingRoomService({ store, repo, signer, clock, log, sett
       admitPerMinute: s.rules.admitPerMinute,
       maxActive: s.rules.maxActive,
       paused: s.rules.paused,
-      observedPerMinute: observed.span >= MIN_RATE_SPAN_MS ? Math.round(observed.rate * 10) / 10 : null,
+      observedPerMinute: observed === null ? null : Math.round(observed * 10) / 10,
       serving: counters.serving,
     };
   }
@@ -331,7 +259,10 @@ export function createWaitingRoomService({ store, repo, signer, clock, log, sett
         const existing = await readPlace(eventId, userId, s, now);
         if (existing) return { created: false, queue: viewOf(eventId, userId, existing, s, await statusEntry(eventId, s), now) };
         if (phase === 'early') {
-          throw saleNotOpen('The waiting room has not opened yet', { opensAt: new Date(s.preQueueAt).toISOString(), state: 'prequeue' });
+          throw saleNotOpen('The waiting room has not opened yet', {
+            opensAt: new Date(s.preQueueAt).toISOString(),
+            state: 'prequeue',
+          });
         }
         throw saleNotOpen('The sale of this event has ended', { state: 'closed' });
       }

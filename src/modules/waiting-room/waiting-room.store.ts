@@ -76,7 +76,13 @@ export interface WaitingRoomStore {
    * allow. 'shuffle-needed' means the sale has opened but the pre-queue has not been shuffled yet:
    * call shuffle, then join again.
    */
-  join(eventId: string, userId: string, now: number, phase: 'pre' | 'open', rules: QueueRules): Promise<JoinResult | 'shuffle-needed'>;
+  join(
+    eventId: string,
+    userId: string,
+    now: number,
+    phase: 'pre' | 'open',
+    rules: QueueRules,
+  ): Promise<JoinResult | 'shuffle-needed'>;
   /** The buyer's place, or null when they never joined. */
   place(eventId: string, userId: string): Promise<Place | null>;
   /**
