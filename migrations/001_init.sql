@@ -130,6 +130,7 @@ CREATE TABLE order_items (
   section_id    text NOT NULL REFERENCES sections (id),
   seat_id       text REFERENCES seats (id),
   quantity      integer NOT NULL DEFAULT 1 CHECK (quantity >= 1),
+  -- Price of one place: the item's seat, or each of its GA places.
   price_amount  bigint NOT NULL CHECK (price_amount >= 0),
   -- True while the order is pending or paid; cleared in the same transaction that expires,
   -- cancels or refunds the order.

@@ -39,12 +39,24 @@ import {
   waitingRoomRoutes,
 } from './modules/waiting-room/index.ts';
 import { createRedis } from './platform/redis.ts';
+import { createOrdersService } from './modules/orders/orders.service.ts';
+import { ordersRoutes } from './modules/orders/orders.routes.ts';
+import { createPaymentsService } from './modules/payments/payments.service.ts';
+import { paymentsRoutes } from './modules/payments/payments.routes.ts';
+import { createTestGateway } from './modules/payments/test-gateway.ts';
+import { createTicketSigner } from './modules/tickets/ticket-codes.ts';
+import { createTicketsService } from './modules/tickets/tickets.service.ts';
+import { ticketsRoutes } from './modules/tickets/tickets.routes.ts';
+import { createInProcessBus, createOutboxRelay } from './workers/outbox-relay.ts';
+import { periodic } from './workers/periodic.ts';
 
 export interface AppDeps {
   config: Config;
   db: Db;
   /** The signing secret (config.secret, or the one generated for the embedded shape). */
   secret: string;
+  /** The payment webhook secret (config's, or the one generated for the embedded shape). */
+  webhookSecret?: string;
   clock?: Clock;
   logger?: FastifyServerOptions['logger'];
   /** Close the database when the app closes (true when the app owns it). */
@@ -120,7 +132,28 @@ export async function buildApp(deps: AppDeps) {
   });
   if (config.roles.includes('expiry')) inventory.start();
 
-  app.decorate('services', { accounts, catalog, auth, guard, metrics, db, waitingRoom, admission: waitingRoom.admission, ticker, inventory });
+  // Orders, payment and tickets. The built-in test gateway stands in for a payment provider.
+  const webhookSecret = deps.webhookSecret ?? config.paymentWebhookSecret ?? deps.secret;
+  const gateway = createTestGateway({ db, webhookSecret });
+  const tickets = createTicketsService({ db, signer: createTicketSigner(deps.secret), now: () => clock.now() });
+  const orders = createOrdersService({ db, inventory, admission: waitingRoom.admission, clock, log: app.log });
+  const payments = createPaymentsService({ db, gateway, orders, tickets, inventory, admission: waitingRoom.admission, webhookSecret, clock, log: app.log });
+  const bus = createInProcessBus();
+  bus.on('payment.refund_requested', (p) => payments.carryOutRefund(p as { ref: string | null; paymentId: string }));
+  const relay = createOutboxRelay({ db, publisher: bus, onError: (err) => app.log.warn({ err }, 'outbox relay failed') });
+  const workers: { stop(): Promise<void> }[] = [relay];
+  if (config.roles.includes('outbox')) relay.start();
+  if (config.roles.includes('expiry')) {
+    workers.push(periodic(() => orders.expireOverdue(), 250, (err) => app.log.warn({ err }, 'order expiry sweep failed')));
+  }
+  // The gateway's webhooks reach this process's own webhook route, signature and all.
+  const deliverWebhook = async (body: string, signature: string) =>
+    (await app.inject({ method: 'POST', url: '/api/payments/webhook', headers: { 'content-type': 'application/json', 'tm-signature': signature }, payload: body }))
+      .statusCode;
+  gateway.startDispatcher(deliverWebhook, 250, (err) => app.log.warn({ err }, 'test gateway webhook delivery failed'));
+  workers.push(gateway);
+
+  app.decorate('services', { accounts, catalog, auth, guard, metrics, db, waitingRoom, admission: waitingRoom.admission, ticker, inventory, orders, payments, tickets, gateway, relay, deliverWebhook });
   app.decorateRequest('principal', undefined);
 
   await app.register(swagger, {
@@ -165,8 +198,12 @@ export async function buildApp(deps: AppDeps) {
   await app.register(catalogRoutes, { catalog, auth });
   await app.register(waitingRoomRoutes, { waitingRoom, auth });
   await app.register(inventoryRoutes, { inventory, auth, admission: waitingRoom.admission });
+  await app.register(ordersRoutes, { orders, payments, auth, admission: waitingRoom.admission });
+  await app.register(paymentsRoutes, { payments });
+  await app.register(ticketsRoutes, { tickets, auth });
 
   app.addHook('onClose', async () => {
+    for (const worker of workers) await worker.stop();
     await guard.stop();
     await ticker.stop();
     await queueStore.close();
@@ -190,6 +227,13 @@ export interface AppServices {
   /** The admission ticker; tick(now) runs one step (tests). */
   ticker: ReturnType<typeof createTicker>;
   inventory: InventoryService;
+  orders: ReturnType<typeof createOrdersService>;
+  payments: ReturnType<typeof createPaymentsService>;
+  tickets: ReturnType<typeof createTicketsService>;
+  gateway: ReturnType<typeof createTestGateway>;
+  relay: ReturnType<typeof createOutboxRelay>;
+  /** Delivers one gateway webhook to this app (tests replay and reorder webhooks with it). */
+  deliverWebhook: (body: string, signature: string) => Promise<number>;
 }
 
 declare module 'fastify' {

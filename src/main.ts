@@ -19,7 +19,7 @@ async function main() {
   const secrets = await loadSecrets(config);
   const db = await openDb({ url: config.databaseUrl, dataDir: config.dataDir });
   await migrate(db);
-  const app = await buildApp({ config, db, secret: secrets.secret, ownsDb: true });
+  const app = await buildApp({ config, db, secret: secrets.secret, webhookSecret: secrets.paymentWebhookSecret, ownsDb: true });
   const { accounts, catalog } = app.services;
 
   if (config.adminEmail && config.adminPassword) {

@@ -116,7 +116,7 @@ for (const shape of shapes) {
     it('lets exactly one of many racing transitions win', async () => {
       const o = order([{ seat: 9 }]);
       await insert(o);
-      const targets = Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? 'paid' : 'canceled') as const);
+      const targets = Array.from({ length: 20 }, (_, i): 'paid' | 'canceled' => (i % 2 === 0 ? 'paid' : 'canceled'));
       const results = await Promise.all(targets.map((to) => t.db.tx((q) => createOrdersRepository(q).transition(o.id, to))));
       const winners = results.filter((r) => r !== undefined);
       assert.equal(winners.length, 1);

@@ -1,0 +1,93 @@
+import { createHash } from 'node:crypto';
+import type { Queryable } from '../../platform/db.ts';
+import { AppError } from '../../platform/errors.ts';
+
+/** A stored reply: what a retry with the same key and body gets back. */
+export interface StoredReply {
+  status: number;
+  body: unknown;
+}
+
+/** A claim older than this belongs to a process that died mid-request; another may take it over. */
+const STALE_CLAIM_SECONDS = 30;
+const WAIT_STEP_MS = 25;
+const WAIT_LIMIT_MS = 15_000;
+
+export function requestHash(parts: unknown): string {
+  return createHash('sha256').update(JSON.stringify(parts)).digest('base64url');
+}
+
+export const keyReused = () =>
+  new AppError('IDEMPOTENCY_KEY_REUSED', 409, 'This Idempotency-Key was already used for a different request');
+
+/**
+ * Runs `work` once per (user, scope, key). The first request claims the key with an INSERT;
+ * concurrent and later requests with the same key and body wait for and replay the stored
+ * reply (errors below 500 included); with another body they get IDEMPOTENCY_KEY_REUSED.
+ * A failure that is not the client's fault releases the claim so a retry can run again.
+ */
+export async function idempotent(
+  db: Queryable,
+  claim: { userId: string; scope: string; key: string; hash: string },
+  work: () => Promise<StoredReply>,
+): Promise<StoredReply> {
+  const { userId, scope, key, hash } = claim;
+  const started = Date.now();
+  for (;;) {
+    const inserted = await db.query(
+      `INSERT INTO idempotency_keys (user_id, scope, key, request_hash) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (user_id, scope, key) DO NOTHING RETURNING key`,
+      [userId, scope, key, hash],
+    );
+    let owned = inserted.length > 0;
+    if (!owned) {
+      const rows = await db.query<{ request_hash: string; status_code: number | null; response: unknown; stale: boolean }>(
+        `SELECT request_hash, status_code, response, created_at < now() - make_interval(secs => $4) AS stale
+           FROM idempotency_keys WHERE user_id = $1 AND scope = $2 AND key = $3`,
+        [userId, scope, key, STALE_CLAIM_SECONDS],
+      );
+      const row = rows[0];
+      if (!row) continue; // released between our INSERT and SELECT: claim again
+      if (row.request_hash !== hash) throw keyReused();
+      if (row.status_code !== null) return { status: row.status_code, body: row.response };
+      if (row.stale) {
+        const taken = await db.query(
+          `UPDATE idempotency_keys SET created_at = now() WHERE user_id = $1 AND scope = $2 AND key = $3
+             AND status_code IS NULL AND created_at < now() - make_interval(secs => $4) RETURNING key`,
+          [userId, scope, key, STALE_CLAIM_SECONDS],
+        );
+        owned = taken.length > 0;
+      }
+      if (!owned) {
+        if (Date.now() - started > WAIT_LIMIT_MS) {
+          throw new AppError('IDEMPOTENCY_KEY_IN_USE', 409, 'A request with this Idempotency-Key is still being processed; retry shortly');
+        }
+        await new Promise((resolve) => setTimeout(resolve, WAIT_STEP_MS));
+        continue;
+      }
+    }
+    let reply: StoredReply;
+    try {
+      reply = await work();
+    } catch (err) {
+      if (err instanceof AppError && err.status < 500) {
+        reply = { status: err.status, body: { error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } } };
+      } else {
+        await db.query('DELETE FROM idempotency_keys WHERE user_id = $1 AND scope = $2 AND key = $3 AND status_code IS NULL', [
+          userId,
+          scope,
+          key,
+        ]);
+        throw err;
+      }
+    }
+    await db.query('UPDATE idempotency_keys SET status_code = $4, response = $5 WHERE user_id = $1 AND scope = $2 AND key = $3', [
+      userId,
+      scope,
+      key,
+      reply.status,
+      JSON.stringify(reply.body),
+    ]);
+    return reply;
+  }
+}

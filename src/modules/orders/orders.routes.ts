@@ -1,0 +1,90 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { errors, IdParams } from '../../platform/http-schemas.ts';
+import { type Auth, requirePrincipal } from '../accounts/index.ts';
+import type { PaymentsService } from '../payments/payments.service.ts';
+import { CreateOrderBody, IdempotencyHeaders, Order, PayBody, Ticket } from './orders.schemas.ts';
+import type { OrdersService } from './orders.service.ts';
+
+export interface OrdersRoutesOptions {
+  orders: OrdersService;
+  payments: PaymentsService;
+  auth: Auth;
+  admission: { requireAdmission(args: { token: string | undefined; userId: string; eventId: string }): void | Promise<void> };
+}
+
+const tags = ['orders'];
+
+export const ordersRoutes: FastifyPluginAsyncTypebox<OrdersRoutesOptions> = async (app, { orders, payments, auth, admission }) => {
+  app.post(
+    '/api/orders',
+    {
+      schema: {
+        tags,
+        summary: 'Turn my hold into a pending order (admission token and Idempotency-Key required)',
+        headers: IdempotencyHeaders,
+        body: CreateOrderBody,
+        response: { 201: Type.Object({ order: Order }), ...errors(400, 401, 403, 409, 410, 413) },
+      },
+      preHandler: auth.user,
+    },
+    async (request, reply) => {
+      const principal = requirePrincipal(request);
+      await admission.requireAdmission({ token: request.headers['x-admission-token'], userId: principal.userId, eventId: request.body.eventId });
+      const result = await orders.createOrder(principal, request.body.eventId, request.headers['idempotency-key']);
+      return reply.code(result.status as 201).send(result.body as never);
+    },
+  );
+
+  app.get(
+    '/api/orders',
+    { schema: { tags, summary: 'My orders', response: { 200: Type.Object({ orders: Type.Array(Order) }), ...errors(401) } }, preHandler: auth.user },
+    async (request) => ({ orders: await orders.listMine(requirePrincipal(request)) }),
+  );
+
+  app.get(
+    '/api/orders/:id',
+    {
+      schema: { tags, summary: "One order (its buyer, the event's organizer, an admin)", params: IdParams, response: { 200: Type.Object({ order: Order }), ...errors(400, 401, 404) } },
+      preHandler: auth.user,
+    },
+    async (request) => ({ order: await orders.get(requirePrincipal(request), request.params.id) }),
+  );
+
+  app.post(
+    '/api/orders/:id/pay',
+    {
+      schema: {
+        tags,
+        summary: 'Pay with a card (Idempotency-Key required): 200 with tickets, 202 while an asynchronous payment settles',
+        params: IdParams,
+        headers: IdempotencyHeaders,
+        body: PayBody,
+        response: {
+          200: Type.Object({ order: Order, tickets: Type.Array(Ticket) }),
+          202: Type.Object({ order: Order }),
+          ...errors(400, 401, 402, 404, 409, 410, 413),
+        },
+      },
+      preHandler: auth.user,
+    },
+    async (request, reply) => {
+      const result = await payments.pay(requirePrincipal(request), request.params.id, request.headers['idempotency-key'], request.body.card);
+      return reply.code(result.status as 200).send(result.body as never);
+    },
+  );
+
+  app.post(
+    '/api/orders/:id/cancel',
+    {
+      schema: {
+        tags,
+        summary: 'Cancel: the buyer while pending; the organizer or an admin at any time (a paid order is refunded)',
+        params: IdParams,
+        response: { 200: Type.Object({ order: Order }), ...errors(400, 401, 403, 404, 409) },
+      },
+      preHandler: auth.user,
+    },
+    async (request) => ({ order: await orders.cancel(requirePrincipal(request), request.params.id, (o) => payments.refundOrder(o)) }),
+  );
+};

@@ -1,0 +1,63 @@
+import type { Queryable } from '../../platform/db.ts';
+
+export interface PaymentRow {
+  id: string;
+  order_id: string;
+  gateway: string;
+  gateway_ref: string | null;
+  status: 'processing' | 'succeeded' | 'declined' | 'refunded';
+  amount: number;
+  currency: string;
+  decline_reason: string | null;
+  idempotency_key: string;
+}
+
+const COLUMNS = 'id, order_id, gateway, gateway_ref, status, amount, currency, decline_reason, idempotency_key';
+
+export function createPaymentsRepository(q: Queryable) {
+  return {
+    /** The payment attempt for this gateway key, created on first sight: recorded before the gateway is asked. */
+    async open(p: { id: string; orderId: string; gateway: string; amount: number; currency: string; key: string }): Promise<PaymentRow> {
+      const inserted = await q.query<PaymentRow>(
+        `INSERT INTO payments (id, order_id, gateway, status, amount, currency, idempotency_key)
+         VALUES ($1, $2, $3, 'processing', $4, $5, $6)
+         ON CONFLICT (gateway, idempotency_key) DO NOTHING RETURNING ${COLUMNS}`,
+        [p.id, p.orderId, p.gateway, p.amount, p.currency, p.key],
+      );
+      if (inserted[0]) return inserted[0];
+      const rows = await q.query<PaymentRow>(`SELECT ${COLUMNS} FROM payments WHERE gateway = $1 AND idempotency_key = $2`, [p.gateway, p.key]);
+      return rows[0]!;
+    },
+
+    /** Locks the payment for the rest of the transaction: one settlement at a time per payment. */
+    async lockByKey(gateway: string, key: string): Promise<PaymentRow | undefined> {
+      const rows = await q.query<PaymentRow>(`SELECT ${COLUMNS} FROM payments WHERE gateway = $1 AND idempotency_key = $2 FOR UPDATE`, [
+        gateway,
+        key,
+      ]);
+      return rows[0];
+    },
+
+    async update(id: string, changes: { status?: PaymentRow['status']; ref?: string; reason?: string | null }): Promise<void> {
+      await q.query(
+        `UPDATE payments SET status = coalesce($2, status), gateway_ref = coalesce($3, gateway_ref),
+                decline_reason = coalesce($4, decline_reason), updated_at = now() WHERE id = $1`,
+        [id, changes.status ?? null, changes.ref ?? null, changes.reason ?? null],
+      );
+    },
+
+    async succeededOf(orderId: string): Promise<PaymentRow[]> {
+      return q.query<PaymentRow>(`SELECT ${COLUMNS} FROM payments WHERE order_id = $1 AND status = 'succeeded' FOR UPDATE`, [orderId]);
+    },
+
+    /** Records a gateway event id; false when it was applied before. */
+    async firstSight(gateway: string, eventId: string, type: string): Promise<boolean> {
+      const rows = await q.query(
+        'INSERT INTO payment_events (gateway, event_id, type) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING event_id',
+        [gateway, eventId, type],
+      );
+      return rows.length > 0;
+    },
+  };
+}
+export type PaymentsRepository = ReturnType<typeof createPaymentsRepository>;

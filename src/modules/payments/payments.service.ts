@@ -1,0 +1,204 @@
+import type { Clock } from '../../platform/clock.ts';
+import { newId } from '../../platform/crypto.ts';
+import { type Db, pgErrorCode, PG_UNIQUE_VIOLATION, type Queryable } from '../../platform/db.ts';
+import { AppError, notFound } from '../../platform/errors.ts';
+import type { Principal } from '../accounts/index.ts';
+import { idempotent, requestHash, type StoredReply } from '../orders/idempotency.ts';
+import { orderExpired, orderNotPayable, type OrdersService } from '../orders/orders.service.ts';
+import { createOrdersRepository, type OrderRow } from '../orders/orders.repository.ts';
+import type { TicketsService } from '../tickets/tickets.service.ts';
+import type { Card, GatewayEvent, PaymentGateway } from './gateway.ts';
+import { createPaymentsRepository, type PaymentRow } from './payments.repository.ts';
+import { verifyWebhook } from './webhook-signature.ts';
+
+export interface PaymentsLog {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+export interface PaymentsDeps {
+  db: Db;
+  gateway: PaymentGateway;
+  orders: OrdersService;
+  tickets: TicketsService;
+  inventory: { rebuild(eventId: string): Promise<void> };
+  admission: { finish(eventId: string, userId: string): Promise<void> };
+  webhookSecret: string;
+  clock: Clock;
+  log: PaymentsLog;
+}
+
+/** What settling a succeeded charge did to its order. */
+type Settlement = { kind: 'paid'; order: OrderRow; revived: boolean } | { kind: 'refund'; order: OrderRow } | { kind: 'already'; order: OrderRow };
+
+export const declined = (reason: string) =>
+  new AppError('PAYMENT_DECLINED', 402, `The card was declined (${reason.replaceAll('_', ' ')})`, { reason });
+
+export function createPaymentsService(deps: PaymentsDeps) {
+  const { db, gateway, orders, tickets, inventory, admission, webhookSecret, clock, log } = deps;
+
+  /**
+   * Applies a succeeded charge in the caller's transaction. A pending order becomes paid with
+   * its tickets; an expired one is revived if the unique index still lets its seats back; any
+   * other case (seats resold, order canceled or already paid by another charge) refunds the
+   * charge — recorded here, carried out by the outbox consumer so a crash cannot lose it.
+   */
+  async function settle(q: Queryable, payment: PaymentRow): Promise<Settlement> {
+    const repo = createOrdersRepository(q);
+    const order = (await repo.findForUpdate(payment.order_id))!;
+    const payments = createPaymentsRepository(q);
+    if (payment.status === 'succeeded' || payment.status === 'refunded') return { kind: 'already', order };
+    let paid: OrderRow | undefined;
+    if (order.status === 'pending') paid = await repo.transition(order.id, 'paid');
+    else if (order.status === 'expired') {
+      await q.query('SAVEPOINT revive');
+      try {
+        paid = await repo.transition(order.id, 'paid');
+        await q.query('RELEASE SAVEPOINT revive');
+      } catch (err) {
+        if (pgErrorCode(err) !== PG_UNIQUE_VIOLATION) throw err;
+        await q.query('ROLLBACK TO SAVEPOINT revive');
+      }
+    }
+    if (!paid) {
+      await payments.update(payment.id, { status: 'refunded' });
+      await repo.insertOutbox('payment.refund_requested', { paymentId: payment.id, ref: payment.gateway_ref, orderId: order.id });
+      return { kind: 'refund', order };
+    }
+    await payments.update(payment.id, { status: 'succeeded' });
+    await tickets.issue(q, paid, await repo.itemsOf([paid.id]));
+    await repo.insertOutbox('order.paid', { orderId: paid.id, eventId: paid.event_id, userId: paid.user_id, amount: paid.total_amount });
+    return { kind: 'paid', order: paid, revived: order.status === 'expired' };
+  }
+
+  /** After the settling transaction committed: the buyer's turn is over; a revived order's seats are taken again. */
+  async function afterSettle(s: Settlement) {
+    if (s.kind === 'paid') {
+      await admission.finish(s.order.event_id, s.order.user_id);
+      if (s.revived) await inventory.rebuild(s.order.event_id);
+      log.info({ orderId: s.order.id, revived: s.revived }, 'order paid');
+    } else if (s.kind === 'refund') {
+      log.warn({ orderId: s.order.id, status: s.order.status }, 'payment arrived for an order that cannot take it; refunding');
+    }
+  }
+
+  async function paidReply(order: OrderRow): Promise<StoredReply> {
+    return { status: 200, body: { order: await orders.orderView(order), tickets: await tickets.ofOrders([order.id]) } };
+  }
+
+  async function pay(principal: Principal, orderId: string, key: string, card: Card): Promise<StoredReply> {
+    const order = await orders.ownOrder(principal, orderId, false);
+    if (order.status === 'expired' || (order.status === 'pending' && order.expires_at.getTime() <= clock.now())) throw orderExpired();
+    if (order.status !== 'pending') throw orderNotPayable(order.status);
+    const gatewayKey = `${order.id}:${key}`;
+    const payment = await createPaymentsRepository(db).open({
+      id: newId('pay'),
+      orderId: order.id,
+      gateway: gateway.name,
+      amount: order.total_amount,
+      currency: order.currency,
+      key: gatewayKey,
+    });
+    const result = await gateway.charge({ idempotencyKey: gatewayKey, orderId: order.id, amount: order.total_amount, currency: order.currency, card });
+    if (result.status === 'declined') {
+      await createPaymentsRepository(db).update(payment.id, { status: 'declined', ref: result.ref, reason: result.reason });
+      throw declined(result.reason);
+    }
+    if (result.status === 'processing') {
+      await createPaymentsRepository(db).update(payment.id, { ref: result.ref });
+      return { status: 202, body: { order: await orders.orderView(order) } };
+    }
+    const settlement = await db.tx(async (q) => {
+      const payments = createPaymentsRepository(q);
+      await payments.update(payment.id, { ref: result.ref });
+      const locked = (await payments.lockByKey(gateway.name, gatewayKey))!;
+      return settle(q, locked);
+    });
+    await afterSettle(settlement);
+    if (settlement.kind === 'refund') throw orderExpired({ refunded: true });
+    if (settlement.kind === 'paid') return paidReply(settlement.order);
+    // A webhook settled this charge first: answer with what it did.
+    const fresh = (await createOrdersRepository(db).find(order.id))!;
+    if (fresh.status !== 'paid') throw orderExpired({ refunded: true });
+    return paidReply(fresh);
+  }
+
+  return {
+    /** POST /api/orders/:id/pay, once per Idempotency-Key: one charge and one set of tickets however often it is sent. */
+    pay(principal: Principal, orderId: string, key: string, card: Card): Promise<StoredReply> {
+      const hash = requestHash({ orderId, number: card.number, expMonth: card.expMonth, expYear: card.expYear, cvc: card.cvc });
+      return idempotent(db, { userId: principal.userId, scope: `orders.pay:${orderId}`, key, hash }, () => pay(principal, orderId, key, card));
+    },
+
+    /**
+     * POST /api/payments/webhook: checks the signature and age, then applies the event once
+     * (its id is recorded in the same transaction). Events may come late, twice or out of order:
+     * each only moves a payment forward (processing → succeeded | declined → refunded).
+     */
+    async webhook(rawBody: string, signature: string | undefined): Promise<'applied' | 'duplicate' | 'ignored'> {
+      if (!verifyWebhook(webhookSecret, signature, rawBody, Math.floor(clock.now() / 1000))) {
+        throw new AppError('BAD_SIGNATURE', 400, 'The webhook signature is missing, wrong or too old');
+      }
+      let event: GatewayEvent;
+      try {
+        event = JSON.parse(rawBody) as GatewayEvent;
+      } catch {
+        throw new AppError('VALIDATION_FAILED', 400, 'The webhook body is not valid JSON');
+      }
+      const charge = event.data?.charge;
+      if (typeof event.id !== 'string' || typeof charge?.idempotencyKey !== 'string') {
+        throw new AppError('VALIDATION_FAILED', 400, 'The webhook body is not a gateway event');
+      }
+      let settlement: Settlement | undefined;
+      const outcome = await db.tx(async (q) => {
+        const payments = createPaymentsRepository(q);
+        if (!(await payments.firstSight(gateway.name, event.id, event.type))) return 'duplicate' as const;
+        const payment = await payments.lockByKey(gateway.name, charge.idempotencyKey);
+        if (!payment) {
+          log.warn({ eventId: event.id, charge: charge.id }, 'webhook for a charge we never asked for');
+          return 'ignored' as const;
+        }
+        if (payment.gateway_ref === null) await payments.update(payment.id, { ref: charge.id });
+        const current = { ...payment, gateway_ref: payment.gateway_ref ?? charge.id };
+        if (charge.status === 'succeeded' && payment.status === 'processing') {
+          settlement = await settle(q, current);
+          return 'applied' as const;
+        }
+        if (charge.status === 'declined' && payment.status === 'processing') {
+          await payments.update(payment.id, { status: 'declined', reason: charge.declineReason ?? 'card_declined' });
+          return 'applied' as const;
+        }
+        return 'ignored' as const;
+      });
+      if (settlement) await afterSettle(settlement);
+      return outcome;
+    },
+
+    /** Organizer/admin cancel of a paid order: the order is refunded, its tickets void and its seats free. */
+    async refundOrder(order: OrderRow): Promise<OrderRow | undefined> {
+      const closed = await orders.close(order.id, 'refunded', async (_r, q) => {
+        const payments = createPaymentsRepository(q);
+        for (const payment of await payments.succeededOf(order.id)) {
+          await payments.update(payment.id, { status: 'refunded' });
+          await q.query('INSERT INTO outbox (topic, payload) VALUES ($1, $2)', [
+            'payment.refund_requested',
+            JSON.stringify({ paymentId: payment.id, ref: payment.gateway_ref, orderId: order.id }),
+          ]);
+        }
+      });
+      return closed?.row;
+    },
+
+    /** Outbox consumer: carries out a recorded refund at the gateway (idempotent there). */
+    async carryOutRefund(payload: { ref: string | null; paymentId: string }) {
+      let ref = payload.ref;
+      if (ref === null) {
+        const rows = await db.query<{ gateway_ref: string | null }>('SELECT gateway_ref FROM payments WHERE id = $1', [payload.paymentId]);
+        ref = rows[0]?.gateway_ref ?? null;
+      }
+      if (ref === null) throw notFound('Charge of payment');
+      await gateway.refund(ref);
+    },
+  };
+}
+export type PaymentsService = ReturnType<typeof createPaymentsService>;

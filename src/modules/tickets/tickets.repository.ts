@@ -1,0 +1,82 @@
+import type { Queryable } from '../../platform/db.ts';
+
+export interface TicketRow {
+  id: string;
+  order_id: string;
+  event_id: string;
+  user_id: string;
+  section_name: string;
+  row_label: string | null;
+  seat_label: string | null;
+  status: 'valid' | 'used' | 'void';
+  code: string;
+  issued_at: Date;
+  checked_in_at: Date | null;
+}
+
+export interface NewTicket {
+  id: string;
+  orderId: string;
+  orderItemId: string;
+  eventId: string;
+  sectionId: string;
+  seatId: string | null;
+  code: string;
+}
+
+const TICKET_COLUMNS = `t.id, t.order_id, t.event_id, o.user_id, s.name AS section_name, st.row_label, st.label AS seat_label,
+  t.status, t.code, t.issued_at, t.checked_in_at`;
+const TICKET_FROM = `tickets t JOIN orders o ON o.id = t.order_id JOIN sections s ON s.id = t.section_id
+  LEFT JOIN seats st ON st.id = t.seat_id`;
+
+export function createTicketsRepository(q: Queryable) {
+  return {
+    async insert(tickets: NewTicket[]): Promise<void> {
+      if (tickets.length === 0) return;
+      await q.query(
+        `INSERT INTO tickets (id, order_id, order_item_id, event_id, section_id, seat_id, code)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])`,
+        [
+          tickets.map((t) => t.id),
+          tickets.map((t) => t.orderId),
+          tickets.map((t) => t.orderItemId),
+          tickets.map((t) => t.eventId),
+          tickets.map((t) => t.sectionId),
+          tickets.map((t) => t.seatId),
+          tickets.map((t) => t.code),
+        ],
+      );
+    },
+
+    async byOrders(orderIds: string[]): Promise<TicketRow[]> {
+      return q.query<TicketRow>(`SELECT ${TICKET_COLUMNS} FROM ${TICKET_FROM} WHERE t.order_id = ANY($1::text[]) ORDER BY t.order_id, t.id`, [
+        orderIds,
+      ]);
+    },
+
+    async byUser(userId: string): Promise<TicketRow[]> {
+      return q.query<TicketRow>(`SELECT ${TICKET_COLUMNS} FROM ${TICKET_FROM} WHERE o.user_id = $1 ORDER BY t.issued_at DESC, t.id LIMIT 1000`, [
+        userId,
+      ]);
+    },
+
+    async find(id: string): Promise<TicketRow | undefined> {
+      const rows = await q.query<TicketRow>(`SELECT ${TICKET_COLUMNS} FROM ${TICKET_FROM} WHERE t.id = $1`, [id]);
+      return rows[0];
+    },
+
+    /**
+     * Marks a valid ticket used in one statement: of any number of simultaneous scans exactly
+     * one matches `status = 'valid'` and wins. Returns the ticket when this call won.
+     */
+    async checkIn(id: string, code: string, staffId: string): Promise<boolean> {
+      const rows = await q.query(
+        `UPDATE tickets SET status = 'used', checked_in_at = now(), checked_in_by = $3
+          WHERE id = $1 AND code = $2 AND status = 'valid' RETURNING id`,
+        [id, code, staffId],
+      );
+      return rows.length > 0;
+    },
+  };
+}
+export type TicketsRepository = ReturnType<typeof createTicketsRepository>;

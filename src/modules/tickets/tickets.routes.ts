@@ -1,0 +1,58 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { errors, Id, IdParams } from '../../platform/http-schemas.ts';
+import { type Auth, requirePrincipal } from '../accounts/index.ts';
+import { Ticket } from '../orders/orders.schemas.ts';
+import type { TicketsService } from './tickets.service.ts';
+
+const tags = ['tickets'];
+
+export const ticketsRoutes: FastifyPluginAsyncTypebox<{ tickets: TicketsService; auth: Auth }> = async (app, { tickets, auth }) => {
+  app.get(
+    '/api/tickets',
+    { schema: { tags, summary: 'My tickets', response: { 200: Type.Object({ tickets: Type.Array(Ticket) }), ...errors(401) } }, preHandler: auth.user },
+    async (request) => ({ tickets: await tickets.mine(requirePrincipal(request)) }),
+  );
+
+  app.get(
+    '/api/tickets/public-key',
+    {
+      schema: {
+        tags,
+        summary: 'The Ed25519 public key (SPKI DER, base64) that verifies ticket codes offline',
+        response: { 200: Type.Object({ alg: Type.Literal('Ed25519'), publicKey: Type.String() }) },
+      },
+    },
+    async (_request, reply) => {
+      reply.header('Cache-Control', 'public, max-age=3600');
+      return tickets.publicKey;
+    },
+  );
+
+  app.get(
+    '/api/tickets/:id/qr.svg',
+    {
+      schema: { tags, summary: "The QR code of a ticket's code, as SVG (its owner)", params: IdParams, response: { 200: Type.String(), ...errors(400, 401, 404) } },
+      preHandler: auth.user,
+    },
+    async (request, reply) => {
+      const svg = await tickets.qr(requirePrincipal(request), request.params.id);
+      return reply.type('image/svg+xml').header('Cache-Control', 'private, max-age=300').send(svg);
+    },
+  );
+
+  app.post(
+    '/api/checkin',
+    {
+      schema: {
+        tags,
+        summary: 'Check a ticket in at the door (staff, organizer, admin): exactly one scan of a ticket succeeds',
+        body: Type.Object({ eventId: Id, code: Type.String({ minLength: 1, maxLength: 1024 }) }, { additionalProperties: false }),
+        response: { 200: Type.Object({ ticket: Ticket }), ...errors(400, 401, 403, 409, 410, 413) },
+      },
+      preHandler: auth.role('staff', 'organizer'),
+      config: { rateLimit: { max: 600, timeWindow: 60_000 } },
+    },
+    async (request) => ({ ticket: await tickets.checkIn(requirePrincipal(request), request.body.eventId, request.body.code) }),
+  );
+};

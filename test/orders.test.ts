@@ -1,0 +1,357 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { createTicketSigner } from '../src/modules/tickets/ticket-codes.ts';
+import { signWebhook } from '../src/modules/payments/webhook-signature.ts';
+import { buildTestApp, dbShapes, errorCode, makeUser, SECRET, type TestApp } from './helpers.ts';
+import { admit, bulkBuyers, type Buyer, onSaleEvent, takenIndexes, waitFor } from './inventory.helpers.ts';
+
+const shapes = await dbShapes();
+const CARD = { number: '4242424242424242', expMonth: 12, expYear: 2040, cvc: '123' };
+const card = (number: string) => ({ card: { ...CARD, number } });
+let keys = 0;
+const key = () => `key-${Date.now()}-${++keys}`;
+
+for (const shape of shapes) {
+  describe(`orders, payment, tickets and check-in (${shape})`, () => {
+    let t: TestApp;
+    let event: Awaited<ReturnType<typeof onSaleEvent>>;
+    let buyers: Buyer[] = [];
+    let nextBuyer = 0;
+    let staff: Awaited<ReturnType<typeof makeUser>>;
+
+    before(async () => {
+      t = await buildTestApp(shape, { TICKETMAX_RATE_LIMIT_ALLOW: '127.0.0.1' });
+      event = await onSaleEvent(t.app);
+      buyers = await bulkBuyers(t.app, 60);
+      staff = await makeUser(t.app, 'staff');
+    });
+    after(async () => t.close());
+
+    const inject = (opts: Parameters<TestApp['app']['inject']>[0]) => t.app.inject(opts);
+    let nextSeat = 0;
+    /** An admitted buyer holding `n` fresh seats. */
+    async function holding(n = 2, eventId = event.eventId, seats = event.seats) {
+      const buyer = await admit(t.app, buyers[nextBuyer++]!, eventId);
+      const ids = seats.slice(nextSeat, nextSeat + n).map((s) => s.id);
+      nextSeat += n;
+      const res = await inject({ method: 'PUT', url: `/api/events/${eventId}/hold`, headers: buyer.headers, payload: { seats: ids } });
+      assert.equal(res.statusCode, 200, res.body);
+      return { buyer, ids, hold: res.json().hold };
+    }
+    async function order(buyer: Buyer, eventId = event.eventId, k = key()) {
+      return inject({ method: 'POST', url: '/api/orders', headers: { ...buyer.headers, 'idempotency-key': k }, payload: { eventId } });
+    }
+    async function pay(buyer: Buyer, orderId: string, number = CARD.number, k = key()) {
+      return inject({ method: 'POST', url: `/api/orders/${orderId}/pay`, headers: { ...buyer.auth, 'idempotency-key': k }, payload: card(number) });
+    }
+    async function availability() {
+      return (await inject({ method: 'GET', url: `/api/events/${event.eventId}/availability` })).json();
+    }
+    const seatIndex = (id: string) => event.seats.find((s) => s.id === id)!.index;
+
+    it('turns a hold into a pending order whose deadline is the hold’s', async () => {
+      const { buyer, ids, hold } = await holding(2);
+      const res = await order(buyer);
+      assert.equal(res.statusCode, 201, res.body);
+      const o = res.json().order;
+      assert.equal(o.status, 'pending');
+      assert.equal(o.expiresAt, hold.expiresAt);
+      assert.deepEqual(o.items.map((i: { seatId: string }) => i.seatId).sort(), [...ids].sort());
+      assert.equal(o.total.amount, hold.total.amount);
+      // The hold is gone; the seats stay taken.
+      const gone = await inject({ method: 'GET', url: `/api/events/${event.eventId}/hold`, headers: buyer.headers });
+      assert.equal(errorCode(gone), 'NO_HOLD');
+      const taken = takenIndexes(await availability());
+      for (const id of ids) assert.ok(taken.includes(seatIndex(id)));
+    });
+
+    it('replays the same response for the same Idempotency-Key and refuses it with another body', async () => {
+      const { buyer } = await holding(1);
+      const k = key();
+      const first = await order(buyer, event.eventId, k);
+      const again = await order(buyer, event.eventId, k);
+      assert.equal(first.statusCode, 201);
+      assert.equal(again.statusCode, 201);
+      assert.deepEqual(again.json(), first.json());
+      // The same key for an order at another event the buyer is also admitted to.
+      const elsewhere = await onSaleEvent(t.app);
+      const token = (await inject({ method: 'POST', url: `/api/events/${elsewhere.eventId}/queue`, headers: buyer.auth })).json().queue.admission.token;
+      const other = await inject({
+        method: 'POST',
+        url: '/api/orders',
+        headers: { ...buyer.auth, 'x-admission-token': token, 'idempotency-key': k },
+        payload: { eventId: elsewhere.eventId },
+      });
+      assert.equal(other.statusCode, 409);
+      assert.equal(errorCode(other), 'IDEMPOTENCY_KEY_REUSED');
+    });
+
+    it('refuses an order without a key, without admission, or without a hold', async () => {
+      const buyer = await admit(t.app, buyers[nextBuyer++]!, event.eventId);
+      const noKey = await inject({ method: 'POST', url: '/api/orders', headers: buyer.headers, payload: { eventId: event.eventId } });
+      assert.equal(noKey.statusCode, 400);
+      assert.equal(errorCode(noKey), 'VALIDATION_FAILED');
+      const noToken = await inject({ method: 'POST', url: '/api/orders', headers: { ...buyer.auth, 'idempotency-key': key() }, payload: { eventId: event.eventId } });
+      assert.equal(noToken.statusCode, 403);
+      assert.equal(errorCode(noToken), 'NOT_ADMITTED');
+      const noHold = await order(buyer);
+      assert.equal(noHold.statusCode, 409);
+      assert.equal(errorCode(noHold), 'NO_HOLD');
+    });
+
+    it('pays with 4242…, issues one signed ticket per seat, and lists them', async () => {
+      const { buyer, ids } = await holding(3);
+      const o = (await order(buyer)).json().order;
+      const res = await pay(buyer, o.id);
+      assert.equal(res.statusCode, 200, res.body);
+      const body = res.json();
+      assert.equal(body.order.status, 'paid');
+      assert.ok(body.order.paidAt);
+      assert.equal(body.tickets.length, 3);
+      const signer = createTicketSigner(SECRET);
+      for (const ticket of body.tickets) {
+        assert.equal(ticket.status, 'valid');
+        assert.equal(signer.verify(ticket.code)?.e, event.eventId);
+      }
+      const key = await inject({ method: 'GET', url: '/api/tickets/public-key' });
+      assert.deepEqual(key.json(), { alg: 'Ed25519', publicKey: signer.publicKey });
+      const mine = await inject({ method: 'GET', url: '/api/tickets', headers: buyer.auth });
+      assert.equal(mine.json().tickets.length, 3);
+      const qr = await inject({ method: 'GET', url: `/api/tickets/${body.tickets[0].id}/qr.svg`, headers: buyer.auth });
+      assert.equal(qr.statusCode, 200);
+      assert.match(String(qr.headers['content-type']), /image\/svg\+xml/);
+      const stranger = await inject({ method: 'GET', url: `/api/tickets/${body.tickets[0].id}/qr.svg`, headers: buyers[nextBuyer++]!.auth });
+      assert.equal(stranger.statusCode, 404);
+      const orders = await inject({ method: 'GET', url: '/api/orders', headers: buyer.auth });
+      assert.equal(orders.json().orders[0].status, 'paid');
+      assert.deepEqual(orders.json().orders[0].items.map((i: { seatId: string }) => i.seatId).sort(), [...ids].sort());
+      const payAgain = await pay(buyer, o.id);
+      assert.equal(payAgain.statusCode, 409);
+      assert.equal(errorCode(payAgain), 'ORDER_NOT_PAYABLE');
+    });
+
+    it('declines the test decline cards with their reasons and leaves the order payable', async () => {
+      const { buyer } = await holding(1);
+      const o = (await order(buyer)).json().order;
+      for (const [number, reason] of [
+        ['4000000000000002', 'card_declined'],
+        ['4000000000009995', 'insufficient_funds'],
+        ['4242424242424241', 'incorrect_number'],
+      ] as const) {
+        const res = await pay(buyer, o.id, number);
+        assert.equal(res.statusCode, 402);
+        assert.equal(errorCode(res), 'PAYMENT_DECLINED');
+        assert.equal(res.json().error.details.reason, reason);
+      }
+      assert.equal((await pay(buyer, o.id)).statusCode, 200);
+    });
+
+    it('answers 202 for the asynchronous card and pays the order when the signed webhook arrives', async () => {
+      const { buyer } = await holding(1);
+      const o = (await order(buyer)).json().order;
+      const res = await pay(buyer, o.id, '4000000000000077');
+      assert.equal(res.statusCode, 202, res.body);
+      assert.equal(res.json().order.status, 'pending');
+      await waitFor(async () => (await inject({ method: 'GET', url: `/api/orders/${o.id}`, headers: buyer.auth })).json().order.status === 'paid', 8000, 100);
+      const tickets = (await inject({ method: 'GET', url: '/api/tickets', headers: buyer.auth })).json().tickets;
+      assert.equal(tickets.filter((x: { orderId: string }) => x.orderId === o.id).length, 1);
+    });
+
+    it('charges once and issues one set of tickets for 50 parallel pays with one key', async () => {
+      const { buyer } = await holding(2);
+      const o = (await order(buyer)).json().order;
+      const k = key();
+      const replies = await Promise.all(Array.from({ length: 50 }, () => pay(buyer, o.id, CARD.number, k)));
+      assert.deepEqual([...new Set(replies.map((r) => r.statusCode))], [200]);
+      assert.equal(new Set(replies.map((r) => r.body)).size, 1, 'every reply is the same stored reply');
+      const charges = await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM test_gateway_charges WHERE order_id = $1', [o.id]);
+      assert.equal(charges[0]!.n, 1);
+      const tickets = await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM tickets WHERE order_id = $1', [o.id]);
+      assert.equal(tickets[0]!.n, 2);
+    });
+
+    it('refuses webhooks with a bad or stale signature', async () => {
+      const body = JSON.stringify({ id: 'gwevt_x', type: 'charge.succeeded', data: { charge: { idempotencyKey: 'nope' } } });
+      const now = Math.floor(Date.now() / 1000);
+      for (const signature of [undefined, 't=1,v1=00', signWebhook('wrong-secret', body, now), signWebhook('webhook-secret-for-tests', body, now - 600)]) {
+        const res = await inject({
+          method: 'POST',
+          url: '/api/payments/webhook',
+          headers: { 'content-type': 'application/json', ...(signature ? { 'tm-signature': signature } : {}) },
+          payload: body,
+        });
+        assert.equal(res.statusCode, 400, String(signature));
+        assert.equal(errorCode(res), 'BAD_SIGNATURE');
+      }
+    });
+
+    it('applies a webhook delivered five times and out of order exactly once', async () => {
+      const { buyer } = await holding(1);
+      const o = (await order(buyer)).json().order;
+      // Hold the gateway's own delivery back, so this test delivers by hand.
+      await t.db.query("UPDATE test_gateway_webhooks SET deliver_after = now() + interval '1 hour' WHERE delivered_at IS NULL");
+      const res = await pay(buyer, o.id, '4000000000000077');
+      assert.equal(res.statusCode, 202);
+      await t.db.query("UPDATE test_gateway_webhooks SET deliver_after = now() + interval '1 hour' WHERE delivered_at IS NULL");
+      const hook = (await t.db.query<{ body: string; charge_id: string }>(
+        `SELECT w.body, w.charge_id FROM test_gateway_webhooks w JOIN test_gateway_charges c ON c.id = w.charge_id WHERE c.order_id = $1`,
+        [o.id],
+      ))[0]!;
+      const stale = JSON.parse(hook.body);
+      const processing = JSON.stringify({ ...stale, id: `${stale.id}_p`, type: 'charge.processing', data: { charge: { ...stale.data.charge, status: 'processing' } } });
+      const now = () => Math.floor(Date.now() / 1000);
+      const send = (body: string) => t.app.services.deliverWebhook(body, signWebhook('webhook-secret-for-tests', body, now()));
+      const statuses = await Promise.all([send(hook.body), send(hook.body), send(processing), send(hook.body), send(hook.body), send(hook.body)]);
+      assert.deepEqual([...new Set(statuses)], [200]);
+      await send(processing); // a late "processing" after success changes nothing
+      const paid = (await inject({ method: 'GET', url: `/api/orders/${o.id}`, headers: buyer.auth })).json().order;
+      assert.equal(paid.status, 'paid');
+      const tickets = await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM tickets WHERE order_id = $1', [o.id]);
+      assert.equal(tickets[0]!.n, 1);
+      const events = await t.db.query<{ n: number }>("SELECT count(*)::int AS n FROM outbox WHERE topic = 'order.paid' AND payload->>'orderId' = $1", [o.id]);
+      assert.equal(events[0]!.n, 1);
+      await t.db.query('UPDATE test_gateway_webhooks SET deliver_after = now() WHERE delivered_at IS NULL');
+    });
+
+    it('checks a ticket in once: the second scan, a wrong event, a forgery and a buyer are refused', async () => {
+      const { buyer } = await holding(1);
+      const o = (await order(buyer)).json().order;
+      const ticket = (await pay(buyer, o.id)).json().tickets[0];
+      const scan = (code: string, eventId = event.eventId, headers = staff.auth) =>
+        inject({ method: 'POST', url: '/api/checkin', headers, payload: { eventId, code } });
+      const first = await scan(ticket.code);
+      assert.equal(first.statusCode, 200, first.body);
+      assert.equal(first.json().ticket.status, 'used');
+      const second = await scan(ticket.code);
+      assert.equal(second.statusCode, 409);
+      assert.equal(errorCode(second), 'ALREADY_CHECKED_IN');
+      assert.equal(second.json().error.details.checkedInAt, first.json().ticket.checkedInAt);
+      assert.equal(errorCode(await scan(ticket.code, 'evt_elsewhere')), 'WRONG_EVENT');
+      const forged = await scan(`${ticket.code.slice(0, -4)}AAAA`);
+      assert.equal(forged.statusCode, 400);
+      assert.equal(errorCode(forged), 'INVALID_TICKET');
+      assert.equal((await scan('hello')).statusCode, 400);
+      assert.equal((await scan(ticket.code, event.eventId, buyer.auth)).statusCode, 403);
+    });
+
+    it('lets exactly one of 20 simultaneous scans of a ticket through', async () => {
+      const { buyer } = await holding(1);
+      const o = (await order(buyer)).json().order;
+      const ticket = (await pay(buyer, o.id)).json().tickets[0];
+      const results = await Promise.all(
+        Array.from({ length: 20 }, () => inject({ method: 'POST', url: '/api/checkin', headers: staff.auth, payload: { eventId: event.eventId, code: ticket.code } })),
+      );
+      assert.equal(results.filter((r) => r.statusCode === 200).length, 1);
+      assert.equal(results.filter((r) => errorCode(r) === 'ALREADY_CHECKED_IN').length, 19);
+    });
+
+    it('lets the buyer cancel a pending order, freeing its seats, but not a paid one', async () => {
+      const { buyer, ids } = await holding(2);
+      const o = (await order(buyer)).json().order;
+      const res = await inject({ method: 'POST', url: `/api/orders/${o.id}/cancel`, headers: buyer.auth });
+      assert.equal(res.statusCode, 200, res.body);
+      assert.equal(res.json().order.status, 'canceled');
+      const taken = takenIndexes(await availability());
+      for (const id of ids) assert.ok(!taken.includes(seatIndex(id)), 'seat free again');
+      assert.equal(errorCode(await inject({ method: 'POST', url: `/api/orders/${o.id}/cancel`, headers: buyer.auth })), 'ORDER_NOT_CANCELABLE');
+      assert.equal(errorCode(await pay(buyer, o.id)), 'ORDER_NOT_PAYABLE');
+
+      const paid = await holding(1);
+      const p = (await order(paid.buyer)).json().order;
+      await pay(paid.buyer, p.id);
+      const refused = await inject({ method: 'POST', url: `/api/orders/${p.id}/cancel`, headers: paid.buyer.auth });
+      assert.equal(refused.statusCode, 409);
+      const stranger = await inject({ method: 'POST', url: `/api/orders/${p.id}/cancel`, headers: buyers[nextBuyer++]!.auth });
+      assert.equal(stranger.statusCode, 404);
+    });
+
+    it('lets the organizer refund a paid order: tickets void, seats free, the charge refunded', async () => {
+      const { buyer, ids } = await holding(1);
+      const o = (await order(buyer)).json().order;
+      const ticket = (await pay(buyer, o.id)).json().tickets[0];
+      const res = await inject({ method: 'POST', url: `/api/orders/${o.id}/cancel`, headers: event.organizer.auth });
+      assert.equal(res.statusCode, 200, res.body);
+      assert.equal(res.json().order.status, 'refunded');
+      const scan = await inject({ method: 'POST', url: '/api/checkin', headers: staff.auth, payload: { eventId: event.eventId, code: ticket.code } });
+      assert.equal(scan.statusCode, 410);
+      assert.equal(errorCode(scan), 'TICKET_VOID');
+      assert.ok(!takenIndexes(await availability()).includes(seatIndex(ids[0]!)));
+      await t.app.services.relay.drain();
+      const charge = await t.db.query<{ status: string }>('SELECT status FROM test_gateway_charges WHERE order_id = $1', [o.id]);
+      assert.equal(charge[0]!.status, 'refunded');
+      const other = await makeUser(t.app, 'organizer');
+      assert.equal((await inject({ method: 'POST', url: `/api/orders/${o.id}/cancel`, headers: other.auth })).statusCode, 404);
+    });
+
+    it('buys GA places: one ticket per place', async () => {
+      const buyer = await admit(t.app, buyers[nextBuyer++]!, event.eventId);
+      const hold = await inject({ method: 'PUT', url: `/api/events/${event.eventId}/hold`, headers: buyer.headers, payload: { ga: { section: 'Standing', quantity: 3 } } });
+      assert.equal(hold.statusCode, 200, hold.body);
+      const o = (await order(buyer)).json().order;
+      assert.equal(o.items[0].quantity, 3);
+      assert.equal(o.total.amount, 3 * 2000);
+      const paid = await pay(buyer, o.id);
+      assert.equal(paid.json().tickets.length, 3);
+    });
+  });
+
+  describe(`order expiry (${shape})`, () => {
+    let t: TestApp;
+    before(async () => {
+      t = await buildTestApp(shape, { TICKETMAX_RATE_LIMIT_ALLOW: '127.0.0.1' });
+    });
+    after(async () => t.close());
+
+    it('expires an unpaid order at its deadline with no request, frees its seats, refunds a late payment after resale', async () => {
+      const event = await onSaleEvent(t.app, { holdSeconds: 2 });
+      const [first, second, third] = await bulkBuyers(t.app, 3);
+      const seat = event.seats[0]!;
+      const buyer = await admit(t.app, first!, event.eventId);
+      await t.app.inject({ method: 'PUT', url: `/api/events/${event.eventId}/hold`, headers: buyer.headers, payload: { seats: [seat.id] } });
+      const o = (await t.app.inject({ method: 'POST', url: '/api/orders', headers: { ...buyer.headers, 'idempotency-key': 'a' }, payload: { eventId: event.eventId } })).json().order;
+      // The asynchronous card, whose confirmation is held back until after the deadline.
+      const paying = await t.app.inject({ method: 'POST', url: `/api/orders/${o.id}/pay`, headers: { ...buyer.auth, 'idempotency-key': 'p' }, payload: card('4000000000000077') });
+      assert.equal(paying.statusCode, 202);
+      await t.db.query("UPDATE test_gateway_webhooks SET deliver_after = now() + interval '1 hour' WHERE delivered_at IS NULL");
+      const deadline = Date.parse(o.expiresAt);
+      await waitFor(async () => {
+        const a = (await t.app.inject({ method: 'GET', url: `/api/events/${event.eventId}/availability` })).json();
+        return !takenIndexes(a).includes(seat.index);
+      }, 5000, 50);
+      assert.ok(Date.now() - deadline < 1000, `freed ${Date.now() - deadline} ms after the deadline`);
+      assert.equal((await t.app.services.orders.get({ userId: first!.id, sessionId: 's', role: 'buyer' }, o.id)).status, 'expired');
+      const late = await t.app.inject({ method: 'POST', url: `/api/orders/${o.id}/pay`, headers: { ...buyer.auth, 'idempotency-key': 'late' }, payload: card(CARD.number) });
+      assert.equal(late.statusCode, 410);
+      assert.equal(errorCode(late), 'ORDER_EXPIRED');
+
+      // Someone else buys the seat; then the held-back confirmation lands.
+      const rival = await admit(t.app, second!, event.eventId);
+      await t.app.inject({ method: 'PUT', url: `/api/events/${event.eventId}/hold`, headers: rival.headers, payload: { seats: [seat.id] } });
+      const r = (await t.app.inject({ method: 'POST', url: '/api/orders', headers: { ...rival.headers, 'idempotency-key': 'b' }, payload: { eventId: event.eventId } })).json().order;
+      assert.equal(r.status, 'pending');
+      await t.db.query('UPDATE test_gateway_webhooks SET deliver_after = now() WHERE delivered_at IS NULL');
+      await t.app.services.gateway.dispatchOnce(t.app.services.deliverWebhook);
+      await t.app.services.relay.drain();
+      const payment = await t.db.query<{ status: string }>('SELECT status FROM payments WHERE order_id = $1', [o.id]);
+      assert.equal(payment[0]!.status, 'refunded');
+      const charge = await t.db.query<{ status: string }>('SELECT status FROM test_gateway_charges WHERE order_id = $1', [o.id]);
+      assert.equal(charge[0]!.status, 'refunded');
+      assert.equal((await t.app.services.orders.get({ userId: first!.id, sessionId: 's', role: 'buyer' }, o.id)).status, 'expired');
+
+      // A late confirmation whose seats are still free revives the order instead.
+      const lucky = await admit(t.app, third!, event.eventId);
+      const free = event.seats[5]!;
+      await t.app.inject({ method: 'PUT', url: `/api/events/${event.eventId}/hold`, headers: lucky.headers, payload: { seats: [free.id] } });
+      const l = (await t.app.inject({ method: 'POST', url: '/api/orders', headers: { ...lucky.headers, 'idempotency-key': 'c' }, payload: { eventId: event.eventId } })).json().order;
+      await t.app.inject({ method: 'POST', url: `/api/orders/${l.id}/pay`, headers: { ...lucky.auth, 'idempotency-key': 'q' }, payload: card('4000000000000077') });
+      await t.db.query("UPDATE test_gateway_webhooks SET deliver_after = now() + interval '1 hour' WHERE delivered_at IS NULL");
+      await waitFor(async () => (await t.app.services.orders.get({ userId: third!.id, sessionId: 's', role: 'buyer' }, l.id)).status === 'expired', 5000, 50);
+      await t.db.query('UPDATE test_gateway_webhooks SET deliver_after = now() WHERE delivered_at IS NULL');
+      await t.app.services.gateway.dispatchOnce(t.app.services.deliverWebhook);
+      const revived = await t.app.services.orders.get({ userId: third!.id, sessionId: 's', role: 'buyer' }, l.id);
+      assert.equal(revived.status, 'paid');
+      const a = (await t.app.inject({ method: 'GET', url: `/api/events/${event.eventId}/availability` })).json();
+      assert.ok(takenIndexes(a).includes(free.index), 'the revived order’s seat is taken again');
+    });
+  });
+}
