@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import { errors, IdParams } from '../../platform/http-schemas.ts';
 import { openSse } from '../../platform/sse.ts';
 import { type Auth, requirePrincipal } from '../accounts/index.ts';
-import { ADMISSION_HEADER, Availability, HoldBody, HoldOrNull, HoldResponse } from './inventory.schemas.ts';
+import { ADMISSION_HEADER, Availability, HoldBody, HoldResponse } from './inventory.schemas.ts';
 import type { InventoryService } from './inventory.service.ts';
 
 /** The waiting room's door: throws NOT_ADMITTED unless the token admits this user to this event. */
@@ -41,7 +41,7 @@ export const inventoryRoutes: FastifyPluginAsyncTypebox<InventoryRoutesOptions> 
         params: IdParams,
         headers: AdmissionHeaders,
         body: HoldBody,
-        response: { 200: HoldOrNull, ...errors(400, 401, 403, 404, 409, 413) },
+        response: { 200: HoldResponse, ...errors(400, 401, 403, 404, 409, 413) },
       },
       preHandler: auth.user,
     },

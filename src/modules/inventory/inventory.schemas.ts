@@ -6,7 +6,7 @@ const SectionKey = Type.String({ minLength: 1, maxLength: 100, description: 'Sec
 export const HoldBody = Type.Union(
   [
     Type.Object(
-      { seats: Type.Array(Id, { maxItems: 100, description: 'Exactly the seats to hold; [] releases the hold' }) },
+      { seats: Type.Array(Id, { minItems: 1, maxItems: 100, description: 'Exactly the seats to hold (DELETE releases the hold)' }) },
       { additionalProperties: false },
     ),
     Type.Object(
@@ -37,7 +37,6 @@ export const Hold = Type.Object({
 });
 
 export const HoldResponse = Type.Object({ hold: Hold });
-export const HoldOrNull = Type.Object({ hold: Type.Union([Hold, Type.Null()]) });
 
 export const Availability = Type.Object({
   version: Type.Integer(),

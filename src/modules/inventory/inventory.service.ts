@@ -130,7 +130,7 @@ export function createInventoryService({ store, events, repo, clock, log, sweepM
     return result;
   }
 
-  async function holdSeats(info: EventInfo, userId: string, ids: string[]): Promise<HoldView | null> {
+  async function holdSeats(info: EventInfo, userId: string, ids: string[]): Promise<HoldView> {
     const unique = [...new Set(ids)];
     const unknown = unique.filter((id) => !info.seatsById.has(id));
     if (unknown.length > 0) throw unknownSeats('body.seats', unknown);
@@ -142,7 +142,7 @@ export function createInventoryService({ store, events, repo, clock, log, sweepM
       if (result.code === 'SEATS_TAKEN') throw seatsUnavailable(result.seats.map((i) => info.seatsByIndex[i]!.id));
       throw new Error(`unexpected hold refusal ${result.code}`);
     }
-    return result.hold && view(info, result.hold);
+    return view(info, result.hold!);
   }
 
   async function holdGa(info: EventInfo, userId: string, body: { section: string; quantity: number }): Promise<HoldView> {
@@ -198,7 +198,7 @@ export function createInventoryService({ store, events, repo, clock, log, sweepM
     availability,
 
     /** PUT /hold: makes the buyer's hold exactly what the body asks, or changes nothing. */
-    async putHold(userId: string, eventId: string, body: HoldBody): Promise<HoldView | null> {
+    async putHold(userId: string, eventId: string, body: HoldBody): Promise<HoldView> {
       const info = await infos.get(eventId);
       if ('seats' in body) return holdSeats(info, userId, body.seats);
       if ('ga' in body) return holdGa(info, userId, body.ga);

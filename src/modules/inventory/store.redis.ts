@@ -121,6 +121,7 @@ export async function createRedisInventoryStore(redis: Redis): Promise<Inventory
 
   // Events this process saw holds on, with when; plus the shared set, for processes that restart.
   const touched = new Map<string, number>();
+  const announced = new Map<string, number>();
   let timer: NodeJS.Timeout | undefined;
   let sweeping = false;
 
@@ -143,7 +144,11 @@ export async function createRedisInventoryStore(redis: Redis): Promise<Inventory
     async setHold(eventId: string, input: SetHoldInput): Promise<SetHoldResult> {
       const k = eventKeys(eventId);
       const holding = input.seats.length > 0 || Object.keys(input.ga).length > 0;
+      // The shared set is refreshed at most once a second per process; in between, this
+      // process's own sweeper covers the event (it is in `touched`).
+      const announce = holding && input.now - (announced.get(eventId) ?? 0) > 1000;
       if (holding) touched.set(eventId, input.now);
+      if (announce) announced.set(eventId, input.now);
       const [reply] = await Promise.all([
         run(
           'set-hold',
@@ -151,7 +156,7 @@ export async function createRedisInventoryStore(redis: Redis): Promise<Inventory
           [input.userId, input.now, input.holdMs, csv(input.seats), gaArg(input.ga), k.channel],
         ),
         // Sent in the same write as the script (node-redis pipelines one tick's commands).
-        holding ? client.sendCommand(['SADD', EVENTS_WITH_HOLDS_KEY, eventId]) : undefined,
+        announce ? client.sendCommand(['SADD', EVENTS_WITH_HOLDS_KEY, eventId]) : undefined,
       ]);
       const code = Number(reply[0]);
       if (code === -1) return NOT_LOADED;
@@ -291,6 +296,7 @@ export async function createRedisInventoryStore(redis: Redis): Promise<Inventory
     const last = touched.get(eventId);
     if (last !== undefined && now - last < LOCAL_IDLE_MS) return;
     touched.delete(eventId);
+    announced.delete(eventId);
     await client.sendCommand(['SREM', EVENTS_WITH_HOLDS_KEY, eventId]);
     const left = Number(await client.sendCommand(['ZCARD', eventKeys(eventId).expiries]));
     if (left > 0) await client.sendCommand(['SADD', EVENTS_WITH_HOLDS_KEY, eventId]);

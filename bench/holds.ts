@@ -1,0 +1,369 @@
+/**
+ * Hold and release throughput through HTTP, for both inventory stores, next to a bare Fastify
+ * route and the raw set-hold Lua script, measured in one run. Also the availability snapshot of
+ * a 50,000-seat event. Usage: npm run bench:holds  (env: BENCH_RUNS=5, BENCH_USERS=10000)
+ *
+ * The API runs as its own process (`node --import tsx src/main.ts`, PostgreSQL; Redis or memory
+ * for hot state); autocannon runs here. Both share this machine's cores with Redis and PostgreSQL.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import { createRequire } from 'node:module';
+import pg from 'pg';
+import { eventKeys } from '../src/modules/inventory/keys.ts';
+import { createSigner, DUMMY_PASSWORD_HASH, newIds } from '../src/platform/crypto.ts';
+import { createRedis } from '../src/platform/redis.ts';
+
+interface CannonResult {
+  requests: { total: number; average: number };
+  latency: { p50: number; p99: number };
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+}
+// autocannon ships no types; this is the part of its API used here.
+const autocannon = createRequire(import.meta.url)('autocannon') as (options: Record<string, unknown>) => Promise<CannonResult>;
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const USERS = Number(process.env.BENCH_USERS ?? 10_000);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
+const PG_ADMIN = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/6';
+const SECRET = randomBytes(32).toString('hex');
+
+interface Measure {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  /** Non-2xx answers by status, with one body each, so a failing run says why. */
+  failures?: Record<string, string>;
+}
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+function summarize(runs: Measure[]) {
+  return {
+    rps: median(runs.map((r) => r.rps)),
+    p50: median(runs.map((r) => r.p50)),
+    p99: median(runs.map((r) => r.p99)),
+    errors: runs.reduce((n, r) => n + r.errors, 0),
+    failures: Object.assign({}, ...runs.map((r) => r.failures ?? {})) as Record<string, string>,
+    runs,
+  };
+}
+
+async function startProcess(args: string[], env: Record<string, string>, ready: RegExp): Promise<{ url: string; child: ChildProcess }> {
+  const extra = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...extra, '--import', 'tsx', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`did not start:\n${output}`)), 60_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = ready.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]!);
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`exited with ${code}:\n${output}`)));
+  });
+  return { url, child };
+}
+async function stop(child: ChildProcess) {
+  child.kill('SIGTERM');
+  await new Promise((resolve) => child.once('exit', resolve));
+}
+
+interface Req {
+  method: 'GET' | 'PUT' | 'DELETE';
+  path: string;
+  headers: Record<string, string>;
+  body?: string;
+}
+/**
+ * Runs requests over CONNECTIONS connections: `next(i)` builds the i-th request. Either a fixed
+ * `amount`, or for `duration` seconds. Latency in ms; rate = completed requests / wall time.
+ */
+async function cannon(url: string, next: (i: number) => Req, options: { amount?: number; duration?: number }): Promise<Measure> {
+  let i = 0;
+  const failures: Record<string, string> = {};
+  const started = process.hrtime.bigint();
+  const result = await autocannon({
+    url,
+    connections: CONNECTIONS,
+    ...(options.amount !== undefined ? { amount: options.amount } : { duration: options.duration ?? 5 }),
+    requests: [
+      {
+        setupRequest: () => {
+          const r = next(i++);
+          // Fresh objects: autocannon writes Content-Length into the headers it is given, which
+          // would then ride along on a later DELETE of the same buyer.
+          const headers = { ...r.headers };
+          return r.body === undefined ? { method: r.method, path: r.path, headers } : { method: r.method, path: r.path, headers, body: r.body };
+        },
+        onResponse: (status: number, body: string) => {
+          if (status >= 300) failures[status] ??= body.slice(0, 200);
+        },
+      },
+    ],
+  });
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  return {
+    rps: Math.round(result.requests.total / seconds),
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.non2xx + result.errors + result.timeouts,
+    ...(Object.keys(failures).length > 0 ? { failures } : {}),
+  };
+}
+const constant = (r: Req) => () => r;
+
+async function withDatabase<T>(fn: (url: string) => Promise<T>): Promise<T> {
+  const name = `tm_bench_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: PG_ADMIN });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  const url = new URL(PG_ADMIN);
+  url.pathname = `/${name}`;
+  try {
+    return await fn(url.toString());
+  } finally {
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.end();
+  }
+}
+
+async function json(url: string, method: string, headers: Record<string, string>, body?: unknown) {
+  const res = await fetch(url, { method, headers: { ...headers, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
+  const text = await res.text();
+  if (res.status >= 300) throw new Error(`${method} ${url}: ${res.status} ${text}`);
+  return JSON.parse(text) as Record<string, unknown>;
+}
+
+/** The API over a fresh PostgreSQL database, with Redis or memory hot state; holds, releases, availability. */
+async function benchApi(store: 'redis' | 'memory') {
+  return withDatabase(async (databaseUrl) => {
+    const env: Record<string, string> = {
+      DATABASE_URL: databaseUrl,
+      TICKETMAX_SECRET: SECRET,
+      PAYMENT_WEBHOOK_SECRET: SECRET,
+      TICKETMAX_DEMO: 'false',
+      TICKETMAX_RATE_LIMIT_ALLOW: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      PORT: '0',
+      ...(store === 'redis' ? { REDIS_URL } : {}),
+    };
+    const server = await startProcess(['src/main.ts'], env, /running at (http:\/\/[\d.:]+)/);
+    try {
+      const db = new pg.Client({ connectionString: databaseUrl });
+      await db.connect();
+      const session = createSigner(SECRET, 'session');
+      const ids = newIds('usr', USERS + 1);
+      await db.query(
+        `INSERT INTO users (id, email, name, password_hash, role)
+         SELECT id, id || '@bench.test', 'Bench', $2, CASE WHEN n = 1 THEN 'organizer' ELSE 'buyer' END
+           FROM unnest($1::text[]) WITH ORDINALITY AS t(id, n)`,
+        [ids, DUMMY_PASSWORD_HASH],
+      );
+      await db.end();
+      const e = Math.floor(Date.now() / 1000) + 86_400;
+      const bearer = (id: string) => ({ authorization: `Bearer ${session.sign({ s: `ses_${id}`, u: id, r: id === ids[0] ? 'organizer' : 'buyer', e })}` });
+      const organizer = bearer(ids[0]!);
+      const { venue } = await json(`${server.url}/api/venues`, 'POST', organizer, {
+        name: 'Stadium',
+        sections: [{ name: 'Bowl', kind: 'seated', grid: { rows: 200, seatsPerRow: 250 } }],
+      });
+      const now = Date.now();
+      const { event } = await json(`${server.url}/api/events`, 'POST', organizer, {
+        venueId: (venue as { id: string }).id,
+        name: 'Bench night',
+        startsAt: new Date(now + 86_400_000).toISOString(),
+        onSaleAt: new Date(now - 60_000).toISOString(),
+        prices: [{ section: 'Bowl', amount: 5000, currency: 'USD' }],
+        holdSeconds: 3600,
+        queue: { admitPerMinute: 1_000_000, maxActive: 10_000_000 },
+      });
+      const eventId = (event as { id: string }).id;
+      const seatmap = (await json(`${server.url}/api/events/${eventId}/seatmap`, 'GET', {})) as unknown as {
+        sections: { rows: { seats: { id: string; index: number }[] }[] }[];
+      };
+      const seatIds: string[] = [];
+      for (const row of seatmap.sections[0]!.rows) for (const seat of row.seats) seatIds[seat.index] = seat.id;
+      // Admit every buyer through the waiting room, 200 at a time.
+      const buyers = ids.slice(1);
+      const headers: Record<string, string>[] = [];
+      for (let start = 0; start < buyers.length; start += 200) {
+        await Promise.all(
+          buyers.slice(start, start + 200).map(async (id, k) => {
+            const auth = bearer(id);
+            for (;;) {
+              const { queue } = (await json(`${server.url}/api/events/${eventId}/queue`, 'POST', auth)) as unknown as {
+                queue: { admission: { token: string } | null };
+              };
+              if (queue.admission) {
+                headers[start + k] = { ...auth, 'x-admission-token': queue.admission.token, 'content-type': 'application/json' };
+                return;
+              }
+              await new Promise((resolve) => setTimeout(resolve, 20));
+            }
+          }),
+        );
+      }
+      // Buyer u only ever asks for seats u, u + USERS, u + 2·USERS, … (USERS divides the seat count),
+      // so every hold succeeds; each PUT moves the buyer's hold: one seat released, one taken.
+      const path = `/api/events/${eventId}/hold`;
+      let round = 0;
+      const put = (u: number): Req => ({
+        method: 'PUT',
+        path,
+        headers: headers[u]!,
+        body: JSON.stringify({ seats: [seatIds[(u + round * USERS) % seatIds.length]!] }),
+      });
+      const moving = (i: number) => {
+        if (i > 0 && i % USERS === 0) round += 1;
+        return put(i % USERS);
+      };
+      const release = (i: number): Req => ({ method: 'DELETE', path, headers: withoutBody(headers[i % USERS]!) });
+      const fill = async () => {
+        round += 1;
+        await cannon(server.url, (i) => put(i % USERS), { amount: USERS });
+      };
+      // Warm-up (JIT, connection pools), not measured.
+      await cannon(server.url, moving, { duration: 3 });
+      await fill();
+      await cannon(server.url, release, { amount: USERS });
+      const holds: Measure[] = [];
+      const releases: Measure[] = [];
+      for (let run = 0; run < RUNS; run++) {
+        round += 1;
+        holds.push(await cannon(server.url, moving, { duration: 5 }));
+        await fill();
+        releases.push(await cannon(server.url, release, { amount: USERS }));
+      }
+      // Availability of the 50,000-seat event with every buyer holding a seat.
+      await fill();
+      const availability: Measure[] = [];
+      for (let run = 0; run < RUNS; run++) {
+        availability.push(await cannon(server.url, constant({ method: 'GET', path: `/api/events/${eventId}/availability`, headers: {} }), { duration: 3 }));
+      }
+      return { hold: summarize(holds), release: summarize(releases), availability: summarize(availability) };
+    } finally {
+      await stop(server.child);
+    }
+  });
+}
+function withoutBody(h: Record<string, string>) {
+  const { ['content-type']: _omit, ...rest } = h;
+  return rest;
+}
+
+/** The bare framework: GET and a PUT with a small JSON body, no auth, no store. */
+async function benchBare() {
+  const server = await startProcess(['bench/bare-server.ts'], {}, /bare server at (http:\/\/[\d.:]+)/);
+  try {
+    await cannon(server.url, constant({ method: 'GET', path: '/bare', headers: {} }), { duration: 3 });
+    const get: Measure[] = [];
+    const put: Measure[] = [];
+    for (let run = 0; run < RUNS; run++) {
+      get.push(await cannon(server.url, constant({ method: 'GET', path: '/bare', headers: {} }), { duration: 5 }));
+      const body = '{"seats":["st_abc"]}';
+      put.push(await cannon(server.url, constant({ method: 'PUT', path: '/bare', headers: { 'content-type': 'application/json' }, body }), { duration: 5 }));
+    }
+    return { get: summarize(get), put: summarize(put) };
+  } finally {
+    await stop(server.child);
+  }
+}
+
+/** The set-hold script alone over one connection from this process, 256 calls in flight. */
+async function benchLua() {
+  const redis = await createRedis(REDIS_URL);
+  const run = await redis.loadScripts({
+    'load-event': new URL('../src/modules/inventory/lua/load-event.lua', import.meta.url),
+    'set-hold': new URL('../src/modules/inventory/lua/set-hold.lua', import.meta.url),
+  });
+  const eventId = `evt_bench${randomBytes(4).toString('hex')}`;
+  const k = eventKeys(eventId);
+  await run('load-event', [k.meta, k.bits, k.ga, k.holds], ['missing', 50_000, '', '', k.channel]);
+  const hold: Measure[] = [];
+  const release: Measure[] = [];
+  async function drive(op: (u: number) => Promise<unknown>): Promise<Measure> {
+    const latencies: number[] = [];
+    let next = 0;
+    const started = process.hrtime.bigint();
+    await Promise.all(
+      Array.from({ length: 256 }, async () => {
+        while (next < USERS) {
+          const u = next++;
+          const t0 = process.hrtime.bigint();
+          await op(u);
+          latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
+        }
+      }),
+    );
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    latencies.sort((a, b) => a - b);
+    return { rps: Math.round(USERS / seconds), p50: latencies[Math.floor(USERS * 0.5)]!, p99: latencies[Math.floor(USERS * 0.99)]!, errors: 0 };
+  }
+  const keys = [k.meta, k.bits, k.ga, k.holds, k.expiries];
+  for (let r = 0; r < RUNS; r++) {
+    hold.push(await drive((u) => run('set-hold', keys, [`u${u}`, Date.now(), 3_600_000, String((u + r * USERS) % 50_000), '', k.channel])));
+    release.push(await drive((u) => run('set-hold', keys, [`u${u}`, Date.now(), 3_600_000, '', '', k.channel])));
+  }
+  await redis.client.del([k.meta, k.bits, k.ga, k.holds, k.expiries]);
+  await redis.quit();
+  return { hold: summarize(hold), release: summarize(release) };
+}
+
+const loadBefore = os.loadavg()[0]!;
+const only = process.env.BENCH_ONLY;
+const skip = { rps: 0, p50: 0, p99: 0, errors: 0, failures: {}, runs: [] };
+const bare = !only || only === 'bare' ? await benchBare() : { get: skip, put: skip };
+const lua = !only || only === 'lua' ? await benchLua() : { hold: skip, release: skip };
+const redisApi = !only || only === 'redis' ? await benchApi('redis') : { hold: skip, release: skip, availability: skip };
+const memoryApi = !only || only === 'memory' ? await benchApi('memory') : { hold: skip, release: skip, availability: skip };
+const results = {
+  at: new Date().toISOString(),
+  machine: `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`,
+  // Other work on the machine skews every figure: the 1-minute load average before and after.
+  load: { before: loadBefore, after: os.loadavg()[0]! },
+  runs: RUNS,
+  users: USERS,
+  connections: CONNECTIONS,
+  bare,
+  lua,
+  redisApi,
+  memoryApi,
+};
+await mkdir(new URL('./results/', import.meta.url), { recursive: true });
+await writeFile(new URL(`./results/holds-${Date.now()}.json`, import.meta.url), JSON.stringify(results, null, 2));
+
+const row = (name: string, m: { rps: number; p50: number; p99: number; errors: number }) =>
+  `| ${name} | ${m.rps.toLocaleString('en')} | ${m.p50.toFixed(2)} | ${m.p99.toFixed(2)} | ${m.errors} |`;
+console.log(
+  `\n${results.machine}; median of ${RUNS} runs; ${USERS.toLocaleString('en')} buyers; ${CONNECTIONS} connections; ` +
+    `load average ${results.load.before.toFixed(1)} before, ${results.load.after.toFixed(1)} after\n`,
+);
+console.log('| what | req/s | p50 ms | p99 ms | non-2xx |\n|---|---:|---:|---:|---:|');
+console.log(row('bare Fastify GET', bare.get));
+console.log(row('bare Fastify PUT (JSON body)', bare.put));
+console.log(row('raw set-hold Lua, hold (direct client, 256 in flight)', lua.hold));
+console.log(row('raw set-hold Lua, release', lua.release));
+console.log(row('HTTP PUT hold, Redis store', redisApi.hold));
+console.log(row('HTTP DELETE hold, Redis store', redisApi.release));
+console.log(row('HTTP PUT hold, memory store', memoryApi.hold));
+console.log(row('HTTP DELETE hold, memory store', memoryApi.release));
+console.log(row('HTTP availability 50,000 seats, Redis store', redisApi.availability));
+console.log(row('HTTP availability 50,000 seats, memory store', memoryApi.availability));
+for (const [name, m] of Object.entries({ redisHold: redisApi.hold, redisRelease: redisApi.release, memoryHold: memoryApi.hold, memoryRelease: memoryApi.release })) {
+  if (Object.keys(m.failures).length > 0) console.log(`${name} failures: ${JSON.stringify(m.failures)}`);
+}
+const ratio = (a: number, b: number) => (a / b).toFixed(2);
+console.log(
+  `\nratios: Redis hold / bare PUT = ${ratio(redisApi.hold.rps, bare.put.rps)}; memory hold / bare PUT = ${ratio(memoryApi.hold.rps, bare.put.rps)}; ` +
+    `Redis hold / raw Lua = ${ratio(redisApi.hold.rps, lua.hold.rps)}`,
+);
