@@ -4,9 +4,15 @@
 // measured in the same run. Session tokens are minted before the measured window (sign-up is
 // scrypt: deliberately slow). Results: bench/README.md.
 //   BENCH_SECONDS (default 5), BENCH_RUNS (default 3), BENCH_CONNECTIONS (default 100), BENCH_STORES (memory,redis)
-import { spawn, type ChildProcess } from 'node:child_process';
+//   BENCH_TOOL: autocannon (default; from npm, runs in this process) or wrk (Debian's wrk, written in C:
+//   it spends less of the machine's two cores on generating load, leaving more to the server).
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import autocannon from 'autocannon';
 import { createSigner } from '../src/platform/crypto.ts';
 import { queueKeys } from '../src/modules/waiting-room/index.ts';
@@ -18,6 +24,7 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 100);
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const STORES = (process.env.BENCH_STORES ?? 'memory,redis').split(',');
 const SECRET = randomBytes(32).toString('hex');
+const TOOL = process.env.BENCH_TOOL ?? 'autocannon';
 
 interface Server {
   child: ChildProcess;
@@ -97,6 +104,36 @@ async function measure(options: autocannon.Options): Promise<Measure> {
   };
 }
 
+/** wrk's latency figure ("850.00us", "1.20ms", "1.01s") in ms. */
+function wrkMs(text: string, label: string): number {
+  const match = new RegExp(`${label}\\s+([\\d.]+)(us|ms|s)\\b`).exec(text);
+  if (!match) return NaN;
+  const value = Number(match[1]);
+  return match[2] === 'us' ? value / 1000 : match[2] === 's' ? value * 1000 : value;
+}
+
+async function measureWrk(url: string, tokens?: string[]): Promise<Measure> {
+  const args = ['-t1', `-c${CONNECTIONS}`, `-d${SECONDS}s`, '--latency'];
+  const env = { ...process.env };
+  if (tokens) {
+    const file = path.join(tmpdir(), `tm-bench-tokens-${process.pid}.txt`);
+    await writeFile(file, tokens.join('\n'));
+    env.WRK_TOKENS = file;
+    args.push('-s', 'bench/join.lua');
+  }
+  const { stdout } = await promisify(execFile)('wrk', [...args, url], { env });
+  const total = Number(/(\d+) requests in/.exec(stdout)?.[1]);
+  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(stdout)?.[1] ?? 0);
+  const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout);
+  const errors = socketErrors ? socketErrors.slice(1).reduce((s, v) => s + Number(v), 0) : 0;
+  return {
+    perSecond: Math.round(total / SECONDS),
+    p50: wrkMs(stdout, '50%'),
+    p99: wrkMs(stdout, '99%'),
+    non2xx: non2xx + errors,
+  };
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 function summarize(runs: Measure[]) {
   return {
@@ -121,12 +158,21 @@ for (const store of STORES) {
     await measure({ url: `${server.bareAddress}/bare`, duration: 2 });
     await measure({ url: `${server.address}/api/events/${statusEvent}/queue/status`, duration: 2 });
     for (let run = 0; run < RUNS; run++) {
-      results.bare!.push(await measure({ url: `${server.bareAddress}/bare` }));
-      results.status!.push(await measure({ url: `${server.address}/api/events/${statusEvent}/queue/status` }));
+      const bareUrl = `${server.bareAddress}/bare`;
+      const statusUrl = `${server.address}/api/events/${statusEvent}/queue/status`;
+      results.bare!.push(TOOL === 'wrk' ? await measureWrk(bareUrl) : await measure({ url: bareUrl }));
+      results.status!.push(TOOL === 'wrk' ? await measureWrk(statusUrl) : await measure({ url: statusUrl }));
       const joinEvent = await createEvent(server);
       events.push(joinEvent);
       const tokens = buyerTokens(30_000 * SECONDS);
       let next = 0;
+      if (TOOL === 'wrk') {
+        results.join!.push(await measureWrk(`${server.address}/api/events/${joinEvent}/queue`, tokens));
+        console.error(
+          `${store} run ${run + 1}: bare ${results.bare!.at(-1)!.perSecond}/s, status ${results.status!.at(-1)!.perSecond}/s, join ${results.join!.at(-1)!.perSecond}/s`,
+        );
+        continue;
+      }
       results.join!.push(
         await measure({
           url: `${server.address}/api/events/${joinEvent}/queue`,
@@ -157,7 +203,7 @@ if (STORES.includes('redis')) {
   await redis.quit();
 }
 
-console.log(`\nqueue benchmark: ${CONNECTIONS} connections, ${SECONDS} s per measurement, median of ${RUNS} runs`);
+console.log(`\nqueue benchmark (${TOOL}): ${CONNECTIONS} connections, ${SECONDS} s per measurement, median of ${RUNS} runs`);
 console.log('store   route                 req/s   p50 ms  p99 ms  non-2xx  runs (req/s)');
 for (const [store, routes] of Object.entries(report)) {
   for (const [route, s] of Object.entries(routes)) {
