@@ -49,6 +49,7 @@ import { createTicketsService } from './modules/tickets/tickets.service.ts';
 import { ticketsRoutes } from './modules/tickets/tickets.routes.ts';
 import { createInProcessBus, createOutboxRelay } from './workers/outbox-relay.ts';
 import { periodic } from './workers/periodic.ts';
+import { createBroker } from './platform/amqp.ts';
 
 export interface AppDeps {
   config: Config;
@@ -64,6 +65,8 @@ export interface AppDeps {
 }
 
 export const BODY_LIMIT = 64 * 1024;
+/** The work queue of delayed order-expiry checks. */
+const EXPIRY_QUEUE = 'order-expiry';
 
 function allowListOf(entries: readonly string[]) {
   const list = new BlockList();
@@ -123,6 +126,12 @@ export async function buildApp(deps: AppDeps) {
   });
   const ticker = createTicker({ service: waitingRoom, store: queueStore, clock, log: app.log });
   if (config.roles.includes('ticker')) ticker.start();
+  metrics.gauge('ticketmax_queue_buyers', 'Buyers in each event queue by state (at most a second old)', ['event', 'state'], async function () {
+    for (const q of await waitingRoom.lengths()) {
+      this.set({ event: q.eventId, state: 'waiting' }, q.waiting);
+      this.set({ event: q.eventId, state: 'active' }, q.active);
+    }
+  });
   const inventory = createInventoryService({
     store: redis ? await createRedisInventoryStore(redis) : createMemoryInventoryStore(),
     events: catalog,
@@ -132,19 +141,48 @@ export async function buildApp(deps: AppDeps) {
   });
   if (config.roles.includes('expiry')) inventory.start();
 
+  // Jobs: RabbitMQ when AMQP_URL is set, else an in-process bus and the sweepers alone.
+  const broker = config.amqpUrl ? await createBroker(config.amqpUrl, app.log, { prefix: config.amqpPrefix, delayedQueues: [EXPIRY_QUEUE] }) : undefined;
+  if (broker) checks.push({ name: 'broker', check: () => broker.ping() });
+
   // Orders, payment and tickets. The built-in test gateway stands in for a payment provider.
   const webhookSecret = deps.webhookSecret ?? config.paymentWebhookSecret ?? deps.secret;
   const gateway = createTestGateway({ db, webhookSecret });
   const tickets = createTicketsService({ db, signer: createTicketSigner(deps.secret), now: () => clock.now() });
-  const orders = createOrdersService({ db, inventory, admission: waitingRoom.admission, clock, log: app.log });
+  const orders = createOrdersService({
+    db,
+    inventory,
+    admission: waitingRoom.admission,
+    clock,
+    log: app.log,
+    scheduleExpiry: broker && ((orderId, expiresAt) => broker.schedule(EXPIRY_QUEUE, { orderId }, expiresAt - clock.now())),
+  });
   const payments = createPaymentsService({ db, gateway, orders, tickets, inventory, admission: waitingRoom.admission, webhookSecret, clock, log: app.log });
+  const refund = (p: Record<string, unknown>) => payments.carryOutRefund(p as { ref: string | null; paymentId: string });
   const bus = createInProcessBus();
-  bus.on('payment.refund_requested', (p) => payments.carryOutRefund(p as { ref: string | null; paymentId: string }));
-  const relay = createOutboxRelay({ db, publisher: bus, onError: (err) => app.log.warn({ err }, 'outbox relay failed') });
+  bus.on('payment.refund_requested', refund);
+  const publisher = broker
+    ? { publish: async (messages: { id: number; topic: string; payload: object }[]) => void (await Promise.all(messages.map((m) => broker.publish(m.topic, m.payload, String(m.id))))) }
+    : bus;
+  const relay = createOutboxRelay({ db, publisher, onError: (err) => app.log.warn({ err }, 'outbox relay failed') });
   const workers: { stop(): Promise<void> }[] = [relay];
   if (config.roles.includes('outbox')) relay.start();
+  if (broker && config.roles.includes('outbox')) {
+    await broker.subscribe({ queue: 'refunds', topics: ['payment.refund_requested'], handler: refund });
+  }
   if (config.roles.includes('expiry')) {
-    workers.push(periodic(() => orders.expireOverdue(), 250, (err) => app.log.warn({ err }, 'order expiry sweep failed')));
+    // The database's expires_at is the truth; the sweeper catches whatever no job announced
+    // (on start-up too: it expires what was missed while nothing ran).
+    workers.push(periodic(() => orders.expireOverdue(), broker ? 5000 : 250, (err) => app.log.warn({ err }, 'order expiry sweep failed')));
+    if (broker) {
+      await broker.subscribe({
+        queue: EXPIRY_QUEUE,
+        handler: async ({ orderId }) => {
+          const result = await orders.expireIfDue(String(orderId));
+          if (result !== 'done') await broker.schedule(EXPIRY_QUEUE, { orderId }, result.remainingMs);
+        },
+      });
+    }
   }
   // The gateway's webhooks reach this process's own webhook route, signature and all.
   const deliverWebhook = async (body: string, signature: string) =>
@@ -153,7 +191,7 @@ export async function buildApp(deps: AppDeps) {
   gateway.startDispatcher(deliverWebhook, 250, (err) => app.log.warn({ err }, 'test gateway webhook delivery failed'));
   workers.push(gateway);
 
-  app.decorate('services', { accounts, catalog, auth, guard, metrics, db, waitingRoom, admission: waitingRoom.admission, ticker, inventory, orders, payments, tickets, gateway, relay, deliverWebhook });
+  app.decorate('services', { accounts, catalog, auth, guard, metrics, db, waitingRoom, admission: waitingRoom.admission, ticker, inventory, orders, payments, tickets, gateway, relay, deliverWebhook, broker });
   app.decorateRequest('principal', undefined);
 
   await app.register(swagger, {
@@ -209,6 +247,7 @@ export async function buildApp(deps: AppDeps) {
     await queueStore.close();
     await inventory.close();
     await redis?.quit();
+    await broker?.close();
     if (deps.ownsDb) await db.close();
   });
   return app;
@@ -234,6 +273,7 @@ export interface AppServices {
   relay: ReturnType<typeof createOutboxRelay>;
   /** Delivers one gateway webhook to this app (tests replay and reorder webhooks with it). */
   deliverWebhook: (body: string, signature: string) => Promise<number>;
+  broker: Awaited<ReturnType<typeof createBroker>> | undefined;
 }
 
 declare module 'fastify' {

@@ -11,6 +11,8 @@ export interface Config {
   readonly databaseUrl: string | undefined;
   readonly redisUrl: string | undefined;
   readonly amqpUrl: string | undefined;
+  /** Prefix of every RabbitMQ exchange and queue name. */
+  readonly amqpPrefix: string;
   /** Signs sessions and admission tokens. Undefined only in the embedded shape before it is generated. */
   readonly secret: string | undefined;
   readonly demo: boolean;
@@ -80,6 +82,13 @@ function url(env: Env, name: string, protocols: string[]): string | undefined {
   return raw;
 }
 
+function name(env: Env, variable: string, fallback: string): string {
+  const raw = text(env, variable);
+  if (raw === undefined) return fallback;
+  if (!/^[a-z0-9][a-z0-9._-]{0,62}$/i.test(raw)) throw new ConfigError(variable, 'use letters, digits, dot, dash or underscore (at most 63)');
+  return raw;
+}
+
 function cidrList(env: Env, name: string): string[] {
   const raw = text(env, name);
   if (raw === undefined) return [];
@@ -139,6 +148,7 @@ export function loadConfig(env: Env = process.env): Config {
     databaseUrl,
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
     amqpUrl: url(env, 'AMQP_URL', ['amqp:', 'amqps:']),
+    amqpPrefix: name(env, 'TICKETMAX_AMQP_PREFIX', 'ticketmax'),
     secret,
     demo: bool(env, 'TICKETMAX_DEMO', embedded),
     adminEmail: adminEmail?.toLowerCase(),

@@ -11,7 +11,7 @@ for (const shape of shapes) {
   describe(`orders repository (${shape})`, () => {
     let t: TestApp;
     let eventId = '';
-    let seats: { id: string; sectionId: string }[] = [];
+    const seats: { id: string; sectionId: string }[] = [];
     let gaSection = '';
     const users: string[] = [];
 
@@ -20,7 +20,7 @@ for (const shape of shapes) {
       const organizer = await makeUser(t.app, 'organizer');
       const principal = { userId: organizer.id, sessionId: 'test', role: 'organizer' as const };
       const venue = await t.app.services.catalog.createVenue(principal, smallVenue() as never);
-      const event = await t.app.services.catalog.createEvent(principal, eventBody(venue.id) as never);
+      const event = await t.app.services.catalog.createEvent(principal, eventBody(venue.id));
       eventId = event.id;
       for (const section of venue.sections) {
         if (section.kind === 'ga') gaSection = section.id;

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { InjectOptions } from 'fastify';
 import { createTicketSigner } from '../src/modules/tickets/ticket-codes.ts';
 import { signWebhook } from '../src/modules/payments/webhook-signature.ts';
 import { buildTestApp, dbShapes, errorCode, makeUser, SECRET, type TestApp } from './helpers.ts';
@@ -27,7 +28,7 @@ for (const shape of shapes) {
     });
     after(async () => t.close());
 
-    const inject = (opts: Parameters<TestApp['app']['inject']>[0]) => t.app.inject(opts);
+    const inject = (opts: InjectOptions) => t.app.inject(opts);
     let nextSeat = 0;
     /** An admitted buyer holding `n` fresh seats. */
     async function holding(n = 2, eventId = event.eventId, seats = event.seats) {
@@ -45,7 +46,7 @@ for (const shape of shapes) {
       return inject({ method: 'POST', url: `/api/orders/${orderId}/pay`, headers: { ...buyer.auth, 'idempotency-key': k }, payload: card(number) });
     }
     async function availability() {
-      return (await inject({ method: 'GET', url: `/api/events/${event.eventId}/availability` })).json();
+      return (await inject({ method: 'GET', url: `/api/events/${event.eventId}/availability` })).json<{ unavailable: string; seatCount: number }>();
     }
     const seatIndex = (id: string) => event.seats.find((s) => s.id === id)!.index;
 

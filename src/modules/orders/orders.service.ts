@@ -89,9 +89,11 @@ export interface OrdersDeps {
   admission: { finish(eventId: string, userId: string): Promise<void> };
   clock: Clock;
   log: OrdersLog;
+  /** Asks the job system to check the order at its deadline (RabbitMQ); the sweeper is the safety net. */
+  scheduleExpiry?: (orderId: string, expiresAt: number) => Promise<void>;
 }
 
-export function createOrdersService({ db, inventory, admission, clock, log }: OrdersDeps) {
+export function createOrdersService({ db, inventory, admission, clock, log, scheduleExpiry }: OrdersDeps) {
   const repo = createOrdersRepository(db);
 
   async function load(row: OrderRow, q: Queryable = db): Promise<OrderView> {
@@ -163,6 +165,9 @@ export function createOrdersService({ db, inventory, admission, clock, log }: Or
       throw err;
     }
     log.info({ orderId: order.id, eventId, userId, seats: committed.seats.length }, 'order created');
+    await scheduleExpiry?.(order.id, committed.expiresAt).catch((err: unknown) =>
+      log.warn({ err, orderId: order.id }, 'could not schedule the expiry check; the sweeper will expire it'),
+    );
     const row = await repo.find(order.id);
     return { status: 201, body: { order: await load(row!) } };
   }
@@ -251,6 +256,19 @@ export function createOrdersService({ db, inventory, admission, clock, log }: Or
     },
 
     close,
+
+    /**
+     * A delayed expiry check arrived: expires the order if it is still pending and due; otherwise
+     * says how long is left (the job is rescheduled) or that nothing is to be done.
+     */
+    async expireIfDue(orderId: string): Promise<{ remainingMs: number } | 'done'> {
+      const row = await repo.find(orderId);
+      if (!row || row.status !== 'pending') return 'done';
+      const remainingMs = row.expires_at.getTime() - clock.now();
+      if (remainingMs > 0) return { remainingMs };
+      await close(orderId, 'expired');
+      return 'done';
+    },
 
     /** Expires every pending order past its deadline; the database's expires_at is the truth. */
     async expireOverdue(limit = 200): Promise<number> {

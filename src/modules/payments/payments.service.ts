@@ -1,7 +1,7 @@
 import type { Clock } from '../../platform/clock.ts';
 import { newId } from '../../platform/crypto.ts';
 import { type Db, pgErrorCode, PG_UNIQUE_VIOLATION, type Queryable } from '../../platform/db.ts';
-import { AppError, notFound } from '../../platform/errors.ts';
+import { AppError } from '../../platform/errors.ts';
 import type { Principal } from '../accounts/index.ts';
 import { idempotent, requestHash, type StoredReply } from '../orders/idempotency.ts';
 import { orderExpired, orderNotPayable, type OrdersService } from '../orders/orders.service.ts';
@@ -196,7 +196,11 @@ export function createPaymentsService(deps: PaymentsDeps) {
         const rows = await db.query<{ gateway_ref: string | null }>('SELECT gateway_ref FROM payments WHERE id = $1', [payload.paymentId]);
         ref = rows[0]?.gateway_ref ?? null;
       }
-      if (ref === null) throw notFound('Charge of payment');
+      if (ref === null) {
+        // Never charged (the gateway never answered with a charge): nothing to give back.
+        log.warn({ paymentId: payload.paymentId }, 'refund requested for a payment without a charge; nothing to refund');
+        return;
+      }
       await gateway.refund(ref);
     },
   };
