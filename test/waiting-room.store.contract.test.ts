@@ -353,6 +353,17 @@ for (const target of ['memory', ...targets] as const) {
       assert.equal(await store.lease(e, 'p1', 60_000), true, 'renewal');
     });
 
+    it(
+      'loads its scripts again when Redis has forgotten them (a restart, SCRIPT FLUSH)',
+      { skip: target === 'memory' },
+      async () => {
+        await clients[0]!.client.scriptFlush();
+        const e = newEvent();
+        await openSale(store, e);
+        assert.equal((await joinOpen(store, e, 'usr_after_flush', T0)).created, true);
+      },
+    );
+
     it('keeps the set of events with a queue', async () => {
       const e = newEvent();
       await store.addQueue(e);

@@ -406,6 +406,18 @@ for (const target of targets) {
       assert.ok(q.etaSeconds >= 2 * (q.position + 1), `eta ${q.etaSeconds} s for position ${q.position}`);
     });
 
+    it('reports queue lengths in /metrics, and the store in /readyz', async () => {
+      const e = await newEvent({ maxActive: 1 });
+      for (let i = 0; i < 3; i++) await join(e, quickBuyer(t.app, t.clock));
+      t.clock.advance(1000);
+      const metrics = await t.app.inject({ method: 'GET', url: '/metrics' });
+      assert.match(metrics.body, new RegExp(`ticketmax_queue_buyers\\{event="${e}",state="waiting"\\} 2`));
+      assert.match(metrics.body, new RegExp(`ticketmax_queue_buyers\\{event="${e}",state="active"\\} 1`));
+      const ready = await t.app.inject({ method: 'GET', url: '/readyz' });
+      assert.equal(ready.statusCode, 200);
+      assert.equal(ready.json<{ checks: Record<string, string> }>().checks.redis, target.store === 'redis' ? 'ok' : undefined);
+    });
+
     it('rate-limits polling per account and per address with 429 and Retry-After', async () => {
       const e = await newEvent();
       const buyer = quickBuyer(t.app, t.clock);

@@ -298,6 +298,22 @@ export function createWaitingRoomService({ store, repo, signer, clock, log, sett
       return (await statusEntry(eventId, s)).status;
     },
 
+    /** Waiting and active buyers of the queues this process has seen (for /metrics; at most a second old). */
+    async lengths(): Promise<{ eventId: string; waiting: number; active: number }[]> {
+      const ids = new Set([...registered, ...statusCache.keys()]);
+      const out: { eventId: string; waiting: number; active: number }[] = [];
+      for (const eventId of ids) {
+        try {
+          const entry = await statusEntry(eventId, await settingsOf(eventId));
+          out.push({ eventId, waiting: entry.status.waiting, active: entry.counters.active });
+        } catch {
+          registered.delete(eventId); // the event is gone
+          statusCache.delete(eventId);
+        }
+      }
+      return out;
+    },
+
     async adminStatus(actor: Actor, eventId: string): Promise<AdminQueueView> {
       const s = await settingsOf(eventId);
       mayControl(actor, s);
