@@ -296,6 +296,29 @@ for (const shape of shapes) {
     });
   });
 
+  describe(`an order from a hold that ran out (${shape})`, () => {
+    let t: TestApp;
+    before(async () => {
+      // No sweepers in this process: the hold runs out but nobody has released it yet.
+      t = await buildTestApp(shape, { TICKETMAX_RATE_LIMIT_ALLOW: '127.0.0.1', TICKETMAX_ROLES: 'api' });
+    });
+    after(async () => t.close());
+
+    it('answers 410 HOLD_EXPIRED and frees the seats', async () => {
+      const event = await onSaleEvent(t.app, { holdSeconds: 1 });
+      const [b] = await bulkBuyers(t.app, 1);
+      const buyer = await admit(t.app, b!, event.eventId);
+      const hold = await t.app.inject({ method: 'PUT', url: `/api/events/${event.eventId}/hold`, headers: buyer.headers, payload: { seats: [event.seats[0]!.id] } });
+      assert.equal(hold.statusCode, 200, hold.body);
+      await new Promise((resolve) => setTimeout(resolve, 1200));
+      const res = await t.app.inject({ method: 'POST', url: '/api/orders', headers: { ...buyer.headers, 'idempotency-key': 'late' }, payload: { eventId: event.eventId } });
+      assert.equal(res.statusCode, 410, res.body);
+      assert.equal(errorCode(res), 'HOLD_EXPIRED');
+      const orders = await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM orders WHERE event_id = $1', [event.eventId]);
+      assert.equal(orders[0]!.n, 0);
+    });
+  });
+
   describe(`order expiry (${shape})`, () => {
     let t: TestApp;
     before(async () => {
