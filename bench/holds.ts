@@ -88,13 +88,13 @@ interface Req {
  * Runs requests over CONNECTIONS connections: `next(i)` builds the i-th request. Either a fixed
  * `amount`, or for `duration` seconds. Latency in ms; rate = completed requests / wall time.
  */
-async function cannon(url: string, next: (i: number) => Req, options: { amount?: number; duration?: number }): Promise<Measure> {
+async function cannon(url: string, next: (i: number) => Req, options: { amount?: number; duration?: number; connections?: number }): Promise<Measure> {
   let i = 0;
   const failures: Record<string, string> = {};
   const started = process.hrtime.bigint();
   const result = await autocannon({
     url,
-    connections: CONNECTIONS,
+    connections: options.connections ?? CONNECTIONS,
     ...(options.amount !== undefined ? { amount: options.amount } : { duration: options.duration ?? 5 }),
     requests: [
       {
@@ -247,10 +247,14 @@ async function benchApi(store: 'redis' | 'memory') {
       // Availability of the 50,000-seat event with every buyer holding a seat.
       await fill();
       const availability: Measure[] = [];
+      const availabilityAlone: Measure[] = [];
+      const snapshot = constant({ method: 'GET', path: `/api/events/${eventId}/availability`, headers: {} });
       for (let run = 0; run < RUNS; run++) {
-        availability.push(await cannon(server.url, constant({ method: 'GET', path: `/api/events/${eventId}/availability`, headers: {} }), { duration: 3 }));
+        availability.push(await cannon(server.url, snapshot, { duration: 3 }));
+        // One request at a time: the time to serve a snapshot, without queueing behind others.
+        availabilityAlone.push(await cannon(server.url, snapshot, { duration: 3, connections: 1 }));
       }
-      return { hold: summarize(holds), release: summarize(releases), availability: summarize(availability) };
+      return { hold: summarize(holds), release: summarize(releases), availability: summarize(availability), availabilityAlone: summarize(availabilityAlone) };
     } finally {
       await stop(server.child);
     }
@@ -270,8 +274,22 @@ async function benchBare() {
     const put: Measure[] = [];
     for (let run = 0; run < RUNS; run++) {
       get.push(await cannon(server.url, constant({ method: 'GET', path: '/bare', headers: {} }), { duration: 5 }));
-      const body = '{"seats":["st_abc"]}';
-      put.push(await cannon(server.url, constant({ method: 'PUT', path: '/bare', headers: { 'content-type': 'application/json' }, body }), { duration: 5 }));
+      // The same request shape as a hold (two long tokens, a body per request), so the load
+      // generator's own cost is the same on both sides of the ratio.
+      const token = `Bearer ${'x'.repeat(150)}`;
+      const admission = 'y'.repeat(160);
+      put.push(
+        await cannon(
+          server.url,
+          (i) => ({
+            method: 'PUT',
+            path: '/bare',
+            headers: { authorization: token, 'x-admission-token': admission, 'content-type': 'application/json' },
+            body: JSON.stringify({ seats: [`st_${i % 50_000}`] }),
+          }),
+          { duration: 5 },
+        ),
+      );
     }
     return { get: summarize(get), put: summarize(put) };
   } finally {
@@ -324,8 +342,8 @@ const only = process.env.BENCH_ONLY;
 const skip = { rps: 0, p50: 0, p99: 0, errors: 0, failures: {}, runs: [] };
 const bare = !only || only === 'bare' ? await benchBare() : { get: skip, put: skip };
 const lua = !only || only === 'lua' ? await benchLua() : { hold: skip, release: skip };
-const redisApi = !only || only === 'redis' ? await benchApi('redis') : { hold: skip, release: skip, availability: skip };
-const memoryApi = !only || only === 'memory' ? await benchApi('memory') : { hold: skip, release: skip, availability: skip };
+const redisApi = !only || only === 'redis' ? await benchApi('redis') : { hold: skip, release: skip, availability: skip, availabilityAlone: skip };
+const memoryApi = !only || only === 'memory' ? await benchApi('memory') : { hold: skip, release: skip, availability: skip, availabilityAlone: skip };
 const results = {
   at: new Date().toISOString(),
   machine: `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`,
@@ -350,15 +368,17 @@ console.log(
 );
 console.log('| what | req/s | p50 ms | p99 ms | non-2xx |\n|---|---:|---:|---:|---:|');
 console.log(row('bare Fastify GET', bare.get));
-console.log(row('bare Fastify PUT (JSON body)', bare.put));
+console.log(row('bare Fastify PUT, hold-shaped request', bare.put));
 console.log(row('raw set-hold Lua, hold (direct client, 256 in flight)', lua.hold));
 console.log(row('raw set-hold Lua, release', lua.release));
 console.log(row('HTTP PUT hold, Redis store', redisApi.hold));
 console.log(row('HTTP DELETE hold, Redis store', redisApi.release));
 console.log(row('HTTP PUT hold, memory store', memoryApi.hold));
 console.log(row('HTTP DELETE hold, memory store', memoryApi.release));
-console.log(row('HTTP availability 50,000 seats, Redis store', redisApi.availability));
-console.log(row('HTTP availability 50,000 seats, memory store', memoryApi.availability));
+console.log(row(`HTTP availability 50,000 seats, Redis store, ${CONNECTIONS} connections`, redisApi.availability));
+console.log(row(`HTTP availability 50,000 seats, memory store, ${CONNECTIONS} connections`, memoryApi.availability));
+console.log(row('HTTP availability 50,000 seats, Redis store, 1 connection', redisApi.availabilityAlone));
+console.log(row('HTTP availability 50,000 seats, memory store, 1 connection', memoryApi.availabilityAlone));
 for (const [name, m] of Object.entries({ redisHold: redisApi.hold, redisRelease: redisApi.release, memoryHold: memoryApi.hold, memoryRelease: memoryApi.release })) {
   if (Object.keys(m.failures).length > 0) console.log(`${name} failures: ${JSON.stringify(m.failures)}`);
 }

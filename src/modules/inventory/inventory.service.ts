@@ -242,7 +242,12 @@ export function createInventoryService({ store, events, repo, clock, log, sweepM
       await store.releaseSeats(eventId, seatIndexes, ga);
     },
 
-    /** Rebuilds availability from the database plus live holds (after repairs, or on demand). */
+    /**
+     * Rebuilds availability from the database plus live holds (after repairs, or on demand).
+     * A hold committed while this runs but not yet written to the database reads as free here;
+     * someone may then hold it, and the database's unique index refuses their order: the hot
+     * state may be briefly optimistic, never the sale.
+     */
     async rebuild(eventId: string) {
       const seed = await seedOf(eventId);
       await store.load(eventId, seed, 'replace');
