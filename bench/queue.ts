@@ -10,7 +10,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import autocannon from 'autocannon';
@@ -146,6 +146,8 @@ function summarize(runs: Measure[]) {
 }
 
 const report: Record<string, Record<string, ReturnType<typeof summarize>>> = {};
+// The machine may be shared: the load average says how much else was running.
+const loadBefore = loadavg()[0]!;
 const events: string[] = [];
 
 for (const store of STORES) {
@@ -204,6 +206,7 @@ if (STORES.includes('redis')) {
 }
 
 console.log(`\nqueue benchmark (${TOOL}): ${CONNECTIONS} connections, ${SECONDS} s per measurement, median of ${RUNS} runs`);
+console.log(`${cpus().length} cores; 1-minute load average ${loadBefore.toFixed(1)} before, ${loadavg()[0]!.toFixed(1)} after`);
 console.log('store   route                 req/s   p50 ms  p99 ms  non-2xx  runs (req/s)');
 for (const [store, routes] of Object.entries(report)) {
   for (const [route, s] of Object.entries(routes)) {

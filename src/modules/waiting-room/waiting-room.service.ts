@@ -269,6 +269,8 @@ export function createWaitingRoomService({ store, repo, signer, clock, log, sett
       await register(eventId);
       let result = await store.join(eventId, userId, now, phase, s.rules);
       if (result === 'shuffle-needed') {
+        // Not shuffled, whatever this process remembers (the store may have been flushed and rebuilt).
+        shuffled.delete(eventId);
         await ensureShuffled(eventId);
         result = await store.join(eventId, userId, now, phase, s.rules);
         if (result === 'shuffle-needed') throw new Error('queue still unshuffled after the shuffle');
@@ -372,7 +374,9 @@ export function createWaitingRoomService({ store, repo, signer, clock, log, sett
         const now = clock.now();
         if (!claims || claims.u !== userId || claims.e !== eventId || typeof claims.x !== 'number') throw notAdmitted();
         if (claims.x <= now) throw notAdmitted('Your admission has expired');
-        const s = await settingsOf(eventId);
+        const s = await settingsOf(eventId).catch(() => {
+          throw notAdmitted(); // the event is gone
+        });
         const result = await store.claim(eventId, userId, now, s.rules);
         if (result === 'expired') throw notAdmitted('Your admission has expired');
         if (result !== 'ok') throw notAdmitted('You are no longer admitted to this event');
