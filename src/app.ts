@@ -30,6 +30,7 @@ import {
   type InventoryService,
 } from './modules/inventory/index.ts';
 import { opsRoutes, type ReadinessCheck } from './modules/ops/ops.routes.ts';
+import { registerBusinessMetrics } from './modules/ops/business-metrics.ts';
 import {
   createMemoryStore,
   createRedisStore,
@@ -97,6 +98,7 @@ export async function buildApp(deps: AppDeps) {
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   const metrics = createMetrics();
+  registerBusinessMetrics(metrics, db);
   const accountsRepo = createAccountsRepository(db);
   const guard = createSessionGuard({
     repo: accountsRepo,

@@ -233,6 +233,8 @@ for (const shape of shapes) {
       assert.equal(errorCode(forged), 'INVALID_TICKET');
       assert.equal((await scan('hello')).statusCode, 400);
       assert.equal((await scan(ticket.code, event.eventId, buyer.auth)).statusCode, 403);
+      const otherOrganizer = await makeUser(t.app, 'organizer');
+      assert.equal((await scan(ticket.code, event.eventId, otherOrganizer.auth)).statusCode, 403);
     });
 
     it('lets exactly one of 20 simultaneous scans of a ticket through', async () => {
@@ -282,6 +284,16 @@ for (const shape of shapes) {
       assert.equal(charge[0]!.status, 'refunded');
       const other = await makeUser(t.app, 'organizer');
       assert.equal((await inject({ method: 'POST', url: `/api/orders/${o.id}/cancel`, headers: other.auth })).statusCode, 404);
+    });
+
+    it('counts orders, payments and tickets by status in /metrics', async () => {
+      const res = await inject({ method: 'GET', url: '/metrics' });
+      const paid = /ticketmax_orders\{status="paid"\} (\d+)/.exec(res.body);
+      const rows = await t.db.query<{ n: number }>("SELECT count(*)::int AS n FROM orders WHERE status = 'paid'");
+      assert.equal(Number(paid?.[1]), rows[0]!.n);
+      assert.match(res.body, /ticketmax_payments\{status="declined"\} [1-9]/);
+      assert.match(res.body, /ticketmax_tickets\{status="used"\} [1-9]/);
+      assert.match(res.body, /ticketmax_outbox_unpublished \d+/);
     });
 
     it('buys GA places: one ticket per place', async () => {

@@ -97,7 +97,7 @@ export function createCatalogRepository(db: Queryable) {
         await db.query(
           `INSERT INTO seats (id, venue_id, section_id, row_label, label, x, y, idx)
            SELECT id, $1, section_id, row_label, label, x, y, idx
-             FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::real[], $7::real[], $8::int[])
+             FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::float8[], $7::float8[], $8::int[])
                AS t(id, section_id, row_label, label, x, y, idx)`,
           [
             venueId,

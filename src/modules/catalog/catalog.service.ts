@@ -241,10 +241,15 @@ export function createCatalogService({ repo, transaction, clock }: CatalogDeps) 
         await tx.insertSections(sections);
         await tx.insertSeats(venueId, seats);
       });
-      // The layout is read back rather than built from the request: coordinates are stored as
-      // `real`, so 123456.789 comes back as 123456.79. Every process must serve the same bytes
-      // (and so the same strong ETag) for a seat map version, whichever one created the venue.
-      const layout = await layoutOf(venueId);
+      // Built from what was stored, without reading it back: coordinates are double precision
+      // (migration 003), so every process that later reads the venue builds the same bytes and
+      // the same strong ETag for a seat map version.
+      const layout = buildLayout(
+        venueId,
+        sections.map((s) => ({ id: s.id, venue_id: venueId, name: s.name, kind: s.kind, capacity: s.capacity, position: s.position })),
+        seats.map((s) => ({ id: s.id, section_id: s.sectionId, row_label: s.rowLabel, label: s.label, x: s.x, y: s.y, idx: s.idx })),
+      );
+      layouts.set(venueId, layout);
       const gaCapacity = expanded.reduce((n, s) => n + (s.capacity ?? 0), 0);
       return venueOut(layout, body.name.trim(), gaCapacity);
     },

@@ -95,6 +95,11 @@ export function createTicketsService({ db, signer, now }: { db: Queryable; signe
       if (claims.e !== eventId) {
         throw new AppError('WRONG_EVENT', 409, 'This ticket is for another event', { ticketEventId: claims.e });
       }
+      // Door staff scan for any event; an organizer only at their own events.
+      if (principal.role === 'organizer') {
+        const own = await db.query('SELECT 1 FROM events WHERE id = $1 AND organizer_id = $2', [eventId, principal.userId]);
+        if (own.length === 0) throw forbidden('Organizers check tickets in at their own events only');
+      }
       const won = await repo.checkIn(claims.t, code.trim(), principal.userId);
       const row = await repo.find(claims.t);
       if (!row || row.code !== code.trim()) throw invalidTicket();
