@@ -1,44 +1,23 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { after, describe, it } from 'node:test';
 import { buildApp } from '../src/app.ts';
 import { dbShapes, freshDb, SECRET, testConfig } from './helpers.ts';
 import { admit, bulkBuyers, onSaleEvent, waitFor } from './inventory.helpers.ts';
+import { startServer } from './server.ts';
 
 const shapes = await dbShapes();
 const WEBHOOK_SECRET = 'webhook-secret-for-tests';
 const CARD = { number: '4242424242424242', expMonth: 12, expYear: 2040, cvc: '123' };
 
-/** The real server as `npm start` runs it, on PostgreSQL; resolves with its URL once it listens. */
-function startServer(databaseUrl: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    env: {
-      ...process.env,
-      PORT: '0',
-      LOG_LEVEL: 'error',
-      DATABASE_URL: databaseUrl,
-      TICKETMAX_SECRET: SECRET,
-      PAYMENT_WEBHOOK_SECRET: WEBHOOK_SECRET,
-      TICKETMAX_RATE_LIMIT_ALLOW: '127.0.0.1',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+/** The real server on PostgreSQL with the test secrets. */
+const startOn = (databaseUrl: string) =>
+  startServer({
+    LOG_LEVEL: 'error',
+    DATABASE_URL: databaseUrl,
+    TICKETMAX_SECRET: SECRET,
+    PAYMENT_WEBHOOK_SECRET: WEBHOOK_SECRET,
+    TICKETMAX_RATE_LIMIT_ALLOW: '127.0.0.1',
   });
-  let output = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no start within 60 s:\n${output}`)), 60_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /running at (http:\/\/\S+)/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolve({ child, url: match[1]! });
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`exited with ${code} before listening:\n${output}`)));
-  });
-}
 
 if (shapes.includes('postgres')) {
   describe('an API process killed in the middle of 200 payments (PostgreSQL)', () => {
@@ -67,7 +46,7 @@ if (shapes.includes('postgres')) {
       );
       await setup.close();
 
-      const first = await startServer(url!);
+      const first = await startOn(url!);
       cleanup.push(async () => first.child.kill('SIGKILL'));
       const pays = orders.map((o, i) =>
         fetch(`${first.url}/api/orders/${o.id}/pay`, {
@@ -89,7 +68,7 @@ if (shapes.includes('postgres')) {
       ctx.diagnostic(`killed with ${charged} of 200 charged and ${answered} answered 200`);
 
       // After the restart the gateway redelivers every webhook not yet acknowledged.
-      const second = await startServer(url!);
+      const second = await startOn(url!);
       cleanup.push(async () => second.child.kill('SIGKILL'));
       await waitFor(async () => {
         const rows = await db.query<{ n: number }>(
