@@ -34,6 +34,7 @@ import { registerBusinessMetrics } from './modules/ops/business-metrics.ts';
 import {
   createMemoryStore,
   createRedisStore,
+  createAdmissionRecorder,
   createTicker,
   createWaitingRoomRepository,
   createWaitingRoomService,
@@ -51,6 +52,7 @@ import { ticketsRoutes } from './modules/tickets/tickets.routes.ts';
 import { createInProcessBus, createOutboxRelay } from './workers/outbox-relay.ts';
 import { periodic } from './workers/periodic.ts';
 import { createBroker } from './platform/amqp.ts';
+import { webPages } from './modules/web/index.ts';
 
 export interface AppDeps {
   config: Config;
@@ -63,6 +65,8 @@ export interface AppDeps {
   logger?: FastifyServerOptions['logger'];
   /** Close the database when the app closes (true when the app owns it). */
   ownsDb?: boolean;
+  /** The built browser pages to serve (web/dist); none when unset. */
+  webRoot?: string;
 }
 
 export const BODY_LIMIT = 64 * 1024;
@@ -126,7 +130,8 @@ export async function buildApp(deps: AppDeps) {
     clock,
     log: app.log,
   });
-  const ticker = createTicker({ service: waitingRoom, store: queueStore, clock, log: app.log });
+  const recorder = createAdmissionRecorder({ store: queueStore, db });
+  const ticker = createTicker({ service: waitingRoom, store: queueStore, clock, log: app.log, recorder });
   if (config.roles.includes('ticker')) ticker.start();
   metrics.gauge('ticketmax_queue_buyers', 'Buyers in each event queue by state (at most a second old)', ['event', 'state'], async function () {
     for (const q of await waitingRoom.lengths()) {
@@ -241,6 +246,7 @@ export async function buildApp(deps: AppDeps) {
   await app.register(ordersRoutes, { orders, payments, auth, admission: waitingRoom.admission });
   await app.register(paymentsRoutes, { payments });
   await app.register(ticketsRoutes, { tickets, auth });
+  if (deps.webRoot) await app.register(webPages, { root: deps.webRoot });
 
   app.addHook('onClose', async () => {
     for (const worker of workers) await worker.stop();

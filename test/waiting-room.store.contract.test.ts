@@ -282,6 +282,31 @@ for (const target of ['memory', ...targets] as const) {
       assert.equal(c.active, 1);
     });
 
+    it('logs every admission, at once or by a step, in queue-number order after the shuffle', async () => {
+      const e = newEvent();
+      const early = users(40, 'log');
+      await prequeue(store, e, early);
+      await store.shuffle(e, newShuffleSeed());
+      const r = rules({ admitPerMinute: 600, maxActive: 25 });
+      let now = T0;
+      for (let i = 0; i < 12; i++) {
+        now += 200;
+        await second.advance(e, now, r);
+      }
+      const late = users(5, 'late');
+      for (const u of late) await joinOpen(store, e, u, now, r);
+      assert.deepEqual(await store.admissions(e, 0, 0), []);
+      const log = await store.admissions(e, 0, 1000);
+      assert.equal(log.length, (await store.counters(e)).admitted);
+      assert.ok(log.length >= 20, `admitted ${log.length}`);
+      assert.deepEqual(
+        log.map((x) => x.number),
+        log.map((_, i) => i + 1),
+      );
+      for (const entry of log) assert.equal((await store.place(e, entry.userId))!.number, entry.number);
+      assert.deepEqual(await store.admissions(e, 3, 2), log.slice(3, 5));
+    });
+
     it('ends a claimed admission after admissionMs', async () => {
       const e = newEvent();
       await openSale(store, e);

@@ -138,6 +138,30 @@ for (const target of targets) {
       await requireAdmission(q.admission.token, buyer.id, e);
     });
 
+    it('records every admission in queue_admissions in queue-number order, at once and by the ticker', async () => {
+      const e = await newEvent({ admitPerMinute: 600, maxActive: 3 });
+      const buyers = Array.from({ length: 6 }, () => quickBuyer(t.app, t.clock));
+      const numbers = new Map<string, number>();
+      for (const b of buyers) numbers.set(b.id, (await join(e, b)).json().queue.number as number);
+      await tick();
+      for (const b of buyers.slice(0, 3)) await t.app.services.admission.finish(e, b.id);
+      t.clock.advance(1000);
+      await tick();
+      const rows = await t.db.query<{ seq: number; number: number; user_id: string }>(
+        'SELECT seq, number, user_id FROM queue_admissions WHERE event_id = $1 ORDER BY seq',
+        [e],
+      );
+      assert.deepEqual(
+        rows.map((r) => r.number),
+        [1, 2, 3, 4, 5, 6],
+      );
+      assert.deepEqual(
+        rows.map((r) => r.seq),
+        [0, 1, 2, 3, 4, 5],
+      );
+      for (const r of rows) assert.equal(numbers.get(r.user_id), r.number);
+    });
+
     it('keeps one place per account under 200 concurrent joins by the same account', async () => {
       const e = await newEvent({ maxActive: 0 });
       const buyer = quickBuyer(t.app, t.clock);

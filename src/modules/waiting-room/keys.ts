@@ -18,6 +18,8 @@ export function queueKeys(eventId: string) {
     pre: `${tag}:q:pre`,
     /** Sorted set: active buyer -> deadline (ms) of their unclaimed turn or of their admission. */
     active: `${tag}:q:active`,
+    /** List: the number of every admission, in the order they were made (the admission log). */
+    log: `${tag}:q:log`,
     /** String: the ticker lease holder. */
     lease: `${tag}:q:ticker`,
   };

@@ -30,6 +30,8 @@ interface EventQueue {
   admitted: number;
   noShows: number;
   timedOut: number;
+  /** The number of every admission, in the order they were made. */
+  log: number[];
 }
 
 /**
@@ -56,6 +58,7 @@ export function createMemoryStore(): WaitingRoomStore {
         admitted: 0,
         noShows: 0,
         timedOut: 0,
+        log: [],
       };
       events.set(eventId, q);
     }
@@ -68,7 +71,8 @@ export function createMemoryStore(): WaitingRoomStore {
     return { number: n === 0 ? null : n, mark: decodeMark(q.marks.get(userId)), serving: q.serving };
   }
 
-  function admit(q: EventQueue, userId: string, now: number, rules: QueueRules) {
+  function admit(q: EventQueue, userId: string, number: number, now: number, rules: QueueRules) {
+    q.log.push(number);
     q.marks.set(userId, `a${now}`);
     q.active.set(userId, now + rules.claimMs);
     q.admitted += 1;
@@ -114,7 +118,7 @@ export function createMemoryStore(): WaitingRoomStore {
         if (wholeTokens(bucket.tokens) >= 1) {
           bucket.tokens -= 1;
           q.serving = n;
-          admit(q, userId, now, rules);
+          admit(q, userId, n, now, rules);
         }
       }
       return { created: true, place: placeOf(q, userId)! };
@@ -158,7 +162,7 @@ export function createMemoryStore(): WaitingRoomStore {
             skipped += 1; // left while waiting: passes without using a turn
             continue;
           }
-          admit(q, userId, now, rules);
+          admit(q, userId, q.serving, now, rules);
           admitted += 1;
           budget -= 1;
           bucket.tokens -= 1;
@@ -223,6 +227,12 @@ export function createMemoryStore(): WaitingRoomStore {
         noShows: q.noShows,
         timedOut: q.timedOut,
       };
+    },
+
+    async admissions(eventId, from, limit) {
+      const q = events.get(eventId);
+      if (!q) return [];
+      return q.log.slice(from, from + limit).map((number) => ({ number, userId: q.byNumber[number - 1]! }));
     },
 
     async lease(eventId, owner, ttlMs) {

@@ -58,7 +58,7 @@ export async function createRedisStore(redis: Redis, options: { ownsClient?: boo
       const k = queueKeys(eventId);
       const reply = await run(
         'join',
-        [k.meta, k.numbers, k.byNumber, k.marks, k.pre, k.active],
+        [k.meta, k.numbers, k.byNumber, k.marks, k.pre, k.active, k.log],
         [userId, now, phase, flag(rules.paused), rules.admitPerMinute, rules.maxActive, rules.claimMs],
       );
       if (reply === SHUFFLE_NEEDED) return 'shuffle-needed';
@@ -85,7 +85,7 @@ export async function createRedisStore(redis: Redis, options: { ownsClient?: boo
       const [admitted = 0, expired = 0, serving = 0] = ints(
         await run(
           'advance',
-          [k.meta, k.byNumber, k.marks, k.active],
+          [k.meta, k.byNumber, k.marks, k.active, k.log],
           [now, flag(rules.paused), rules.admitPerMinute, rules.maxActive, rules.claimMs, SKIP_LIMIT],
         ),
       );
@@ -124,6 +124,16 @@ export async function createRedisStore(redis: Redis, options: { ownsClient?: boo
         timedOut = 0,
       ] = ints(await run('readCounters', [k.meta, k.numbers, k.pre, k.active], []));
       return { joined, issued, serving, preQueued, shuffled: shuffled === 1, active, admitted, noShows, timedOut };
+    },
+
+    async admissions(eventId, from, limit) {
+      if (limit <= 0) return [];
+      const k = queueKeys(eventId);
+      // Read-only and append-only: the entries below `from + limit` never change once written.
+      const numbers = await redis.client.lRange(k.log, from, from + limit - 1);
+      if (numbers.length === 0) return [];
+      const users = await redis.client.hmGet(k.byNumber, numbers);
+      return numbers.map((n, i) => ({ number: Number(n), userId: users[i] ?? '' }));
     },
 
     async lease(eventId, owner, ttlMs) {

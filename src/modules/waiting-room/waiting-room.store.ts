@@ -103,6 +103,11 @@ export interface WaitingRoomStore {
   /** The buyer is done (order paid or canceled): frees the active slot. False when not active. */
   finish(eventId: string, userId: string): Promise<boolean>;
   counters(eventId: string): Promise<Counters>;
+  /**
+   * The admission log: entries `from` … `from + limit - 1` of every admission (join at once or
+   * ticker step) in the order the store made them. Append-only; the ticker copies it to the database.
+   */
+  admissions(eventId: string, from: number, limit: number): Promise<{ number: number; userId: string }[]>;
   /** Takes or renews the ticker lease for an event; true while `owner` holds it. */
   lease(eventId: string, owner: string, ttlMs: number): Promise<boolean>;
   /** The events that have a queue, for the ticker. */

@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../../platform/clock.ts';
 import type { WaitingRoomService } from './waiting-room.service.ts';
+import type { AdmissionRecorder } from './waiting-room.admissions.ts';
 import type { WaitingRoomStore } from './waiting-room.store.ts';
 
 export interface TickerDeps {
@@ -13,6 +14,8 @@ export interface TickerDeps {
   intervalMs?: number;
   /** The lease outlives a few missed steps, so a crashed ticker's events move to another within seconds. */
   leaseMs?: number;
+  /** Copies each event's admission log to the database after every step it runs (absent: not kept). */
+  recorder?: Pick<AdmissionRecorder, 'record'>;
 }
 
 /**
@@ -20,21 +23,30 @@ export interface TickerDeps {
  * or renews the event's lease and runs one step. With several processes the lease leaves one
  * ticker per event; even two at once could not admit faster, since the rate bucket lives in the store.
  */
-export function createTicker({ service, store, clock, log, intervalMs = 200, leaseMs = 2000 }: TickerDeps) {
+export function createTicker({ service, store, clock, log, recorder, intervalMs = 200, leaseMs = 2000 }: TickerDeps) {
   const owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
+  /** Events whose lease this ticker held on its last step: their log is flushed once more on stop. */
+  const led = new Set<string>();
 
   async function tickAll(now = clock.now()) {
     const events = await store.queues();
     for (const eventId of events) {
       try {
         if (await service.finishedLongAgo(eventId, now)) {
+          await recorder?.record(eventId);
           await store.removeQueue(eventId);
+          led.delete(eventId);
           continue;
         }
-        if (!(await store.lease(eventId, owner, leaseMs))) continue;
+        if (!(await store.lease(eventId, owner, leaseMs))) {
+          led.delete(eventId);
+          continue;
+        }
+        led.add(eventId);
         await service.tickEvent(eventId, now);
+        await recorder?.record(eventId);
       } catch (err) {
         log.warn({ err, eventId }, 'queue tick failed');
       }
@@ -60,6 +72,10 @@ export function createTicker({ service, store, clock, log, intervalMs = 200, lea
       clearInterval(timer);
       timer = undefined;
       await running;
+      // Admissions made at once by joins since the last step reach the database before the store closes.
+      for (const eventId of led) {
+        await recorder?.record(eventId).catch((err: unknown) => log.warn({ err, eventId }, 'admission log flush failed'));
+      }
     },
     /** Runs one step for every event now (tests; a deterministic tick at the clock's time). */
     tick: (now?: number) => tickAll(now),

@@ -3,7 +3,9 @@
 -- Then, once the pre-queue is shuffled, admits the next numbers in order as the rate bucket
 -- (same arithmetic as rate.ts) and maxActive allow. Buyers who left while waiting are passed
 -- over without using a turn, at most ARGV[6] of them per step.
+-- Every admission's number is appended to the admission log (KEYS[5]) in admission order.
 -- KEYS[1] meta hash   KEYS[2] byNumber (number -> user)   KEYS[3] marks   KEYS[4] active zset
+-- KEYS[5] admission log list
 -- ARGV[1] now (ms)    ARGV[2] paused "1"|"0"   ARGV[3] admitPerMinute   ARGV[4] maxActive
 -- ARGV[5] claimMs     ARGV[6] skip limit
 -- Returns {admitted, expired, serving}
@@ -56,6 +58,7 @@ while budget > 0 and serving < issued and skipped < skipLimit do
   else
     redis.call('HSET', KEYS[3], user, mark)
     redis.call('ZADD', KEYS[4], deadline, user)
+    redis.call('RPUSH', KEYS[5], serving)
     admitted = admitted + 1
     budget = budget - 1
     tokens = tokens - 1

@@ -4,6 +4,7 @@
 -- fewer than maxActive are active and the rate bucket holds a whole token (same arithmetic as rate.ts).
 -- KEYS[1] meta hash   KEYS[2] numbers (user -> number)   KEYS[3] byNumber (number -> user)
 -- KEYS[4] marks       KEYS[5] pre-queue list             KEYS[6] active zset
+-- KEYS[7] admission log list (an admission at once appends its number)
 -- ARGV[1] user id     ARGV[2] now (ms)   ARGV[3] phase: "pre" | "open"   ARGV[4] paused: "1" | "0"
 -- ARGV[5] admitPerMinute   ARGV[6] maxActive   ARGV[7] claimMs
 -- Returns {created 1|0, number (0 = in the pre-queue), mark ("" = waiting), serving}
@@ -52,6 +53,7 @@ if ARGV[4] ~= '1' and serving == n - 1 and redis.call('ZCARD', KEYS[6]) < tonumb
     redis.call('HINCRBY', KEYS[1], 'admitted', 1)
     redis.call('HSET', KEYS[4], user, mark)
     redis.call('ZADD', KEYS[6], now + tonumber(ARGV[7]), user)
+    redis.call('RPUSH', KEYS[7], n)
   end
   redis.call('HSET', KEYS[1], 'tokens', string.format('%.17g', tokens), 'tokens_at', string.format('%d', at))
 end
