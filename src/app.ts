@@ -70,6 +70,8 @@ export interface AppDeps {
 }
 
 export const BODY_LIMIT = 64 * 1024;
+/** What a worker-only process serves: operations, and the webhook its own test-gateway dispatcher delivers. */
+const OPS_PATHS = new Set(['/healthz', '/readyz', '/metrics', '/api/payments/webhook']);
 /** The work queue of delayed order-expiry checks. */
 const EXPIRY_QUEUE = 'order-expiry';
 
@@ -238,6 +240,13 @@ export async function buildApp(deps: AppDeps) {
     );
   });
 
+  if (!config.roles.includes('api')) {
+    // A worker-only process (no 'api' role) answers health, readiness and metrics on its port and
+    // no buyer route, so a load balancer pointed at it by mistake never has buyers served by it.
+    app.addHook('onRequest', async (request) => {
+      if (!OPS_PATHS.has(request.url.split('?')[0] ?? '')) throw new AppError('NOT_FOUND', 404, 'This process runs worker roles only');
+    });
+  }
   await app.register(opsRoutes, { checks, metrics, metricsToken: config.metricsToken });
   await app.register(accountsRoutes, { accounts, auth, limits: { signupPerMinute: 10, loginPerMinute: 20 } });
   await app.register(catalogRoutes, { catalog, auth });

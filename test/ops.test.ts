@@ -22,6 +22,26 @@ for (const shape of shapes) {
       assert.deepEqual(res.json(), { status: 'ok' });
     });
 
+    it('serves only health, readiness and metrics in a process without the api role', async () => {
+      const fresh = await freshDb(shape);
+      const app = await buildApp({
+        config: testConfig({ TICKETMAX_ROLES: 'ticker,expiry,outbox' }),
+        db: fresh.db,
+        secret: SECRET,
+        logger: false,
+      });
+      try {
+        assert.equal((await app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200);
+        assert.equal((await app.inject({ method: 'GET', url: '/readyz' })).statusCode, 200);
+        const api = await app.inject({ method: 'GET', url: '/api/events' });
+        assert.equal(api.statusCode, 404);
+        assert.equal(errorCode(api), 'NOT_FOUND');
+      } finally {
+        await app.close();
+        await fresh.drop();
+      }
+    });
+
     it('answers /readyz with 200, naming each dependency it checked', async () => {
       const res = await t.app.inject({ method: 'GET', url: '/readyz' });
       assert.equal(res.statusCode, 200);
