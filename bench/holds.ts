@@ -71,6 +71,13 @@ async function startProcess(args: string[], env: Record<string, string>, ready: 
     child.stderr.on('data', onData);
     child.on('exit', (code) => reject(new Error(`exited with ${code}:\n${output}`)));
   });
+  // Keep what the server logs (warnings and errors) next to the results.
+  const log: string[] = [];
+  child.stdout.on('data', (chunk: Buffer) => log.push(chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => log.push(chunk.toString()));
+  child.once('exit', () => {
+    if (log.length > 0) void writeFile(new URL(`./results/server-${Date.now()}.log`, import.meta.url), log.join('')).catch(() => undefined);
+  });
   return { url, child };
 }
 async function stop(child: ChildProcess) {
@@ -157,6 +164,13 @@ async function benchApi(store: 'redis' | 'memory') {
       PORT: '0',
       ...(store === 'redis' ? { REDIS_URL } : {}),
     };
+    if (store === 'redis') {
+      // The benchmark's own Redis database: events of earlier runs (whose PostgreSQL databases
+      // are gone) would otherwise keep the ticker and the sweeper busy.
+      const redis = await createRedis(REDIS_URL);
+      await redis.client.flushDb();
+      await redis.quit();
+    }
     const server = await startProcess(['src/main.ts'], env, /running at (http:\/\/[\d.:]+)/);
     try {
       const db = new pg.Client({ connectionString: databaseUrl });
@@ -337,6 +351,7 @@ async function benchLua() {
   return { hold: summarize(hold), release: summarize(release) };
 }
 
+await mkdir(new URL('./results/', import.meta.url), { recursive: true });
 const loadBefore = os.loadavg()[0]!;
 const only = process.env.BENCH_ONLY;
 const skip = { rps: 0, p50: 0, p99: 0, errors: 0, failures: {}, runs: [] };
