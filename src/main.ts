@@ -3,6 +3,7 @@ import { ConfigError, loadConfig } from './config.ts';
 import { DEMO_ACCOUNTS, seedDemo } from './demo/seed.ts';
 import { openDb } from './platform/db.ts';
 import { migrate } from './platform/migrate.ts';
+import { ensureWebBuild } from './modules/web/index.ts';
 import { loadSecrets } from './platform/secrets.ts';
 
 async function main() {
@@ -19,7 +20,8 @@ async function main() {
   const secrets = await loadSecrets(config);
   const db = await openDb({ url: config.databaseUrl, dataDir: config.dataDir });
   await migrate(db);
-  const app = await buildApp({ config, db, secret: secrets.secret, webhookSecret: secrets.paymentWebhookSecret, ownsDb: true });
+  const webRoot = config.roles.includes('api') ? await ensureWebBuild({ info: console.log, warn: console.warn }) : undefined;
+  const app = await buildApp({ config, db, secret: secrets.secret, webhookSecret: secrets.paymentWebhookSecret, ownsDb: true, webRoot });
   const { accounts, catalog } = app.services;
 
   if (config.adminEmail && config.adminPassword) {

@@ -1,0 +1,143 @@
+import type { FunctionComponent } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import { type AdminQueue, api, type EventDetail, type Stats } from '../api.ts';
+import { ErrorBox, Loading, RequireUser, Title, useLoad } from '../components.tsx';
+import { money } from '../format.ts';
+import { OrdersChart } from './chart.tsx';
+
+/** The event's stats: SSE about once a second, polling every 2 s when the stream fails. */
+function useStats(id: string) {
+  const [stats, setStats] = useState<Stats | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  useEffect(() => {
+    let poll: ReturnType<typeof setInterval> | undefined;
+    const load = () => api.get<Stats>(`/api/admin/events/${id}/stats`).then((s) => (setStats(s), setError(null)), setError);
+    void load();
+    const source = new EventSource(`/api/admin/events/${id}/stats/stream`);
+    source.addEventListener('stats', (e) => setStats(JSON.parse((e as MessageEvent<string>).data) as Stats));
+    source.addEventListener('error', () => {
+      if (source.readyState === EventSource.CLOSED && !poll) poll = setInterval(() => void load(), 2000);
+    });
+    return () => {
+      source.close();
+      if (poll) clearInterval(poll);
+    };
+  }, [id]);
+  return { stats, error, setStats };
+}
+
+function Figure({ label, value, testid }: { label: string; value: string; testid?: string }) {
+  return (
+    <div class="card">
+      <dt class="text-sm text-slate-700">{label}</dt>
+      <dd class="text-2xl font-bold" data-testid={testid}>
+        {value}
+      </dd>
+    </div>
+  );
+}
+
+function Board({ id }: { id: string }) {
+  const [event, loadError] = useLoad(() => api.get<{ event: EventDetail }>(`/api/events/${id}`), [id]);
+  const { stats, error, setStats } = useStats(id);
+  const [controlError, setControlError] = useState<unknown>(null);
+  const [rate, setRate] = useState('');
+  const q = stats?.queue;
+  useEffect(() => {
+    if (q && rate === '') setRate(String(q.admitPerMinute));
+  }, [q]);
+
+  async function control(body: Partial<Pick<AdminQueue, 'paused' | 'admitPerMinute' | 'maxActive'>>) {
+    setControlError(null);
+    try {
+      const queue = await api.send<AdminQueue>('PATCH', `/api/admin/events/${id}/queue`, body);
+      setStats((s) => (s ? { ...s, queue } : s));
+    } catch (err) {
+      setControlError(err);
+    }
+  }
+
+  if (loadError) return <ErrorBox error={loadError} />;
+  const n = (v: number | undefined) => (v === undefined ? '…' : v.toLocaleString('en-US'));
+  return (
+    <section>
+      <Title sub={event ? `${event.event.venue.name} · ${event.event.status.replace('_', ' ')}` : undefined}>
+        {event ? `Dashboard: ${event.event.name}` : 'Dashboard'}
+      </Title>
+      <p class="mb-4 flex gap-3">
+        <a class="link" href={`/organizer/events/${id}/edit`}>
+          Edit event
+        </a>
+        <a class="link" href={`/events/${id}`}>
+          Public page
+        </a>
+      </p>
+      <ErrorBox error={error} />
+      {!stats && !error && <Loading what="Loading live figures" />}
+      {stats && (
+        <>
+          <dl class="grid grid-cols-2 gap-3 md:grid-cols-4" aria-live="off">
+            <Figure label="Sold" value={n(stats.sold)} testid="stat-sold" />
+            <Figure label="Held now" value={n(stats.held)} />
+            <Figure label="Awaiting payment" value={n(stats.pending)} />
+            <Figure label="Available" value={n(stats.available)} />
+            <Figure label="Revenue" value={money(stats.revenue)} testid="stat-revenue" />
+            <Figure label="In the queue" value={n(q?.waiting)} />
+            <Figure label="Choosing seats now" value={n(q?.active)} />
+            <Figure label="Admitted so far" value={n(q?.admitted)} />
+          </dl>
+          <div class="mt-4 grid gap-4 lg:grid-cols-3">
+            <div class="card lg:col-span-2">
+              <OrdersChart points={stats.ordersPerMinute} />
+            </div>
+            <div class="card flex flex-col gap-3">
+              <h2 class="text-lg font-bold">Waiting room</h2>
+              <p>
+                Admission is <strong data-testid="queue-state">{q?.paused ? 'paused' : 'running'}</strong> at{' '}
+                {n(q?.admitPerMinute)} buyers a minute (at most {n(q?.maxActive)} at once).
+              </p>
+              <button
+                type="button"
+                class={q?.paused ? 'btn' : 'btn-secondary'}
+                onClick={() => void control({ paused: !q?.paused })}
+              >
+                {q?.paused ? 'Resume admission' : 'Pause admission'}
+              </button>
+              <form
+                class="flex items-end gap-2"
+                onSubmit={(e) => {
+                  e.preventDefault();
+                  void control({ admitPerMinute: Math.max(0, Math.floor(Number(rate))) });
+                }}
+              >
+                <div class="flex-1">
+                  <label class="label" for="rate">
+                    Admit per minute
+                  </label>
+                  <input
+                    class="input"
+                    id="rate"
+                    type="number"
+                    min={0}
+                    value={rate}
+                    onInput={(e) => setRate(e.currentTarget.value)}
+                  />
+                </div>
+                <button class="btn" type="submit">
+                  Set rate
+                </button>
+              </form>
+              <ErrorBox error={controlError} />
+            </div>
+          </div>
+        </>
+      )}
+    </section>
+  );
+}
+
+export const Dashboard: FunctionComponent<{ id: string }> = ({ id }) => (
+  <RequireUser roles={['organizer', 'admin']}>
+    <Board id={id} />
+  </RequireUser>
+);
