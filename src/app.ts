@@ -53,6 +53,7 @@ import { createInProcessBus, createOutboxRelay } from './workers/outbox-relay.ts
 import { periodic } from './workers/periodic.ts';
 import { createBroker } from './platform/amqp.ts';
 import { webPages } from './modules/web/index.ts';
+import { adminRoutes, createAdminRepository, createAdminService } from './modules/admin/index.ts';
 
 export interface AppDeps {
   config: Config;
@@ -255,6 +256,8 @@ export async function buildApp(deps: AppDeps) {
   await app.register(ordersRoutes, { orders, payments, auth, admission: waitingRoom.admission });
   await app.register(paymentsRoutes, { payments });
   await app.register(ticketsRoutes, { tickets, auth });
+  const admin = createAdminService({ repo: createAdminRepository(db), queue: waitingRoom, availability: inventory.availability, clock });
+  await app.register(adminRoutes, { admin, auth });
   if (deps.webRoot) await app.register(webPages, { root: deps.webRoot });
 
   app.addHook('onClose', async () => {

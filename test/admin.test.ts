@@ -1,0 +1,123 @@
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { after, before, describe, it } from 'node:test';
+import { buildTestApp, dbShapes, errorCode, makeUser, type TestApp } from './helpers.ts';
+import { admit, bulkBuyers, onSaleEvent } from './inventory.helpers.ts';
+
+const shapes = await dbShapes();
+const card = (number: string) => ({ card: { number, expMonth: 12, expYear: 2030, cvc: '123' } });
+
+for (const shape of shapes) {
+  describe(`organizer dashboard stats (${shape})`, () => {
+    let t: TestApp;
+    before(async () => {
+      t = await buildTestApp(shape, { TICKETMAX_RATE_LIMIT_ALLOW: '127.0.0.1' });
+    });
+    after(async () => t.close());
+
+    it('counts sold, pending and held places, revenue and orders per minute from the database and the live inventory', async () => {
+      const event = await onSaleEvent(t.app);
+      const [payer, waiter, holder] = await bulkBuyers(t.app, 3);
+      for (const b of [payer!, waiter!, holder!]) await admit(t.app, b, event.eventId);
+      const stalls = event.seats.filter((s) => s.section === 'Stalls');
+      const hold = (b: typeof payer, seats: string[]) =>
+        t.app.inject({ method: 'PUT', url: `/api/events/${event.eventId}/hold`, headers: b!.headers, payload: { seats } });
+      const order = async (b: typeof payer): Promise<{ id: string }> =>
+        (
+          await t.app.inject({
+            method: 'POST',
+            url: '/api/orders',
+            headers: { ...b!.headers, 'idempotency-key': `k-${b!.id}` },
+            payload: { eventId: event.eventId },
+          })
+        ).json<{ order: { id: string } }>().order;
+      assert.equal((await hold(payer, [stalls[0]!.id, stalls[1]!.id])).statusCode, 200);
+      const paid = await order(payer);
+      const pay = await t.app.inject({
+        method: 'POST',
+        url: `/api/orders/${paid.id}/pay`,
+        headers: { ...payer!.auth, 'idempotency-key': 'pay-1' },
+        payload: card('4242424242424242'),
+      });
+      assert.equal(pay.statusCode, 200);
+      assert.equal((await hold(waiter, [stalls[2]!.id])).statusCode, 200);
+      await order(waiter);
+      assert.equal((await hold(holder, [stalls[3]!.id, stalls[4]!.id, stalls[5]!.id])).statusCode, 200);
+      const ga = await t.app.inject({
+        method: 'PUT',
+        url: `/api/events/${event.eventId}/hold`,
+        headers: holder!.headers,
+        payload: { ga: { section: 'Standing', quantity: 4 } },
+      });
+      assert.equal(ga.statusCode, 200, ga.body);
+
+      // The availability snapshot may be ~150 ms old: ask until it has caught up.
+      let stats = {} as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+      for (let i = 0; i < 50; i++) {
+        const res = await t.app.inject({
+          method: 'GET',
+          url: `/api/admin/events/${event.eventId}/stats`,
+          headers: event.organizer.auth,
+        });
+        assert.equal(res.statusCode, 200, res.body);
+        stats = res.json();
+        if (stats.held === 4) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.equal(stats.sold, 2);
+      assert.equal(stats.pending, 1);
+      assert.equal(stats.held, 4, 'the GA hold replaced the three seats');
+      assert.equal(stats.available, 50 + 24 + 100 - 2 - 1 - 4);
+      assert.deepEqual(stats.revenue, { amount: 10_000, currency: 'USD' });
+      assert.equal(stats.queue.admitted, 3);
+      assert.equal(stats.ordersPerMinute.length, 30);
+      assert.equal(
+        stats.ordersPerMinute.reduce((n: number, p: { count: number }) => n + p.count, 0),
+        2,
+      );
+      assert.ok(Date.parse(stats.ordersPerMinute.at(-1).minute) <= Date.now());
+    });
+
+    it('refuses buyers and other organizers, and answers 404 for an unknown event', async () => {
+      const event = await onSaleEvent(t.app);
+      const other = await makeUser(t.app, 'organizer');
+      const buyer = await makeUser(t.app);
+      const admin = await makeUser(t.app, 'admin');
+      const get = (auth: Record<string, string>, id = event.eventId) =>
+        t.app.inject({ method: 'GET', url: `/api/admin/events/${id}/stats`, headers: auth });
+      assert.equal(errorCode(await get(other.auth)), 'FORBIDDEN');
+      assert.equal((await get(buyer.auth)).statusCode, 403);
+      assert.equal((await get({})).statusCode, 401);
+      assert.equal((await get(admin.auth)).statusCode, 200);
+      assert.equal(errorCode(await get(event.organizer.auth, 'evt_nothere')), 'NOT_FOUND');
+    });
+
+    it('streams the figures as SSE `stats` events about once a second', async () => {
+      const event = await onSaleEvent(t.app);
+      const address = await t.app.listen({ port: 0, host: '127.0.0.1' });
+      const text = await new Promise<string>((resolve, reject) => {
+        const req = http.get(
+          `${address}/api/admin/events/${event.eventId}/stats/stream`,
+          { headers: event.organizer.auth },
+          (res) => {
+            assert.equal(res.statusCode, 200);
+            assert.match(String(res.headers['content-type']), /text\/event-stream/);
+            let body = '';
+            res.on('data', (chunk: Buffer) => {
+              body += chunk.toString();
+              if ((body.match(/event: stats/g) ?? []).length >= 2) {
+                req.destroy();
+                resolve(body);
+              }
+            });
+          },
+        );
+        req.on('error', reject);
+        setTimeout(() => reject(new Error('fewer than two stats events in 4 s')), 4000).unref();
+      });
+      const first = JSON.parse(/data: (.*)/.exec(text)![1]!);
+      assert.equal(first.sold, 0);
+      assert.equal(first.available, 174);
+    });
+  });
+}
