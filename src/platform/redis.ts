@@ -24,20 +24,23 @@ function isNoScript(err: unknown): boolean {
 
 /** Connects to Redis at `url` (redis:// or rediss://). Rejects when it cannot connect. */
 export async function createRedis(url: string, options: { connectTimeoutMs?: number } = {}): Promise<Redis> {
+  let connected = false;
   const client = createClient({
     url,
     socket: {
       connectTimeout: options.connectTimeoutMs ?? 5000,
-      // Keep retrying after a lost connection; the first connect below still fails fast.
-      reconnectStrategy: (retries) => Math.min(50 * 2 ** retries, 2000),
+      // Once connected, keep retrying a lost connection (commands fail meanwhile; /readyz says so).
+      // The first connect fails at once instead, so start-up reports an unreachable Redis.
+      reconnectStrategy: (retries, cause) => (connected ? Math.min(50 * 2 ** retries, 2000) : cause),
     },
   });
   // node-redis emits 'error' on every failed reconnect; without a listener the process would crash.
   client.on('error', () => undefined);
   try {
     await client.connect();
+    connected = true;
   } catch (err) {
-    client.destroy();
+    if (client.isOpen) client.destroy();
     throw err;
   }
 
