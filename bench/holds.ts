@@ -6,10 +6,12 @@
  * The API runs as its own process (`node --import tsx src/main.ts`, PostgreSQL; Redis or memory
  * for hot state); autocannon runs here. Both share this machine's cores with Redis and PostgreSQL.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { createRequire } from 'node:module';
 import pg from 'pg';
 import { eventKeys } from '../src/modules/inventory/keys.ts';
@@ -29,6 +31,8 @@ const autocannon = createRequire(import.meta.url)('autocannon') as (options: Rec
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const USERS = Number(process.env.BENCH_USERS ?? 10_000);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
+/** autocannon (npm, in this process) or wrk (Debian's, in C) for the hold, release and bare PUT runs. */
+const TOOL = process.env.BENCH_TOOL === 'wrk' ? 'wrk' : 'autocannon';
 const PG_ADMIN = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/6';
 const SECRET = randomBytes(32).toString('hex');
@@ -128,6 +132,27 @@ async function cannon(url: string, next: (i: number) => Req, options: { amount?:
   };
 }
 const constant = (r: Req) => () => r;
+
+/** wrk's latency figure ("850.00us", "1.20ms", "1.01s") in ms. */
+function wrkMs(text: string, label: string): number {
+  const match = new RegExp(`${label}\\s+([\\d.]+)(us|ms|s)\\b`).exec(text);
+  if (!match) return NaN;
+  const value = Number(match[1]);
+  return match[2] === 'us' ? value / 1000 : match[2] === 's' ? value * 1000 : value;
+}
+
+/** Debian's wrk (C, one thread): less of the two cores goes to generating load than with autocannon. */
+async function wrk(url: string, seconds: number, env: Record<string, string> = {}, script?: string): Promise<Measure> {
+  const args = ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', ...(script ? ['-s', script] : []), url];
+  const { stdout } = await promisify(execFile)('wrk', args, { env: { ...process.env, ...env } });
+  const total = Number(/(\d+) requests in ([\d.]+)(ms|s)/.exec(stdout)?.[1]);
+  const elapsed = /(\d+) requests in ([\d.]+)(ms|s)/.exec(stdout);
+  const secondsTaken = elapsed ? Number(elapsed[2]) / (elapsed[3] === 'ms' ? 1000 : 1) : seconds;
+  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(stdout)?.[1] ?? 0);
+  const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout);
+  const errors = socketErrors ? socketErrors.slice(1).reduce((n, v) => n + Number(v), 0) : 0;
+  return { rps: Math.round(total / secondsTaken), p50: wrkMs(stdout, '50%'), p99: wrkMs(stdout, '99%'), errors: non2xx + errors };
+}
 
 async function withDatabase<T>(fn: (url: string) => Promise<T>): Promise<T> {
   const name = `tm_bench_${randomBytes(4).toString('hex')}`;
@@ -252,8 +277,20 @@ async function benchApi(store: 'redis' | 'memory') {
       await cannon(server.url, release, { amount: USERS });
       const holds: Measure[] = [];
       const releases: Measure[] = [];
+      const files = TOOL === 'wrk' ? await wrkFiles(headers.map((h) => [h.authorization!, h['x-admission-token']!]), seatIds) : undefined;
       for (let run = 0; run < RUNS; run++) {
         round += 1;
+        if (files) {
+          const measured = await wrk(`${server.url}${path}`, 5, { ...files, WRK_MODE: 'put', WRK_ROUND: String(round) }, WRK_SCRIPT);
+          holds.push(measured);
+          round += Math.ceil((measured.rps * 5) / USERS) + 1;
+          await fill();
+          // One second of DELETEs: fewer than USERS requests at these rates, so each releases a real hold.
+          const released = await wrk(`${server.url}${path}`, 1, { ...files, WRK_MODE: 'delete', WRK_ROUND: '0' }, WRK_SCRIPT);
+          if (released.rps > USERS) console.warn(`release run ${run + 1}: more DELETEs than holds; the rest released nothing`);
+          releases.push(released);
+          continue;
+        }
         holds.push(await cannon(server.url, moving, { duration: 5 }));
         await fill();
         releases.push(await cannon(server.url, release, { amount: USERS }));
@@ -279,6 +316,18 @@ function withoutBody(h: Record<string, string>) {
   return rest;
 }
 
+const WRK_SCRIPT = 'bench/holds.wrk.lua';
+/** The buyers and seat ids files bench/holds.wrk.lua reads. */
+async function wrkFiles(buyers: [string, string][], seatIds: string[]) {
+  const dir = path.join(os.tmpdir(), `tm-bench-holds-${process.pid}`);
+  await mkdir(dir, { recursive: true });
+  const WRK_BUYERS = path.join(dir, 'buyers.tsv');
+  const WRK_SEATS = path.join(dir, 'seats.txt');
+  await writeFile(WRK_BUYERS, buyers.map(([auth, admission]) => `${auth}\t${admission}`).join('\n'));
+  await writeFile(WRK_SEATS, seatIds.join('\n'));
+  return { WRK_BUYERS, WRK_SEATS };
+}
+
 /** The bare framework: GET and a PUT with a small JSON body, no auth, no store. */
 async function benchBare() {
   const server = await startProcess(['bench/bare-server.ts'], {}, /bare server at (http:\/\/[\d.:]+)/);
@@ -287,11 +336,21 @@ async function benchBare() {
     const get: Measure[] = [];
     const put: Measure[] = [];
     for (let run = 0; run < RUNS; run++) {
-      get.push(await cannon(server.url, constant({ method: 'GET', path: '/bare', headers: {} }), { duration: 5 }));
+      get.push(
+        TOOL === 'wrk'
+          ? await wrk(`${server.url}/bare`, 5)
+          : await cannon(server.url, constant({ method: 'GET', path: '/bare', headers: {} }), { duration: 5 }),
+      );
       // The same request shape as a hold (two long tokens, a body per request), so the load
       // generator's own cost is the same on both sides of the ratio.
       const token = `Bearer ${'x'.repeat(150)}`;
       const admission = 'y'.repeat(160);
+      if (TOOL === 'wrk') {
+        const buyers = Array.from({ length: 1000 }, (_, u) => [`Bearer ${'x'.repeat(150)}${u}`, `${'y'.repeat(160)}${u}`] as [string, string]);
+        const files = await wrkFiles(buyers, Array.from({ length: 50_000 }, (_, i) => `st_${i}`));
+        put.push(await wrk(`${server.url}/bare`, 5, { ...files, WRK_MODE: 'put', WRK_ROUND: '0' }, WRK_SCRIPT));
+        continue;
+      }
       put.push(
         await cannon(
           server.url,
@@ -364,6 +423,7 @@ const results = {
   machine: `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`,
   // Other work on the machine skews every figure: the 1-minute load average before and after.
   load: { before: loadBefore, after: os.loadavg()[0]! },
+  tool: TOOL,
   runs: RUNS,
   users: USERS,
   connections: CONNECTIONS,
@@ -378,7 +438,7 @@ await writeFile(new URL(`./results/holds-${Date.now()}.json`, import.meta.url), 
 const row = (name: string, m: { rps: number; p50: number; p99: number; errors: number }) =>
   `| ${name} | ${m.rps.toLocaleString('en')} | ${m.p50.toFixed(2)} | ${m.p99.toFixed(2)} | ${m.errors} |`;
 console.log(
-  `\n${results.machine}; median of ${RUNS} runs; ${USERS.toLocaleString('en')} buyers; ${CONNECTIONS} connections; ` +
+  `\n${results.machine}; ${TOOL}; median of ${RUNS} runs; ${USERS.toLocaleString('en')} buyers; ${CONNECTIONS} connections; ` +
     `load average ${results.load.before.toFixed(1)} before, ${results.load.after.toFixed(1)} after\n`,
 );
 console.log('| what | req/s | p50 ms | p99 ms | non-2xx |\n|---|---:|---:|---:|---:|');
