@@ -169,36 +169,42 @@ for (const target of ['memory', ...targets] as const) {
       assert.ok(stat < 49.73, `chi-square ${stat.toFixed(1)} over 24 permutations`);
     });
 
-    it('admits in number order exactly, after the shuffle and for later arrivals', async () => {
+    it('admits in number order exactly: 400 shuffled and 200 later arrivals, two processes ticking and joining at once', async () => {
       const e = newEvent();
-      const pre = users(60, 'fifo');
-      await prequeue(store, e, pre);
-      await store.shuffle(e, newShuffleSeed());
-      const late = users(40, 'late');
-      const r = rules({ admitPerMinute: 600, maxActive: 1000, paused: true });
-      for (const u of late) await joinOpen(store, e, u, T0, r);
+      const pre = users(400, 'fifo');
+      await Promise.all(pre.map((u, i) => (i % 2 ? store : second).join(e, u, T0 - 1000, 'pre', RULES)));
+      await Promise.all([store.shuffle(e, newShuffleSeed()), second.shuffle(e, newShuffleSeed())]);
+      const late = users(200, 'late');
+      const r = rules({ admitPerMinute: 12_000, maxActive: 100_000 });
       const everyone = [...pre, ...late];
-      const admittedAt = new Map<string, { step: number; number: number }>();
+      const admitted = new Map<string, { at: number; number: number }>();
       let now = T0;
-      for (let step = 0; step < 40 && admittedAt.size < everyone.length; step++) {
-        now += 300; // 600/min = 3 tokens per 300 ms
-        const res = await store.advance(e, now, rules({ admitPerMinute: 600, maxActive: 1000 }));
-        const places = await Promise.all(everyone.map(async (u) => [u, (await store.place(e, u))!] as const));
+      for (let step = 0; step < 40 && admitted.size < everyone.length; step++) {
+        now += 300; // 12,000/min = 60 tokens per 300 ms
+        // Later arrivals keep coming while both processes' tickers step at the same moment.
+        await Promise.all([
+          ...late.slice(step * 20, step * 20 + 20).map((u, i) => (i % 2 ? store : second).join(e, u, now, 'open', r)),
+          store.advance(e, now, r),
+          second.advance(e, now, r),
+        ]);
+        const serving = (await store.counters(e)).serving;
+        const places = await Promise.all(everyone.map(async (u) => [u, await store.place(e, u)] as const));
         for (const [u, p] of places) {
-          const admitted = p.mark.kind === 'admitted';
-          assert.equal(admitted, p.number! <= res.serving, `number ${p.number} vs serving ${res.serving}`);
-          if (admitted && !admittedAt.has(u)) admittedAt.set(u, { step, number: p.number! });
+          if (!p) continue; // a later arrival who has not come yet
+          const isAdmitted = p.mark.kind === 'admitted';
+          assert.equal(isAdmitted, p.number! <= serving, `number ${p.number} vs serving ${serving}`);
+          if (p.mark.kind === 'admitted' && !admitted.has(u)) admitted.set(u, { at: p.mark.at, number: p.number! });
         }
       }
-      assert.equal(admittedAt.size, 100);
-      // Everyone admitted in an earlier step holds a lower number than everyone admitted later.
-      const order = [...admittedAt.values()].sort((a, b) => a.step - b.step || a.number - b.number);
+      assert.equal(admitted.size, 600);
+      // Everyone admitted at an earlier moment holds a lower number than everyone admitted later.
+      const order = [...admitted.values()].sort((a, b) => a.at - b.at || a.number - b.number);
       assert.deepEqual(
         order.map((a) => a.number),
-        Array.from({ length: 100 }, (_, i) => i + 1),
+        Array.from({ length: 600 }, (_, i) => i + 1),
         'admission order = number order',
       );
-      assert.ok(new Set(order.map((a) => a.step)).size > 10, 'admitted over many steps');
+      assert.ok(new Set(order.map((a) => a.at)).size >= 10, 'admitted over many steps');
     });
 
     it('advances evenly at the configured rate, never a minute at once', async () => {
