@@ -1,0 +1,255 @@
+/**
+ * The on-sale load test: virtual buyers through the waiting room to their tickets, against the real
+ * server started as child processes, then the invariants read from the database.
+ *
+ *   npm run loadtest -- --scenario seed-spike|spike-10x|stadium [--shape embedded|scale] [--buyers N]
+ *                       [--api N] [--max-seconds S] [--connections C]
+ *
+ * Accounts and session tokens are seeded straight into the database before the measured window
+ * (see loadtest/setup.ts). The server runs with TICKETMAX_RATE_LIMIT_ALLOW=127.0.0.1: every buyer
+ * comes from this one address. Loopback only. Writes bench/results/<scenario>-<timestamp>.json and
+ * .html; exits 1 when any verification count is not 0 (or nobody was served).
+ */
+import type { ChildProcess } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { randomBytes } from 'node:crypto';
+import { openDb, type Db } from '../src/platform/db.ts';
+import { migrate } from '../src/platform/migrate.ts';
+import { createRedis } from '../src/platform/redis.ts';
+import { startProcess, stopProcess, withDatabase } from './lib.ts';
+import { runBuyer, type BuyerRecord, type Venue } from './loadtest/buyer.ts';
+import { createClient } from './loadtest/http.ts';
+import { watchProcesses } from './loadtest/processes.ts';
+import { renderReport } from './loadtest/report.ts';
+import { arrivals, SCENARIOS } from './loadtest/scenarios.ts';
+import { createEvent, seedAccounts } from './loadtest/setup.ts';
+import { createStats, round } from './loadtest/stats.ts';
+import { verificationLine, verify } from './loadtest/verify.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    scenario: { type: 'string', default: 'seed-spike' },
+    shape: { type: 'string', default: 'embedded' },
+    buyers: { type: 'string' },
+    api: { type: 'string', default: '2' },
+    'max-seconds': { type: 'string' },
+    connections: { type: 'string', default: '128' },
+  },
+});
+const base = SCENARIOS[args.scenario];
+if (!base || !['embedded', 'scale'].includes(args.shape)) {
+  console.error(
+    `usage: npm run loadtest -- --scenario ${Object.keys(SCENARIOS).join('|')} [--shape embedded|scale] [--buyers N]`,
+  );
+  process.exit(2);
+}
+const shape = args.shape as 'embedded' | 'scale';
+const scenario = {
+  ...base,
+  buyers: args.buyers ? Number(args.buyers) : base.buyers,
+  maxSeconds: args['max-seconds'] ? Number(args['max-seconds']) : base.maxSeconds,
+};
+const SECRET = `loadtest-${randomBytes(16).toString('hex')}`;
+const serverEnv = {
+  TICKETMAX_SECRET: SECRET,
+  PAYMENT_WEBHOOK_SECRET: SECRET,
+  TICKETMAX_DEMO: 'false',
+  TICKETMAX_RATE_LIMIT_ALLOW: '127.0.0.1',
+  LOG_LEVEL: 'warn',
+  PORT: '0',
+};
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Seeds, starts the server, runs the buyers, stops the server; returns what verification needs. */
+async function run(prepare: () => Promise<Db>, start: () => Promise<{ url: string; child: ChildProcess }>, rootRole: string) {
+  const seedStarted = performance.now();
+  const db = await prepare();
+  await migrate(db);
+  const accounts = await seedAccounts(db, SECRET, scenario.buyers);
+  await db.close();
+  const seedSeconds = (performance.now() - seedStarted) / 1000;
+  const server = await start();
+  const watch = watchProcesses(server.child.pid!, rootRole);
+  try {
+    const venue: Venue & { capacity: number } = await createEvent(
+      server.url,
+      accounts.organizer,
+      scenario,
+      scenario.saleOpensAfter > 0 ? scenario.saleOpensAfter * 1000 : -1000,
+    );
+    watch.resetCpu();
+    const t0 = performance.now();
+    venue.deadline = t0 + scenario.maxSeconds * 1000;
+    const stats = createStats(t0);
+    const client = createClient(server.url, stats, Number(args.connections));
+    let done = false;
+    const monitor = (async () => {
+      while (!done) {
+        try {
+          const res = await fetch(`${server.url}/api/events/${venue.eventId}/queue/status`);
+          const body = (await res.json()) as { waiting: number; serving: number };
+          Object.assign(stats.at(), { waiting: body.waiting, serving: body.serving });
+        } catch {
+          // the status is best effort; the buyers' own requests carry the errors
+        }
+        await sleep(1000);
+      }
+    })();
+    const offsets = arrivals(scenario.profile, scenario.buyers, scenario.arrivalSeconds);
+    const paidAt: number[] = [];
+    const buyers: Promise<BuyerRecord>[] = [];
+    for (let i = 0; i < offsets.length; i++) {
+      const wait = t0 + offsets[i]! - performance.now();
+      if (wait > 2) await sleep(wait);
+      buyers.push(
+        runBuyer(client, stats, scenario, venue, accounts.buyers[i]!, i).then((r) => {
+          if (r.outcome === 'paid') paidAt.push(performance.now() - t0);
+          return r;
+        }),
+      );
+    }
+    const records = await Promise.all(buyers);
+    const windowSeconds = (performance.now() - t0) / 1000;
+    done = true;
+    await monitor;
+    await sleep(2000); // late webhooks settle before the processes stop
+    await client.close();
+    const processes = watch.stop();
+    await stopProcess(server.child);
+    return { venue, stats, records, paidAt, windowSeconds, processes, seedSeconds };
+  } catch (err) {
+    watch.stop();
+    await stopProcess(server.child);
+    throw err;
+  }
+}
+
+async function embedded() {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'tm-load-'));
+  try {
+    const result = await run(
+      () => openDb({ dataDir: dir }),
+      () => startProcess(['src/main.ts'], { ...serverEnv, TICKETMAX_DATA_DIR: dir }),
+      'server (api,ticker,expiry,outbox)',
+    );
+    const db = await openDb({ dataDir: dir });
+    try {
+      return { ...result, ...(await verify(db, result.venue.eventId, result.records)) };
+    } finally {
+      await db.close();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function scale() {
+  const redisUrl = process.env.LOADTEST_REDIS_URL ?? 'redis://127.0.0.1:6379/13';
+  const redis = await createRedis(redisUrl);
+  await redis.client.flushDb();
+  await redis.quit();
+  return withDatabase(async (databaseUrl) => {
+    const result = await run(
+      () => openDb({ url: databaseUrl }),
+      () =>
+        startProcess(['scripts/start-scale.ts', '--api', args.api, '--port', '0'], {
+          ...serverEnv,
+          DATABASE_URL: databaseUrl,
+          REDIS_URL: redisUrl,
+          AMQP_URL: process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
+          TICKETMAX_AMQP_PREFIX: `tm-load-${randomBytes(4).toString('hex')}`,
+        }),
+      'launcher + balancer',
+    );
+    const db = await openDb({ url: databaseUrl, poolSize: 2 });
+    try {
+      return { ...result, ...(await verify(db, result.venue.eventId, result.records)) };
+    } finally {
+      await db.close();
+    }
+  });
+}
+
+console.log(
+  `${scenario.name} on the ${shape} shape: ${scenario.buyers} buyers (${scenario.profile} over ${scenario.arrivalSeconds} s), queue ${JSON.stringify(scenario.queue)}`,
+);
+const r = shape === 'embedded' ? await embedded() : await scale();
+
+const outcomes: Record<string, number> = {};
+for (const b of r.records) outcomes[b.outcome] = (outcomes[b.outcome] ?? 0) + 1;
+const soldUnits = r.sold.seats + r.sold.gaPlaces;
+const sortedPaid = [...r.paidAt].sort((a, b) => a - b);
+const soldOut = soldUnits >= r.venue.capacity;
+const series = r.stats.series();
+const peakOrders = Math.max(0, ...series.map((s) => s.orders));
+const firstOrder = series.findIndex((s) => s.orders > 0);
+const lastOrder = series.length - 1 - [...series].reverse().findIndex((s) => s.orders > 0);
+const ordersTotal = series.reduce((sum, s) => sum + s.orders, 0);
+const summary = {
+  scenario: scenario.name,
+  shape: shape === 'scale' ? `scale (${args.api} API + 1 worker, PostgreSQL, Redis, RabbitMQ)` : 'embedded (PGlite, memory)',
+  buyers: scenario.buyers,
+  'buyers served (paid)': r.sold.paidOrders,
+  'seats + GA places sold': `${soldUnits} of ${r.venue.capacity}`,
+  'time to sell out (s)': soldOut ? round((sortedPaid.at(-1) ?? 0) / 1000) : 'not sold out',
+  'last paid order at (s)': round((sortedPaid.at(-1) ?? 0) / 1000),
+  'orders submitted': ordersTotal,
+  'orders/s (mean while ordering)':
+    lastOrder >= firstOrder && firstOrder >= 0 ? round(ordersTotal / (lastOrder - firstOrder + 1)) : 0,
+  'orders/s (peak second)': peakOrders,
+  'admitted (seen by buyers)': r.records.filter((b) => b.admitted).length,
+  'admissions logged': r.sold.admissionsLogged,
+  outcomes: JSON.stringify(outcomes),
+  'orders by status': JSON.stringify(r.sold.ordersByStatus),
+  'window (s)': round(r.windowSeconds),
+  'seeding (s, before the window)': round(r.seedSeconds),
+  'queue settings': JSON.stringify(scenario.queue),
+  machine: `${os.cpus().length} CPUs, load average ${os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')} at the end`,
+};
+const endpoints = r.stats.endpoints();
+const line = verificationLine(r.verification);
+console.log(
+  Object.entries(summary)
+    .map(([k, v]) => `  ${k}: ${v}`)
+    .join('\n'),
+);
+console.log('  endpoint                 requests  errors   p50 ms   p99 ms');
+for (const [name, e] of Object.entries(endpoints)) {
+  console.log(
+    `  ${name.padEnd(24)} ${String(e.count).padStart(8)} ${String(e.errors).padStart(7)} ${String(e.p50).padStart(8)} ${String(e.p99).padStart(8)}`,
+  );
+}
+for (const p of r.processes) console.log(`  process ${p.role} (${p.pid}): peak RSS ${p.peakRssMb} MB, CPU ${p.cpuSeconds} s`);
+console.log(`verification ${line}`);
+
+await mkdir('bench/results', { recursive: true });
+const file = `bench/results/${scenario.name}-${new Date().toISOString().replaceAll(':', '-')}`;
+const { patienceSeconds: _p, ...settings } = scenario;
+await writeFile(
+  `${file}.json`,
+  JSON.stringify(
+    { summary, settings, verification: r.verification, endpoints, processes: r.processes, series, outcomes },
+    null,
+    2,
+  ),
+);
+await writeFile(
+  `${file}.html`,
+  renderReport({
+    title: `${scenario.name} — ${summary.shape}`,
+    summary,
+    verification: { ...r.verification },
+    endpoints,
+    processes: r.processes,
+    series,
+  }),
+);
+console.log(`written to ${file}.json and ${file}.html`);
+const failed = Object.values(r.verification).some((n) => n !== 0) || r.sold.paidOrders === 0;
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,242 @@
+/** One virtual buyer: waiting room, seat map, hold, order, payment, tickets — as the web page does it. */
+import type { Client } from './http.ts';
+import type { Scenario } from './scenarios.ts';
+import type { Stats } from './stats.ts';
+
+export interface SeatInfo {
+  id: string;
+  row: string;
+  section: string;
+  index: number;
+}
+
+/** What every buyer shares: the event, its seat map as parsed once by the generator, and the run's clock. */
+export interface Venue {
+  eventId: string;
+  etag: string;
+  /** Seat index -> seat. */
+  seats: SeatInfo[];
+  gaSections: string[];
+  deadline: number;
+}
+
+export type Outcome = 'paid' | 'abandoned' | 'sold-out' | 'gave-up' | 'declined' | 'expired' | 'failed' | 'timeout';
+
+export interface BuyerRecord {
+  userId: string;
+  number: number | null;
+  admitted: boolean;
+  /** Admitted, but every attempt to act was refused as not admitted or failed on the server. */
+  couldNotAct: boolean;
+  outcome: Outcome;
+  seats: number;
+}
+
+const CARDS = { ok: '4242424242424242', declined: '4000000000000002', async: '4000000000000077' };
+const card = (number: string) => ({ number, expMonth: 12, expYear: 2040, cvc: '123' });
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+interface QueueView {
+  state: string;
+  number: number | null;
+  admission: { token: string } | null;
+}
+
+function freeIndexes(bitmap: string, count: number): Set<number> {
+  const bytes = Buffer.from(bitmap, 'base64');
+  const free = new Set<number>();
+  for (let i = 0; i < count; i++) if (!((bytes[i >> 3]! >> (i & 7)) & 1)) free.add(i);
+  return free;
+}
+
+/** `quantity` free seats side by side in one row around a random free seat, else any free seats. */
+function pick(venue: Venue, free: Set<number>, quantity: number, avoid: Set<string>): string[] {
+  const candidates = [...free].filter((i) => !avoid.has(venue.seats[i]!.id));
+  if (candidates.length === 0) return [];
+  const start = candidates[Math.floor(Math.random() * candidates.length)]!;
+  const row = venue.seats[start]!;
+  const chosen = [start];
+  for (
+    let i = start + 1;
+    chosen.length < quantity && free.has(i) && venue.seats[i]?.row === row.row && venue.seats[i]?.section === row.section;
+    i++
+  ) {
+    chosen.push(i);
+  }
+  for (
+    let i = start - 1;
+    chosen.length < quantity &&
+    i >= 0 &&
+    free.has(i) &&
+    venue.seats[i]?.row === row.row &&
+    venue.seats[i]?.section === row.section;
+    i--
+  ) {
+    chosen.push(i);
+  }
+  return chosen.map((i) => venue.seats[i]!.id);
+}
+
+export async function runBuyer(
+  client: Client,
+  stats: Stats,
+  scenario: Scenario,
+  venue: Venue,
+  buyer: { userId: string; token: string },
+  index: number,
+): Promise<BuyerRecord> {
+  const record: BuyerRecord = {
+    userId: buyer.userId,
+    number: null,
+    admitted: false,
+    couldNotAct: false,
+    outcome: 'failed',
+    seats: 0,
+  };
+  const auth = { authorization: `Bearer ${buyer.token}` };
+  const e = venue.eventId;
+  stats.mark('arrivals');
+  // Deterministic shares: buyer i's role follows from i, so reruns compare like with like.
+  const u = ((index * 2654435761) % 2 ** 32) / 2 ** 32;
+  const intent =
+    u < scenario.abandon
+      ? 'abandon'
+      : u < scenario.abandon + scenario.decline
+        ? 'decline'
+        : u < scenario.abandon + scenario.decline + scenario.asyncCard
+          ? 'async'
+          : 'pay';
+  const wantsGa = venue.gaSections.length > 0 && Math.random() < scenario.gaShare;
+  const quantity = 1 + Math.floor(Math.random() * scenario.maxQuantity);
+
+  // 1. Join, then follow the position every 2 s like the waiting-room page.
+  let joined = await client.call<{ queue: QueueView }>('POST /queue', 'POST', `/api/events/${e}/queue`, auth);
+  for (let attempt = 0; joined.status !== 200 && joined.status !== 201 && attempt < 3; attempt++) {
+    await sleep(1000);
+    joined = await client.call<{ queue: QueueView }>('POST /queue', 'POST', `/api/events/${e}/queue`, auth);
+  }
+  if (joined.status !== 200 && joined.status !== 201) return record;
+  let view = joined.body.queue;
+  const patience = performance.now() + scenario.patienceSeconds * 1000;
+  let polls = 0;
+  while (!view.admission) {
+    if (view.state === 'expired' || view.state === 'left') return { ...record, outcome: 'expired' };
+    if (performance.now() > Math.min(patience, venue.deadline)) {
+      await client.call('DELETE /queue', 'DELETE', `/api/events/${e}/queue`, auth);
+      return { ...record, number: view.number, outcome: performance.now() > venue.deadline ? 'timeout' : 'gave-up' };
+    }
+    await sleep(2000);
+    if (++polls % 5 === 0) {
+      const status = await client.call<{ state: string }>('GET /queue/status', 'GET', `/api/events/${e}/queue/status`);
+      if (status.body.state === 'sold_out' || status.body.state === 'closed') {
+        await client.call('DELETE /queue', 'DELETE', `/api/events/${e}/queue`, auth);
+        return { ...record, number: view.number, outcome: 'sold-out' };
+      }
+    }
+    const res = await client.call<{ queue: QueueView }>('GET /queue', 'GET', `/api/events/${e}/queue`, auth);
+    if (res.status === 200) view = res.body.queue;
+  }
+  record.number = view.number;
+  record.admitted = true;
+  stats.mark('admitted');
+  const admitted = { ...auth, 'x-admission-token': view.admission.token };
+
+  // 2. The seat map (once; a returning browser revalidates its copy) and live availability.
+  const cached = Math.random() < scenario.seatmapCached;
+  await client.call(
+    'GET /seatmap',
+    'GET',
+    `/api/events/${e}/seatmap`,
+    { 'accept-encoding': 'gzip', ...(cached ? { 'if-none-match': venue.etag } : {}) },
+    undefined,
+    { raw: true },
+  );
+
+  // 3. Hold: seats from the bitmap (retrying with others on 409), best-available, or GA.
+  let held = false;
+  let refusals = 0;
+  let serverFailures = 0;
+  const avoid = new Set<string>();
+  for (let attempt = 0; attempt < 4 && !held; attempt++) {
+    let body: unknown;
+    if (wantsGa) {
+      body = { ga: { section: venue.gaSections[0], quantity } };
+    } else if (Math.random() < scenario.pickFromMap && attempt < 3) {
+      const availability = await client.call<{ unavailable: string; seatCount: number }>(
+        'GET /availability',
+        'GET',
+        `/api/events/${e}/availability`,
+      );
+      if (availability.status !== 200) continue;
+      const seats = pick(venue, freeIndexes(availability.body.unavailable, availability.body.seatCount), quantity, avoid);
+      if (seats.length === 0) body = { bestAvailable: { quantity } };
+      else body = { seats };
+    } else {
+      body = { bestAvailable: { quantity } };
+    }
+    const res = await client.call<{ error?: { code: string; details?: { seats?: string[] } } }>(
+      'PUT /hold',
+      'PUT',
+      `/api/events/${e}/hold`,
+      admitted,
+      body,
+    );
+    if (res.status === 200) {
+      held = true;
+      stats.mark('holds');
+      break;
+    }
+    const code = res.body.error?.code;
+    if (code === 'NOT_ADMITTED') refusals += 1;
+    else if (res.status === 0 || res.status >= 500) serverFailures += 1;
+    if (code === 'SOLD_OUT') break;
+    for (const id of res.body.error?.details?.seats ?? []) avoid.add(id);
+    if (code === 'SEATS_UNAVAILABLE' && 'bestAvailable' in (body as object)) break;
+  }
+  if (!held) {
+    record.couldNotAct = refusals + serverFailures > 0 && refusals + serverFailures === 4;
+    await client.call('DELETE /queue', 'DELETE', `/api/events/${e}/queue`, auth);
+    return { ...record, outcome: record.couldNotAct ? 'failed' : 'sold-out' };
+  }
+
+  // 4. Order, then pay (or walk away).
+  const ordered = await client.call<{ order: { id: string; items: unknown[] } }>(
+    'POST /orders',
+    'POST',
+    '/api/orders',
+    { ...admitted, 'idempotency-key': `o-${buyer.userId}` },
+    { eventId: e },
+  );
+  if (ordered.status !== 201) return { ...record, outcome: ordered.status === 0 || ordered.status >= 500 ? 'failed' : 'expired' };
+  stats.mark('orders');
+  const orderId = ordered.body.order.id;
+  if (intent === 'abandon') return { ...record, outcome: 'abandoned' };
+  const pay = (number: string, key: string) =>
+    client.call<{ order: { status: string } }>(
+      'POST /pay',
+      'POST',
+      `/api/orders/${orderId}/pay`,
+      { ...auth, 'idempotency-key': key },
+      { card: card(number) },
+    );
+  let paid = await pay(intent === 'decline' ? CARDS.declined : intent === 'async' ? CARDS.async : CARDS.ok, `p1-${buyer.userId}`);
+  if (paid.status === 402) {
+    stats.count('declined');
+    await sleep(1000); // types another card
+    paid = await pay(CARDS.ok, `p2-${buyer.userId}`);
+  }
+  if (paid.status === 202) {
+    // The asynchronous card: the page polls the order until the webhook has settled it.
+    for (let i = 0; i < 30 && paid.body.order.status !== 'paid'; i++) {
+      await sleep(1000);
+      const res = await client.call<{ order: { status: string } }>('GET /orders/:id', 'GET', `/api/orders/${orderId}`, auth);
+      if (res.status === 200) paid = { ...paid, body: res.body };
+    }
+  }
+  if (paid.body.order?.status !== 'paid') return { ...record, outcome: paid.status === 402 ? 'declined' : 'failed' };
+  stats.mark('paid');
+
+  // 5. Tickets.
+  const tickets = await client.call<{ tickets: unknown[] }>('GET /tickets', 'GET', '/api/tickets', auth);
+  return { ...record, outcome: 'paid', seats: tickets.body.tickets?.length ?? 0 };
+}

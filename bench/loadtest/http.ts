@@ -1,0 +1,65 @@
+/** The load generator's HTTP client: one undici Pool (keep-alive) to the one URL, timed per endpoint. */
+import { Pool } from 'undici';
+import type { Stats } from './stats.ts';
+
+export interface Reply<T> {
+  status: number;
+  body: T;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+export interface Client {
+  call<T = Record<string, unknown>>(
+    endpoint: string,
+    method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+    path: string,
+    headers?: Record<string, string>,
+    body?: unknown,
+    options?: { raw?: boolean },
+  ): Promise<Reply<T>>;
+  close(): Promise<void>;
+}
+
+/** `endpoint` names the route in the statistics (e.g. 'PUT /hold'). Network errors come back as status 0. */
+export function createClient(url: string, stats: Stats, connections = 128, timeoutMs = 30_000): Client {
+  const pool = new Pool(url, {
+    connections,
+    pipelining: 1,
+    keepAliveTimeout: 30_000,
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+  });
+  return {
+    async call<T>(
+      endpoint: string,
+      method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+      path: string,
+      headers: Record<string, string> = {},
+      body?: unknown,
+      options: { raw?: boolean } = {},
+    ) {
+      const started = performance.now();
+      try {
+        const res = await pool.request({
+          method,
+          path,
+          headers: body !== undefined ? { ...headers, 'content-type': 'application/json' } : headers,
+          body: body !== undefined ? JSON.stringify(body) : undefined,
+        });
+        let parsed: unknown;
+        if (options.raw) {
+          await res.body.dump({ limit: 64 * 1024 * 1024 });
+        } else {
+          const text = await res.body.text();
+          parsed = text ? JSON.parse(text) : {};
+        }
+        stats.request(endpoint, res.statusCode, performance.now() - started);
+        return { status: res.statusCode, body: parsed as T, headers: res.headers };
+      } catch {
+        stats.request(endpoint, 0, performance.now() - started);
+        return { status: 0, body: {} as T, headers: {} };
+      }
+    },
+    close: () => pool.close(),
+  };
+}

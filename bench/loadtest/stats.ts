@@ -1,0 +1,102 @@
+/** What a load test run measures: per-endpoint latencies and per-second time series. */
+import { percentile } from '../lib.ts';
+
+export interface Second {
+  arrivals: number;
+  admitted: number;
+  holds: number;
+  orders: number;
+  paid: number;
+  requests: number;
+  errors: number;
+  latencies: number[];
+  /** Server view from the status monitor: buyers waiting, and the serving counter. */
+  waiting?: number;
+  serving?: number;
+}
+
+export interface EndpointSummary {
+  count: number;
+  errors: number;
+  p50: number;
+  p99: number;
+  max: number;
+  statuses: Record<string, number>;
+}
+
+const emptySecond = (): Second => ({
+  arrivals: 0,
+  admitted: 0,
+  holds: 0,
+  orders: 0,
+  paid: 0,
+  requests: 0,
+  errors: 0,
+  latencies: [],
+});
+
+export function createStats(t0: number) {
+  const seconds: Second[] = [];
+  const endpoints = new Map<string, { latencies: number[]; errors: number; statuses: Record<string, number> }>();
+  const counters: Record<string, number> = {};
+
+  function at(now = performance.now()): Second {
+    const i = Math.max(0, Math.floor((now - t0) / 1000));
+    while (seconds.length <= i) seconds.push(emptySecond());
+    return seconds[i]!;
+  }
+
+  return {
+    t0,
+    at,
+    /** One request's outcome; `status` 0 is a network error or a timeout. */
+    request(endpoint: string, status: number, ms: number) {
+      let e = endpoints.get(endpoint);
+      if (!e) endpoints.set(endpoint, (e = { latencies: [], errors: 0, statuses: {} }));
+      e.latencies.push(ms);
+      e.statuses[status] = (e.statuses[status] ?? 0) + 1;
+      const s = at();
+      s.requests += 1;
+      s.latencies.push(ms);
+      if (status === 0 || status >= 500) {
+        e.errors += 1;
+        s.errors += 1;
+      }
+    },
+    mark(kind: 'arrivals' | 'admitted' | 'holds' | 'orders' | 'paid') {
+      at()[kind] += 1;
+    },
+    count(name: string, by = 1) {
+      counters[name] = (counters[name] ?? 0) + by;
+    },
+    counters,
+    seconds,
+    endpoints(): Record<string, EndpointSummary> {
+      const out: Record<string, EndpointSummary> = {};
+      for (const [name, e] of [...endpoints].sort(([a], [b]) => a.localeCompare(b))) {
+        const sorted = e.latencies.sort((a, b) => a - b);
+        out[name] = {
+          count: sorted.length,
+          errors: e.errors,
+          p50: round(percentile(sorted, 50)),
+          p99: round(percentile(sorted, 99)),
+          max: round(sorted.at(-1) ?? 0),
+          statuses: e.statuses,
+        };
+      }
+      return out;
+    },
+    /** The time series with latency percentiles instead of raw samples. */
+    series() {
+      return seconds.map((s, i) => {
+        const sorted = s.latencies.sort((a, b) => a - b);
+        const { latencies: _dropped, ...rest } = s;
+        return { t: i, ...rest, p50: round(percentile(sorted, 50)), p99: round(percentile(sorted, 99)) };
+      });
+    },
+  };
+}
+export type Stats = ReturnType<typeof createStats>;
+export type SeriesPoint = ReturnType<Stats['series']>[number];
+
+export const round = (x: number, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits;
