@@ -181,8 +181,8 @@ export function GaPicker({
     >
       <div>
         <label class="label" for={id}>
-          {section.name} (standing, {money(section.price)}) — {remaining === undefined ? '…' : remaining.toLocaleString('en-US')}{' '}
-          left
+          {section.name}: standing, {money(section.price)} each —{' '}
+          {remaining === undefined ? '…' : remaining.toLocaleString('en-US')} left
         </label>
         <select id={id} name="quantity" class="input">
           {Array.from({ length: max }, (_, i) => (

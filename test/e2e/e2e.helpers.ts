@@ -1,0 +1,163 @@
+// Shared set-up of the browser tests: the real server (as `npm start` runs it), a headless
+// Chromium driven by playwright-core, API shortcuts for the data the pages are not about, and
+// screenshots at desktop and phone widths.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { CI } from '../helpers.ts';
+
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const SCREENSHOTS = path.resolve('artifacts/screenshots');
+export const ADMIN = { email: 'root@e2e.test', password: 'e2e-admin-password' };
+const LAUNCH_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--no-first-run',
+];
+
+/** Whether the browser tests can run here; under CI=true a missing Chromium is a failure, never a skip. */
+export function chromiumAvailable(): boolean {
+  if (existsSync(CHROMIUM)) return true;
+  if (CI) throw new Error(`CI=true but Chromium is not installed at ${CHROMIUM} (.ci/run installs Debian's chromium package)`);
+  console.warn(`# Chromium not found at ${CHROMIUM}: skipping the browser tests (CI would fail). apt-get install -y chromium`);
+  return false;
+}
+
+/** Builds the pages afresh, so the tests never run against a stale web/dist. */
+export function buildWeb() {
+  const vite = path.resolve('node_modules/vite/bin/vite.js');
+  const res = spawnSync(process.execPath, [vite, 'build', '--config', 'web/vite.config.ts', '--logLevel', 'warn'], {
+    stdio: 'inherit',
+  });
+  if (res.status !== 0) throw new Error('vite build failed');
+}
+
+export interface Server {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Starts src/main.ts on a free port with a throw-away data directory and no demo data. */
+export async function startServer(): Promise<Server> {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'ticketmax-e2e-'));
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    env: {
+      ...process.env,
+      PORT: '0',
+      LOG_LEVEL: 'warn',
+      TICKETMAX_DATA_DIR: dataDir,
+      TICKETMAX_DEMO: 'false',
+      TICKETMAX_ADMIN_EMAIL: ADMIN.email,
+      TICKETMAX_ADMIN_PASSWORD: ADMIN.password,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no start within 60 s:\n${output}`)), 60_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /running at (http:\/\/\S+)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]!);
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}:\n${output}`)));
+  });
+  return {
+    url,
+    async stop() {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function launch(): Promise<Browser> {
+  const { chromium } = await import('playwright-core');
+  return chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
+}
+
+/** The API with a bearer token (not subject to the cookie's same-origin rule). */
+export function apiClient(base: string, token?: string) {
+  return async function call<T = Record<string, unknown>>(
+    method: string,
+    url: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ) {
+    const res = await fetch(base + url, {
+      method,
+      headers: {
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...headers,
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`${method} ${url}: ${res.status} ${text}`);
+    return (text ? JSON.parse(text) : undefined) as T;
+  };
+}
+
+export async function signup(base: string, name: string, role?: string, adminToken?: string) {
+  const email = `${name}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}@e2e.test`;
+  const password = 'e2e-password-123';
+  const res = await apiClient(base)<{ user: { id: string }; token: string }>('POST', '/api/auth/signup', {
+    email,
+    password,
+    name,
+  });
+  if (role) await apiClient(base, adminToken)('PATCH', `/api/admin/users/${res.user.id}`, { role });
+  return { email, password, id: res.user.id, token: res.token };
+}
+
+export async function login(base: string, email: string, password: string): Promise<string> {
+  return (await apiClient(base)<{ token: string }>('POST', '/api/auth/login', { email, password })).token;
+}
+
+/** Saves the page at 1280×800 and at 375 px wide, then puts the viewport back. */
+export async function shoot(page: Page, name: string) {
+  await mkdir(SCREENSHOTS, { recursive: true });
+  const size = page.viewportSize() ?? { width: 1280, height: 800 };
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}-desktop.png`), fullPage: true });
+  await page.setViewportSize({ width: 375, height: 800 });
+  await page.waitForTimeout(150);
+  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}-375.png`), fullPage: true });
+  await page.setViewportSize(size);
+}
+
+/** Polls until fn returns a truthy value. */
+export async function until<T>(fn: () => Promise<T> | T, timeoutMs: number, what: string): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn();
+    if (value) return value;
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+declare global {
+  interface Window {
+    /** Set by the seat page (web/src/pages/seats.tsx): where a seat is drawn and its state (0 free, 1 taken, 2 mine). */
+    tmSeatmap?: {
+      seatToClient(id: string): { x: number; y: number } | null;
+      status(id: string): number | null;
+      focus(id: string): void;
+    };
+  }
+}

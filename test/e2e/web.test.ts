@@ -1,0 +1,325 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import {
+  ADMIN,
+  apiClient,
+  buildWeb,
+  chromiumAvailable,
+  launch,
+  login,
+  type Server,
+  shoot,
+  signup,
+  startServer,
+  until,
+} from './e2e.helpers.ts';
+
+const enabled = chromiumAvailable();
+const VIEW = { viewport: { width: 1280, height: 800 } };
+
+interface SeatmapBody {
+  sections: { id: string; name: string; rows?: { label: string; seats: { id: string; label: string }[] }[] }[];
+}
+
+describe('web pages in headless Chromium', { skip: !enabled }, () => {
+  let server: Server;
+  let browser: Browser;
+  let adminToken: string;
+  let organizer: Awaited<ReturnType<typeof signup>>;
+  let staff: Awaited<ReturnType<typeof signup>>;
+  let eventId: string;
+  const buyer = { email: `bea.${Date.now().toString(36)}@e2e.test`, password: 'bea-password-1', name: 'Bea Buyer' };
+
+  before(async () => {
+    buildWeb();
+    server = await startServer();
+    browser = await launch();
+    adminToken = await login(server.url, ADMIN.email, ADMIN.password);
+    organizer = await signup(server.url, 'olive', 'organizer', adminToken);
+    staff = await signup(server.url, 'sam', 'staff', adminToken);
+    const org = apiClient(server.url, organizer.token);
+    const { venue } = await org<{ venue: { id: string } }>('POST', '/api/venues', {
+      name: 'Harbour Hall',
+      sections: [
+        { name: 'Stalls', kind: 'seated', grid: { rows: 8, seatsPerRow: 12 } },
+        { name: 'Circle', kind: 'seated', grid: { rows: 4, seatsPerRow: 10 } },
+        { name: 'Standing', kind: 'ga', capacity: 200 },
+      ],
+    });
+    const { event } = await org<{ event: { id: string } }>('POST', '/api/events', {
+      venueId: venue.id,
+      name: 'Lighthouse Sessions',
+      description: 'An acoustic night by the water.',
+      startsAt: new Date(Date.now() + 20 * 86_400_000).toISOString(),
+      onSaleAt: new Date(Date.now() - 60_000).toISOString(),
+      prices: [
+        { section: 'Stalls', amount: 6000, currency: 'USD' },
+        { section: 'Circle', amount: 4000, currency: 'USD' },
+        { section: 'Standing', amount: 2500, currency: 'USD' },
+      ],
+      queue: { admitPerMinute: 30 },
+    });
+    eventId = event.id;
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  it('keeps the buyer bundle (entry JS and CSS) under 200 KB gzipped', () => {
+    const html = readFileSync('web/dist/index.html', 'utf8');
+    const assets = [...html.matchAll(/(?:src|href)="\/(assets\/[^"]+\.(?:js|css))"/g)].map((m) => m[1]!);
+    assert.ok(assets.some((a) => a.endsWith('.js')) && assets.some((a) => a.endsWith('.css')));
+    const bytes = assets.reduce((n, a) => n + gzipSync(readFileSync(path.join('web/dist', a)), { level: 9 }).length, 0);
+    console.log(`# buyer bundle: ${(bytes / 1024).toFixed(1)} KB gzipped (${assets.join(', ')})`);
+    assert.ok(bytes < 200 * 1024, `${bytes} bytes gzipped`);
+  });
+
+  it('takes a buyer from sign-up through the waiting room and the seat map to a declined and then a paid card and a QR ticket, while another browser sees the seat taken', async () => {
+    // Buyers ahead, through the API, while admission is paused, so this buyer's position starts
+    // above zero; admission resumes once the page shows it (at 30 a minute: one every 2 s).
+    const org = apiClient(server.url, organizer.token);
+    await org('PATCH', `/api/admin/events/${eventId}/queue`, { paused: true });
+    for (const name of ['ann', 'bob', 'cy']) {
+      const b = await signup(server.url, name);
+      await apiClient(server.url, b.token)('POST', `/api/events/${eventId}/queue`);
+    }
+    const context = await browser.newContext(VIEW);
+    const page = await context.newPage();
+    await page.goto(server.url + '/');
+    await page.getByRole('link', { name: 'Lighthouse Sessions' }).waitFor();
+    await shoot(page, 'home');
+    await page.getByRole('link', { name: 'Lighthouse Sessions' }).click();
+    await page.getByRole('heading', { name: 'Lighthouse Sessions' }).waitFor();
+    await shoot(page, 'event');
+    await page.getByRole('link', { name: 'Get tickets' }).click();
+    await page.getByRole('link', { name: 'Create an account' }).click();
+    await page.getByLabel('Your name').fill(buyer.name);
+    await page.getByLabel('E-mail').fill(buyer.email);
+    await page.getByLabel(/^Password/).fill(buyer.password);
+    await shoot(page, 'signup');
+    await page.getByRole('button', { name: 'Create account' }).click();
+
+    // The waiting room: the position falls until the buyer is admitted.
+    await page.waitForURL(`**/events/${eventId}/queue`);
+    const positions: number[] = [];
+    let shot = false;
+    await until(
+      async () => {
+        if (await page.getByTestId('queue-admitted').isVisible()) return true;
+        const text = await page
+          .getByTestId('queue-position')
+          .textContent({ timeout: 200 })
+          .catch(() => null);
+        if (text !== null && positions.at(-1) !== Number(text)) positions.push(Number(text));
+        if (text !== null && !shot) {
+          shot = true;
+          await shoot(page, 'waiting-room');
+          await org('PATCH', `/api/admin/events/${eventId}/queue`, { paused: false });
+        }
+        return false;
+      },
+      40_000,
+      'admission',
+    );
+    console.log(`# positions seen in the waiting room: ${positions.join(' → ')} → admitted`);
+    assert.ok(positions[0]! > 0, 'the buyer started behind others');
+    assert.ok(positions.length >= 2 && positions.at(-1)! < positions[0]!, 'the position fell');
+
+    // The seat map: the page moves on by itself once admitted.
+    await page.waitForURL(`**/events/${eventId}/seats`, { timeout: 10_000 });
+    await page.waitForFunction(() => performance.getEntriesByName('tm-seatmap-first-frame', 'measure').length > 0);
+    const map = await apiClient(server.url)<SeatmapBody>('GET', `/api/events/${eventId}/seatmap`);
+    const stalls = map.sections.find((s) => s.name === 'Stalls')!;
+    const seat = stalls.rows![2]!.seats[5]!; // row C, seat 6
+    const second = stalls.rows![2]!.seats[6]!;
+
+    // A second browser (not signed in) watches the same map.
+    const watcher = await (await browser.newContext(VIEW)).newPage();
+    await watcher.goto(`${server.url}/events/${eventId}/seats`);
+    await watcher.waitForFunction((id) => window.tmSeatmap?.status(id) === 0, seat.id);
+
+    // Click the seat where the canvas draws it.
+    await page.evaluate((id) => window.tmSeatmap!.focus(id), seat.id);
+    await page.waitForTimeout(100);
+    const at = await page.evaluate((id) => window.tmSeatmap!.seatToClient(id)!, seat.id);
+    await page.mouse.click(at.x, at.y);
+    await page.getByTestId('hold-seats').getByText('row C · seat 6').waitFor();
+    const held = Date.now();
+    await watcher.waitForFunction((id) => window.tmSeatmap?.status(id) === 1, seat.id, { timeout: 2000 });
+    console.log(`# the other browser saw the seat taken ${Date.now() - held} ms after the hold`);
+    assert.equal(await page.evaluate((id) => window.tmSeatmap!.status(id), seat.id), 2, 'drawn as mine');
+
+    // The keyboard way: the seat list's checkbox adds the neighbour.
+    await page.locator('#list-row').selectOption('C');
+    await page.locator(`[data-seat-id="${second.id}"]`).check();
+    await page.getByTestId('hold-seats').getByText('row C · seat 7').waitFor();
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await shoot(page, 'seats');
+    await shoot(watcher, 'seats-other-browser');
+
+    await page.getByRole('button', { name: 'Continue to checkout' }).click();
+    await page.waitForURL('**/checkout/*');
+    const orderId = page.url().split('/').at(-1)!;
+    await page.getByLabel('Card number').fill('4000 0000 0000 0002');
+    await page.getByLabel('Expiry (MM/YY)').fill('12/30');
+    await page.getByLabel('CVC').fill('123');
+    await shoot(page, 'checkout');
+    await page.getByRole('button', { name: /^Pay / }).click();
+    await page.getByRole('alert').getByText('Your card was declined by your bank').waitFor();
+    await shoot(page, 'checkout-declined');
+
+    await page.getByLabel('Card number').fill('4242424242424242');
+    await page.getByRole('button', { name: /^Pay / }).click();
+    await page.waitForURL(`**/orders/${orderId}`);
+    await page.getByRole('heading', { name: 'You have your tickets!' }).waitFor();
+    const qr = page.getByRole('img', { name: /QR code of the ticket for Stalls · row C · seat 6/ });
+    await qr.waitFor();
+    await page.waitForFunction(() => [...document.images].every((i) => i.complete && i.naturalWidth > 0));
+    const box = (await qr.boundingBox())!;
+    assert.ok(box.width >= 250, `the QR code is ${box.width} px wide`);
+    await shoot(page, 'confirmation');
+    await page.getByRole('link', { name: 'My tickets' }).click();
+    await page.getByRole('heading', { name: 'My orders and tickets' }).waitFor();
+    assert.equal(await page.getByTestId('ticket').count(), 2);
+    await shoot(page, 'my-tickets');
+    await context.close();
+    await watcher.context().close();
+  });
+
+  it('lets an organizer create a venue and an event through the pages, watch its dashboard and pause its queue', async () => {
+    const context = await browser.newContext(VIEW);
+    const page = await context.newPage();
+    await signIn(page, server.url, organizer.email, organizer.password);
+    await page.getByRole('link', { name: 'Organizer' }).click();
+    await page.getByRole('link', { name: 'Dashboard of Lighthouse Sessions' }).waitFor();
+    await shoot(page, 'organizer-home');
+
+    await page.getByRole('link', { name: 'Dashboard of Lighthouse Sessions' }).click();
+    await page.getByTestId('stat-sold').getByText('2').waitFor();
+    await shoot(page, 'dashboard');
+
+    await page.goto(server.url + '/organizer');
+    await page.getByRole('link', { name: 'Create a venue' }).click();
+    await page.getByLabel('Venue name').fill('Quayside Theatre');
+    await page.locator('#s0-name').fill('Main floor');
+    await page.locator('#s0-rows').fill('6');
+    await page.locator('#s0-seats').fill('14');
+    await page.getByRole('button', { name: 'Add a section' }).click();
+    await page.locator('#s1-name').fill('Bar');
+    await page.locator('#s1-kind').selectOption('ga');
+    await page.locator('#s1-capacity').fill('80');
+    await shoot(page, 'venue-form');
+    await page.getByRole('button', { name: 'Create venue' }).click();
+
+    await page.waitForURL('**/organizer/events/new?venue=*');
+    await page.getByLabel('Event name').fill('Quayside Comedy Night');
+    await page.getByLabel('Description').fill('Stand-up by the harbour.');
+    await page.getByLabel('Main floor').fill('30');
+    await page.getByLabel('Bar (standing)').fill('15.50');
+    await page.getByLabel('Admit per minute').fill('120');
+    await shoot(page, 'event-form');
+    await page.getByRole('button', { name: 'Create event' }).click();
+
+    await page.waitForURL(/\/organizer\/events\/(?!new)[^/?]+$/);
+    const newId = page.url().split('/').at(-1)!;
+    await page.getByRole('heading', { name: 'Dashboard: Quayside Comedy Night' }).waitFor();
+    await page.getByTestId('queue-state').getByText('running').waitFor();
+    await page.getByRole('button', { name: 'Pause admission' }).click();
+    await page.getByTestId('queue-state').getByText('paused').waitFor();
+    const queue = await apiClient(server.url, organizer.token)<{ paused: boolean; admitPerMinute: number }>(
+      'GET',
+      `/api/admin/events/${newId}/queue`,
+    );
+    assert.equal(queue.paused, true);
+    assert.equal(queue.admitPerMinute, 120);
+    await shoot(page, 'dashboard-paused');
+    await context.close();
+  });
+
+  it('lets staff check a ticket in once and refuses it the second time, saying why', async () => {
+    const buyerToken = await login(server.url, buyer.email, buyer.password);
+    const { tickets } = await apiClient(server.url, buyerToken)<{ tickets: { code: string }[] }>('GET', '/api/tickets');
+    const context = await browser.newContext(VIEW);
+    const page = await context.newPage();
+    await signIn(page, server.url, staff.email, staff.password);
+    await page.getByRole('link', { name: 'Check-in' }).click();
+    await page.getByLabel('Event').selectOption(eventId);
+    await page.getByLabel('Ticket code (scan or paste)').fill(tickets[0]!.code);
+    await page.getByRole('button', { name: 'Check in' }).click();
+    await page.getByTestId('checkin-ok').waitFor();
+    await shoot(page, 'checkin-ok');
+    await page.getByLabel('Ticket code (scan or paste)').fill(tickets[0]!.code);
+    await page.getByRole('button', { name: 'Check in' }).click();
+    await page.getByTestId('checkin-refused').getByText('already used').waitFor();
+    await shoot(page, 'checkin-refused');
+    await context.close();
+  });
+
+  it('draws the first frame of a 50,000-seat stadium map in under a second', async () => {
+    const org = apiClient(server.url, organizer.token);
+    const names = [
+      'North',
+      'North-East',
+      'East',
+      'South-East',
+      'South',
+      'South-West',
+      'West',
+      'North-West',
+      'Upper North',
+      'Upper South',
+    ];
+    const { venue } = await org<{ venue: { id: string } }>('POST', '/api/venues', {
+      name: 'Riverside Stadium',
+      sections: names.map((name, i) => ({
+        name,
+        kind: 'seated',
+        grid: { rows: 50, seatsPerRow: 100, origin: { x: (i % 5) * 104, y: Math.floor(i / 5) * 54 } },
+      })),
+    });
+    const { event } = await org<{ event: { id: string } }>('POST', '/api/events', {
+      venueId: venue.id,
+      name: 'Summer Anthems',
+      startsAt: new Date(Date.now() + 40 * 86_400_000).toISOString(),
+      onSaleAt: new Date(Date.now() - 60_000).toISOString(),
+      prices: names.map((section, i) => ({ section, amount: 12_000 - i * 500, currency: 'USD' })),
+    });
+    const page = await (await browser.newContext(VIEW)).newPage();
+    const firstFrame = async () => {
+      await page.waitForFunction(() => performance.getEntriesByName('tm-seatmap-first-frame', 'measure').length > 0, null, {
+        timeout: 20_000,
+      });
+      return page.evaluate(() => ({
+        total: performance.getEntriesByName('tm-seatmap-first-frame', 'measure')[0]!.duration,
+        draw:
+          performance.getEntriesByName('tm-seatmap-first-frame', 'mark')[0]!.startTime -
+          performance.getEntriesByName('tm-seatmap-data', 'mark')[0]!.startTime,
+      }));
+    };
+    await page.goto(`${server.url}/events/${event.id}/seats`);
+    const cold = await firstFrame();
+    await page.reload();
+    const warm = await firstFrame();
+    console.log(
+      `# 50,000-seat map, request to first frame: ${cold.total.toFixed(0)} ms on the server's first build of the map, ${warm.total.toFixed(0)} ms after (of which ${warm.draw.toFixed(0)} ms index and draw)`,
+    );
+    assert.ok(warm.total < 1000, `first frame after ${warm.total} ms`);
+    await page.waitForTimeout(300);
+    await shoot(page, 'stadium-seats');
+    await page.context().close();
+  });
+});
+
+async function signIn(page: Page, base: string, email: string, password: string) {
+  await page.goto(`${base}/signin`);
+  await page.getByLabel('E-mail').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign out' }).waitFor();
+}
