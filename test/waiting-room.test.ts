@@ -6,7 +6,13 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { buildApp, type App } from '../src/app.ts';
 import type { Db } from '../src/platform/db.ts';
-import type { QueueView } from '../src/modules/waiting-room/index.ts';
+import {
+  createMemoryStore,
+  createWaitingRoomService,
+  type QueueView,
+  type WaitingRoomStore,
+} from '../src/modules/waiting-room/index.ts';
+import type { QueueSettingsRow } from '../src/modules/waiting-room/waiting-room.repository.ts';
 import { createSigner } from '../src/platform/crypto.ts';
 import { AppError } from '../src/platform/errors.ts';
 import { dbShapes, errorCode, eventBody, freshDb, makeUser, SECRET, smallVenue, testConfig, type TestUser } from './helpers.ts';
@@ -593,5 +599,57 @@ describe('waiting room streams (real port)', () => {
       await b.close();
       await drop();
     }
+  });
+});
+
+describe('waiting room stream cost', () => {
+  it('follows a waiting buyer from the shared status without reading their place each second', async () => {
+    const memory = createMemoryStore();
+    let placeReads = 0;
+    const store: WaitingRoomStore = {
+      ...memory,
+      place: (eventId, userId) => {
+        placeReads += 1;
+        return memory.place(eventId, userId);
+      },
+    };
+    const clock = manualClock();
+    const now = clock.now();
+    const row: QueueSettingsRow = {
+      id: 'evt_cost',
+      organizer_id: 'usr_org',
+      starts_at: new Date(now + 86_400_000),
+      on_sale_at: new Date(now - 60_000),
+      off_sale_at: null,
+      admit_per_minute: 60,
+      max_active: 1000,
+      claim_seconds: 120,
+      pre_queue_minutes: 30,
+      admission_minutes: 15,
+      queue_paused: false,
+    };
+    const service = createWaitingRoomService({
+      store,
+      repo: { findSettings: async () => row, updateControls: async () => row },
+      signer: createSigner(SECRET, 'admission'),
+      clock,
+      log: { info: () => undefined, warn: () => undefined },
+    });
+    for (let i = 0; i < 30; i++) await service.join('evt_cost', `usr_${i}`);
+    const next = service.watch('evt_cost', 'usr_29');
+    const first = await next();
+    assert.equal(first.state, 'waiting');
+    const readsAfterFirst = placeReads;
+    const positions = [first.position];
+    for (let second = 1; second <= 8; second++) {
+      clock.advance(1000);
+      await service.tickEvent('evt_cost', clock.now());
+      positions.push((await next()).position);
+    }
+    assert.equal(placeReads, readsAfterFirst, 'no place read while far behind the counter');
+    assert.ok(positions.at(-1)! < positions[0]!, `position moves with the shared counter: ${positions.join(' ')}`);
+    clock.advance(10_000);
+    await next();
+    assert.equal(placeReads, readsAfterFirst + 1, 'read again after 10 s');
   });
 });

@@ -127,16 +127,17 @@ export const waitingRoomRoutes: FastifyPluginAsyncTypebox<WaitingRoomRoutesOptio
     async (request, reply) => {
       const eventId = request.params.id;
       const userId = requirePrincipal(request).userId;
+      const next = waitingRoom.watch(eventId, userId);
       // Before the stream opens, so "not in this queue" is still an ordinary 404.
-      let last = JSON.stringify(await waitingRoom.myQueue(eventId, userId, { claim: true }));
+      const first = await next();
+      let last = JSON.stringify(first);
       const stream = openSse(request, reply);
-      stream.send('queue', { queue: JSON.parse(last) as unknown });
+      stream.send('queue', { queue: first });
       let busy = false;
       const timer = setInterval(() => {
         if (busy) return;
         busy = true;
-        waitingRoom
-          .myQueue(eventId, userId, { claim: true })
+        next()
           .then((queue) => {
             const json = JSON.stringify(queue);
             if (json !== last) {

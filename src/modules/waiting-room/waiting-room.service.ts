@@ -58,6 +58,7 @@ interface StatusEntry {
 }
 
 const STATUS_TTL_MS = 1000;
+const WATCH_REREAD_MS = 10_000;
 
 export function createWaitingRoomService({ store, repo, signer, clock, log, settingsTtlMs = 1000, soldOut }: WaitingRoomDeps) {
   const settingsCache = new Map<string, Settings>();
@@ -209,7 +210,7 @@ export function createWaitingRoomService({ store, repo, signer, clock, log, sett
    * The buyer's place as they see it. `claim`: this read is the buyer taking an admitted turn
    * (an authenticated queue read counts as showing up).
    */
-  async function myQueue(eventId: string, userId: string, options: { claim: boolean }): Promise<QueueView> {
+  async function readQueue(eventId: string, userId: string, options: { claim: boolean }) {
     const s = await settingsOf(eventId);
     const now = clock.now();
     let place = await readPlace(eventId, userId, s, now);
@@ -218,7 +219,38 @@ export function createWaitingRoomService({ store, repo, signer, clock, log, sett
       await store.claim(eventId, userId, now, s.rules);
       place = (await store.place(eventId, userId)) ?? place;
     }
-    return viewOf(eventId, userId, place, s, await statusEntry(eventId, s), now);
+    return { place, view: viewOf(eventId, userId, place, s, await statusEntry(eventId, s), now) };
+  }
+
+  async function myQueue(eventId: string, userId: string, options: { claim: boolean }): Promise<QueueView> {
+    return (await readQueue(eventId, userId, options)).view;
+  }
+
+  /**
+   * A live view for one stream. While the buyer waits well behind the serving counter their
+   * view follows from the shared, once-a-second status alone, so a stream costs no store read;
+   * the place is read again when the counter nears their number, and every 10 s in any case
+   * (a leave from another tab).
+   */
+  function watch(eventId: string, userId: string) {
+    let known: { place: Place; at: number } | undefined;
+    return async (): Promise<QueueView> => {
+      const s = await settingsOf(eventId);
+      const now = clock.now();
+      const entry = await statusEntry(eventId, s);
+      const place = known?.place;
+      if (
+        place?.number != null &&
+        place.mark.kind === 'none' &&
+        place.number > entry.counters.serving + 1 &&
+        now - known!.at < WATCH_REREAD_MS
+      ) {
+        return viewOf(eventId, userId, place, s, entry, now);
+      }
+      const read = await readQueue(eventId, userId, { claim: true });
+      known = { place: read.place, at: now };
+      return read.view;
+    };
   }
 
   function mayControl(actor: Actor, s: Settings) {
@@ -288,6 +320,7 @@ export function createWaitingRoomService({ store, repo, signer, clock, log, sett
     },
 
     myQueue,
+    watch,
 
     async leave(eventId: string, userId: string): Promise<void> {
       await settingsOf(eventId);
