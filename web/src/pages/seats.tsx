@@ -239,7 +239,7 @@ export function SeatsPage({ id }: { id: string }) {
               </li>
             ))}
             <li class="flex items-center gap-1">
-              <span class="inline-block h-3 w-3 rounded-sm bg-slate-300" aria-hidden="true" /> Taken
+              <span class="inline-block h-3 w-3 rounded-sm bg-slate-500" aria-hidden="true" /> Taken
             </li>
             <li class="flex items-center gap-1">
               <span class="inline-block h-3 w-3 rounded-sm bg-orange-600" aria-hidden="true" /> Your seats

@@ -8,7 +8,8 @@ export const TAKEN = 1;
 export const MINE = 2;
 
 const PALETTE = ['#1d4ed8', '#047857', '#7e22ce', '#0e7490', '#be185d', '#4d7c0f', '#b45309', '#1e40af'];
-const TAKEN_COLOUR = '#cbd5e1';
+// Taken seats: a neutral grey with 4.5:1 contrast on the map's background; zoomed in they are also drawn hollow.
+const TAKEN_COLOUR = '#64748b';
 const MINE_COLOUR = '#ea580c';
 const BACKGROUND = '#ffffff';
 
@@ -294,10 +295,17 @@ export class SeatCanvas {
       const sx = x[i]! - minX;
       const sy = y[i]! - minY;
       if (sx < x0 || sx > x1 || sy < y0 || sy > y1) continue;
-      ctx.fillStyle = this.colour(i);
       ctx.beginPath();
-      ctx.roundRect(this.ox + sx * s + pad, this.oy + sy * s + pad, s - 2 * pad, s - 2 * pad, s * 0.2);
-      ctx.fill();
+      if (this.status[i] === TAKEN) {
+        ctx.strokeStyle = TAKEN_COLOUR;
+        ctx.lineWidth = Math.max(1, s * 0.1);
+        ctx.roundRect(this.ox + sx * s + pad * 1.5, this.oy + sy * s + pad * 1.5, s - 3 * pad, s - 3 * pad, s * 0.2);
+        ctx.stroke();
+      } else {
+        ctx.fillStyle = this.colour(i);
+        ctx.roundRect(this.ox + sx * s + pad, this.oy + sy * s + pad, s - 2 * pad, s - 2 * pad, s * 0.2);
+        ctx.fill();
+      }
     }
   }
 
