@@ -194,7 +194,8 @@ const summary = {
   buyers: scenario.buyers,
   'buyers served (paid)': r.sold.paidOrders,
   'seats + GA places sold': `${soldUnits} of ${r.venue.capacity}`,
-  'time to sell out (s)': soldOut ? round((sortedPaid.at(-1) ?? 0) / 1000) : 'not sold out',
+  'time to sell out (s, first SOLD_OUT answer)': r.stats.soldOutAt === undefined ? 'never' : round(r.stats.soldOutAt / 1000),
+  'everything paid for at (s)': soldOut ? round((sortedPaid.at(-1) ?? 0) / 1000) : 'no (abandoned orders still held seats)',
   'last paid order at (s)': round((sortedPaid.at(-1) ?? 0) / 1000),
   'orders submitted': ordersTotal,
   'orders/s (mean while ordering)':
@@ -203,6 +204,7 @@ const summary = {
   'admitted (seen by buyers)': r.records.filter((b) => b.admitted).length,
   'admissions logged': r.sold.admissionsLogged,
   outcomes: JSON.stringify(outcomes),
+  'hold refusals, card declines': JSON.stringify(r.stats.counters),
   'orders by status': JSON.stringify(r.sold.ordersByStatus),
   'window (s)': round(r.windowSeconds),
   'seeding (s, before the window)': round(r.seedSeconds),

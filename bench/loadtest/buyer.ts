@@ -187,9 +187,13 @@ export async function runBuyer(
       break;
     }
     const code = res.body.error?.code;
+    stats.count(`hold ${res.status} ${code ?? ''}`.trim());
     if (code === 'NOT_ADMITTED') refusals += 1;
     else if (res.status === 0 || res.status >= 500) serverFailures += 1;
-    if (code === 'SOLD_OUT') break;
+    if (code === 'SOLD_OUT') {
+      stats.soldOut();
+      break;
+    }
     for (const id of res.body.error?.details?.seats ?? []) avoid.add(id);
     if (code === 'SEATS_UNAVAILABLE' && 'bestAvailable' in (body as object)) break;
   }

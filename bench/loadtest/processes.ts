@@ -104,5 +104,5 @@ function roleOf(pid: number, name: string): string {
   } catch {
     // not ours to read
   }
-  return name;
+  return name.includes('--service') ? 'esbuild service (tsx)' : name;
 }

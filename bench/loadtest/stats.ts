@@ -39,6 +39,7 @@ export function createStats(t0: number) {
   const seconds: Second[] = [];
   const endpoints = new Map<string, { latencies: number[]; errors: number; statuses: Record<string, number> }>();
   const counters: Record<string, number> = {};
+  let soldOutAt: number | undefined;
 
   function at(now = performance.now()): Second {
     const i = Math.max(0, Math.floor((now - t0) / 1000));
@@ -66,6 +67,13 @@ export function createStats(t0: number) {
     mark(kind: 'arrivals' | 'admitted' | 'holds' | 'orders' | 'paid') {
       at()[kind] += 1;
     },
+    /** A buyer was told SOLD_OUT: nothing left to hold (the first time is the sell-out). */
+    soldOut() {
+      soldOutAt ??= performance.now() - t0;
+    },
+    get soldOutAt() {
+      return soldOutAt;
+    },
     count(name: string, by = 1) {
       counters[name] = (counters[name] ?? 0) + by;
     },
@@ -88,7 +96,11 @@ export function createStats(t0: number) {
     },
     /** The time series with latency percentiles instead of raw samples. */
     series() {
+      // The status monitor can miss a second under load: carry its last reading forward.
+      let last: Pick<Second, 'waiting' | 'serving'> = {};
       return seconds.map((s, i) => {
+        if (s.waiting === undefined) Object.assign(s, last);
+        else last = { waiting: s.waiting, serving: s.serving };
         const sorted = s.latencies.sort((a, b) => a - b);
         const { latencies: _dropped, ...rest } = s;
         return { t: i, ...rest, p50: round(percentile(sorted, 50)), p99: round(percentile(sorted, 99)) };
