@@ -179,7 +179,8 @@ export function createAvailability({ store, read, now = Date.now, cacheMs = 150,
       // The cached snapshot may predate changes the feed has already sent to others.
       if (mine.lastVersion !== undefined && served.version < mine.lastVersion) served = await fresh(eventId);
       const state = mine.clients.get(client);
-      if (state) {
+      // A resync during the read may already have sent this client a newer snapshot.
+      if (state && state.version === Number.MAX_SAFE_INTEGER) {
         client.send('snapshot', served.body);
         state.version = served.version;
       }
