@@ -119,6 +119,9 @@ export function createMemoryStore(): WaitingRoomStore {
           bucket.tokens -= 1;
           q.serving = n;
           admit(q, userId, n, now, rules);
+          // Claimed at once: the joiner is here, and the answer carries their token.
+          q.marks.set(userId, `c${now}`);
+          q.active.set(userId, now + rules.admissionMs);
         }
       }
       return { created: true, place: placeOf(q, userId)! };

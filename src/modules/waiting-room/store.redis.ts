@@ -59,7 +59,7 @@ export async function createRedisStore(redis: Redis, options: { ownsClient?: boo
       const reply = await run(
         'join',
         [k.meta, k.numbers, k.byNumber, k.marks, k.pre, k.active, k.log],
-        [userId, now, phase, flag(rules.paused), rules.admitPerMinute, rules.maxActive, rules.claimMs],
+        [userId, now, phase, flag(rules.paused), rules.admitPerMinute, rules.maxActive, rules.admissionMs],
       );
       if (reply === SHUFFLE_NEEDED) return 'shuffle-needed';
       if (!Array.isArray(reply)) throw new Error(`join-queue: unexpected reply ${String(reply)}`);

@@ -308,7 +308,7 @@ export function createWaitingRoomService({ store, repo, signer, clock, log, sett
         if (result === 'shuffle-needed') throw new Error('queue still unshuffled after the shuffle');
       }
       if (result.place.mark.kind === 'admitted') {
-        // The join's answer hands the buyer their token: they have shown up.
+        // Admitted earlier by the ticker and back: the join's answer hands over the token, so they have shown up.
         await store.claim(eventId, userId, now, s.rules);
         result = { created: result.created, place: (await store.place(eventId, userId)) ?? result.place };
       }

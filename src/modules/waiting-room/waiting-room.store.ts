@@ -73,7 +73,7 @@ export interface WaitingRoomStore {
   /**
    * Gives the buyer a place, or returns the one they have. `phase` 'pre' puts a new buyer in the
    * pre-queue; 'open' gives the next number and admits at once when nobody waits and both limits
-   * allow. 'shuffle-needed' means the sale has opened but the pre-queue has not been shuffled yet:
+   * allow (a turn the joiner claims at once: its mark is 'claimed'). 'shuffle-needed' means the sale has opened but the pre-queue has not been shuffled yet:
    * call shuffle, then join again.
    */
   join(

@@ -2,11 +2,12 @@
 -- Before the shuffle a new buyer goes to the pre-queue (number 0); after it, the next number.
 -- A new number is admitted at once when nobody waits ahead of it, the queue is not paused,
 -- fewer than maxActive are active and the rate bucket holds a whole token (same arithmetic as rate.ts).
+-- Such a turn is claimed at once too: the joiner is here, and the answer carries their token.
 -- KEYS[1] meta hash   KEYS[2] numbers (user -> number)   KEYS[3] byNumber (number -> user)
 -- KEYS[4] marks       KEYS[5] pre-queue list             KEYS[6] active zset
 -- KEYS[7] admission log list (an admission at once appends its number)
 -- ARGV[1] user id     ARGV[2] now (ms)   ARGV[3] phase: "pre" | "open"   ARGV[4] paused: "1" | "0"
--- ARGV[5] admitPerMinute   ARGV[6] maxActive   ARGV[7] claimMs
+-- ARGV[5] admitPerMinute   ARGV[6] maxActive   ARGV[7] admissionMs
 -- Returns {created 1|0, number (0 = in the pre-queue), mark ("" = waiting), serving}
 --   or -1 SHUFFLE_NEEDED: the sale is open but the pre-queue is not shuffled yet.
 local user = ARGV[1]
@@ -48,7 +49,7 @@ if ARGV[4] ~= '1' and serving == n - 1 and redis.call('ZCARD', KEYS[6]) < tonumb
   if math.floor(tokens + 1e-9) >= 1 then
     tokens = tokens - 1
     serving = n
-    mark = 'a' .. ARGV[2]
+    mark = 'c' .. ARGV[2]
     redis.call('HSET', KEYS[1], 'serving', n)
     redis.call('HINCRBY', KEYS[1], 'admitted', 1)
     redis.call('HSET', KEYS[4], user, mark)
