@@ -261,6 +261,44 @@ describe('web pages in headless Chromium', { skip: !enabled }, () => {
     await context.close();
   });
 
+  it('shows a "confirming with your bank" wait for the asynchronous card, then the tickets', async () => {
+    const b = await signup(server.url, 'dee');
+    const call = apiClient(server.url, b.token);
+    type Q = { queue: { admission: { token: string } | null } };
+    const queued = await call<Q>('POST', `/api/events/${eventId}/queue`);
+    const token =
+      queued.queue.admission?.token ??
+      (await until(
+        async () => (await call<Q>('GET', `/api/events/${eventId}/queue`)).queue.admission?.token,
+        20_000,
+        'admission',
+      ));
+    const map = await apiClient(server.url)<SeatmapBody>('GET', `/api/events/${eventId}/seatmap`);
+    const seat = map.sections.find((s) => s.name === 'Circle')!.rows![0]!.seats[0]!;
+    const headers = { 'x-admission-token': token! };
+    await call('PUT', `/api/events/${eventId}/hold`, { seats: [seat.id] }, headers);
+    const { order } = await call<{ order: { id: string } }>(
+      'POST',
+      '/api/orders',
+      { eventId },
+      { ...headers, 'idempotency-key': `e2e-${b.id}` },
+    );
+
+    const context = await browser.newContext(VIEW);
+    const page = await context.newPage();
+    await signIn(page, server.url, b.email, b.password);
+    await page.goto(`${server.url}/checkout/${order.id}`);
+    await page.getByLabel('Card number').fill('4000000000000077');
+    await page.getByLabel('Expiry (MM/YY)').fill('01/31');
+    await page.getByLabel('CVC').fill('4321');
+    await page.getByRole('button', { name: /^Pay / }).click();
+    await page.getByText('Confirming with your bank').waitFor();
+    await shoot(page, 'checkout-confirming');
+    await page.waitForURL(`**/orders/${order.id}`, { timeout: 15_000 });
+    await page.getByRole('img', { name: /QR code of the ticket for Circle · row A · seat 1/ }).waitFor();
+    await context.close();
+  });
+
   it('draws the first frame of a 50,000-seat stadium map in under a second', async () => {
     const org = apiClient(server.url, organizer.token);
     const names = [

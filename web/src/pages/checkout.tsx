@@ -33,22 +33,31 @@ function Pay({ id }: { id: string }) {
   const now = useNow();
   useEffect(() => {
     if (data?.order.status === 'paid') navigate(`/orders/${id}`, true);
-    return () => {
-      stopped.current = true;
-    };
   }, [data]);
+  useEffect(
+    () => () => {
+      stopped.current = true;
+    },
+    [],
+  );
 
   /** The asynchronous card: the bank confirms by webhook; poll the order until it is paid. */
   async function waitForBank() {
     setPhase('confirming');
+    // Shown for at least a moment even when the bank answers at once, so the buyer can read it.
+    const shownUntil = Date.now() + 1500;
     const until = Date.now() + 60_000;
     while (!stopped.current && Date.now() < until) {
       await new Promise((r) => setTimeout(r, 700));
       const { order } = await api.get<{ order: Order }>(`/api/orders/${id}`);
-      if (order.status === 'paid') return navigate(`/orders/${id}`, true);
+      if (order.status === 'paid') {
+        await new Promise((r) => setTimeout(r, Math.max(0, shownUntil - Date.now())));
+        return navigate(`/orders/${id}`, true);
+      }
       if (order.status !== 'pending') throw new ApiError(410, 'ORDER_EXPIRED', 'The order is ' + order.status);
     }
-    throw new Error('Your bank is taking longer than usual. Check "My tickets" in a minute before trying again.');
+    if (!stopped.current)
+      throw new Error('Your bank is taking longer than usual. Check "My tickets" in a minute before trying again.');
   }
 
   async function submit(e: Event) {

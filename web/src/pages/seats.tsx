@@ -184,6 +184,19 @@ export function SeatsPage({ id }: { id: string }) {
     }
   }
 
+  // When the hold runs out the server frees its seats; ask once so the map stops calling them mine.
+  const expired = !!hold && Date.parse(hold.expiresAt) <= now;
+  useEffect(() => {
+    if (!expired || !token) return;
+    api.get<{ hold: Hold }>(`/api/events/${id}/hold`, admissionHeader(token)).then(
+      (r) => applyHold(r.hold),
+      () => {
+        applyHold(null);
+        setError(new ApiError(410, 'HOLD_EXPIRED', 'Hold expired'));
+      },
+    );
+  }, [expired]);
+
   const legend = useMemo(() => data?.map.sections.map((s, i) => ({ s, colour: sectionColour(i) })) ?? [], [data]);
   if (loadError) return <ErrorBox error={loadError} />;
   const left = hold ? (Date.parse(hold.expiresAt) - now) / 1000 : 0;

@@ -122,7 +122,7 @@ function Room({ id }: { id: string }) {
         )}
         {queue?.state === 'expired' && (
           <p class="text-lg text-red-900">
-            Your turn ran out before you picked seats. Please leave and join the waiting room again.
+            Your turn ran out before you picked seats. Each account gets one turn per sale, so it cannot be taken again.
           </p>
         )}
         {queue?.state === 'left' && <p class="text-lg">You left this waiting room.</p>}
