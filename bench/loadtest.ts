@@ -21,7 +21,7 @@ import { migrate } from '../src/platform/migrate.ts';
 import { createRedis } from '../src/platform/redis.ts';
 import { startProcess, stopProcess, withDatabase } from './lib.ts';
 import { runBuyer, type BuyerRecord, type Venue } from './loadtest/buyer.ts';
-import { createClient } from './loadtest/http.ts';
+import { createClient, WindowClosed } from './loadtest/http.ts';
 import { watchProcesses } from './loadtest/processes.ts';
 import { renderReport } from './loadtest/report.ts';
 import { arrivals, SCENARIOS } from './loadtest/scenarios.ts';
@@ -84,7 +84,7 @@ async function run(prepare: () => Promise<Db>, start: () => Promise<{ url: strin
     const t0 = performance.now();
     venue.deadline = t0 + scenario.maxSeconds * 1000;
     const stats = createStats(t0);
-    const client = createClient(server.url, stats, Number(args.connections));
+    const client = createClient(server.url, stats, () => venue.deadline, Number(args.connections));
     let done = false;
     const monitor = (async () => {
       while (!done) {
@@ -104,11 +104,26 @@ async function run(prepare: () => Promise<Db>, start: () => Promise<{ url: strin
     for (let i = 0; i < offsets.length; i++) {
       const wait = t0 + offsets[i]! - performance.now();
       if (wait > 2) await sleep(wait);
+      const account = accounts.buyers[i]!;
+      const record: BuyerRecord = {
+        userId: account.userId,
+        number: null,
+        admitted: false,
+        couldNotAct: false,
+        outcome: 'failed',
+        seats: 0,
+      };
       buyers.push(
-        runBuyer(client, stats, scenario, venue, accounts.buyers[i]!, i).then((r) => {
-          if (r.outcome === 'paid') paidAt.push(performance.now() - t0);
-          return r;
-        }),
+        runBuyer(client, stats, scenario, venue, account, i, record).then(
+          (r) => {
+            if (r.outcome === 'paid') paidAt.push(performance.now() - t0);
+            return r;
+          },
+          (err: unknown) => {
+            if (err instanceof WindowClosed) return { ...record, outcome: 'timeout' as const };
+            throw err;
+          },
+        ),
       );
     }
     const records = await Promise.all(buyers);

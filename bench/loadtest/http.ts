@@ -20,8 +20,14 @@ export interface Client {
   close(): Promise<void>;
 }
 
-/** `endpoint` names the route in the statistics (e.g. 'PUT /hold'). Network errors come back as status 0. */
-export function createClient(url: string, stats: Stats, connections = 128, timeoutMs = 30_000): Client {
+/** Thrown by `call` once the run's measured window has closed: the buyer stops where it is. */
+export class WindowClosed extends Error {}
+
+/**
+ * `endpoint` names the route in the statistics (e.g. 'PUT /hold'). Network errors come back as
+ * status 0. After `deadline()` (performance.now() time) no new request starts: `call` throws WindowClosed.
+ */
+export function createClient(url: string, stats: Stats, deadline: () => number, connections = 128, timeoutMs = 20_000): Client {
   const pool = new Pool(url, {
     connections,
     pipelining: 1,
@@ -39,6 +45,7 @@ export function createClient(url: string, stats: Stats, connections = 128, timeo
       options: { raw?: boolean } = {},
     ) {
       const started = performance.now();
+      if (started > deadline()) throw new WindowClosed('the measured window has closed');
       try {
         const res = await pool.request({
           method,

@@ -45,7 +45,7 @@ export function chart(title: string, unit: string, lines: Line[], width = 720, h
   const legend = lines
     .map(
       (l, i) =>
-        `<rect x="${pad.l + i * 150}" y="8" width="10" height="10" fill="${l.color}"/><text x="${pad.l + 14 + i * 150}" y="17">${esc(l.label)}</text>`,
+        `<rect x="${pad.l + i * 190}" y="8" width="10" height="10" fill="${l.color}"/><text x="${pad.l + 14 + i * 190}" y="17">${esc(l.label)}</text>`,
     )
     .join('');
   return `<figure><figcaption>${esc(title)} <small>(${esc(unit)})</small></figcaption><svg viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" font-size="11" font-family="sans-serif">${grid}${ticks}${paths}${legend}</svg></figure>`;
@@ -82,6 +82,11 @@ ${table(Object.entries(r.verification), ['check', 'count'])}
 ${chart('Arrivals and admissions', 'buyers per second', [
   { label: 'arrivals', color: '#2563eb', values: s.map((p) => p.arrivals) },
   { label: 'admitted (seen by buyers)', color: '#16a34a', values: s.map((p) => p.admitted) },
+  {
+    label: 'serving counter advance',
+    color: '#ca8a04',
+    values: s.map((p, i) => (i > 0 && p.serving !== undefined ? p.serving - (s[i - 1]!.serving ?? 0) : undefined)),
+  },
 ])}
 ${chart('Orders', 'per second', [
   { label: 'holds', color: '#9333ea', values: s.map((p) => p.holds) },
