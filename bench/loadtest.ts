@@ -82,6 +82,7 @@ async function run(prepare: () => Promise<Db>, start: () => Promise<{ url: strin
     );
     watch.resetCpu();
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     venue.deadline = t0 + scenario.maxSeconds * 1000;
     const stats = createStats(t0);
     const client = createClient(server.url, stats, () => venue.deadline, Number(args.connections));
@@ -128,13 +129,15 @@ async function run(prepare: () => Promise<Db>, start: () => Promise<{ url: strin
     }
     const records = await Promise.all(buyers);
     const windowSeconds = (performance.now() - t0) / 1000;
+    const used = process.cpuUsage(cpu0);
+    const generatorCpuSeconds = (used.user + used.system) / 1e6;
     done = true;
     await monitor;
     await sleep(2000); // late webhooks settle before the processes stop
     await client.close();
     const processes = watch.stop();
     await stopProcess(server.child);
-    return { venue, stats, records, paidAt, windowSeconds, processes, seedSeconds };
+    return { venue, stats, records, paidAt, windowSeconds, processes, seedSeconds, generatorCpuSeconds };
   } catch (err) {
     watch.stop();
     await stopProcess(server.child);
@@ -223,6 +226,7 @@ const summary = {
   'orders by status': JSON.stringify(r.sold.ordersByStatus),
   'window (s)': round(r.windowSeconds),
   'seeding (s, before the window)': round(r.seedSeconds),
+  'load generator CPU (s, same machine)': round(r.generatorCpuSeconds),
   'queue settings': JSON.stringify(scenario.queue),
   machine: `${os.cpus().length} CPUs, load average ${os
     .loadavg()
