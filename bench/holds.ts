@@ -6,154 +6,35 @@
  * The API runs as its own process (`node --import tsx src/main.ts`, PostgreSQL; Redis or memory
  * for hot state); autocannon runs here. Both share this machine's cores with Redis and PostgreSQL.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
-import http from 'node:http';
 import os from 'node:os';
-import path from 'node:path';
-import { promisify } from 'node:util';
-import { createRequire } from 'node:module';
 import pg from 'pg';
 import { eventKeys } from '../src/modules/inventory/keys.ts';
 import { createSigner, DUMMY_PASSWORD_HASH, newIds } from '../src/platform/crypto.ts';
 import { createRedis } from '../src/platform/redis.ts';
-
-interface CannonResult {
-  requests: { total: number; average: number };
-  latency: { p50: number; p99: number };
-  non2xx: number;
-  errors: number;
-  timeouts: number;
-}
-// autocannon ships no types; this is the part of its API used here.
-const autocannon = createRequire(import.meta.url)('autocannon') as (options: Record<string, unknown>) => Promise<CannonResult>;
+import {
+  cannon,
+  CONNECTIONS,
+  constant,
+  type Measure,
+  type Req,
+  sequential,
+  startProcess,
+  stop,
+  summarize,
+  wrk,
+  WRK_SCRIPT,
+  wrkFiles,
+} from './holds.measure.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const USERS = Number(process.env.BENCH_USERS ?? 10_000);
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
 /** autocannon (npm, in this process) or wrk (Debian's, in C) for the hold, release and bare PUT runs. */
 const TOOL = process.env.BENCH_TOOL === 'wrk' ? 'wrk' : 'autocannon';
 const PG_ADMIN = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/6';
 const SECRET = randomBytes(32).toString('hex');
-
-interface Measure {
-  rps: number;
-  p50: number;
-  p99: number;
-  errors: number;
-  /** Non-2xx answers by status, with one body each, so a failing run says why. */
-  failures?: Record<string, string>;
-}
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-function summarize(runs: Measure[]) {
-  return {
-    rps: median(runs.map((r) => r.rps)),
-    p50: median(runs.map((r) => r.p50)),
-    p99: median(runs.map((r) => r.p99)),
-    errors: runs.reduce((n, r) => n + r.errors, 0),
-    failures: Object.assign({}, ...runs.map((r) => r.failures ?? {})) as Record<string, string>,
-    runs,
-  };
-}
-
-async function startProcess(args: string[], env: Record<string, string>, ready: RegExp): Promise<{ url: string; child: ChildProcess }> {
-  const extra = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-  const child = spawn(process.execPath, [...extra, '--import', 'tsx', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`did not start:\n${output}`)), 60_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = ready.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]!);
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`exited with ${code}:\n${output}`)));
-  });
-  // Keep what the server logs (warnings and errors) next to the results.
-  const log: string[] = [];
-  child.stdout.on('data', (chunk: Buffer) => log.push(chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => log.push(chunk.toString()));
-  child.once('exit', () => {
-    if (log.length > 0) void writeFile(new URL(`./results/server-${Date.now()}.log`, import.meta.url), log.join('')).catch(() => undefined);
-  });
-  return { url, child };
-}
-async function stop(child: ChildProcess) {
-  child.kill('SIGTERM');
-  await new Promise((resolve) => child.once('exit', resolve));
-}
-
-interface Req {
-  method: 'GET' | 'PUT' | 'DELETE';
-  path: string;
-  headers: Record<string, string>;
-  body?: string;
-}
-/**
- * Runs requests over CONNECTIONS connections: `next(i)` builds the i-th request. Either a fixed
- * `amount`, or for `duration` seconds. Latency in ms; rate = completed requests / wall time.
- */
-async function cannon(url: string, next: (i: number) => Req, options: { amount?: number; duration?: number; connections?: number }): Promise<Measure> {
-  let i = 0;
-  const failures: Record<string, string> = {};
-  const started = process.hrtime.bigint();
-  const result = await autocannon({
-    url,
-    connections: options.connections ?? CONNECTIONS,
-    ...(options.amount !== undefined ? { amount: options.amount } : { duration: options.duration ?? 5 }),
-    requests: [
-      {
-        setupRequest: () => {
-          const r = next(i++);
-          // Fresh objects: autocannon writes Content-Length into the headers it is given, which
-          // would then ride along on a later DELETE of the same buyer.
-          const headers = { ...r.headers };
-          return r.body === undefined ? { method: r.method, path: r.path, headers } : { method: r.method, path: r.path, headers, body: r.body };
-        },
-        onResponse: (status: number, body: string) => {
-          if (status >= 300) failures[status] ??= body.slice(0, 200);
-        },
-      },
-    ],
-  });
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  return {
-    rps: Math.round(result.requests.total / seconds),
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    errors: result.non2xx + result.errors + result.timeouts,
-    ...(Object.keys(failures).length > 0 ? { failures } : {}),
-  };
-}
-const constant = (r: Req) => () => r;
-
-/** wrk's latency figure ("850.00us", "1.20ms", "1.01s") in ms. */
-function wrkMs(text: string, label: string): number {
-  const match = new RegExp(`${label}\\s+([\\d.]+)(us|ms|s)\\b`).exec(text);
-  if (!match) return NaN;
-  const value = Number(match[1]);
-  return match[2] === 'us' ? value / 1000 : match[2] === 's' ? value * 1000 : value;
-}
-
-/** Debian's wrk (C, one thread): less of the two cores goes to generating load than with autocannon. */
-async function wrk(url: string, seconds: number, env: Record<string, string> = {}, script?: string): Promise<Measure> {
-  const args = ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', ...(script ? ['-s', script] : []), url];
-  const { stdout } = await promisify(execFile)('wrk', args, { env: { ...process.env, ...env } });
-  const total = Number(/(\d+) requests in ([\d.]+)(ms|s)/.exec(stdout)?.[1]);
-  const elapsed = /(\d+) requests in ([\d.]+)(ms|s)/.exec(stdout);
-  const secondsTaken = elapsed ? Number(elapsed[2]) / (elapsed[3] === 'ms' ? 1000 : 1) : seconds;
-  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(stdout)?.[1] ?? 0);
-  const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout);
-  const errors = socketErrors ? socketErrors.slice(1).reduce((n, v) => n + Number(v), 0) : 0;
-  return { rps: Math.round(total / secondsTaken), p50: wrkMs(stdout, '50%'), p99: wrkMs(stdout, '99%'), errors: non2xx + errors };
-}
 
 async function withDatabase<T>(fn: (url: string) => Promise<T>): Promise<T> {
   const name = `tm_bench_${randomBytes(4).toString('hex')}`;
@@ -171,7 +52,11 @@ async function withDatabase<T>(fn: (url: string) => Promise<T>): Promise<T> {
 }
 
 async function json(url: string, method: string, headers: Record<string, string>, body?: unknown) {
-  const res = await fetch(url, { method, headers: { ...headers, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
+  const res = await fetch(url, {
+    method,
+    headers: { ...headers, ...(body ? { 'content-type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
   const text = await res.text();
   if (res.status >= 300) throw new Error(`${method} ${url}: ${res.status} ${text}`);
   return JSON.parse(text) as Record<string, unknown>;
@@ -211,7 +96,9 @@ async function benchApi(store: 'redis' | 'memory') {
       );
       await db.end();
       const e = Math.floor(Date.now() / 1000) + 86_400;
-      const bearer = (id: string) => ({ authorization: `Bearer ${session.sign({ s: `ses_${id}`, u: id, r: id === ids[0] ? 'organizer' : 'buyer', e })}` });
+      const bearer = (id: string) => ({
+        authorization: `Bearer ${session.sign({ s: `ses_${id}`, u: id, r: id === ids[0] ? 'organizer' : 'buyer', e })}`,
+      });
       const organizer = bearer(ids[0]!);
       const { venue } = await json(`${server.url}/api/venues`, 'POST', organizer, {
         name: 'Stadium',
@@ -278,11 +165,22 @@ async function benchApi(store: 'redis' | 'memory') {
       await cannon(server.url, release, { amount: USERS });
       const holds: Measure[] = [];
       const releases: Measure[] = [];
-      const files = TOOL === 'wrk' ? await wrkFiles(headers.map((h) => [h.authorization!, h['x-admission-token']!]), seatIds) : undefined;
+      const files =
+        TOOL === 'wrk'
+          ? await wrkFiles(
+              headers.map((h) => [h.authorization!, h['x-admission-token']!]),
+              seatIds,
+            )
+          : undefined;
       for (let run = 0; run < RUNS; run++) {
         round += 1;
         if (files) {
-          const measured = await wrk(`${server.url}${path}`, 5, { ...files, WRK_MODE: 'put', WRK_ROUND: String(round) }, WRK_SCRIPT);
+          const measured = await wrk(
+            `${server.url}${path}`,
+            5,
+            { ...files, WRK_MODE: 'put', WRK_ROUND: String(round) },
+            WRK_SCRIPT,
+          );
           holds.push(measured);
           round += Math.ceil((measured.rps * 5) / USERS) + 1;
           await fill();
@@ -306,7 +204,12 @@ async function benchApi(store: 'redis' | 'memory') {
         // One request at a time: the time to serve a snapshot, without queueing behind others.
         availabilityAlone.push(await sequential(`${server.url}/api/events/${eventId}/availability`, 2000));
       }
-      return { hold: summarize(holds), release: summarize(releases), availability: summarize(availability), availabilityAlone: summarize(availabilityAlone) };
+      return {
+        hold: summarize(holds),
+        release: summarize(releases),
+        availability: summarize(availability),
+        availabilityAlone: summarize(availabilityAlone),
+      };
     } finally {
       await stop(server.child);
     }
@@ -315,46 +218,6 @@ async function benchApi(store: 'redis' | 'memory') {
 function withoutBody(h: Record<string, string>) {
   const { ['content-type']: _omit, ...rest } = h;
   return rest;
-}
-
-/**
- * `count` GETs one after another over one keep-alive connection, each timed from request to the
- * last byte of the response with hrtime: the time to serve, with no queueing behind other requests.
- */
-async function sequential(url: string, count: number): Promise<Measure> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-  const latencies: number[] = [];
-  let errors = 0;
-  const started = process.hrtime.bigint();
-  for (let n = 0; n < count; n++) {
-    const t0 = process.hrtime.bigint();
-    const status = await new Promise<number>((resolve, reject) => {
-      http
-        .get(url, { agent }, (res) => {
-          res.on('data', () => undefined);
-          res.on('end', () => resolve(res.statusCode ?? 0));
-        })
-        .on('error', reject);
-    });
-    latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
-    if (status !== 200) errors += 1;
-  }
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  agent.destroy();
-  latencies.sort((a, b) => a - b);
-  return { rps: Math.round(count / seconds), p50: latencies[Math.floor(count * 0.5)]!, p99: latencies[Math.floor(count * 0.99)]!, errors };
-}
-
-const WRK_SCRIPT = 'bench/holds.wrk.lua';
-/** The buyers and seat ids files bench/holds.wrk.lua reads. */
-async function wrkFiles(buyers: [string, string][], seatIds: string[]) {
-  const dir = path.join(os.tmpdir(), `tm-bench-holds-${process.pid}`);
-  await mkdir(dir, { recursive: true });
-  const WRK_BUYERS = path.join(dir, 'buyers.tsv');
-  const WRK_SEATS = path.join(dir, 'seats.txt');
-  await writeFile(WRK_BUYERS, buyers.map(([auth, admission]) => `${auth}\t${admission}`).join('\n'));
-  await writeFile(WRK_SEATS, seatIds.join('\n'));
-  return { WRK_BUYERS, WRK_SEATS };
 }
 
 /** The bare framework: GET and a PUT with a small JSON body, no auth, no store. */
@@ -375,8 +238,14 @@ async function benchBare() {
       const token = `Bearer ${'x'.repeat(150)}`;
       const admission = 'y'.repeat(160);
       if (TOOL === 'wrk') {
-        const buyers = Array.from({ length: 1000 }, (_, u) => [`Bearer ${'x'.repeat(150)}${u}`, `${'y'.repeat(160)}${u}`] as [string, string]);
-        const files = await wrkFiles(buyers, Array.from({ length: 50_000 }, (_, i) => `st_${i}`));
+        const buyers = Array.from(
+          { length: 1000 },
+          (_, u) => [`Bearer ${'x'.repeat(150)}${u}`, `${'y'.repeat(160)}${u}`] as [string, string],
+        );
+        const files = await wrkFiles(
+          buyers,
+          Array.from({ length: 50_000 }, (_, i) => `st_${i}`),
+        );
         put.push(await wrk(`${server.url}/bare`, 5, { ...files, WRK_MODE: 'put', WRK_ROUND: '0' }, WRK_SCRIPT));
         continue;
       }
@@ -427,11 +296,20 @@ async function benchLua() {
     );
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     latencies.sort((a, b) => a - b);
-    return { rps: Math.round(USERS / seconds), p50: latencies[Math.floor(USERS * 0.5)]!, p99: latencies[Math.floor(USERS * 0.99)]!, errors: 0 };
+    return {
+      rps: Math.round(USERS / seconds),
+      p50: latencies[Math.floor(USERS * 0.5)]!,
+      p99: latencies[Math.floor(USERS * 0.99)]!,
+      errors: 0,
+    };
   }
   const keys = [k.meta, k.bits, k.ga, k.holds, k.expiries];
   for (let r = 0; r < RUNS; r++) {
-    hold.push(await drive((u) => run('set-hold', keys, [`u${u}`, Date.now(), 3_600_000, String((u + r * USERS) % 50_000), '', k.channel])));
+    hold.push(
+      await drive((u) =>
+        run('set-hold', keys, [`u${u}`, Date.now(), 3_600_000, String((u + r * USERS) % 50_000), '', k.channel]),
+      ),
+    );
     release.push(await drive((u) => run('set-hold', keys, [`u${u}`, Date.now(), 3_600_000, '', '', k.channel])));
   }
   await redis.client.del([k.meta, k.bits, k.ga, k.holds, k.expiries]);
@@ -445,8 +323,14 @@ const only = process.env.BENCH_ONLY;
 const skip = { rps: 0, p50: 0, p99: 0, errors: 0, failures: {}, runs: [] };
 const bare = !only || only === 'bare' ? await benchBare() : { get: skip, put: skip };
 const lua = !only || only === 'lua' ? await benchLua() : { hold: skip, release: skip };
-const redisApi = !only || only === 'redis' ? await benchApi('redis') : { hold: skip, release: skip, availability: skip, availabilityAlone: skip };
-const memoryApi = !only || only === 'memory' ? await benchApi('memory') : { hold: skip, release: skip, availability: skip, availabilityAlone: skip };
+const redisApi =
+  !only || only === 'redis'
+    ? await benchApi('redis')
+    : { hold: skip, release: skip, availability: skip, availabilityAlone: skip };
+const memoryApi =
+  !only || only === 'memory'
+    ? await benchApi('memory')
+    : { hold: skip, release: skip, availability: skip, availabilityAlone: skip };
 const results = {
   at: new Date().toISOString(),
   machine: `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`,
@@ -483,7 +367,12 @@ console.log(row(`HTTP availability 50,000 seats, Redis store, ${CONNECTIONS} con
 console.log(row(`HTTP availability 50,000 seats, memory store, ${CONNECTIONS} connections`, memoryApi.availability));
 console.log(row('HTTP availability 50,000 seats, Redis store, one request at a time', redisApi.availabilityAlone));
 console.log(row('HTTP availability 50,000 seats, memory store, one request at a time', memoryApi.availabilityAlone));
-for (const [name, m] of Object.entries({ redisHold: redisApi.hold, redisRelease: redisApi.release, memoryHold: memoryApi.hold, memoryRelease: memoryApi.release })) {
+for (const [name, m] of Object.entries({
+  redisHold: redisApi.hold,
+  redisRelease: redisApi.release,
+  memoryHold: memoryApi.hold,
+  memoryRelease: memoryApi.release,
+})) {
   if (Object.keys(m.failures).length > 0) console.log(`${name} failures: ${JSON.stringify(m.failures)}`);
 }
 const ratio = (a: number, b: number) => (a / b).toFixed(2);

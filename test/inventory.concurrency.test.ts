@@ -62,12 +62,14 @@ async function race(app: App, send: Send, buyers: Buyer[], eventId: string, seat
     while (wanted.size < size) wanted.add(Math.floor(random() * SEATS));
     return { seats: [...wanted].map((i) => seats[i]!.id) };
   });
-  const replies = await Promise.all(
-    buyers.map((b, n) => send(n, 'PUT', `/api/events/${eventId}/hold`, b.headers, asks[n])),
-  );
+  const replies = await Promise.all(buyers.map((b, n) => send(n, 'PUT', `/api/events/${eventId}/hold`, b.headers, asks[n])));
   const statuses = new Map<number, number>();
   for (const r of replies) statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
-  assert.deepEqual([...statuses.keys()].filter((s) => s !== 200 && s !== 409), [], `statuses ${JSON.stringify([...statuses])}`);
+  assert.deepEqual(
+    [...statuses.keys()].filter((s) => s !== 200 && s !== 409),
+    [],
+    `statuses ${JSON.stringify([...statuses])}`,
+  );
 
   // Re-read every buyer's hold through the API (on either process).
   const holds = await Promise.all(buyers.map((b, n) => send(n + 1, 'GET', `/api/events/${eventId}/hold`, b.headers)));
@@ -84,7 +86,11 @@ async function race(app: App, send: Send, buyers: Buyer[], eventId: string, seat
     const ask = asks[n]!;
     if (r.status === 200) {
       const got = r.body.hold!.seats.map((s) => s.id);
-      assert.deepEqual(holds[n]!.body.hold?.seats.map((s) => s.id), got, `buyer ${n}'s 2xx hold is real`);
+      assert.deepEqual(
+        holds[n]!.body.hold?.seats.map((s) => s.id),
+        got,
+        `buyer ${n}'s 2xx hold is real`,
+      );
       if ('seats' in ask) assert.deepEqual(new Set(got), new Set(ask.seats));
     } else {
       assert.equal(holds[n]!.status, 404, `buyer ${n} got 409 and holds nothing`);

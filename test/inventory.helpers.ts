@@ -111,7 +111,9 @@ export async function onSaleEvent(app: App, overrides: Record<string, unknown> =
   const eventId = e.json<{ event: { id: string } }>().event.id;
   const map = await app.inject({ method: 'GET', url: `/api/events/${eventId}/seatmap` });
   const sections = map.json<{ sections: SeatmapSection[] }>().sections;
-  const seats = sections.flatMap((s) => (s.rows ?? []).flatMap((r) => r.seats.map((seat) => ({ ...seat, row: r.label, section: s.name }))));
+  const seats = sections.flatMap((s) =>
+    (s.rows ?? []).flatMap((r) => r.seats.map((seat) => ({ ...seat, row: r.label, section: s.name }))),
+  );
   return { eventId, organizer, sections, seats };
 }
 

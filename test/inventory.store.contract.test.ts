@@ -35,8 +35,14 @@ for (const shape of shapes) {
       assert.equal(await store.load(eventId, s, 'missing'), true);
       return eventId;
     }
-    const hold = (eventId: string, userId: string, seats: number[], ga: Record<string, number> = {}, now = Date.now(), holdMs = HOUR) =>
-      store.setHold(eventId, { userId, seats, ga, now, holdMs });
+    const hold = (
+      eventId: string,
+      userId: string,
+      seats: number[],
+      ga: Record<string, number> = {},
+      now = Date.now(),
+      holdMs = HOUR,
+    ) => store.setHold(eventId, { userId, seats, ga, now, holdMs });
     async function heldBy(eventId: string, userId: string) {
       const h = await store.getHold(eventId, userId, Date.now());
       assert.ok(h === null || !('code' in h));
@@ -129,16 +135,31 @@ for (const shape of shapes) {
     it('holds GA places from the remaining count and never takes it below zero', async () => {
       const eventId = await loaded();
       assert.ok((await hold(eventId, 'u1', [], { sec_ga: 6 })).ok);
-      assert.deepEqual(await hold(eventId, 'u2', [], { sec_ga: 5 }), { ok: false, code: 'GA_SHORT', section: 'sec_ga', remaining: 4 });
+      assert.deepEqual(await hold(eventId, 'u2', [], { sec_ga: 5 }), {
+        ok: false,
+        code: 'GA_SHORT',
+        section: 'sec_ga',
+        remaining: 4,
+      });
       assert.ok((await hold(eventId, 'u2', [], { sec_ga: 4 })).ok);
-      assert.deepEqual(await hold(eventId, 'u3', [], { sec_ga: 1 }), { ok: false, code: 'GA_SHORT', section: 'sec_ga', remaining: 0 });
+      assert.deepEqual(await hold(eventId, 'u3', [], { sec_ga: 1 }), {
+        ok: false,
+        code: 'GA_SHORT',
+        section: 'sec_ga',
+        remaining: 0,
+      });
       // Shrinking my own quantity gives places back; growing it needs them free.
       assert.ok((await hold(eventId, 'u1', [], { sec_ga: 2 })).ok);
       assert.ok((await hold(eventId, 'u3', [], { sec_ga: 3 })).ok);
       const snap = await store.snapshot(eventId);
       assert.ok(!('code' in snap));
       assert.deepEqual(snap.ga, { sec_ga: 1 });
-      assert.deepEqual(await hold(eventId, 'u1', [], { sec_unknown: 1 }), { ok: false, code: 'GA_SHORT', section: 'sec_unknown', remaining: 0 });
+      assert.deepEqual(await hold(eventId, 'u1', [], { sec_unknown: 1 }), {
+        ok: false,
+        code: 'GA_SHORT',
+        section: 'sec_unknown',
+        remaining: 0,
+      });
     });
 
     it('fails the whole hold when its GA part is short, seats included', async () => {
@@ -200,14 +221,21 @@ for (const shape of shapes) {
     it('frees expired holds with no call at all once the sweeper runs', async () => {
       const eventId = await loaded();
       await hold(eventId, 'u1', [8, 9], {}, Date.now(), 300);
-      store.startSweeper(50, () => Date.now(), (err) => assert.fail(String(err)));
+      store.startSweeper(
+        50,
+        () => Date.now(),
+        (err) => assert.fail(String(err)),
+      );
       await waitFor(async () => (await bitmapSet(eventId)).length === 0, 2000);
     });
 
     it('rebuilds availability as seed plus live holds on replace', async () => {
       const eventId = await loaded();
       await hold(eventId, 'u1', [1], { sec_ga: 2 });
-      assert.equal(await store.load(eventId, seed({ taken: [50], ga: { sec_ga: { capacity: 10, remaining: 9 } } }), 'replace'), true);
+      assert.equal(
+        await store.load(eventId, seed({ taken: [50], ga: { sec_ga: { capacity: 10, remaining: 9 } } }), 'replace'),
+        true,
+      );
       assert.deepEqual(await bitmapSet(eventId), [1, 50]);
       const snap = await store.snapshot(eventId);
       assert.ok(!('code' in snap));

@@ -118,12 +118,19 @@ for (const store of stores) {
       const started = Date.now();
       await Promise.all(
         buyers.map((b, n) =>
-          writer.inject({ method: 'PUT', url: `/api/events/${eventId}/hold`, headers: b.headers, payload: { seats: [seats[n]!.id] } }),
+          writer.inject({
+            method: 'PUT',
+            url: `/api/events/${eventId}/hold`,
+            headers: b.headers,
+            payload: { seats: [seats[n]!.id] },
+          }),
         ),
       );
       // Then half of them let go again.
       await Promise.all(
-        buyers.slice(0, 20).map((b) => writer.inject({ method: 'DELETE', url: `/api/events/${eventId}/hold`, headers: b.headers })),
+        buyers
+          .slice(0, 20)
+          .map((b) => writer.inject({ method: 'DELETE', url: `/api/events/${eventId}/hold`, headers: b.headers })),
       );
       const expected = new Set(Array.from({ length: 20 }, (_, n) => seats[n + 20]!.index));
       await waitFor(() => replay(stream.events).size === 20, 3000);
@@ -140,7 +147,12 @@ for (const store of stores) {
       const [a] = await Promise.all((await bulkBuyers(writer, 1)).map((b) => admit(writer, b, eventId)));
       const stream = await openStream(urls.at(-1)!, `/api/events/${eventId}/availability/stream`);
       await waitFor(() => stream.events.length >= 1);
-      const res = await writer.inject({ method: 'PUT', url: `/api/events/${eventId}/hold`, headers: a!.headers, payload: { seats: [seats[7]!.id] } });
+      const res = await writer.inject({
+        method: 'PUT',
+        url: `/api/events/${eventId}/hold`,
+        headers: a!.headers,
+        payload: { seats: [seats[7]!.id] },
+      });
       const expiresAt = Date.parse(res.json().hold.expiresAt);
       await waitFor(() => stream.events.some((e) => e.data.freed?.includes(seats[7]!.index)), 3000);
       const freed = stream.events.find((e) => e.data.freed?.includes(seats[7]!.index))!;

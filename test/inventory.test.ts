@@ -2,25 +2,41 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { buildTestApp, dbShapes, errorCode, type TestApp } from './helpers.ts';
 import { eventKeys } from '../src/modules/inventory/keys.ts';
-import { admit, bulkBuyers, connectTestRedis, onSaleEvent, storeShapes, takenIndexes, TEST_REDIS_URL, waitFor } from './inventory.helpers.ts';
+import {
+  admit,
+  bulkBuyers,
+  connectTestRedis,
+  onSaleEvent,
+  storeShapes,
+  takenIndexes,
+  TEST_REDIS_URL,
+  waitFor,
+} from './inventory.helpers.ts';
 
 // Each store runs over one database shape: memory over PGlite (the embedded shape), Redis over
 // PostgreSQL when it answers (the scale-out shape). The store contract suite covers both stores alone.
 const stores = await storeShapes();
 const dbs = await dbShapes();
-const combos = stores.map((store) => ({ store, db: store === 'redis' && dbs.includes('postgres') ? ('postgres' as const) : ('pglite' as const) }));
+const combos = stores.map((store) => ({
+  store,
+  db: store === 'redis' && dbs.includes('postgres') ? ('postgres' as const) : ('pglite' as const),
+}));
 
 for (const { store, db } of combos) {
   describe(`holds and availability (${store} store, ${db})`, () => {
     let t: TestApp;
     before(async () => {
-      t = await buildTestApp(db, { TICKETMAX_RATE_LIMIT_ALLOW: '127.0.0.1', ...(store === 'redis' ? { REDIS_URL: TEST_REDIS_URL } : {}) });
+      t = await buildTestApp(db, {
+        TICKETMAX_RATE_LIMIT_ALLOW: '127.0.0.1',
+        ...(store === 'redis' ? { REDIS_URL: TEST_REDIS_URL } : {}),
+      });
     });
     after(async () => t.close());
 
     const put = (eventId: string, headers: Record<string, string>, payload: unknown) =>
       t.app.inject({ method: 'PUT', url: `/api/events/${eventId}/hold`, headers, payload: payload as object });
-    const get = (eventId: string, headers: Record<string, string>) => t.app.inject({ method: 'GET', url: `/api/events/${eventId}/hold`, headers });
+    const get = (eventId: string, headers: Record<string, string>) =>
+      t.app.inject({ method: 'GET', url: `/api/events/${eventId}/hold`, headers });
     const availability = async (eventId: string) => {
       const res = await t.app.inject({ method: 'GET', url: `/api/events/${eventId}/availability` });
       assert.equal(res.statusCode, 200, res.body);
@@ -65,7 +81,11 @@ for (const { store, db } of combos) {
       assert.equal(errorCode(forged), 'NOT_ADMITTED');
       // Someone else's admission token does not admit me.
       const [other] = await buyers(eventId, 1);
-      const borrowed = await put(eventId, { ...b!.auth, 'x-admission-token': other!.headers['x-admission-token']! }, { seats: [seats[0]!.id] });
+      const borrowed = await put(
+        eventId,
+        { ...b!.auth, 'x-admission-token': other!.headers['x-admission-token']! },
+        { seats: [seats[0]!.id] },
+      );
       assert.equal(errorCode(borrowed), 'NOT_ADMITTED');
     });
 
@@ -90,7 +110,10 @@ for (const { store, db } of combos) {
       const second = await put(eventId, a!.headers, { seats: [seats[1]!.id, seats[2]!.id] });
       assert.equal(second.statusCode, 200);
       assert.equal(second.json().hold.expiresAt, first.json().hold.expiresAt);
-      assert.deepEqual(second.json().hold.seats.map((s: { id: string }) => s.id), [seats[1]!.id, seats[2]!.id]);
+      assert.deepEqual(
+        second.json().hold.seats.map((s: { id: string }) => s.id),
+        [seats[1]!.id, seats[2]!.id],
+      );
       // The released seat is free for someone else at once.
       assert.equal((await put(eventId, b!.headers, { seats: [seats[0]!.id] })).statusCode, 200);
     });
@@ -106,7 +129,12 @@ for (const { store, db } of combos) {
       const unknown = await put(eventId, a!.headers, { seats: [seats[0]!.id, 'st_nonexistent'] });
       assert.equal(unknown.statusCode, 400);
       assert.equal(errorCode(unknown), 'VALIDATION_FAILED');
-      for (const body of [{}, { seats: 'x' }, { seats: [], ga: { section: 'Standing', quantity: 1 } }, { bestAvailable: { quantity: 0 } }]) {
+      for (const body of [
+        {},
+        { seats: 'x' },
+        { seats: [], ga: { section: 'Standing', quantity: 1 } },
+        { bestAvailable: { quantity: 0 } },
+      ]) {
         const res = await put(eventId, a!.headers, body);
         assert.equal(res.statusCode, 400, JSON.stringify(body));
         assert.equal(errorCode(res), 'VALIDATION_FAILED');
@@ -139,20 +167,30 @@ for (const { store, db } of combos) {
       });
       assert.equal(patch.statusCode, 200, patch.body);
       // The inventory re-reads event settings within a second.
-      await waitFor(async () => {
-        const res = await put(eventId, a!.headers, { seats: [seats[0]!.id] });
-        return res.statusCode === 409 && errorCode(res) === 'SALE_NOT_OPEN';
-      }, 3000, 200);
+      await waitFor(
+        async () => {
+          const res = await put(eventId, a!.headers, { seats: [seats[0]!.id] });
+          return res.statusCode === 409 && errorCode(res) === 'SALE_NOT_OPEN';
+        },
+        3000,
+        200,
+      );
     });
 
     it('holds GA places from the remaining count, and says SOLD_OUT when none are left', async () => {
       const venue = { name: 'Club', sections: [{ name: 'Floor', kind: 'ga', capacity: 5 }] };
-      const { eventId, sections } = await onSaleEvent(t.app, { prices: [{ section: 'Floor', amount: 2000, currency: 'USD' }] }, venue);
+      const { eventId, sections } = await onSaleEvent(
+        t.app,
+        { prices: [{ section: 'Floor', amount: 2000, currency: 'USD' }] },
+        venue,
+      );
       const floor = sections[0]!.id;
       const [a, b, c] = await buyers(eventId, 3);
       const res = await put(eventId, a!.headers, { ga: { section: 'floor', quantity: 3 } });
       assert.equal(res.statusCode, 200, res.body);
-      assert.deepEqual(res.json().hold.ga, [{ sectionId: floor, section: 'Floor', quantity: 3, price: { amount: 2000, currency: 'USD' } }]);
+      assert.deepEqual(res.json().hold.ga, [
+        { sectionId: floor, section: 'Floor', quantity: 3, price: { amount: 2000, currency: 'USD' } },
+      ]);
       assert.deepEqual(res.json().hold.total, { amount: 6000, currency: 'USD' });
       const short = await put(eventId, b!.headers, { ga: { section: floor, quantity: 3 } });
       assert.equal(errorCode(short), 'SEATS_UNAVAILABLE');
@@ -229,7 +267,10 @@ for (const { store, db } of combos) {
       const { inventory } = t.app.services;
       const committed = await inventory.commitHold(eventId, a!.id);
       assert.ok(committed.ok);
-      assert.deepEqual(committed.seats.map((s) => s.id), [seats[0]!.id, seats[1]!.id]);
+      assert.deepEqual(
+        committed.seats.map((s) => s.id),
+        [seats[0]!.id, seats[1]!.id],
+      );
       assert.equal((await get(eventId, a!.headers)).statusCode, 404);
       assert.deepEqual(await inventory.commitHold(eventId, a!.id), { ok: false, code: 'NO_HOLD' });
       // Past the hold's expiry the ordered seats stay taken.

@@ -40,7 +40,14 @@ export function serve(snapshot: AvailabilitySnapshot, at: number): ServedSnapsho
     unavailable: Buffer.from(snapshot.bitmap.buffer, snapshot.bitmap.byteOffset, snapshot.bitmap.byteLength).toString('base64'),
     ga: snapshot.ga,
   };
-  return { version: snapshot.version, seatCount: snapshot.seatCount, bitmap: snapshot.bitmap, body, json: JSON.stringify(body), at };
+  return {
+    version: snapshot.version,
+    seatCount: snapshot.seatCount,
+    bitmap: snapshot.bitmap,
+    body,
+    json: JSON.stringify(body),
+    at,
+  };
 }
 
 interface Batch {
@@ -189,7 +196,9 @@ export function createAvailability({ store, read, now = Date.now, cacheMs = 150,
         if (mine.clients.size === 0 && feeds.get(eventId) === mine) {
           feeds.delete(eventId);
           clearTimeout(mine.timer);
-          await (await mine.unsubscribe)();
+          await (
+            await mine.unsubscribe
+          )();
         }
       };
     },

@@ -43,7 +43,11 @@ export interface EventInfoSource {
 /** Event rows are re-read this often, so a PATCH (sale window, limits) applies within a second. */
 const ROW_TTL_MS = 1000;
 
-function index(row: EventRow, layout: VenueLayout, priceRows: { section_id: string; amount: number; currency: string }[]): EventInfo {
+function index(
+  row: EventRow,
+  layout: VenueLayout,
+  priceRows: { section_id: string; amount: number; currency: string }[],
+): EventInfo {
   const prices = new Map(priceRows.map((p) => [p.section_id, { amount: p.amount, currency: p.currency }]));
   const seatsById = new Map<string, SeatInfo>();
   const seatsByIndex = new Array<SeatInfo>(layout.seatCount);

@@ -2,10 +2,15 @@ import { AppError } from '../../platform/errors.ts';
 
 /** The inventory's error codes (API.md, "Holds"). */
 export const seatsUnavailable = (seats: string[], extra: Record<string, unknown> = {}) =>
-  new AppError('SEATS_UNAVAILABLE', 409, seats.length > 0 ? 'Some of these seats were just taken' : 'Not enough seats are free together', {
-    seats,
-    ...extra,
-  });
+  new AppError(
+    'SEATS_UNAVAILABLE',
+    409,
+    seats.length > 0 ? 'Some of these seats were just taken' : 'Not enough seats are free together',
+    {
+      seats,
+      ...extra,
+    },
+  );
 export const soldOut = () => new AppError('SOLD_OUT', 409, 'Nothing is left in what you asked for', { seats: [] });
 export const saleNotOpen = (opensAt: Date, closesAt: Date) =>
   new AppError('SALE_NOT_OPEN', 409, 'The sale for this event is not open', {

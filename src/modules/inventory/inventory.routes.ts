@@ -101,7 +101,10 @@ export const inventoryRoutes: FastifyPluginAsyncTypebox<InventoryRoutesOptions> 
     async (request, reply) => {
       const served = await inventory.availability.snapshot(request.params.id);
       // Served as the string built once per refresh, not re-serialised per request.
-      return reply.header('Cache-Control', 'public, max-age=1').type('application/json; charset=utf-8').send(served.json as never);
+      return reply
+        .header('Cache-Control', 'public, max-age=1')
+        .type('application/json; charset=utf-8')
+        .send(served.json as never);
     },
   );
 

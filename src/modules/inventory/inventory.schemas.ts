@@ -6,7 +6,13 @@ const SectionKey = Type.String({ minLength: 1, maxLength: 100, description: 'Sec
 export const HoldBody = Type.Union(
   [
     Type.Object(
-      { seats: Type.Array(Id, { minItems: 1, maxItems: 100, description: 'Exactly the seats to hold (DELETE releases the hold)' }) },
+      {
+        seats: Type.Array(Id, {
+          minItems: 1,
+          maxItems: 100,
+          description: 'Exactly the seats to hold (DELETE releases the hold)',
+        }),
+      },
       { additionalProperties: false },
     ),
     Type.Object(
@@ -19,7 +25,12 @@ export const HoldBody = Type.Union(
       { additionalProperties: false },
     ),
     Type.Object(
-      { ga: Type.Object({ section: SectionKey, quantity: Type.Integer({ minimum: 1, maximum: 100 }) }, { additionalProperties: false }) },
+      {
+        ga: Type.Object(
+          { section: SectionKey, quantity: Type.Integer({ minimum: 1, maximum: 100 }) },
+          { additionalProperties: false },
+        ),
+      },
       { additionalProperties: false },
     ),
   ],
@@ -29,7 +40,14 @@ export const HoldBody = Type.Union(
 export const Hold = Type.Object({
   eventId: Type.String(),
   seats: Type.Array(
-    Type.Object({ id: Type.String(), label: Type.String(), row: Type.String(), section: Type.String(), sectionId: Type.String(), price: Money }),
+    Type.Object({
+      id: Type.String(),
+      label: Type.String(),
+      row: Type.String(),
+      section: Type.String(),
+      sectionId: Type.String(),
+      price: Money,
+    }),
   ),
   ga: Type.Array(Type.Object({ sectionId: Type.String(), section: Type.String(), quantity: Type.Integer(), price: Money })),
   total: Money,

@@ -9,9 +9,7 @@ import type { InventoryRepository } from './inventory.repository.ts';
 import type { AvailabilitySnapshot, HoldRecord, InventoryStore, NotLoaded } from './inventory.store.ts';
 
 export type HoldBody =
-  | { seats: string[] }
-  | { bestAvailable: { quantity: number; section?: string } }
-  | { ga: { section: string; quantity: number } };
+  { seats: string[] } | { bestAvailable: { quantity: number; section?: string } } | { ga: { section: string; quantity: number } };
 
 export interface HoldView {
   eventId: string;
@@ -64,7 +62,8 @@ export function createInventoryService({ store, events, repo, clock, log, sweepM
     if (!pending) {
       pending = seedOf(eventId)
         .then(async (seed) => {
-          if (await store.load(eventId, seed, 'missing')) log.info({ eventId, taken: seed.taken.length }, 'inventory loaded from the database');
+          if (await store.load(eventId, seed, 'missing'))
+            log.info({ eventId, taken: seed.taken.length }, 'inventory loaded from the database');
         })
         .finally(() => loading.delete(eventId));
       loading.set(eventId, pending);
@@ -97,7 +96,14 @@ export function createInventoryService({ store, events, repo, clock, log, sweepM
   function view(info: EventInfo, hold: HoldRecord): HoldView {
     const seats = hold.seats.map((i) => {
       const seat = info.seatsByIndex[i]!;
-      return { id: seat.id, label: seat.label, row: seat.row, section: seat.section, sectionId: seat.sectionId, price: priceOf(info, seat.sectionId) };
+      return {
+        id: seat.id,
+        label: seat.label,
+        row: seat.row,
+        section: seat.section,
+        sectionId: seat.sectionId,
+        price: priceOf(info, seat.sectionId),
+      };
     });
     const ga = Object.entries(hold.ga).map(([sectionId, quantity]) => ({
       sectionId,
@@ -106,7 +112,13 @@ export function createInventoryService({ store, events, repo, clock, log, sweepM
       price: priceOf(info, sectionId),
     }));
     const amount = seats.reduce((n, s) => n + s.price.amount, 0) + ga.reduce((n, g) => n + g.price.amount * g.quantity, 0);
-    return { eventId: info.row.id, seats, ga, total: { amount, currency: info.currency }, expiresAt: new Date(hold.expiresAt).toISOString() };
+    return {
+      eventId: info.row.id,
+      seats,
+      ga,
+      total: { amount, currency: info.currency },
+      expiresAt: new Date(hold.expiresAt).toISOString(),
+    };
   }
 
   function checkSaleOpen(info: EventInfo) {
@@ -182,7 +194,12 @@ export function createInventoryService({ store, events, repo, clock, log, sweepM
         if (!anyFree) throw soldOut();
         throw seatsUnavailable(lost.map((i) => info.seatsByIndex[i]!.id));
       }
-      const result = await setExactly(info, userId, [...choice.indexes].sort((a, b) => a - b), {});
+      const result = await setExactly(
+        info,
+        userId,
+        [...choice.indexes].sort((a, b) => a - b),
+        {},
+      );
       if (result.ok) return view(info, result.hold!);
       if (result.code !== 'SEATS_TAKEN') throw new Error(`unexpected hold refusal ${result.code}`);
       lost = result.seats;
@@ -262,7 +279,11 @@ export function createInventoryService({ store, events, repo, clock, log, sweepM
     listHolds: (eventId: string) => loaded(eventId, () => store.listHolds(eventId)),
 
     start() {
-      store.startSweeper(sweepMs, () => clock.now(), (err) => log.warn({ err }, 'hold expiry sweep failed'));
+      store.startSweeper(
+        sweepMs,
+        () => clock.now(),
+        (err) => log.warn({ err }, 'hold expiry sweep failed'),
+      );
     },
 
     async close() {

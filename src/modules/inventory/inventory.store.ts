@@ -64,10 +64,7 @@ export type SetHoldResult =
   | { ok: false; code: 'GA_SHORT'; section: string; remaining: number };
 
 export type CommitResult =
-  | { ok: true; hold: HoldRecord }
-  | NotLoaded
-  | { ok: false; code: 'NO_HOLD' }
-  | { ok: false; code: 'HOLD_EXPIRED' };
+  { ok: true; hold: HoldRecord } | NotLoaded | { ok: false; code: 'NO_HOLD' } | { ok: false; code: 'HOLD_EXPIRED' };
 
 export interface InventoryStore {
   readonly kind: 'memory' | 'redis';

@@ -26,10 +26,9 @@ const SCRIPT_NAMES = [
   'read-availability',
 ] as const;
 type ScriptName = (typeof SCRIPT_NAMES)[number];
-const SCRIPT_FILES = Object.fromEntries(SCRIPT_NAMES.map((name) => [name, new URL(`./lua/${name}.lua`, import.meta.url)])) as Record<
-  ScriptName,
-  URL
->;
+const SCRIPT_FILES = Object.fromEntries(
+  SCRIPT_NAMES.map((name) => [name, new URL(`./lua/${name}.lua`, import.meta.url)]),
+) as Record<ScriptName, URL>;
 // The snapshot script returns raw bitmap bytes, which need a Buffer reply; it is run by its sha
 // (SCRIPT LOAD answers the SHA-1 of the source) with a type mapping the shared runner lacks.
 const READ_AVAILABILITY_SHA = createHash('sha1').update(readFileSync(SCRIPT_FILES['read-availability'], 'utf8')).digest('hex');
