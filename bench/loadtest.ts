@@ -18,6 +18,7 @@ import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { openDb, type Db } from '../src/platform/db.ts';
 import { migrate } from '../src/platform/migrate.ts';
+import { createBroker } from '../src/platform/amqp.ts';
 import { createRedis } from '../src/platform/redis.ts';
 import { startProcess, stopProcess, withDatabase } from './lib.ts';
 import { runBuyer, type BuyerRecord, type Venue } from './loadtest/buyer.ts';
@@ -169,6 +170,8 @@ async function scale() {
   const redis = await createRedis(redisUrl);
   await redis.client.flushDb();
   await redis.quit();
+  const amqpUrl = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+  const amqpPrefix = `tm-load-${randomBytes(4).toString('hex')}`;
   return withDatabase(async (databaseUrl) => {
     const result = await run(
       () => openDb({ url: databaseUrl }),
@@ -177,8 +180,8 @@ async function scale() {
           ...serverEnv,
           DATABASE_URL: databaseUrl,
           REDIS_URL: redisUrl,
-          AMQP_URL: process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
-          TICKETMAX_AMQP_PREFIX: `tm-load-${randomBytes(4).toString('hex')}`,
+          AMQP_URL: amqpUrl,
+          TICKETMAX_AMQP_PREFIX: amqpPrefix,
         }),
       'launcher + balancer',
     );
@@ -187,8 +190,22 @@ async function scale() {
       return { ...result, ...(await verify(db, result.venue.eventId, result.records)) };
     } finally {
       await db.close();
+      await removeQueues(amqpUrl, amqpPrefix);
     }
   });
+}
+
+/** Deletes the run's RabbitMQ queues and exchange (the prefix was this run's alone). Best effort. */
+async function removeQueues(url: string, prefix: string) {
+  const quiet = { info: () => undefined, warn: () => undefined };
+  try {
+    const broker = await createBroker(url, quiet, { prefix, delayedQueues: ['order-expiry'] });
+    await broker.subscribe({ queue: 'refunds', topics: ['payment.refund_requested'], handler: async () => undefined });
+    await broker.destroy();
+    await broker.close();
+  } catch (err) {
+    console.warn(`could not remove the run's RabbitMQ queues (${prefix}.*): ${String(err)}`);
+  }
 }
 
 console.log(
