@@ -165,7 +165,10 @@ export async function runBuyer(
         'GET',
         `/api/events/${e}/availability`,
       );
-      if (availability.status !== 200) continue;
+      if (availability.status !== 200) {
+        serverFailures += 1;
+        continue;
+      }
       const seats = pick(venue, freeIndexes(availability.body.unavailable, availability.body.seatCount), quantity, avoid);
       if (seats.length === 0) body = { bestAvailable: { quantity } };
       else body = { seats };
