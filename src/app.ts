@@ -150,6 +150,10 @@ export async function buildApp(deps: AppDeps) {
     log: app.log,
   });
   if (config.roles.includes('expiry')) inventory.start();
+  metrics.gauge('ticketmax_holds', 'Live seat holds by event', ['event'], async function () {
+    this.reset();
+    for (const [event, count] of Object.entries(await inventory.holdCounts())) this.set({ event }, count);
+  });
 
   // Jobs: RabbitMQ when AMQP_URL is set, else an in-process bus and the sweepers alone.
   const broker = config.amqpUrl ? await createBroker(config.amqpUrl, app.log, { prefix: config.amqpPrefix, delayedQueues: [EXPIRY_QUEUE] }) : undefined;

@@ -243,6 +243,16 @@ for (const shape of shapes) {
       assert.deepEqual((await heldBy(eventId, 'u1'))?.seats, [1]);
     });
 
+    it('counts the hold records of each event with holds', async () => {
+      const eventId = await loaded();
+      await hold(eventId, 'u1', [1]);
+      await hold(eventId, 'u2', [2], { sec_ga: 1 });
+      assert.equal((await store.holdCounts())[eventId], 2);
+      await hold(eventId, 'u1', []);
+      await hold(eventId, 'u2', []);
+      assert.equal((await store.holdCounts())[eventId], undefined);
+    });
+
     it('forgets an event on drop, as a flush would', async () => {
       const eventId = await loaded();
       await hold(eventId, 'u1', [1]);

@@ -69,6 +69,16 @@ for (const { store, db } of combos) {
       await waitFor(async () => takenIndexes(await availability(eventId)).join() === chosen.map((s) => s.index).join(), 2000);
     });
 
+    it('counts live holds per event in /metrics', async () => {
+      const { eventId, seats } = await onSaleEvent(t.app);
+      const [a, b] = await buyers(eventId, 2);
+      await put(eventId, a!.headers, { seats: [seats[0]!.id] });
+      await put(eventId, b!.headers, { seats: [seats[1]!.id, seats[2]!.id] });
+      const res = await t.app.inject({ method: 'GET', url: '/metrics' });
+      assert.equal(res.statusCode, 200);
+      assert.match(res.body, new RegExp(`ticketmax_holds\\{event="${eventId}"\\} 2`));
+    });
+
     it('asks for the session and the admission token', async () => {
       const { eventId, seats } = await onSaleEvent(t.app);
       const [b] = await bulkBuyers(t.app, 1);

@@ -275,6 +275,9 @@ export function createInventoryService({ store, events, repo, clock, log, sweepM
     /** Forgets the event's hot state as a Redis flush would (tests; the next call rebuilds it). */
     dropHotState: (eventId: string) => store.drop(eventId),
 
+    /** Live holds per event this process knows of (the /metrics gauge). */
+    holdCounts: () => store.holdCounts(),
+
     /** Every hold record of the event (tests, admin stats). */
     listHolds: (eventId: string) => loaded(eventId, () => store.listHolds(eventId)),
 

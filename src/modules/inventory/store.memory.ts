@@ -206,6 +206,12 @@ export function createMemoryInventoryStore(): InventoryStore {
       events.delete(eventId);
     },
 
+    async holdCounts() {
+      const out: Record<string, number> = {};
+      for (const [eventId, state] of events) if (state.holds.size > 0) out[eventId] = state.holds.size;
+      return out;
+    },
+
     startSweeper(intervalMs: number, now: () => number, onError: (err: unknown) => void) {
       clearInterval(timer);
       timer = setInterval(() => {

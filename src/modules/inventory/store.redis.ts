@@ -265,6 +265,17 @@ export async function createRedisInventoryStore(redis: Redis): Promise<Inventory
       await client.sendCommand(['DEL', k.meta, k.bits, k.ga, k.holds, k.expiries]);
     },
 
+    async holdCounts() {
+      const shared = await client.sendCommand<string[]>(['SMEMBERS', EVENTS_WITH_HOLDS_KEY]);
+      const ids = [...new Set([...touched.keys(), ...shared])];
+      const counts = await Promise.all(ids.map((id) => client.sendCommand<number>(['ZCARD', eventKeys(id).expiries])));
+      const out: Record<string, number> = {};
+      ids.forEach((id, n) => {
+        if (Number(counts[n]) > 0) out[id] = Number(counts[n]);
+      });
+      return out;
+    },
+
     startSweeper(intervalMs: number, now: () => number, onError: (err: unknown) => void) {
       clearInterval(timer);
       timer = setInterval(() => {
