@@ -3,7 +3,7 @@
  * server started as child processes, then the invariants read from the database.
  *
  *   npm run loadtest -- --scenario seed-spike|spike-10x|stadium [--shape embedded|scale] [--buyers N]
- *                       [--api N] [--max-seconds S] [--connections C]
+ *                       [--api N] [--max-seconds S] [--connections C] [--profile ramp|spike|steady] [--arrival-seconds S]
  *
  * Accounts and session tokens are seeded straight into the database before the measured window
  * (see loadtest/setup.ts). The server runs with TICKETMAX_RATE_LIMIT_ALLOW=127.0.0.1: every buyer
@@ -25,7 +25,7 @@ import { runBuyer, type BuyerRecord, type Venue } from './loadtest/buyer.ts';
 import { createClient, WindowClosed } from './loadtest/http.ts';
 import { watchProcesses } from './loadtest/processes.ts';
 import { renderReport } from './loadtest/report.ts';
-import { arrivals, SCENARIOS } from './loadtest/scenarios.ts';
+import { arrivals, type Profile, SCENARIOS } from './loadtest/scenarios.ts';
 import { createEvent, seedAccounts } from './loadtest/setup.ts';
 import { createStats, round } from './loadtest/stats.ts';
 import { verificationLine, verify } from './loadtest/verify.ts';
@@ -38,6 +38,8 @@ const { values: args } = parseArgs({
     api: { type: 'string', default: '2' },
     'max-seconds': { type: 'string' },
     connections: { type: 'string', default: '128' },
+    profile: { type: 'string' },
+    'arrival-seconds': { type: 'string' },
   },
 });
 const base = SCENARIOS[args.scenario];
@@ -52,7 +54,13 @@ const scenario = {
   ...base,
   buyers: args.buyers ? Number(args.buyers) : base.buyers,
   maxSeconds: args['max-seconds'] ? Number(args['max-seconds']) : base.maxSeconds,
+  profile: (args.profile ?? base.profile) as Profile,
+  arrivalSeconds: args['arrival-seconds'] ? Number(args['arrival-seconds']) : base.arrivalSeconds,
 };
+if (!['ramp', 'spike', 'steady'].includes(scenario.profile)) {
+  console.error('--profile is one of ramp, spike, steady');
+  process.exit(2);
+}
 const SECRET = `loadtest-${randomBytes(16).toString('hex')}`;
 const serverEnv = {
   TICKETMAX_SECRET: SECRET,
