@@ -137,6 +137,9 @@ export async function shoot(page: Page, name: string) {
   await page.setViewportSize({ width: 375, height: 800 });
   await page.waitForTimeout(150);
   await page.screenshot({ path: path.join(SCREENSHOTS, `${name}-375.png`), fullPage: true });
+  // Works at 375 px: nothing makes the page scroll sideways.
+  const width = await page.evaluate(() => document.documentElement.scrollWidth);
+  if (width > 375) throw new Error(`${name}: the page is ${width} px wide at a 375 px viewport`);
   await page.setViewportSize(size);
 }
 

@@ -28,7 +28,12 @@ export const webPages: FastifyPluginAsync<WebPagesOptions> = async (app, { root 
   await app.register(fastifyStatic, { root, serve: false, cacheControl: false, etag: true, lastModified: true });
 
   app.get('/*', { schema: { hide: true } }, async (request, reply) => {
-    const rel = decodeURIComponent(request.url.split('?')[0]!.slice(1));
+    let rel: string;
+    try {
+      rel = decodeURIComponent(request.url.split('?')[0]!.slice(1));
+    } catch {
+      return reply.callNotFound(); // a malformed %-escape names no page
+    }
     if (rel === 'api' || rel.startsWith('api/')) return reply.callNotFound();
     if (files.has(rel) && rel !== 'index.html') {
       reply.header('cache-control', rel.startsWith('assets/') ? IMMUTABLE : 'no-cache');

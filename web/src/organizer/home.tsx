@@ -18,7 +18,7 @@ function List() {
       </p>
       <ErrorBox error={error} />
       {!data && !error && <Loading />}
-      <div class="overflow-x-auto">
+      <div class="relative overflow-x-auto">
         <table class="w-full min-w-[32rem] bg-white text-left">
           <thead>
             <tr class="border-b border-slate-300">

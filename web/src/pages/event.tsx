@@ -30,6 +30,9 @@ export function EventPage({ id }: { id: string }) {
               <a class="btn" href={user ? queueHref : `/signin?next=${encodeURIComponent(queueHref)}`}>
                 {Date.parse(e.onSaleAt) > now ? 'Join the waiting room early' : 'Get tickets'}
               </a>
+              <a class="link ml-4" href={`/events/${id}/seats`}>
+                See the seat map
+              </a>
             </p>
           )}
         </div>

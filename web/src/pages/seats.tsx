@@ -67,6 +67,7 @@ export function SeatsPage({ id }: { id: string }) {
   const [hold, setHold] = useState<Hold | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
+  const [wanted, setWanted] = useState<Set<string> | null>(null);
   const [, setTick] = useState(0);
   const rerender = () => setTick((n) => n + 1);
   const orderKey = useRef(idempotencyKey());
@@ -158,7 +159,10 @@ export function SeatsPage({ id }: { id: string }) {
     const sid = data.seats.ids[i]!;
     if (ids.has(sid)) ids.delete(sid);
     else ids.add(sid);
+    // The seat list shows the asked-for set at once, not a flicker back until the server answers.
+    setWanted(ids);
     await change(ids.size === 0 ? null : { seats: [...ids] });
+    setWanted(null);
   }
   const toggleRef = useRef(toggle);
   toggleRef.current = toggle;
@@ -326,7 +330,13 @@ export function SeatsPage({ id }: { id: string }) {
           </div>
           <div class="card">
             <h2 class="mb-2 text-lg font-bold">Pick seats from a list</h2>
-            <SeatList map={data.map} statusOf={statusOf} onToggle={(i) => void toggle(i)} disabled={!admitted || busy} />
+            <SeatList
+              map={data.map}
+              statusOf={statusOf}
+              checkedOf={(i) => (wanted ? wanted.has(data.seats.ids[i]!) : statusOf(i) === MINE)}
+              onToggle={(i) => void toggle(i)}
+              disabled={!admitted || busy}
+            />
           </div>
         </div>
       )}

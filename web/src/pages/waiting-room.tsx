@@ -2,7 +2,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, type EventDetail, type QueueView, type RoomStatus } from '../api.ts';
 import { ErrorBox, Notice, RequireUser, Title, useLoad } from '../components.tsx';
 import { dateTime, duration } from '../format.ts';
-import { admission, navigate } from '../state.ts';
+import { admission, navigate, useNow } from '../state.ts';
 
 /**
  * Live place in the waiting room: SSE `queue` events, falling back to polling every 2 s when the
@@ -59,6 +59,7 @@ function Room({ id }: { id: string }) {
   const [status, , reloadStatus] = useLoad(() => api.get<RoomStatus>(`/api/events/${id}/queue/status`), [id]);
   const { queue, error, live } = useQueue(id);
   const firstPosition = useRef<number | null>(null);
+  const now = useNow();
   useEffect(() => {
     const t = setInterval(reloadStatus, 5000);
     return () => clearInterval(t);
@@ -90,8 +91,10 @@ function Room({ id }: { id: string }) {
         {!queue && <p role="status">Finding your place…</p>}
         {queue?.state === 'prequeue' && (
           <p class="text-lg">
-            You are in. The sale opens {status ? dateTime(status.onSaleAt) : 'soon'}; at that moment everyone already here gets a
-            place in random order, so arriving early or late before then makes no difference.
+            You are in. The sale opens{' '}
+            {status ? `${dateTime(status.onSaleAt)} (in ${duration((Date.parse(status.onSaleAt) - now) / 1000)})` : 'soon'}; at
+            that moment everyone already here gets a place in random order, so arriving early or late before then makes no
+            difference.
           </p>
         )}
         {queue?.state === 'waiting' && (

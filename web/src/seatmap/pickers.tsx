@@ -8,11 +8,14 @@ import { FREE, MINE } from './canvas.ts';
 export function SeatList({
   map,
   statusOf,
+  checkedOf,
   onToggle,
   disabled,
 }: {
   map: Seatmap;
   statusOf: (index: number) => number;
+  /** Whether the seat's box is ticked: mine, or being asked for right now. */
+  checkedOf: (index: number) => boolean;
   onToggle: (index: number) => void;
   disabled: boolean;
 }) {
@@ -83,7 +86,7 @@ export function SeatList({
                   type="checkbox"
                   id={id}
                   data-seat-id={seat.id}
-                  checked={st === MINE}
+                  checked={checkedOf(seat.index)}
                   disabled={disabled || (st !== FREE && st !== MINE)}
                   onChange={() => onToggle(seat.index)}
                 />
