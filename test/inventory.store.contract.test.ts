@@ -253,6 +253,14 @@ for (const shape of shapes) {
       assert.equal((await store.holdCounts())[eventId], undefined);
     });
 
+    it('keeps working when Redis forgets its scripts (a restart or SCRIPT FLUSH)', { skip: shape !== 'redis' }, async () => {
+      const eventId = await loaded();
+      await redis!.client.scriptFlush();
+      assert.ok((await hold(eventId, 'u1', [3])).ok);
+      await redis!.client.scriptFlush();
+      assert.deepEqual(await bitmapSet(eventId), [3]);
+    });
+
     it('forgets an event on drop, as a flush would', async () => {
       const eventId = await loaded();
       await hold(eventId, 'u1', [1]);

@@ -92,7 +92,7 @@ export async function createRedisInventoryStore(redis: Redis): Promise<Inventory
   async function readAvailability(keys: string[]): Promise<Reply[]> {
     const command = ['EVALSHA', READ_AVAILABILITY_SHA, String(keys.length), ...keys];
     try {
-      return client.sendCommand<Reply[]>(command, bufferReplies);
+      return await client.sendCommand<Reply[]>(command, bufferReplies);
     } catch (err) {
       if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
       // The shared runner loads it again (a restart or SCRIPT FLUSH forgot it); then read as bytes.
