@@ -11,6 +11,7 @@
  * .html; exits 1 when any verification count is not 0 (or nobody was served).
  */
 import type { ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -57,6 +58,8 @@ const scenario = {
   profile: (args.profile ?? base.profile) as Profile,
   arrivalSeconds: args['arrival-seconds'] ? Number(args['arrival-seconds']) : base.arrivalSeconds,
 };
+// A shorter or longer window moves the sale's opening with it (the stadium's pre-queue stays a pre-queue).
+scenario.saleOpensAfter = (base.saleOpensAfter * scenario.arrivalSeconds) / base.arrivalSeconds;
 if (!['ramp', 'spike', 'steady'].includes(scenario.profile)) {
   console.error('--profile is one of ramp, spike, steady');
   process.exit(2);
@@ -81,6 +84,10 @@ async function run(prepare: () => Promise<Db>, start: () => Promise<{ url: strin
   await db.close();
   const seedSeconds = (performance.now() - seedStarted) / 1000;
   const server = await start();
+  // The server's own log (warnings and errors) goes beside the results, for what went wrong under load.
+  const serverLog = createWriteStream(`${file}.server.log`);
+  server.child.stdout?.pipe(serverLog);
+  server.child.stderr?.pipe(serverLog);
   const watch = watchProcesses(server.child.pid!, rootRole);
   try {
     const venue: Venue & { capacity: number } = await createEvent(
@@ -203,6 +210,9 @@ async function scale() {
   });
 }
 
+await mkdir('bench/results', { recursive: true });
+const file = `bench/results/${scenario.name}-${new Date().toISOString().replaceAll(':', '-')}`;
+
 /** Deletes the run's RabbitMQ queues and exchange (the prefix was this run's alone). Best effort. */
 async function removeQueues(url: string, prefix: string) {
   const quiet = { info: () => undefined, warn: () => undefined };
@@ -274,8 +284,6 @@ for (const [name, e] of Object.entries(endpoints)) {
 for (const p of r.processes) console.log(`  process ${p.role} (${p.pid}): peak RSS ${p.peakRssMb} MB, CPU ${p.cpuSeconds} s`);
 console.log(`verification ${line}`);
 
-await mkdir('bench/results', { recursive: true });
-const file = `bench/results/${scenario.name}-${new Date().toISOString().replaceAll(':', '-')}`;
 const { patienceSeconds: _p, ...settings } = scenario;
 await writeFile(
   `${file}.json`,
@@ -296,6 +304,6 @@ await writeFile(
     series,
   }),
 );
-console.log(`written to ${file}.json and ${file}.html`);
+console.log(`written to ${file}.json and ${file}.html (server log: ${file}.server.log)`);
 const failed = Object.values(r.verification).some((n) => n !== 0) || r.sold.paidOrders === 0;
 process.exit(failed ? 1 : 0);

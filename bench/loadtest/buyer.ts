@@ -188,7 +188,7 @@ export async function runBuyer(
       break;
     }
     const code = res.body.error?.code;
-    stats.count(`hold ${res.status} ${code ?? ''}`.trim());
+    stats.count(`hold ${Object.keys(body as object)[0]} ${res.status} ${code ?? ''}`.trim());
     if (code === 'NOT_ADMITTED') refusals += 1;
     else if (res.status === 0 || res.status >= 500) serverFailures += 1;
     if (code === 'SOLD_OUT') {
@@ -196,7 +196,6 @@ export async function runBuyer(
       break;
     }
     for (const id of res.body.error?.details?.seats ?? []) avoid.add(id);
-    if (code === 'SEATS_UNAVAILABLE' && 'bestAvailable' in (body as object)) break;
   }
   if (!held) {
     record.couldNotAct = refusals + serverFailures > 0 && refusals + serverFailures === 4;
