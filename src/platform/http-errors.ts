@@ -56,20 +56,20 @@ export function sendError(reply: FastifyReply, status: number, code: string, mes
  * runs (a path that is not valid percent-encoding, a path parameter longer than maxParamLength).
  * Without it Fastify answers them with its own body, outside the API's error shape.
  */
-export function frameworkErrors(err: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+export function frameworkErrors(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   request.log.info({ code: err.code }, 'bad request path');
   if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') {
-    return sendError(reply, 400, 'VALIDATION_FAILED', 'A path parameter is too long', {
+    void sendError(reply, 400, 'VALIDATION_FAILED', 'A path parameter is too long', {
       fields: [{ field: 'params', message: 'is too long' }],
     });
-  }
-  if (err.code === 'FST_ERR_BAD_URL') {
-    return sendError(reply, 400, 'VALIDATION_FAILED', 'The path is not valid percent-encoded text', {
+  } else if (err.code === 'FST_ERR_BAD_URL') {
+    void sendError(reply, 400, 'VALIDATION_FAILED', 'The path is not valid percent-encoded text', {
       fields: [{ field: 'params', message: 'is not valid percent-encoding' }],
     });
+  } else {
+    request.log.error({ err }, 'router error');
+    void sendError(reply, 500, 'INTERNAL', `Something went wrong on our side (reference ${request.id})`);
   }
-  request.log.error({ err }, 'router error');
-  return sendError(reply, 500, 'INTERNAL', `Something went wrong on our side (reference ${request.id})`);
 }
 
 /**
