@@ -44,13 +44,20 @@ async function insertUsers(db: { query: (sql: string, params: unknown[]) => Prom
 async function throughHttp(url: string, ids: string[]): Promise<Figures[]> {
   const session = createSigner(SECRET, 'session');
   const e = Math.floor(Date.now() / 1000) + 86_400;
-  const bearer = (id: string, role: string) => ({ authorization: `Bearer ${session.sign({ s: `ses_${id}`, u: id, r: role, e })}` });
+  const bearer = (id: string, role: string) => ({
+    authorization: `Bearer ${session.sign({ s: `ses_${id}`, u: id, r: role, e })}`,
+  });
   const organizer = bearer(ids[0]!, 'organizer');
   const buyers = ids.slice(1).map((id) => bearer(id, 'buyer'));
-  const { body: venueBody } = await json<{ venue: { id: string; sections: { rows: { seats: { id: string }[] }[] }[] } }>(`${url}/api/venues`, 'POST', organizer, {
-    name: 'Checkout Hall',
-    sections: [{ name: 'Stalls', kind: 'seated', grid: { rows: Math.ceil(BUYERS / 100), seatsPerRow: 100 } }],
-  });
+  const { body: venueBody } = await json<{ venue: { id: string; sections: { rows: { seats: { id: string }[] }[] }[] } }>(
+    `${url}/api/venues`,
+    'POST',
+    organizer,
+    {
+      name: 'Checkout Hall',
+      sections: [{ name: 'Stalls', kind: 'seated', grid: { rows: Math.ceil(BUYERS / 100), seatsPerRow: 100 } }],
+    },
+  );
   const seats = venueBody.venue.sections[0]!.rows.flatMap((r) => r.seats.map((s) => s.id));
   const figures: Figures[] = [];
   for (let run = 0; run < RUNS; run++) {
@@ -67,18 +74,38 @@ async function throughHttp(url: string, ids: string[]): Promise<Figures[]> {
     const eventId = body.event.id;
     const admitted: Record<string, string>[] = new Array(buyers.length);
     await runPool(buyers.length, CONCURRENCY, async (i) => {
-      const { body: q } = await json<{ queue: { admission: { token: string } | null } }>(`${url}/api/events/${eventId}/queue`, 'POST', buyers[i]!);
+      const { body: q } = await json<{ queue: { admission: { token: string } | null } }>(
+        `${url}/api/events/${eventId}/queue`,
+        'POST',
+        buyers[i]!,
+      );
       if (!q.queue.admission) throw new Error('not admitted at once');
       admitted[i] = { ...buyers[i]!, 'x-admission-token': q.queue.admission.token };
       await json(`${url}/api/events/${eventId}/hold`, 'PUT', admitted[i], { seats: [seats[i]] });
     });
     const { seconds, latencies } = await runPool(buyers.length, CONCURRENCY, async (i) => {
-      const { body: created } = await json<{ order: { id: string } }>(`${url}/api/orders`, 'POST', { ...admitted[i]!, 'idempotency-key': `o-${run}-${i}` }, { eventId });
-      const paid = await json<{ tickets: unknown[] }>(`${url}/api/orders/${created.order.id}/pay`, 'POST', { ...buyers[i]!, 'idempotency-key': `p-${run}-${i}` }, { card: CARD });
+      const { body: created } = await json<{ order: { id: string } }>(
+        `${url}/api/orders`,
+        'POST',
+        { ...admitted[i]!, 'idempotency-key': `o-${run}-${i}` },
+        { eventId },
+      );
+      const paid = await json<{ tickets: unknown[] }>(
+        `${url}/api/orders/${created.order.id}/pay`,
+        'POST',
+        { ...buyers[i]!, 'idempotency-key': `p-${run}-${i}` },
+        { card: CARD },
+      );
       if (paid.status !== 200 || paid.body.tickets.length !== 1) throw new Error(`pay answered ${paid.status}`);
     });
-    figures.push({ paidPerSecond: Math.round(buyers.length / seconds), p50: percentile(latencies, 50), p99: percentile(latencies, 99) });
-    console.log(`  run ${run + 1}: ${figures.at(-1)!.paidPerSecond} paid orders/s, order+pay p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms`);
+    figures.push({
+      paidPerSecond: Math.round(buyers.length / seconds),
+      p50: percentile(latencies, 50),
+      p99: percentile(latencies, 99),
+    });
+    console.log(
+      `  run ${run + 1}: ${figures.at(-1)!.paidPerSecond} paid orders/s, order+pay p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms`,
+    );
   }
   return figures;
 }
@@ -97,21 +124,15 @@ async function rawTransactions(db: Pick<Db, 'tx' | 'query'>, concurrency: number
         `INSERT INTO orders (id, event_id, user_id, status, total_amount, currency, expires_at) VALUES ($1, $2, $3, 'pending', 5000, 'USD', now() + interval '10 minutes')`,
         [orderId, row.event_id, row.user_id],
       );
-      await q.query(`INSERT INTO order_items (id, order_id, event_id, section_id, seat_id, quantity, price_amount) VALUES ($1, $2, $3, $4, NULL, 1, 5000)`, [
-        itemId,
-        orderId,
-        row.event_id,
-        row.section_id,
-      ]);
+      await q.query(
+        `INSERT INTO order_items (id, order_id, event_id, section_id, seat_id, quantity, price_amount) VALUES ($1, $2, $3, $4, NULL, 1, 5000)`,
+        [itemId, orderId, row.event_id, row.section_id],
+      );
       await q.query(`UPDATE orders SET status = 'paid', paid_at = now() WHERE id = $1 AND status = 'pending'`, [orderId]);
-      await q.query(`INSERT INTO tickets (id, order_id, order_item_id, event_id, section_id, code) VALUES ($1, $2, $3, $4, $5, $6)`, [
-        newId('tkt'),
-        orderId,
-        itemId,
-        row.event_id,
-        row.section_id,
-        newId('code'),
-      ]);
+      await q.query(
+        `INSERT INTO tickets (id, order_id, order_item_id, event_id, section_id, code) VALUES ($1, $2, $3, $4, $5, $6)`,
+        [newId('tkt'), orderId, itemId, row.event_id, row.section_id, newId('code')],
+      );
     });
   });
   return Math.round(RAW_TXS / seconds);
@@ -191,5 +212,8 @@ for (const [shape, r] of Object.entries(results)) {
 }
 await mkdir('bench/results', { recursive: true });
 const file = `bench/results/checkout-${new Date().toISOString().replaceAll(':', '-')}.json`;
-await writeFile(file, JSON.stringify({ runs: RUNS, buyers: BUYERS, concurrency: CONCURRENCY, cpus: os.cpus().length, results }, null, 2));
+await writeFile(
+  file,
+  JSON.stringify({ runs: RUNS, buyers: BUYERS, concurrency: CONCURRENCY, cpus: os.cpus().length, results }, null, 2),
+);
 console.log(`\nwritten to ${file}`);

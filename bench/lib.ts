@@ -13,9 +13,16 @@ export function percentile(sorted: number[], p: number): number {
 }
 
 /** Starts `node --import tsx <args>` and resolves with the URL it prints once `ready` matches. */
-export async function startProcess(args: string[], env: Record<string, string>, ready = /running at (http:\/\/[\d.:]+)/): Promise<{ url: string; child: ChildProcess }> {
+export async function startProcess(
+  args: string[],
+  env: Record<string, string>,
+  ready = /running at (http:\/\/[\d.:]+)/,
+): Promise<{ url: string; child: ChildProcess }> {
   const extra = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-  const child = spawn(process.execPath, [...extra, '--import', 'tsx', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...extra, '--import', 'tsx', ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`did not start:\n${output}`)), 60_000);
@@ -57,7 +64,12 @@ export async function withDatabase<T>(fn: (url: string) => Promise<T>): Promise<
 }
 
 /** One JSON request; throws with the body on a status ≥ 300. */
-export async function json<T = Record<string, unknown>>(url: string, method: string, headers: Record<string, string>, body?: unknown): Promise<{ status: number; body: T }> {
+export async function json<T = Record<string, unknown>>(
+  url: string,
+  method: string,
+  headers: Record<string, string>,
+  body?: unknown,
+): Promise<{ status: number; body: T }> {
   const res = await fetch(url, {
     method,
     headers: { ...headers, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
@@ -72,7 +84,11 @@ export async function json<T = Record<string, unknown>>(url: string, method: str
  * Runs `work(i)` for i in [0, count) on `concurrency` loops; returns the wall time and every
  * latency (ms), sorted. A failed item throws out of the run: benchmarks measure success only.
  */
-export async function runPool(count: number, concurrency: number, work: (i: number) => Promise<void>): Promise<{ seconds: number; latencies: number[] }> {
+export async function runPool(
+  count: number,
+  concurrency: number,
+  work: (i: number) => Promise<void>,
+): Promise<{ seconds: number; latencies: number[] }> {
   let next = 0;
   const latencies: number[] = [];
   const started = performance.now();

@@ -136,12 +136,17 @@ export async function buildApp(deps: AppDeps) {
   const recorder = createAdmissionRecorder({ store: queueStore, db });
   const ticker = createTicker({ service: waitingRoom, store: queueStore, clock, log: app.log, recorder });
   if (config.roles.includes('ticker')) ticker.start();
-  metrics.gauge('ticketmax_queue_buyers', 'Buyers in each event queue by state (at most a second old)', ['event', 'state'], async function () {
-    for (const q of await waitingRoom.lengths()) {
-      this.set({ event: q.eventId, state: 'waiting' }, q.waiting);
-      this.set({ event: q.eventId, state: 'active' }, q.active);
-    }
-  });
+  metrics.gauge(
+    'ticketmax_queue_buyers',
+    'Buyers in each event queue by state (at most a second old)',
+    ['event', 'state'],
+    async function () {
+      for (const q of await waitingRoom.lengths()) {
+        this.set({ event: q.eventId, state: 'waiting' }, q.waiting);
+        this.set({ event: q.eventId, state: 'active' }, q.active);
+      }
+    },
+  );
   const inventory = createInventoryService({
     store: redis ? await createRedisInventoryStore(redis) : createMemoryInventoryStore(),
     events: catalog,
@@ -156,7 +161,9 @@ export async function buildApp(deps: AppDeps) {
   });
 
   // Jobs: RabbitMQ when AMQP_URL is set, else an in-process bus and the sweepers alone.
-  const broker = config.amqpUrl ? await createBroker(config.amqpUrl, app.log, { prefix: config.amqpPrefix, delayedQueues: [EXPIRY_QUEUE] }) : undefined;
+  const broker = config.amqpUrl
+    ? await createBroker(config.amqpUrl, app.log, { prefix: config.amqpPrefix, delayedQueues: [EXPIRY_QUEUE] })
+    : undefined;
   if (broker) checks.push({ name: 'broker', check: () => broker.ping() });
 
   // Orders, payment and tickets. The built-in test gateway stands in for a payment provider.
@@ -171,12 +178,25 @@ export async function buildApp(deps: AppDeps) {
     log: app.log,
     scheduleExpiry: broker && ((orderId, expiresAt) => broker.schedule(EXPIRY_QUEUE, { orderId }, expiresAt - clock.now())),
   });
-  const payments = createPaymentsService({ db, gateway, orders, tickets, inventory, admission: waitingRoom.admission, webhookSecret, clock, log: app.log });
+  const payments = createPaymentsService({
+    db,
+    gateway,
+    orders,
+    tickets,
+    inventory,
+    admission: waitingRoom.admission,
+    webhookSecret,
+    clock,
+    log: app.log,
+  });
   const refund = (p: Record<string, unknown>) => payments.carryOutRefund(p as { ref: string | null; paymentId: string });
   const bus = createInProcessBus();
   bus.on('payment.refund_requested', refund);
   const publisher = broker
-    ? { publish: async (messages: { id: number; topic: string; payload: object }[]) => void (await Promise.all(messages.map((m) => broker.publish(m.topic, m.payload, String(m.id))))) }
+    ? {
+        publish: async (messages: { id: number; topic: string; payload: object }[]) =>
+          void (await Promise.all(messages.map((m) => broker.publish(m.topic, m.payload, String(m.id))))),
+      }
     : bus;
   const relay = createOutboxRelay({ db, publisher, onError: (err) => app.log.warn({ err }, 'outbox relay failed') });
   const workers: { stop(): Promise<void> }[] = [relay];
@@ -187,7 +207,13 @@ export async function buildApp(deps: AppDeps) {
   if (config.roles.includes('expiry')) {
     // The database's expires_at is the truth; the sweeper catches whatever no job announced
     // (on start-up too: it expires what was missed while nothing ran).
-    workers.push(periodic(() => orders.expireOverdue(), broker ? 5000 : 250, (err) => app.log.warn({ err }, 'order expiry sweep failed')));
+    workers.push(
+      periodic(
+        () => orders.expireOverdue(),
+        broker ? 5000 : 250,
+        (err) => app.log.warn({ err }, 'order expiry sweep failed'),
+      ),
+    );
     if (broker) {
       await broker.subscribe({
         queue: EXPIRY_QUEUE,
@@ -200,12 +226,36 @@ export async function buildApp(deps: AppDeps) {
   }
   // The gateway's webhooks reach this process's own webhook route, signature and all.
   const deliverWebhook = async (body: string, signature: string) =>
-    (await app.inject({ method: 'POST', url: '/api/payments/webhook', headers: { 'content-type': 'application/json', 'tm-signature': signature }, payload: body }))
-      .statusCode;
+    (
+      await app.inject({
+        method: 'POST',
+        url: '/api/payments/webhook',
+        headers: { 'content-type': 'application/json', 'tm-signature': signature },
+        payload: body,
+      })
+    ).statusCode;
   gateway.startDispatcher(deliverWebhook, 250, (err) => app.log.warn({ err }, 'test gateway webhook delivery failed'));
   workers.push(gateway);
 
-  app.decorate('services', { accounts, catalog, auth, guard, metrics, db, waitingRoom, admission: waitingRoom.admission, ticker, inventory, orders, payments, tickets, gateway, relay, deliverWebhook, broker });
+  app.decorate('services', {
+    accounts,
+    catalog,
+    auth,
+    guard,
+    metrics,
+    db,
+    waitingRoom,
+    admission: waitingRoom.admission,
+    ticker,
+    inventory,
+    orders,
+    payments,
+    tickets,
+    gateway,
+    relay,
+    deliverWebhook,
+    broker,
+  });
   app.decorateRequest('principal', undefined);
 
   await app.register(swagger, {
@@ -214,7 +264,8 @@ export async function buildApp(deps: AppDeps) {
       info: {
         title: 'TicketMax API',
         version: '1',
-        description: 'Waiting room, seat inventory, orders, payment, tickets and check-in. Errors: { error: { code, message, details } }.',
+        description:
+          'Waiting room, seat inventory, orders, payment, tickets and check-in. Errors: { error: { code, message, details } }.',
       },
       components: {
         securitySchemes: {
@@ -249,7 +300,8 @@ export async function buildApp(deps: AppDeps) {
     // A worker-only process (no 'api' role) answers health, readiness and metrics on its port and
     // no buyer route, so a load balancer pointed at it by mistake never has buyers served by it.
     app.addHook('onRequest', async (request) => {
-      if (!OPS_PATHS.has(request.url.split('?')[0] ?? '')) throw new AppError('NOT_FOUND', 404, 'This process runs worker roles only');
+      if (!OPS_PATHS.has(request.url.split('?')[0] ?? ''))
+        throw new AppError('NOT_FOUND', 404, 'This process runs worker roles only');
     });
   }
   await app.register(opsRoutes, { checks, metrics, metricsToken: config.metricsToken });
@@ -260,7 +312,12 @@ export async function buildApp(deps: AppDeps) {
   await app.register(ordersRoutes, { orders, payments, auth, admission: waitingRoom.admission });
   await app.register(paymentsRoutes, { payments });
   await app.register(ticketsRoutes, { tickets, auth });
-  const admin = createAdminService({ repo: createAdminRepository(db), queue: waitingRoom, availability: inventory.availability, clock });
+  const admin = createAdminService({
+    repo: createAdminRepository(db),
+    queue: waitingRoom,
+    availability: inventory.availability,
+    clock,
+  });
   await app.register(adminRoutes, { admin, auth });
   if (deps.webRoot) await app.register(webPages, { root: deps.webRoot });
 

@@ -85,7 +85,8 @@ function url(env: Env, name: string, protocols: string[]): string | undefined {
 function name(env: Env, variable: string, fallback: string): string {
   const raw = text(env, variable);
   if (raw === undefined) return fallback;
-  if (!/^[a-z0-9][a-z0-9._-]{0,62}$/i.test(raw)) throw new ConfigError(variable, 'use letters, digits, dot, dash or underscore (at most 63)');
+  if (!/^[a-z0-9][a-z0-9._-]{0,62}$/i.test(raw))
+    throw new ConfigError(variable, 'use letters, digits, dot, dash or underscore (at most 63)');
   return raw;
 }
 

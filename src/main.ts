@@ -21,7 +21,14 @@ async function main() {
   const db = await openDb({ url: config.databaseUrl, dataDir: config.dataDir });
   await migrate(db);
   const webRoot = config.roles.includes('api') ? await ensureWebBuild({ info: console.log, warn: console.warn }) : undefined;
-  const app = await buildApp({ config, db, secret: secrets.secret, webhookSecret: secrets.paymentWebhookSecret, ownsDb: true, webRoot });
+  const app = await buildApp({
+    config,
+    db,
+    secret: secrets.secret,
+    webhookSecret: secrets.paymentWebhookSecret,
+    ownsDb: true,
+    webRoot,
+  });
   const { accounts, catalog } = app.services;
 
   if (config.adminEmail && config.adminPassword) {

@@ -14,7 +14,11 @@ for (const shape of shapes) {
 
     it('signs up a buyer, returns a token and sets an HttpOnly SameSite cookie', async () => {
       const email = uniqueEmail();
-      const res = await t.app.inject({ method: 'POST', url: '/api/auth/signup', payload: { email, password: 'longenough', name: 'Bea' } });
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/api/auth/signup',
+        payload: { email, password: 'longenough', name: 'Bea' },
+      });
       assert.equal(res.statusCode, 201);
       const body = res.json();
       assert.equal(body.user.email, email);
@@ -50,15 +54,27 @@ for (const shape of shapes) {
 
     it('logs in with any case of the e-mail', async () => {
       const u = await makeUser(t.app);
-      const res = await t.app.inject({ method: 'POST', url: '/api/auth/login', payload: { email: u.email.toUpperCase(), password: u.password } });
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/api/auth/login',
+        payload: { email: u.email.toUpperCase(), password: u.password },
+      });
       assert.equal(res.statusCode, 200);
       assert.equal(res.json().user.id, u.id);
     });
 
     it('answers a wrong password exactly like an unknown e-mail', async () => {
       const u = await makeUser(t.app);
-      const wrong = await t.app.inject({ method: 'POST', url: '/api/auth/login', payload: { email: u.email, password: 'not-the-password' } });
-      const unknown = await t.app.inject({ method: 'POST', url: '/api/auth/login', payload: { email: uniqueEmail('nobody'), password: 'whatever1' } });
+      const wrong = await t.app.inject({
+        method: 'POST',
+        url: '/api/auth/login',
+        payload: { email: u.email, password: 'not-the-password' },
+      });
+      const unknown = await t.app.inject({
+        method: 'POST',
+        url: '/api/auth/login',
+        payload: { email: uniqueEmail('nobody'), password: 'whatever1' },
+      });
       assert.equal(wrong.statusCode, 401);
       assert.equal(unknown.statusCode, 401);
       assert.deepEqual(wrong.json(), unknown.json());
@@ -106,32 +122,66 @@ for (const shape of shapes) {
     it('lets an admin change roles, and the new role applies to existing sessions', async () => {
       const admin = await makeUser(t.app, 'admin');
       const u = await makeUser(t.app);
-      const denied = await t.app.inject({ method: 'POST', url: '/api/venues', headers: u.auth, payload: { name: 'X', sections: [{ name: 'A', kind: 'ga', capacity: 5 }] } });
+      const denied = await t.app.inject({
+        method: 'POST',
+        url: '/api/venues',
+        headers: u.auth,
+        payload: { name: 'X', sections: [{ name: 'A', kind: 'ga', capacity: 5 }] },
+      });
       assert.equal(denied.statusCode, 403);
-      const res = await t.app.inject({ method: 'PATCH', url: `/api/admin/users/${u.id}`, headers: admin.auth, payload: { role: 'organizer' } });
+      const res = await t.app.inject({
+        method: 'PATCH',
+        url: `/api/admin/users/${u.id}`,
+        headers: admin.auth,
+        payload: { role: 'organizer' },
+      });
       assert.equal(res.statusCode, 200);
       assert.equal(res.json().user.role, 'organizer');
-      const allowed = await t.app.inject({ method: 'POST', url: '/api/venues', headers: u.auth, payload: { name: 'X', sections: [{ name: 'A', kind: 'ga', capacity: 5 }] } });
+      const allowed = await t.app.inject({
+        method: 'POST',
+        url: '/api/venues',
+        headers: u.auth,
+        payload: { name: 'X', sections: [{ name: 'A', kind: 'ga', capacity: 5 }] },
+      });
       assert.equal(allowed.statusCode, 201);
     });
 
     it('keeps role changes to admins', async () => {
       for (const role of ['buyer', 'organizer', 'staff'] as const) {
         const u = await makeUser(t.app, role);
-        const res = await t.app.inject({ method: 'PATCH', url: `/api/admin/users/${u.id}`, headers: u.auth, payload: { role: 'admin' } });
+        const res = await t.app.inject({
+          method: 'PATCH',
+          url: `/api/admin/users/${u.id}`,
+          headers: u.auth,
+          payload: { role: 'admin' },
+        });
         assert.equal(res.statusCode, 403, role);
         assert.equal(errorCode(res), 'FORBIDDEN');
       }
       const admin = await makeUser(t.app, 'admin');
-      const missing = await t.app.inject({ method: 'PATCH', url: '/api/admin/users/usr_nobody', headers: admin.auth, payload: { role: 'staff' } });
+      const missing = await t.app.inject({
+        method: 'PATCH',
+        url: '/api/admin/users/usr_nobody',
+        headers: admin.auth,
+        payload: { role: 'staff' },
+      });
       assert.equal(missing.statusCode, 404);
-      const bad = await t.app.inject({ method: 'PATCH', url: `/api/admin/users/${admin.id}`, headers: admin.auth, payload: { role: 'superuser' } });
+      const bad = await t.app.inject({
+        method: 'PATCH',
+        url: `/api/admin/users/${admin.id}`,
+        headers: admin.auth,
+        payload: { role: 'superuser' },
+      });
       assert.equal(bad.statusCode, 400);
     });
 
     it('accepts the session cookie for reads, and for writes only from the same origin', async () => {
       const email = uniqueEmail();
-      const signup = await t.app.inject({ method: 'POST', url: '/api/auth/signup', payload: { email, password: 'longenough', name: 'C' } });
+      const signup = await t.app.inject({
+        method: 'POST',
+        url: '/api/auth/signup',
+        payload: { email, password: 'longenough', name: 'C' },
+      });
       const cookie = String(signup.headers['set-cookie']).split(';')[0]!;
       const me = await t.app.inject({ method: 'GET', url: '/api/me', headers: { cookie } });
       assert.equal(me.statusCode, 200);
@@ -166,7 +216,12 @@ for (const shape of shapes) {
       assert.equal(errorCode(last), 'RATE_LIMITED');
       assert.ok(Number(last.headers['retry-after']) > 0);
       // Another address is not affected, and an allow-listed one never is.
-      const other = await t.app.inject({ method: 'POST', url: '/api/auth/login', remoteAddress: '203.0.113.10', payload: { email: 'nobody@example.test', password: 'wrong-password' } });
+      const other = await t.app.inject({
+        method: 'POST',
+        url: '/api/auth/login',
+        remoteAddress: '203.0.113.10',
+        payload: { email: 'nobody@example.test', password: 'wrong-password' },
+      });
       assert.equal(other.statusCode, 401);
     });
 

@@ -30,16 +30,35 @@ if (shapes.includes('postgres')) {
       const { db, url, drop } = await freshDb('postgres');
       cleanup.push(drop);
       // Set-up through an in-process app on the same database and secrets: 200 pending orders.
-      const setup = await buildApp({ config: testConfig({ TICKETMAX_RATE_LIMIT_ALLOW: '127.0.0.1' }), db, secret: SECRET, logger: false });
-      const event = await onSaleEvent(setup, { prices: [{ section: 'Stalls', amount: 5000, currency: 'USD' }] }, { name: 'Crash Hall', sections: [{ name: 'Stalls', kind: 'seated', grid: { rows: 10, seatsPerRow: 20 } }] });
+      const setup = await buildApp({
+        config: testConfig({ TICKETMAX_RATE_LIMIT_ALLOW: '127.0.0.1' }),
+        db,
+        secret: SECRET,
+        logger: false,
+      });
+      const event = await onSaleEvent(
+        setup,
+        { prices: [{ section: 'Stalls', amount: 5000, currency: 'USD' }] },
+        { name: 'Crash Hall', sections: [{ name: 'Stalls', kind: 'seated', grid: { rows: 10, seatsPerRow: 20 } }] },
+      );
       const buyers = await bulkBuyers(setup, 200);
       const orders: { id: string; auth: Record<string, string> }[] = [];
       await Promise.all(
         buyers.map(async (b, i) => {
           const buyer = await admit(setup, b, event.eventId);
-          const hold = await setup.inject({ method: 'PUT', url: `/api/events/${event.eventId}/hold`, headers: buyer.headers, payload: { seats: [event.seats[i]!.id] } });
+          const hold = await setup.inject({
+            method: 'PUT',
+            url: `/api/events/${event.eventId}/hold`,
+            headers: buyer.headers,
+            payload: { seats: [event.seats[i]!.id] },
+          });
           assert.equal(hold.statusCode, 200, hold.body);
-          const res = await setup.inject({ method: 'POST', url: '/api/orders', headers: { ...buyer.headers, 'idempotency-key': `o${i}` }, payload: { eventId: event.eventId } });
+          const res = await setup.inject({
+            method: 'POST',
+            url: '/api/orders',
+            headers: { ...buyer.headers, 'idempotency-key': `o${i}` },
+            payload: { eventId: event.eventId },
+          });
           assert.equal(res.statusCode, 201, res.body);
           orders.push({ id: res.json<{ order: { id: string } }>().order.id, auth: buyer.auth });
         }),
@@ -59,7 +78,11 @@ if (shapes.includes('postgres')) {
         ),
       );
       // Kill it once the gateway has charged some but before everything settled.
-      await waitFor(async () => (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM test_gateway_charges')).at(0)!.n >= 20, 30_000, 5);
+      await waitFor(
+        async () => (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM test_gateway_charges')).at(0)!.n >= 20,
+        30_000,
+        5,
+      );
       first.child.kill('SIGKILL');
       const statuses = await Promise.all(pays);
       const answered = statuses.filter((s) => s === 200).length;
@@ -70,13 +93,17 @@ if (shapes.includes('postgres')) {
       // After the restart the gateway redelivers every webhook not yet acknowledged.
       const second = await startOn(url!);
       cleanup.push(async () => second.child.kill('SIGKILL'));
-      await waitFor(async () => {
-        const rows = await db.query<{ n: number }>(
-          `SELECT count(*)::int AS n FROM test_gateway_webhooks WHERE delivered_at IS NULL
+      await waitFor(
+        async () => {
+          const rows = await db.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM test_gateway_webhooks WHERE delivered_at IS NULL
            UNION ALL SELECT count(*)::int FROM outbox WHERE published_at IS NULL`,
-        );
-        return rows.every((r) => r.n === 0);
-      }, 30_000, 100);
+          );
+          return rows.every((r) => r.n === 0);
+        },
+        30_000,
+        100,
+      );
 
       const unsettled = await db.query<{ id: string; order_status: string; has_tickets: boolean; charge_status: string }>(
         `SELECT c.id, o.status AS order_status, c.status AS charge_status,
@@ -98,7 +125,9 @@ if (shapes.includes('postgres')) {
       );
       assert.deepEqual(doubleSold, []);
       const paid = (await db.query<{ n: number }>("SELECT count(*)::int AS n FROM orders WHERE status = 'paid'")).at(0)!.n;
-      const chargedNow = (await db.query<{ n: number }>("SELECT count(*)::int AS n FROM test_gateway_charges WHERE status = 'succeeded'")).at(0)!.n;
+      const chargedNow = (
+        await db.query<{ n: number }>("SELECT count(*)::int AS n FROM test_gateway_charges WHERE status = 'succeeded'")
+      ).at(0)!.n;
       assert.equal(paid, chargedNow, 'one standing charge per paid order');
       second.child.kill('SIGTERM');
     });

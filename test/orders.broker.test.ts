@@ -48,13 +48,28 @@ for (const shape of rabbit ? shapes : []) {
       const [b] = await bulkBuyers(t.app, 1);
       const buyer = await admit(t.app, b!, event.eventId);
       const seat = event.seats[0]!;
-      await t.app.inject({ method: 'PUT', url: `/api/events/${event.eventId}/hold`, headers: buyer.headers, payload: { seats: [seat.id] } });
+      await t.app.inject({
+        method: 'PUT',
+        url: `/api/events/${event.eventId}/hold`,
+        headers: buyer.headers,
+        payload: { seats: [seat.id] },
+      });
       const o = (
-        await t.app.inject({ method: 'POST', url: '/api/orders', headers: { ...buyer.headers, 'idempotency-key': 'k' }, payload: { eventId: event.eventId } })
+        await t.app.inject({
+          method: 'POST',
+          url: '/api/orders',
+          headers: { ...buyer.headers, 'idempotency-key': 'k' },
+          payload: { eventId: event.eventId },
+        })
       ).json().order;
       const deadline = Date.parse(o.expiresAt);
       // With a broker the sweeper only runs every 5 s: expiry within 1 s is the broker's doing.
-      await waitFor(async () => (await t.db.query<{ status: string }>('SELECT status FROM orders WHERE id = $1', [o.id]))[0]!.status === 'expired', 6000, 25);
+      await waitFor(
+        async () =>
+          (await t.db.query<{ status: string }>('SELECT status FROM orders WHERE id = $1', [o.id]))[0]!.status === 'expired',
+        6000,
+        25,
+      );
       const lag = Date.now() - deadline;
       assert.ok(lag < 1000, `expired ${lag} ms after the deadline`);
       const a = (await t.app.inject({ method: 'GET', url: `/api/events/${event.eventId}/availability` })).json();
@@ -65,17 +80,34 @@ for (const shape of rabbit ? shapes : []) {
       const event = await onSaleEvent(t.app);
       const buyers = await bulkBuyers(t.app, 20);
       const admitted = await Promise.all(buyers.map((b) => admit(t.app, b, event.eventId)));
-      const before = (await t.db.query<{ n: number }>("SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL")).at(0)!.n;
+      const before = (await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL')).at(
+        0,
+      )!.n;
       await proxy.down();
       const paidIds: string[] = [];
       await Promise.all(
         admitted.map(async (buyer, i) => {
-          const hold = await t.app.inject({ method: 'PUT', url: `/api/events/${event.eventId}/hold`, headers: buyer.headers, payload: { seats: [event.seats[i]!.id] } });
+          const hold = await t.app.inject({
+            method: 'PUT',
+            url: `/api/events/${event.eventId}/hold`,
+            headers: buyer.headers,
+            payload: { seats: [event.seats[i]!.id] },
+          });
           assert.equal(hold.statusCode, 200, hold.body);
-          const created = await t.app.inject({ method: 'POST', url: '/api/orders', headers: { ...buyer.headers, 'idempotency-key': `o${i}` }, payload: { eventId: event.eventId } });
+          const created = await t.app.inject({
+            method: 'POST',
+            url: '/api/orders',
+            headers: { ...buyer.headers, 'idempotency-key': `o${i}` },
+            payload: { eventId: event.eventId },
+          });
           assert.equal(created.statusCode, 201, created.body);
           const order = created.json().order;
-          const paid = await t.app.inject({ method: 'POST', url: `/api/orders/${order.id}/pay`, headers: { ...buyer.auth, 'idempotency-key': `p${i}` }, payload: { card: CARD } });
+          const paid = await t.app.inject({
+            method: 'POST',
+            url: `/api/orders/${order.id}/pay`,
+            headers: { ...buyer.auth, 'idempotency-key': `p${i}` },
+            payload: { card: CARD },
+          });
           assert.equal(paid.statusCode, 200, paid.body);
           assert.equal(paid.json().tickets.length, 1);
           paidIds.push(order.id);
@@ -87,7 +119,9 @@ for (const shape of rabbit ? shapes : []) {
         assert.equal(res.statusCode, 200, res.body);
       }
       await new Promise((resolve) => setTimeout(resolve, 500));
-      const waiting = (await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL')).at(0)!.n;
+      const waiting = (await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL')).at(
+        0,
+      )!.n;
       assert.ok(waiting >= before + 20 + 2 * 2, `events wait in the outbox while the broker is down (${waiting})`);
       const noTickets = await t.db.query<{ n: number }>(
         `SELECT count(*)::int AS n FROM orders o WHERE o.status = 'paid' AND NOT EXISTS (SELECT 1 FROM tickets t WHERE t.order_id = o.id)`,
@@ -95,20 +129,29 @@ for (const shape of rabbit ? shapes : []) {
       assert.equal(noTickets[0]!.n, 0, 'no paid order without tickets');
 
       await proxy.up();
-      await waitFor(async () => (await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL')).at(0)!.n === 0, 20_000, 100);
+      await waitFor(
+        async () =>
+          (await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL')).at(0)!.n === 0,
+        20_000,
+        100,
+      );
       const paidEvents = await t.db.query<{ n: number }>(
         "SELECT count(*)::int AS n FROM outbox WHERE topic = 'order.paid' AND published_at IS NOT NULL AND payload->>'orderId' = ANY($1::text[])",
         [paidIds],
       );
       assert.equal(paidEvents[0]!.n, 20, 'every order.paid event published once the broker is back');
       // The refund consumer ran off the broker: both charges are refunded at the gateway.
-      await waitFor(async () => {
-        const rows = await t.db.query<{ n: number }>(
-          "SELECT count(*)::int AS n FROM test_gateway_charges WHERE status = 'refunded' AND order_id = ANY($1::text[])",
-          [paidIds.slice(0, 2)],
-        );
-        return rows[0]!.n === 2;
-      }, 10_000, 100);
+      await waitFor(
+        async () => {
+          const rows = await t.db.query<{ n: number }>(
+            "SELECT count(*)::int AS n FROM test_gateway_charges WHERE status = 'refunded' AND order_id = ANY($1::text[])",
+            [paidIds.slice(0, 2)],
+          );
+          return rows[0]!.n === 2;
+        },
+        10_000,
+        100,
+      );
     });
   });
 }

@@ -49,7 +49,12 @@ for (const shape of shapes) {
     }
     const insert = (o: NewOrder) => t.db.tx((q) => createOrdersRepository(q).insertPending(o));
     const gaTaken = async () =>
-      (await t.db.query<{ taken: number }>('SELECT taken FROM ga_inventory WHERE event_id = $1 AND section_id = $2', [eventId, gaSection]))[0]!.taken;
+      (
+        await t.db.query<{ taken: number }>('SELECT taken FROM ga_inventory WHERE event_id = $1 AND section_id = $2', [
+          eventId,
+          gaSection,
+        ])
+      )[0]!.taken;
 
     it('inserts a pending order with its seat and GA items', async () => {
       const o = order([{ seat: 0 }, { seat: 1 }, { ga: 3 }]);
@@ -65,7 +70,10 @@ for (const shape of shapes) {
       const first = order([{ seat: 2 }]);
       await insert(first);
       const second = order([{ seat: 3 }, { seat: 2 }]);
-      await assert.rejects(insert(second), (err) => pgErrorCode(err) === '23505' && pgConstraint(err) === 'order_items_one_active_seat_key');
+      await assert.rejects(
+        insert(second),
+        (err) => pgErrorCode(err) === '23505' && pgConstraint(err) === 'order_items_one_active_seat_key',
+      );
       assert.equal(await repo().find(second.id), undefined);
       assert.deepEqual(await repo().seatsTaken(eventId, [seats[2]!.id, seats[3]!.id]), [seats[2]!.id]);
       await t.db.tx((q) => createOrdersRepository(q).transition(first.id, 'paid'));
@@ -90,7 +98,8 @@ for (const shape of shapes) {
     it('frees seats and GA places when an order expires, and refuses illegal transitions', async () => {
       const o = order([{ seat: 6 }]);
       await insert(o);
-      const tx = (fn: (r: ReturnType<typeof createOrdersRepository>) => Promise<unknown>) => t.db.tx((q) => fn(createOrdersRepository(q)));
+      const tx = (fn: (r: ReturnType<typeof createOrdersRepository>) => Promise<unknown>) =>
+        t.db.tx((q) => fn(createOrdersRepository(q)));
       assert.equal(((await tx((r) => r.transition(o.id, 'expired'))) as { status: string }).status, 'expired');
       assert.equal(await tx((r) => r.transition(o.id, 'canceled')), undefined, 'expired → canceled is illegal');
       assert.equal(await tx((r) => r.transition(o.id, 'refunded')), undefined, 'expired → refunded is illegal');
@@ -98,7 +107,8 @@ for (const shape of shapes) {
     });
 
     it('revives an expired order on a late payment only when its seats are still free', async () => {
-      const tx = (fn: (r: ReturnType<typeof createOrdersRepository>) => Promise<unknown>) => t.db.tx((q) => fn(createOrdersRepository(q)));
+      const tx = (fn: (r: ReturnType<typeof createOrdersRepository>) => Promise<unknown>) =>
+        t.db.tx((q) => fn(createOrdersRepository(q)));
       const free = order([{ seat: 7 }]);
       await insert(free);
       await tx((r) => r.transition(free.id, 'expired'));
@@ -109,7 +119,10 @@ for (const shape of shapes) {
       await insert(resold);
       await tx((r) => r.transition(resold.id, 'expired'));
       await insert(order([{ seat: 8 }]));
-      await assert.rejects(tx((r) => r.transition(resold.id, 'paid')), (err) => pgErrorCode(err) === '23505');
+      await assert.rejects(
+        tx((r) => r.transition(resold.id, 'paid')),
+        (err) => pgErrorCode(err) === '23505',
+      );
       assert.equal((await repo().find(resold.id))?.status, 'expired', 'the failed revival changed nothing');
     });
 

@@ -35,18 +35,36 @@ for (const shape of shapes) {
       const buyer = await admit(t.app, buyers[nextBuyer++]!, eventId);
       const ids = seats.slice(nextSeat, nextSeat + n).map((s) => s.id);
       nextSeat += n;
-      const res = await inject({ method: 'PUT', url: `/api/events/${eventId}/hold`, headers: buyer.headers, payload: { seats: ids } });
+      const res = await inject({
+        method: 'PUT',
+        url: `/api/events/${eventId}/hold`,
+        headers: buyer.headers,
+        payload: { seats: ids },
+      });
       assert.equal(res.statusCode, 200, res.body);
       return { buyer, ids, hold: res.json().hold };
     }
     async function order(buyer: Buyer, eventId = event.eventId, k = key()) {
-      return inject({ method: 'POST', url: '/api/orders', headers: { ...buyer.headers, 'idempotency-key': k }, payload: { eventId } });
+      return inject({
+        method: 'POST',
+        url: '/api/orders',
+        headers: { ...buyer.headers, 'idempotency-key': k },
+        payload: { eventId },
+      });
     }
     async function pay(buyer: Buyer, orderId: string, number = CARD.number, k = key()) {
-      return inject({ method: 'POST', url: `/api/orders/${orderId}/pay`, headers: { ...buyer.auth, 'idempotency-key': k }, payload: card(number) });
+      return inject({
+        method: 'POST',
+        url: `/api/orders/${orderId}/pay`,
+        headers: { ...buyer.auth, 'idempotency-key': k },
+        payload: card(number),
+      });
     }
     async function availability() {
-      return (await inject({ method: 'GET', url: `/api/events/${event.eventId}/availability` })).json<{ unavailable: string; seatCount: number }>();
+      return (await inject({ method: 'GET', url: `/api/events/${event.eventId}/availability` })).json<{
+        unavailable: string;
+        seatCount: number;
+      }>();
     }
     const seatIndex = (id: string) => event.seats.find((s) => s.id === id)!.index;
 
@@ -76,7 +94,8 @@ for (const shape of shapes) {
       assert.deepEqual(again.json(), first.json());
       // The same key for an order at another event the buyer is also admitted to.
       const elsewhere = await onSaleEvent(t.app);
-      const token = (await inject({ method: 'POST', url: `/api/events/${elsewhere.eventId}/queue`, headers: buyer.auth })).json().queue.admission.token;
+      const token = (await inject({ method: 'POST', url: `/api/events/${elsewhere.eventId}/queue`, headers: buyer.auth })).json()
+        .queue.admission.token;
       const other = await inject({
         method: 'POST',
         url: '/api/orders',
@@ -89,10 +108,20 @@ for (const shape of shapes) {
 
     it('refuses an order without a key, without admission, or without a hold', async () => {
       const buyer = await admit(t.app, buyers[nextBuyer++]!, event.eventId);
-      const noKey = await inject({ method: 'POST', url: '/api/orders', headers: buyer.headers, payload: { eventId: event.eventId } });
+      const noKey = await inject({
+        method: 'POST',
+        url: '/api/orders',
+        headers: buyer.headers,
+        payload: { eventId: event.eventId },
+      });
       assert.equal(noKey.statusCode, 400);
       assert.equal(errorCode(noKey), 'VALIDATION_FAILED');
-      const noToken = await inject({ method: 'POST', url: '/api/orders', headers: { ...buyer.auth, 'idempotency-key': key() }, payload: { eventId: event.eventId } });
+      const noToken = await inject({
+        method: 'POST',
+        url: '/api/orders',
+        headers: { ...buyer.auth, 'idempotency-key': key() },
+        payload: { eventId: event.eventId },
+      });
       assert.equal(noToken.statusCode, 403);
       assert.equal(errorCode(noToken), 'NOT_ADMITTED');
       const noHold = await order(buyer);
@@ -121,11 +150,21 @@ for (const shape of shapes) {
       const qr = await inject({ method: 'GET', url: `/api/tickets/${body.tickets[0].id}/qr.svg`, headers: buyer.auth });
       assert.equal(qr.statusCode, 200);
       assert.match(String(qr.headers['content-type']), /image\/svg\+xml/);
-      const stranger = await inject({ method: 'GET', url: `/api/tickets/${body.tickets[0].id}/qr.svg`, headers: buyers[nextBuyer++]!.auth });
+      const stranger = await inject({
+        method: 'GET',
+        url: `/api/tickets/${body.tickets[0].id}/qr.svg`,
+        headers: buyers[nextBuyer++]!.auth,
+      });
       assert.equal(stranger.statusCode, 404);
       const orders = await inject({ method: 'GET', url: '/api/orders', headers: buyer.auth });
       assert.equal(orders.json().orders[0].status, 'paid');
-      assert.deepEqual(orders.json().orders[0].items.map((i: { seatId: string }) => i.seatId).sort(), [...ids].sort());
+      assert.deepEqual(
+        orders
+          .json()
+          .orders[0].items.map((i: { seatId: string }) => i.seatId)
+          .sort(),
+        [...ids].sort(),
+      );
       const payAgain = await pay(buyer, o.id);
       assert.equal(payAgain.statusCode, 409);
       assert.equal(errorCode(payAgain), 'ORDER_NOT_PAYABLE');
@@ -153,7 +192,12 @@ for (const shape of shapes) {
       const res = await pay(buyer, o.id, '4000000000000077');
       assert.equal(res.statusCode, 202, res.body);
       assert.equal(res.json().order.status, 'pending');
-      await waitFor(async () => (await inject({ method: 'GET', url: `/api/orders/${o.id}`, headers: buyer.auth })).json().order.status === 'paid', 8000, 100);
+      await waitFor(
+        async () =>
+          (await inject({ method: 'GET', url: `/api/orders/${o.id}`, headers: buyer.auth })).json().order.status === 'paid',
+        8000,
+        100,
+      );
       const tickets = (await inject({ method: 'GET', url: '/api/tickets', headers: buyer.auth })).json().tickets;
       assert.equal(tickets.filter((x: { orderId: string }) => x.orderId === o.id).length, 1);
     });
@@ -165,7 +209,9 @@ for (const shape of shapes) {
       const replies = await Promise.all(Array.from({ length: 50 }, () => pay(buyer, o.id, CARD.number, k)));
       assert.deepEqual([...new Set(replies.map((r) => r.statusCode))], [200]);
       assert.equal(new Set(replies.map((r) => r.body)).size, 1, 'every reply is the same stored reply');
-      const charges = await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM test_gateway_charges WHERE order_id = $1', [o.id]);
+      const charges = await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM test_gateway_charges WHERE order_id = $1', [
+        o.id,
+      ]);
       assert.equal(charges[0]!.n, 1);
       const tickets = await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM tickets WHERE order_id = $1', [o.id]);
       assert.equal(tickets[0]!.n, 2);
@@ -174,7 +220,12 @@ for (const shape of shapes) {
     it('refuses webhooks with a bad or stale signature', async () => {
       const body = JSON.stringify({ id: 'gwevt_x', type: 'charge.succeeded', data: { charge: { idempotencyKey: 'nope' } } });
       const now = Math.floor(Date.now() / 1000);
-      for (const signature of [undefined, 't=1,v1=00', signWebhook('wrong-secret', body, now), signWebhook('webhook-secret-for-tests', body, now - 600)]) {
+      for (const signature of [
+        undefined,
+        't=1,v1=00',
+        signWebhook('wrong-secret', body, now),
+        signWebhook('webhook-secret-for-tests', body, now - 600),
+      ]) {
         const res = await inject({
           method: 'POST',
           url: '/api/payments/webhook',
@@ -194,22 +245,39 @@ for (const shape of shapes) {
       const res = await pay(buyer, o.id, '4000000000000077');
       assert.equal(res.statusCode, 202);
       await t.db.query("UPDATE test_gateway_webhooks SET deliver_after = now() + interval '1 hour' WHERE delivered_at IS NULL");
-      const hook = (await t.db.query<{ body: string; charge_id: string }>(
-        `SELECT w.body, w.charge_id FROM test_gateway_webhooks w JOIN test_gateway_charges c ON c.id = w.charge_id WHERE c.order_id = $1`,
-        [o.id],
-      ))[0]!;
+      const hook = (
+        await t.db.query<{ body: string; charge_id: string }>(
+          `SELECT w.body, w.charge_id FROM test_gateway_webhooks w JOIN test_gateway_charges c ON c.id = w.charge_id WHERE c.order_id = $1`,
+          [o.id],
+        )
+      )[0]!;
       const stale = JSON.parse(hook.body);
-      const processing = JSON.stringify({ ...stale, id: `${stale.id}_p`, type: 'charge.processing', data: { charge: { ...stale.data.charge, status: 'processing' } } });
+      const processing = JSON.stringify({
+        ...stale,
+        id: `${stale.id}_p`,
+        type: 'charge.processing',
+        data: { charge: { ...stale.data.charge, status: 'processing' } },
+      });
       const now = () => Math.floor(Date.now() / 1000);
       const send = (body: string) => t.app.services.deliverWebhook(body, signWebhook('webhook-secret-for-tests', body, now()));
-      const statuses = await Promise.all([send(hook.body), send(hook.body), send(processing), send(hook.body), send(hook.body), send(hook.body)]);
+      const statuses = await Promise.all([
+        send(hook.body),
+        send(hook.body),
+        send(processing),
+        send(hook.body),
+        send(hook.body),
+        send(hook.body),
+      ]);
       assert.deepEqual([...new Set(statuses)], [200]);
       await send(processing); // a late "processing" after success changes nothing
       const paid = (await inject({ method: 'GET', url: `/api/orders/${o.id}`, headers: buyer.auth })).json().order;
       assert.equal(paid.status, 'paid');
       const tickets = await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM tickets WHERE order_id = $1', [o.id]);
       assert.equal(tickets[0]!.n, 1);
-      const events = await t.db.query<{ n: number }>("SELECT count(*)::int AS n FROM outbox WHERE topic = 'order.paid' AND payload->>'orderId' = $1", [o.id]);
+      const events = await t.db.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM outbox WHERE topic = 'order.paid' AND payload->>'orderId' = $1",
+        [o.id],
+      );
       assert.equal(events[0]!.n, 1);
       await t.db.query('UPDATE test_gateway_webhooks SET deliver_after = now() WHERE delivered_at IS NULL');
     });
@@ -242,7 +310,14 @@ for (const shape of shapes) {
       const o = (await order(buyer)).json().order;
       const ticket = (await pay(buyer, o.id)).json().tickets[0];
       const results = await Promise.all(
-        Array.from({ length: 20 }, () => inject({ method: 'POST', url: '/api/checkin', headers: staff.auth, payload: { eventId: event.eventId, code: ticket.code } })),
+        Array.from({ length: 20 }, () =>
+          inject({
+            method: 'POST',
+            url: '/api/checkin',
+            headers: staff.auth,
+            payload: { eventId: event.eventId, code: ticket.code },
+          }),
+        ),
       );
       assert.equal(results.filter((r) => r.statusCode === 200).length, 1);
       assert.equal(results.filter((r) => errorCode(r) === 'ALREADY_CHECKED_IN').length, 19);
@@ -256,7 +331,10 @@ for (const shape of shapes) {
       assert.equal(res.json().order.status, 'canceled');
       const taken = takenIndexes(await availability());
       for (const id of ids) assert.ok(!taken.includes(seatIndex(id)), 'seat free again');
-      assert.equal(errorCode(await inject({ method: 'POST', url: `/api/orders/${o.id}/cancel`, headers: buyer.auth })), 'ORDER_NOT_CANCELABLE');
+      assert.equal(
+        errorCode(await inject({ method: 'POST', url: `/api/orders/${o.id}/cancel`, headers: buyer.auth })),
+        'ORDER_NOT_CANCELABLE',
+      );
       assert.equal(errorCode(await pay(buyer, o.id)), 'ORDER_NOT_PAYABLE');
 
       const paid = await holding(1);
@@ -275,7 +353,12 @@ for (const shape of shapes) {
       const res = await inject({ method: 'POST', url: `/api/orders/${o.id}/cancel`, headers: event.organizer.auth });
       assert.equal(res.statusCode, 200, res.body);
       assert.equal(res.json().order.status, 'refunded');
-      const scan = await inject({ method: 'POST', url: '/api/checkin', headers: staff.auth, payload: { eventId: event.eventId, code: ticket.code } });
+      const scan = await inject({
+        method: 'POST',
+        url: '/api/checkin',
+        headers: staff.auth,
+        payload: { eventId: event.eventId, code: ticket.code },
+      });
       assert.equal(scan.statusCode, 410);
       assert.equal(errorCode(scan), 'TICKET_VOID');
       assert.ok(!takenIndexes(await availability()).includes(seatIndex(ids[0]!)));
@@ -298,7 +381,12 @@ for (const shape of shapes) {
 
     it('buys GA places: one ticket per place', async () => {
       const buyer = await admit(t.app, buyers[nextBuyer++]!, event.eventId);
-      const hold = await inject({ method: 'PUT', url: `/api/events/${event.eventId}/hold`, headers: buyer.headers, payload: { ga: { section: 'Standing', quantity: 3 } } });
+      const hold = await inject({
+        method: 'PUT',
+        url: `/api/events/${event.eventId}/hold`,
+        headers: buyer.headers,
+        payload: { ga: { section: 'Standing', quantity: 3 } },
+      });
       assert.equal(hold.statusCode, 200, hold.body);
       const o = (await order(buyer)).json().order;
       assert.equal(o.items[0].quantity, 3);
@@ -320,13 +408,25 @@ for (const shape of shapes) {
       const event = await onSaleEvent(t.app, { holdSeconds: 1 });
       const [b] = await bulkBuyers(t.app, 1);
       const buyer = await admit(t.app, b!, event.eventId);
-      const hold = await t.app.inject({ method: 'PUT', url: `/api/events/${event.eventId}/hold`, headers: buyer.headers, payload: { seats: [event.seats[0]!.id] } });
+      const hold = await t.app.inject({
+        method: 'PUT',
+        url: `/api/events/${event.eventId}/hold`,
+        headers: buyer.headers,
+        payload: { seats: [event.seats[0]!.id] },
+      });
       assert.equal(hold.statusCode, 200, hold.body);
       await new Promise((resolve) => setTimeout(resolve, 1200));
-      const res = await t.app.inject({ method: 'POST', url: '/api/orders', headers: { ...buyer.headers, 'idempotency-key': 'late' }, payload: { eventId: event.eventId } });
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/api/orders',
+        headers: { ...buyer.headers, 'idempotency-key': 'late' },
+        payload: { eventId: event.eventId },
+      });
       assert.equal(res.statusCode, 410, res.body);
       assert.equal(errorCode(res), 'HOLD_EXPIRED');
-      const orders = await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM orders WHERE event_id = $1', [event.eventId]);
+      const orders = await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM orders WHERE event_id = $1', [
+        event.eventId,
+      ]);
       assert.equal(orders[0]!.n, 0);
     });
   });
@@ -343,27 +443,68 @@ for (const shape of shapes) {
       const [first, second, third] = await bulkBuyers(t.app, 3);
       const seat = event.seats[0]!;
       const buyer = await admit(t.app, first!, event.eventId);
-      await t.app.inject({ method: 'PUT', url: `/api/events/${event.eventId}/hold`, headers: buyer.headers, payload: { seats: [seat.id] } });
-      const o = (await t.app.inject({ method: 'POST', url: '/api/orders', headers: { ...buyer.headers, 'idempotency-key': 'a' }, payload: { eventId: event.eventId } })).json().order;
+      await t.app.inject({
+        method: 'PUT',
+        url: `/api/events/${event.eventId}/hold`,
+        headers: buyer.headers,
+        payload: { seats: [seat.id] },
+      });
+      const o = (
+        await t.app.inject({
+          method: 'POST',
+          url: '/api/orders',
+          headers: { ...buyer.headers, 'idempotency-key': 'a' },
+          payload: { eventId: event.eventId },
+        })
+      ).json().order;
       // The asynchronous card, whose confirmation is held back until after the deadline.
-      const paying = await t.app.inject({ method: 'POST', url: `/api/orders/${o.id}/pay`, headers: { ...buyer.auth, 'idempotency-key': 'p' }, payload: card('4000000000000077') });
+      const paying = await t.app.inject({
+        method: 'POST',
+        url: `/api/orders/${o.id}/pay`,
+        headers: { ...buyer.auth, 'idempotency-key': 'p' },
+        payload: card('4000000000000077'),
+      });
       assert.equal(paying.statusCode, 202);
       await t.db.query("UPDATE test_gateway_webhooks SET deliver_after = now() + interval '1 hour' WHERE delivered_at IS NULL");
       const deadline = Date.parse(o.expiresAt);
-      await waitFor(async () => {
-        const a = (await t.app.inject({ method: 'GET', url: `/api/events/${event.eventId}/availability` })).json();
-        return !takenIndexes(a).includes(seat.index);
-      }, 5000, 50);
+      await waitFor(
+        async () => {
+          const a = (await t.app.inject({ method: 'GET', url: `/api/events/${event.eventId}/availability` })).json();
+          return !takenIndexes(a).includes(seat.index);
+        },
+        5000,
+        50,
+      );
       assert.ok(Date.now() - deadline < 1000, `freed ${Date.now() - deadline} ms after the deadline`);
-      assert.equal((await t.app.services.orders.get({ userId: first!.id, sessionId: 's', role: 'buyer' }, o.id)).status, 'expired');
-      const late = await t.app.inject({ method: 'POST', url: `/api/orders/${o.id}/pay`, headers: { ...buyer.auth, 'idempotency-key': 'late' }, payload: card(CARD.number) });
+      assert.equal(
+        (await t.app.services.orders.get({ userId: first!.id, sessionId: 's', role: 'buyer' }, o.id)).status,
+        'expired',
+      );
+      const late = await t.app.inject({
+        method: 'POST',
+        url: `/api/orders/${o.id}/pay`,
+        headers: { ...buyer.auth, 'idempotency-key': 'late' },
+        payload: card(CARD.number),
+      });
       assert.equal(late.statusCode, 410);
       assert.equal(errorCode(late), 'ORDER_EXPIRED');
 
       // Someone else buys the seat; then the held-back confirmation lands.
       const rival = await admit(t.app, second!, event.eventId);
-      await t.app.inject({ method: 'PUT', url: `/api/events/${event.eventId}/hold`, headers: rival.headers, payload: { seats: [seat.id] } });
-      const r = (await t.app.inject({ method: 'POST', url: '/api/orders', headers: { ...rival.headers, 'idempotency-key': 'b' }, payload: { eventId: event.eventId } })).json().order;
+      await t.app.inject({
+        method: 'PUT',
+        url: `/api/events/${event.eventId}/hold`,
+        headers: rival.headers,
+        payload: { seats: [seat.id] },
+      });
+      const r = (
+        await t.app.inject({
+          method: 'POST',
+          url: '/api/orders',
+          headers: { ...rival.headers, 'idempotency-key': 'b' },
+          payload: { eventId: event.eventId },
+        })
+      ).json().order;
       assert.equal(r.status, 'pending');
       await t.db.query('UPDATE test_gateway_webhooks SET deliver_after = now() WHERE delivered_at IS NULL');
       await t.app.services.gateway.dispatchOnce(t.app.services.deliverWebhook);
@@ -372,16 +513,41 @@ for (const shape of shapes) {
       assert.equal(payment[0]!.status, 'refunded');
       const charge = await t.db.query<{ status: string }>('SELECT status FROM test_gateway_charges WHERE order_id = $1', [o.id]);
       assert.equal(charge[0]!.status, 'refunded');
-      assert.equal((await t.app.services.orders.get({ userId: first!.id, sessionId: 's', role: 'buyer' }, o.id)).status, 'expired');
+      assert.equal(
+        (await t.app.services.orders.get({ userId: first!.id, sessionId: 's', role: 'buyer' }, o.id)).status,
+        'expired',
+      );
 
       // A late confirmation whose seats are still free revives the order instead.
       const lucky = await admit(t.app, third!, event.eventId);
       const free = event.seats[5]!;
-      await t.app.inject({ method: 'PUT', url: `/api/events/${event.eventId}/hold`, headers: lucky.headers, payload: { seats: [free.id] } });
-      const l = (await t.app.inject({ method: 'POST', url: '/api/orders', headers: { ...lucky.headers, 'idempotency-key': 'c' }, payload: { eventId: event.eventId } })).json().order;
-      await t.app.inject({ method: 'POST', url: `/api/orders/${l.id}/pay`, headers: { ...lucky.auth, 'idempotency-key': 'q' }, payload: card('4000000000000077') });
+      await t.app.inject({
+        method: 'PUT',
+        url: `/api/events/${event.eventId}/hold`,
+        headers: lucky.headers,
+        payload: { seats: [free.id] },
+      });
+      const l = (
+        await t.app.inject({
+          method: 'POST',
+          url: '/api/orders',
+          headers: { ...lucky.headers, 'idempotency-key': 'c' },
+          payload: { eventId: event.eventId },
+        })
+      ).json().order;
+      await t.app.inject({
+        method: 'POST',
+        url: `/api/orders/${l.id}/pay`,
+        headers: { ...lucky.auth, 'idempotency-key': 'q' },
+        payload: card('4000000000000077'),
+      });
       await t.db.query("UPDATE test_gateway_webhooks SET deliver_after = now() + interval '1 hour' WHERE delivered_at IS NULL");
-      await waitFor(async () => (await t.app.services.orders.get({ userId: third!.id, sessionId: 's', role: 'buyer' }, l.id)).status === 'expired', 5000, 50);
+      await waitFor(
+        async () =>
+          (await t.app.services.orders.get({ userId: third!.id, sessionId: 's', role: 'buyer' }, l.id)).status === 'expired',
+        5000,
+        50,
+      );
       await t.db.query('UPDATE test_gateway_webhooks SET deliver_after = now() WHERE delivered_at IS NULL');
       await t.app.services.gateway.dispatchOnce(t.app.services.deliverWebhook);
       const revived = await t.app.services.orders.get({ userId: third!.id, sessionId: 's', role: 'buyer' }, l.id);

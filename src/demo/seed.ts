@@ -35,7 +35,6 @@ export async function seedDemo(deps: { db: Queryable; accounts: AccountsService;
 }
 
 async function seed(accounts: AccountsService, catalog: CatalogService, now: number) {
-
   const ids: Record<string, string> = {};
   for (const account of DEMO_ACCOUNTS) ids[account.email] = await accounts.ensureAccount(account, account.role);
   const organizer = { userId: ids['organizer@demo.ticketmax.dev']!, sessionId: 'demo-seed', role: 'organizer' as const };
@@ -66,7 +65,18 @@ async function seed(accounts: AccountsService, catalog: CatalogService, now: num
     queue: { admitPerMinute: 600, maxActive: 500, preQueueMinutes: 30 },
   });
 
-  const stadiumSections = ['North', 'North-East', 'East', 'South-East', 'South', 'South-West', 'West', 'North-West', 'Upper North', 'Upper South'];
+  const stadiumSections = [
+    'North',
+    'North-East',
+    'East',
+    'South-East',
+    'South',
+    'South-West',
+    'West',
+    'North-West',
+    'Upper North',
+    'Upper South',
+  ];
   const stadium = await catalog.createVenue(organizer, {
     name: 'Riverside Stadium',
     sections: stadiumSections.map((name) => ({ name, kind: 'seated' as const, grid: { rows: 50, seatsPerRow: 100 } })),

@@ -17,7 +17,12 @@ export function createMetrics() {
     counter<L extends string>(name: string, help: string, labelNames: readonly L[] = []) {
       return new Counter<L>({ name, help, labelNames, registers: [registry] });
     },
-    gauge<L extends string>(name: string, help: string, labelNames: readonly L[] = [], collect?: (this: Gauge<L>) => Promise<void> | void) {
+    gauge<L extends string>(
+      name: string,
+      help: string,
+      labelNames: readonly L[] = [],
+      collect?: (this: Gauge<L>) => Promise<void> | void,
+    ) {
       return new Gauge<L>({ name, help, labelNames, registers: [registry], ...(collect ? { collect } : {}) });
     },
   };

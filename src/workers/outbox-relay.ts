@@ -21,7 +21,17 @@ const LEASE_SECONDS = 30;
  * published only after the publisher confirmed. Consumers are idempotent (they see duplicates
  * after a crash between publishing and marking).
  */
-export function createOutboxRelay({ db, publisher, onError, batch = 200 }: { db: Queryable; publisher: Publisher; onError: (err: unknown) => void; batch?: number }) {
+export function createOutboxRelay({
+  db,
+  publisher,
+  onError,
+  batch = 200,
+}: {
+  db: Queryable;
+  publisher: Publisher;
+  onError: (err: unknown) => void;
+  batch?: number;
+}) {
   let loop: ReturnType<typeof periodic> | undefined;
 
   async function relayOnce(): Promise<number> {

@@ -37,7 +37,12 @@ export const accountsRoutes: FastifyPluginAsyncTypebox<AccountsRoutesOptions> = 
   app.post(
     '/api/auth/signup',
     {
-      schema: { tags, summary: 'Create a buyer account and sign in', body: SignupBody, response: { 201: AuthResult, ...authErrors } },
+      schema: {
+        tags,
+        summary: 'Create a buyer account and sign in',
+        body: SignupBody,
+        response: { 201: AuthResult, ...authErrors },
+      },
       config: { rateLimit: { max: limits.signupPerMinute, timeWindow: 60_000 } },
     },
     async (request, reply) => {

@@ -3,7 +3,12 @@ import { errors, SingleLine } from '../../platform/http-schemas.ts';
 
 export const ROLES = ['buyer', 'organizer', 'staff', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
-export const RoleSchema = Type.Union([Type.Literal('buyer'), Type.Literal('organizer'), Type.Literal('staff'), Type.Literal('admin')]);
+export const RoleSchema = Type.Union([
+  Type.Literal('buyer'),
+  Type.Literal('organizer'),
+  Type.Literal('staff'),
+  Type.Literal('admin'),
+]);
 
 export const User = Type.Object({
   id: Type.String(),

@@ -16,7 +16,6 @@ export interface LayoutSection {
   seats: LayoutSeat[];
 }
 
-
 /** Spreadsheet-style row labels: A…Z, AA, AB, … */
 export function rowLabel(index: number): string {
   let label = '';

@@ -75,7 +75,9 @@ export function createCatalogRepository(db: Queryable) {
       ]);
     },
 
-    async insertSections(sections: { id: string; venueId: string; name: string; kind: string; capacity: number | null; position: number }[]) {
+    async insertSections(
+      sections: { id: string; venueId: string; name: string; kind: string; capacity: number | null; position: number }[],
+    ) {
       await db.query(
         `INSERT INTO sections (id, venue_id, name, kind, capacity, position)
          SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::int[])`,
@@ -91,7 +93,10 @@ export function createCatalogRepository(db: Queryable) {
     },
 
     /** Inserts seats in large batches: a 50,000-seat venue is five statements. */
-    async insertSeats(venueId: string, seats: { id: string; sectionId: string; rowLabel: string; label: string; x: number; y: number; idx: number }[]) {
+    async insertSeats(
+      venueId: string,
+      seats: { id: string; sectionId: string; rowLabel: string; label: string; x: number; y: number; idx: number }[],
+    ) {
       for (let start = 0; start < seats.length; start += SEAT_BATCH) {
         const batch = seats.slice(start, start + SEAT_BATCH);
         await db.query(
@@ -139,10 +144,9 @@ export function createCatalogRepository(db: Queryable) {
     },
 
     async seatsOf(venueId: string) {
-      return db.query<SeatRow>(
-        'SELECT id, section_id, row_label, label, x, y, idx FROM seats WHERE venue_id = $1 ORDER BY idx',
-        [venueId],
-      );
+      return db.query<SeatRow>('SELECT id, section_id, row_label, label, x, y, idx FROM seats WHERE venue_id = $1 ORDER BY idx', [
+        venueId,
+      ]);
     },
 
     async insertEvent(e: {

@@ -39,7 +39,11 @@ export const catalogRoutes: FastifyPluginAsyncTypebox<CatalogRoutesOptions> = as
   app.get(
     '/api/venues',
     {
-      schema: { tags: ['venues'], summary: 'List venues (organizer)', response: { 200: Type.Object({ venues: Type.Array(VenueSummary) }), ...errors(401, 403) } },
+      schema: {
+        tags: ['venues'],
+        summary: 'List venues (organizer)',
+        response: { 200: Type.Object({ venues: Type.Array(VenueSummary) }), ...errors(401, 403) },
+      },
       preHandler: organizer,
     },
     async () => ({ venues: await catalog.listVenues() }),
@@ -90,7 +94,13 @@ export const catalogRoutes: FastifyPluginAsyncTypebox<CatalogRoutesOptions> = as
 
   app.get(
     '/api/events',
-    { schema: { tags: ['events'], summary: 'Public list of events', response: { 200: Type.Object({ events: Type.Array(EventSummary) }) } } },
+    {
+      schema: {
+        tags: ['events'],
+        summary: 'Public list of events',
+        response: { 200: Type.Object({ events: Type.Array(EventSummary) }) },
+      },
+    },
     async () => ({ events: await catalog.listEvents() }),
   );
 

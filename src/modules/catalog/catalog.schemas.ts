@@ -46,7 +46,13 @@ export const VenueBody = Type.Object(
 );
 export type VenueBody = Static<typeof VenueBody>;
 
-const SeatOut = Type.Object({ id: Type.String(), label: Type.String(), x: Type.Number(), y: Type.Number(), index: Type.Integer() });
+const SeatOut = Type.Object({
+  id: Type.String(),
+  label: Type.String(),
+  x: Type.Number(),
+  y: Type.Number(),
+  index: Type.Integer(),
+});
 const RowOut = Type.Object({ label: Type.String(), seats: Type.Array(SeatOut) });
 
 export const VenueSection = Type.Object({
@@ -154,7 +160,13 @@ export const EventDetail = Type.Object({
   description: Type.String(),
   organizerId: Type.String(),
   prices: Type.Array(
-    Type.Object({ sectionId: Type.String(), section: Type.String(), kind: Type.String(), amount: Type.Integer(), currency: Type.String() }),
+    Type.Object({
+      sectionId: Type.String(),
+      section: Type.String(),
+      kind: Type.String(),
+      amount: Type.Integer(),
+      currency: Type.String(),
+    }),
   ),
   maxSeatsPerOrder: Type.Integer(),
   holdSeconds: Type.Integer(),

@@ -88,7 +88,9 @@ function venueOut(layout: VenueLayout, name: string, gaCapacity: number) {
     seatCount: layout.seatCount,
     gaCapacity,
     sections: layout.sections.map((s) =>
-      s.kind === 'ga' ? { id: s.id, name: s.name, kind: s.kind, capacity: s.capacity ?? 0 } : { id: s.id, name: s.name, kind: s.kind, rows: s.rows },
+      s.kind === 'ga'
+        ? { id: s.id, name: s.name, kind: s.kind, capacity: s.capacity ?? 0 }
+        : { id: s.id, name: s.name, kind: s.kind, rows: s.rows },
     ),
   };
 }
@@ -107,7 +109,11 @@ function timeOf(field: string, value: string): Date {
   return date;
 }
 
-export function eventStatus(row: Pick<EventRow, 'on_sale_at' | 'off_sale_at' | 'starts_at'>, available: number, now: number): EventStatus {
+export function eventStatus(
+  row: Pick<EventRow, 'on_sale_at' | 'off_sale_at' | 'starts_at'>,
+  available: number,
+  now: number,
+): EventStatus {
   const end = (row.off_sale_at ?? row.starts_at).getTime();
   if (now >= end) return 'ended';
   if (now < row.on_sale_at.getTime()) return 'scheduled';
@@ -190,7 +196,13 @@ export function createCatalogService({ repo, transaction, clock }: CatalogDeps) 
       ...summarize(row, prices, taken, clock.now()),
       description: row.description,
       organizerId: row.organizer_id,
-      prices: prices.map((p) => ({ sectionId: p.section_id, section: p.section_name, kind: p.kind, amount: p.amount, currency: p.currency })),
+      prices: prices.map((p) => ({
+        sectionId: p.section_id,
+        section: p.section_name,
+        kind: p.kind,
+        amount: p.amount,
+        currency: p.currency,
+      })),
       maxSeatsPerOrder: row.max_seats_per_order,
       holdSeconds: row.hold_seconds,
       queue: {
@@ -246,8 +258,23 @@ export function createCatalogService({ repo, transaction, clock }: CatalogDeps) 
       // the same strong ETag for a seat map version.
       const layout = buildLayout(
         venueId,
-        sections.map((s) => ({ id: s.id, venue_id: venueId, name: s.name, kind: s.kind, capacity: s.capacity, position: s.position })),
-        seats.map((s) => ({ id: s.id, section_id: s.sectionId, row_label: s.rowLabel, label: s.label, x: s.x, y: s.y, idx: s.idx })),
+        sections.map((s) => ({
+          id: s.id,
+          venue_id: venueId,
+          name: s.name,
+          kind: s.kind,
+          capacity: s.capacity,
+          position: s.position,
+        })),
+        seats.map((s) => ({
+          id: s.id,
+          section_id: s.sectionId,
+          row_label: s.rowLabel,
+          label: s.label,
+          x: s.x,
+          y: s.y,
+          idx: s.idx,
+        })),
       );
       layouts.set(venueId, layout);
       const gaCapacity = expanded.reduce((n, s) => n + (s.capacity ?? 0), 0);

@@ -40,7 +40,11 @@ interface Candidate {
  * nearest the row's centre. Rows are front-first in layout order; seats adjacent when they
  * are neighbours in the row's seat order.
  */
-export function chooseBestAvailable(sections: BaSection[], isTaken: (index: number) => boolean, quantity: number): BaChoice | undefined {
+export function chooseBestAvailable(
+  sections: BaSection[],
+  isTaken: (index: number) => boolean,
+  quantity: number,
+): BaChoice | undefined {
   if (quantity < 1) return undefined;
   const ordered = [...sections].sort((a, b) => b.price - a.price || a.order - b.order);
   for (const section of ordered) {

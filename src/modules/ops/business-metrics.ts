@@ -9,7 +9,9 @@ import type { Metrics } from '../../platform/metrics.ts';
 export function registerBusinessMetrics(metrics: Metrics, db: Queryable) {
   const byStatus = (table: 'orders' | 'payments' | 'tickets', help: string) =>
     metrics.gauge(`ticketmax_${table}`, help, ['status'], async function () {
-      const rows = await db.query<{ status: string; n: number }>(`SELECT status, count(*)::int AS n FROM ${table} GROUP BY status`);
+      const rows = await db.query<{ status: string; n: number }>(
+        `SELECT status, count(*)::int AS n FROM ${table} GROUP BY status`,
+      );
       this.reset();
       for (const row of rows) this.set({ status: row.status }, row.n);
     });

@@ -36,7 +36,14 @@ function sameSecret(given: string, expected: string): boolean {
 export const opsRoutes: FastifyPluginAsyncTypebox<OpsRoutesOptions> = async (app, { checks, metrics, metricsToken }) => {
   app.get(
     '/healthz',
-    { schema: { tags: ['operations'], summary: 'The process is running', response: { 200: Type.Object({ status: Type.Literal('ok') }) } }, logLevel: 'warn' },
+    {
+      schema: {
+        tags: ['operations'],
+        summary: 'The process is running',
+        response: { 200: Type.Object({ status: Type.Literal('ok') }) },
+      },
+      logLevel: 'warn',
+    },
     async () => ({ status: 'ok' as const }),
   );
 
@@ -46,7 +53,10 @@ export const opsRoutes: FastifyPluginAsyncTypebox<OpsRoutesOptions> = async (app
       schema: {
         tags: ['operations'],
         summary: 'Every dependency in use answers; 503 names the one that does not',
-        response: { 200: Type.Object({ status: Type.Literal('ready'), checks: Type.Record(Type.String(), Type.String()) }), ...errors(503) },
+        response: {
+          200: Type.Object({ status: Type.Literal('ready'), checks: Type.Record(Type.String(), Type.String()) }),
+          ...errors(503),
+        },
       },
       logLevel: 'warn',
     },
@@ -71,7 +81,10 @@ export const opsRoutes: FastifyPluginAsyncTypebox<OpsRoutesOptions> = async (app
 
   app.get(
     '/metrics',
-    { schema: { tags: ['operations'], summary: 'Prometheus metrics (bearer METRICS_TOKEN when set)', hide: false }, logLevel: 'warn' },
+    {
+      schema: { tags: ['operations'], summary: 'Prometheus metrics (bearer METRICS_TOKEN when set)', hide: false },
+      logLevel: 'warn',
+    },
     async (request, reply) => {
       if (metricsToken !== undefined) {
         const header = request.headers.authorization ?? '';

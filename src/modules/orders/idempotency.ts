@@ -60,7 +60,11 @@ export async function idempotent(
       }
       if (!owned) {
         if (Date.now() - started > WAIT_LIMIT_MS) {
-          throw new AppError('IDEMPOTENCY_KEY_IN_USE', 409, 'A request with this Idempotency-Key is still being processed; retry shortly');
+          throw new AppError(
+            'IDEMPOTENCY_KEY_IN_USE',
+            409,
+            'A request with this Idempotency-Key is still being processed; retry shortly',
+          );
         }
         await new Promise((resolve) => setTimeout(resolve, WAIT_STEP_MS));
         continue;
@@ -71,7 +75,10 @@ export async function idempotent(
       reply = await work();
     } catch (err) {
       if (err instanceof AppError && err.status < 500) {
-        reply = { status: err.status, body: { error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } } };
+        reply = {
+          status: err.status,
+          body: { error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } },
+        };
       } else {
         await db.query('DELETE FROM idempotency_keys WHERE user_id = $1 AND scope = $2 AND key = $3 AND status_code IS NULL', [
           userId,

@@ -4,8 +4,13 @@ import { canTransition, holdsSeats, ORDER_STATUSES, sourcesOf } from './order-st
 
 describe('order state machine', () => {
   it('allows exactly the documented transitions', () => {
-    const allowed = ORDER_STATUSES.flatMap((from) => ORDER_STATUSES.filter((to) => canTransition(from, to)).map((to) => `${from}→${to}`));
-    assert.deepEqual(allowed.sort(), ['expired→paid', 'paid→refunded', 'pending→canceled', 'pending→expired', 'pending→paid'].sort());
+    const allowed = ORDER_STATUSES.flatMap((from) =>
+      ORDER_STATUSES.filter((to) => canTransition(from, to)).map((to) => `${from}→${to}`),
+    );
+    assert.deepEqual(
+      allowed.sort(),
+      ['expired→paid', 'paid→refunded', 'pending→canceled', 'pending→expired', 'pending→paid'].sort(),
+    );
   });
 
   it('never leaves a final state', () => {

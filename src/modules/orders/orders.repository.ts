@@ -85,7 +85,10 @@ export function createOrdersRepository(q: Queryable) {
     },
 
     async listByUser(userId: string, limit = 200): Promise<OrderRow[]> {
-      return q.query<OrderRow>(`SELECT ${ORDER_COLUMNS} FROM orders WHERE user_id = $1 ORDER BY created_at DESC LIMIT $2`, [userId, limit]);
+      return q.query<OrderRow>(`SELECT ${ORDER_COLUMNS} FROM orders WHERE user_id = $1 ORDER BY created_at DESC LIMIT $2`, [
+        userId,
+        limit,
+      ]);
     },
 
     async itemsOf(orderIds: string[]): Promise<OrderItemRow[]> {
@@ -132,7 +135,9 @@ export function createOrdersRepository(q: Queryable) {
         await q.query('UPDATE order_items SET active = false WHERE order_id = $1 AND active', [id]);
         await q.query("UPDATE tickets SET status = 'void' WHERE order_id = $1 AND status <> 'void'", [id]);
       } else if (to === 'paid') {
-        const revived = await q.query('UPDATE order_items SET active = true WHERE order_id = $1 AND NOT active RETURNING id', [id]);
+        const revived = await q.query('UPDATE order_items SET active = true WHERE order_id = $1 AND NOT active RETURNING id', [
+          id,
+        ]);
         if (revived.length > 0) await adjustGa(q, id, +1);
       }
       return row;

@@ -15,7 +15,10 @@ export interface OrdersRoutesOptions {
 
 const tags = ['orders'];
 
-export const ordersRoutes: FastifyPluginAsyncTypebox<OrdersRoutesOptions> = async (app, { orders, payments, auth, admission }) => {
+export const ordersRoutes: FastifyPluginAsyncTypebox<OrdersRoutesOptions> = async (
+  app,
+  { orders, payments, auth, admission },
+) => {
   app.post(
     '/api/orders',
     {
@@ -30,7 +33,11 @@ export const ordersRoutes: FastifyPluginAsyncTypebox<OrdersRoutesOptions> = asyn
     },
     async (request, reply) => {
       const principal = requirePrincipal(request);
-      await admission.requireAdmission({ token: request.headers['x-admission-token'], userId: principal.userId, eventId: request.body.eventId });
+      await admission.requireAdmission({
+        token: request.headers['x-admission-token'],
+        userId: principal.userId,
+        eventId: request.body.eventId,
+      });
       const result = await orders.createOrder(principal, request.body.eventId, request.headers['idempotency-key']);
       return reply.code(result.status as 201).send(result.body as never);
     },
@@ -38,14 +45,22 @@ export const ordersRoutes: FastifyPluginAsyncTypebox<OrdersRoutesOptions> = asyn
 
   app.get(
     '/api/orders',
-    { schema: { tags, summary: 'My orders', response: { 200: Type.Object({ orders: Type.Array(Order) }), ...errors(401) } }, preHandler: auth.user },
+    {
+      schema: { tags, summary: 'My orders', response: { 200: Type.Object({ orders: Type.Array(Order) }), ...errors(401) } },
+      preHandler: auth.user,
+    },
     async (request) => ({ orders: await orders.listMine(requirePrincipal(request)) }),
   );
 
   app.get(
     '/api/orders/:id',
     {
-      schema: { tags, summary: "One order (its buyer, the event's organizer, an admin)", params: IdParams, response: { 200: Type.Object({ order: Order }), ...errors(400, 401, 404) } },
+      schema: {
+        tags,
+        summary: "One order (its buyer, the event's organizer, an admin)",
+        params: IdParams,
+        response: { 200: Type.Object({ order: Order }), ...errors(400, 401, 404) },
+      },
       preHandler: auth.user,
     },
     async (request) => ({ order: await orders.get(requirePrincipal(request), request.params.id) }),
@@ -69,7 +84,12 @@ export const ordersRoutes: FastifyPluginAsyncTypebox<OrdersRoutesOptions> = asyn
       preHandler: auth.user,
     },
     async (request, reply) => {
-      const result = await payments.pay(requirePrincipal(request), request.params.id, request.headers['idempotency-key'], request.body.card);
+      const result = await payments.pay(
+        requirePrincipal(request),
+        request.params.id,
+        request.headers['idempotency-key'],
+        request.body.card,
+      );
       return reply.code(result.status as 200).send(result.body as never);
     },
   );
@@ -85,6 +105,8 @@ export const ordersRoutes: FastifyPluginAsyncTypebox<OrdersRoutesOptions> = asyn
       },
       preHandler: auth.user,
     },
-    async (request) => ({ order: await orders.cancel(requirePrincipal(request), request.params.id, (o) => payments.refundOrder(o)) }),
+    async (request) => ({
+      order: await orders.cancel(requirePrincipal(request), request.params.id, (o) => payments.refundOrder(o)),
+    }),
   );
 };

@@ -14,7 +14,13 @@ export const OrderItem = Type.Object({
 export const Order = Type.Object({
   id: Type.String(),
   eventId: Type.String(),
-  status: Type.Union([Type.Literal('pending'), Type.Literal('paid'), Type.Literal('expired'), Type.Literal('canceled'), Type.Literal('refunded')]),
+  status: Type.Union([
+    Type.Literal('pending'),
+    Type.Literal('paid'),
+    Type.Literal('expired'),
+    Type.Literal('canceled'),
+    Type.Literal('refunded'),
+  ]),
   items: Type.Array(OrderItem),
   total: Money,
   createdAt: Type.String(),

@@ -1,6 +1,13 @@
 import type { Clock } from '../../platform/clock.ts';
 import { newId, newIds } from '../../platform/crypto.ts';
-import { type Db, pgConstraint, pgErrorCode, PG_CHECK_VIOLATION, PG_UNIQUE_VIOLATION, type Queryable } from '../../platform/db.ts';
+import {
+  type Db,
+  pgConstraint,
+  pgErrorCode,
+  PG_CHECK_VIOLATION,
+  PG_UNIQUE_VIOLATION,
+  type Queryable,
+} from '../../platform/db.ts';
 import { AppError, notFound } from '../../platform/errors.ts';
 import type { Principal } from '../accounts/index.ts';
 import { idempotent, requestHash, type StoredReply } from './idempotency.ts';
@@ -15,7 +22,15 @@ export interface OrderView {
   id: string;
   eventId: string;
   status: OrderRow['status'];
-  items: { seatId: string | null; label: string | null; row: string | null; section: string; sectionId: string; quantity: number; price: Money }[];
+  items: {
+    seatId: string | null;
+    label: string | null;
+    row: string | null;
+    section: string;
+    sectionId: string;
+    quantity: number;
+    price: Money;
+  }[];
   total: Money;
   createdAt: string;
   expiresAt: string;
@@ -119,10 +134,10 @@ export function createOrdersService({ db, inventory, admission, clock, log, sche
 
   async function create(principal: Principal, eventId: string): Promise<StoredReply> {
     const userId = principal.userId;
-    const pending = await db.query<{ id: string }>("SELECT id FROM orders WHERE event_id = $1 AND user_id = $2 AND status = 'pending'", [
-      eventId,
-      userId,
-    ]);
+    const pending = await db.query<{ id: string }>(
+      "SELECT id FROM orders WHERE event_id = $1 AND user_id = $2 AND status = 'pending'",
+      [eventId, userId],
+    );
     if (pending[0]) {
       throw new AppError('PENDING_ORDER_EXISTS', 409, 'You already have an order waiting for payment for this event', {
         orderId: pending[0].id,
@@ -139,7 +154,13 @@ export function createOrdersService({ db, inventory, admission, clock, log, sche
     const currency = committed.seats[0]?.price.currency ?? gaItems[0]?.price.currency ?? 'USD';
     const itemIds = newIds('itm', committed.seats.length + gaItems.length);
     const items = [
-      ...committed.seats.map((s, i) => ({ id: itemIds[i]!, sectionId: s.sectionId, seatId: s.id, quantity: 1, priceAmount: s.price.amount })),
+      ...committed.seats.map((s, i) => ({
+        id: itemIds[i]!,
+        sectionId: s.sectionId,
+        seatId: s.id,
+        quantity: 1,
+        priceAmount: s.price.amount,
+      })),
       ...gaItems.map((g, i) => ({
         id: itemIds[committed.seats.length + i]!,
         sectionId: g.sectionId,
@@ -177,12 +198,25 @@ export function createOrdersService({ db, inventory, admission, clock, log, sche
     const code = pgErrorCode(err);
     if (code === PG_UNIQUE_VIOLATION && pgConstraint(err) === 'order_items_one_active_seat_key') {
       // The database is the wall: the hot state said free, the database says sold. It wins.
-      const taken = new Set(await repo.seatsTaken(eventId, seats.map((s) => s.id)));
-      await inventory.releaseSeats(eventId, seats.filter((s) => !taken.has(s.id)).map((s) => s.index), ga);
+      const taken = new Set(
+        await repo.seatsTaken(
+          eventId,
+          seats.map((s) => s.id),
+        ),
+      );
+      await inventory.releaseSeats(
+        eventId,
+        seats.filter((s) => !taken.has(s.id)).map((s) => s.index),
+        ga,
+      );
       log.warn({ eventId, seats: [...taken] }, 'hot state disagreed with the database; the database won');
       throw new AppError('SEATS_UNAVAILABLE', 409, 'Some of your seats were sold to someone else', { seats: [...taken] });
     }
-    await inventory.releaseSeats(eventId, seats.map((s) => s.index), ga);
+    await inventory.releaseSeats(
+      eventId,
+      seats.map((s) => s.index),
+      ga,
+    );
     if (code === PG_CHECK_VIOLATION) {
       await inventory.rebuild(eventId);
       throw new AppError('SOLD_OUT', 409, 'Not enough places are left in this section');
@@ -193,7 +227,11 @@ export function createOrdersService({ db, inventory, admission, clock, log, sche
   }
 
   /** Moves an order out of pending/paid and gives its seats back to the inventory. */
-  async function close(id: string, to: 'expired' | 'canceled' | 'refunded', extra?: (r: OrdersRepository, q: Queryable, row: OrderRow) => Promise<void>) {
+  async function close(
+    id: string,
+    to: 'expired' | 'canceled' | 'refunded',
+    extra?: (r: OrdersRepository, q: Queryable, row: OrderRow) => Promise<void>,
+  ) {
     const result = await inTx(async (r, q) => {
       const row = await r.transition(id, to);
       if (!row) return undefined;
@@ -220,7 +258,12 @@ export function createOrdersService({ db, inventory, admission, clock, log, sche
     async listMine(principal: Principal): Promise<OrderView[]> {
       const rows = await repo.listByUser(principal.userId);
       const items = await repo.itemsOf(rows.map((r) => r.id));
-      return rows.map((row) => orderView(row, items.filter((i) => i.order_id === row.id)));
+      return rows.map((row) =>
+        orderView(
+          row,
+          items.filter((i) => i.order_id === row.id),
+        ),
+      );
     },
 
     async get(principal: Principal, id: string): Promise<OrderView> {
@@ -233,7 +276,11 @@ export function createOrdersService({ db, inventory, admission, clock, log, sche
      * The owner cancels a pending order; the event's organizer or an admin cancels any order,
      * a paid one being refunded (tickets void, seats free) through `refund`.
      */
-    async cancel(principal: Principal, id: string, refund: (order: OrderRow) => Promise<OrderRow | undefined>): Promise<OrderView> {
+    async cancel(
+      principal: Principal,
+      id: string,
+      refund: (order: OrderRow) => Promise<OrderRow | undefined>,
+    ): Promise<OrderView> {
       const row = await ownOrder(principal, id, true);
       const privileged = principal.role === 'admin' || (principal.role === 'organizer' && row.user_id !== principal.userId);
       if (row.status === 'pending') {
@@ -252,7 +299,9 @@ export function createOrdersService({ db, inventory, admission, clock, log, sche
           status: now.status,
         });
       }
-      throw new AppError('ORDER_NOT_CANCELABLE', 409, `This order is ${now.status} and cannot be canceled`, { status: now.status });
+      throw new AppError('ORDER_NOT_CANCELABLE', 409, `This order is ${now.status} and cannot be canceled`, {
+        status: now.status,
+      });
     },
 
     close,

@@ -17,7 +17,14 @@ const COLUMNS = 'id, order_id, gateway, gateway_ref, status, amount, currency, d
 export function createPaymentsRepository(q: Queryable) {
   return {
     /** The payment attempt for this gateway key, created on first sight: recorded before the gateway is asked. */
-    async open(p: { id: string; orderId: string; gateway: string; amount: number; currency: string; key: string }): Promise<PaymentRow> {
+    async open(p: {
+      id: string;
+      orderId: string;
+      gateway: string;
+      amount: number;
+      currency: string;
+      key: string;
+    }): Promise<PaymentRow> {
       const inserted = await q.query<PaymentRow>(
         `INSERT INTO payments (id, order_id, gateway, status, amount, currency, idempotency_key)
          VALUES ($1, $2, $3, 'processing', $4, $5, $6)
@@ -25,16 +32,19 @@ export function createPaymentsRepository(q: Queryable) {
         [p.id, p.orderId, p.gateway, p.amount, p.currency, p.key],
       );
       if (inserted[0]) return inserted[0];
-      const rows = await q.query<PaymentRow>(`SELECT ${COLUMNS} FROM payments WHERE gateway = $1 AND idempotency_key = $2`, [p.gateway, p.key]);
+      const rows = await q.query<PaymentRow>(`SELECT ${COLUMNS} FROM payments WHERE gateway = $1 AND idempotency_key = $2`, [
+        p.gateway,
+        p.key,
+      ]);
       return rows[0]!;
     },
 
     /** Locks the payment for the rest of the transaction: one settlement at a time per payment. */
     async lockByKey(gateway: string, key: string): Promise<PaymentRow | undefined> {
-      const rows = await q.query<PaymentRow>(`SELECT ${COLUMNS} FROM payments WHERE gateway = $1 AND idempotency_key = $2 FOR UPDATE`, [
-        gateway,
-        key,
-      ]);
+      const rows = await q.query<PaymentRow>(
+        `SELECT ${COLUMNS} FROM payments WHERE gateway = $1 AND idempotency_key = $2 FOR UPDATE`,
+        [gateway, key],
+      );
       return rows[0];
     },
 
@@ -47,7 +57,9 @@ export function createPaymentsRepository(q: Queryable) {
     },
 
     async succeededOf(orderId: string): Promise<PaymentRow[]> {
-      return q.query<PaymentRow>(`SELECT ${COLUMNS} FROM payments WHERE order_id = $1 AND status = 'succeeded' FOR UPDATE`, [orderId]);
+      return q.query<PaymentRow>(`SELECT ${COLUMNS} FROM payments WHERE order_id = $1 AND status = 'succeeded' FOR UPDATE`, [
+        orderId,
+      ]);
     },
 
     /** Records a gateway event id; false when it was applied before. */

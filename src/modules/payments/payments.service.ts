@@ -29,7 +29,10 @@ export interface PaymentsDeps {
 }
 
 /** What settling a succeeded charge did to its order. */
-type Settlement = { kind: 'paid'; order: OrderRow; revived: boolean } | { kind: 'refund'; order: OrderRow } | { kind: 'already'; order: OrderRow };
+type Settlement =
+  | { kind: 'paid'; order: OrderRow; revived: boolean }
+  | { kind: 'refund'; order: OrderRow }
+  | { kind: 'already'; order: OrderRow };
 
 export const declined = (reason: string) =>
   new AppError('PAYMENT_DECLINED', 402, `The card was declined (${reason.replaceAll('_', ' ')})`, { reason });
@@ -67,7 +70,12 @@ export function createPaymentsService(deps: PaymentsDeps) {
     }
     await payments.update(payment.id, { status: 'succeeded' });
     await tickets.issue(q, paid, await repo.itemsOf([paid.id]));
-    await repo.insertOutbox('order.paid', { orderId: paid.id, eventId: paid.event_id, userId: paid.user_id, amount: paid.total_amount });
+    await repo.insertOutbox('order.paid', {
+      orderId: paid.id,
+      eventId: paid.event_id,
+      userId: paid.user_id,
+      amount: paid.total_amount,
+    });
     return { kind: 'paid', order: paid, revived: order.status === 'expired' };
   }
 
@@ -88,7 +96,8 @@ export function createPaymentsService(deps: PaymentsDeps) {
 
   async function pay(principal: Principal, orderId: string, key: string, card: Card): Promise<StoredReply> {
     const order = await orders.ownOrder(principal, orderId, false);
-    if (order.status === 'expired' || (order.status === 'pending' && order.expires_at.getTime() <= clock.now())) throw orderExpired();
+    if (order.status === 'expired' || (order.status === 'pending' && order.expires_at.getTime() <= clock.now()))
+      throw orderExpired();
     if (order.status !== 'pending') throw orderNotPayable(order.status);
     const gatewayKey = `${order.id}:${key}`;
     const payment = await createPaymentsRepository(db).open({
@@ -99,7 +108,13 @@ export function createPaymentsService(deps: PaymentsDeps) {
       currency: order.currency,
       key: gatewayKey,
     });
-    const result = await gateway.charge({ idempotencyKey: gatewayKey, orderId: order.id, amount: order.total_amount, currency: order.currency, card });
+    const result = await gateway.charge({
+      idempotencyKey: gatewayKey,
+      orderId: order.id,
+      amount: order.total_amount,
+      currency: order.currency,
+      card,
+    });
     if (result.status === 'declined') {
       await createPaymentsRepository(db).update(payment.id, { status: 'declined', ref: result.ref, reason: result.reason });
       throw declined(result.reason);
@@ -127,7 +142,9 @@ export function createPaymentsService(deps: PaymentsDeps) {
     /** POST /api/orders/:id/pay, once per Idempotency-Key: one charge and one set of tickets however often it is sent. */
     pay(principal: Principal, orderId: string, key: string, card: Card): Promise<StoredReply> {
       const hash = requestHash({ orderId, number: card.number, expMonth: card.expMonth, expYear: card.expYear, cvc: card.cvc });
-      return idempotent(db, { userId: principal.userId, scope: `orders.pay:${orderId}`, key, hash }, () => pay(principal, orderId, key, card));
+      return idempotent(db, { userId: principal.userId, scope: `orders.pay:${orderId}`, key, hash }, () =>
+        pay(principal, orderId, key, card),
+      );
     },
 
     /**
@@ -193,7 +210,9 @@ export function createPaymentsService(deps: PaymentsDeps) {
     async carryOutRefund(payload: { ref: string | null; paymentId: string }) {
       let ref = payload.ref;
       if (ref === null) {
-        const rows = await db.query<{ gateway_ref: string | null }>('SELECT gateway_ref FROM payments WHERE id = $1', [payload.paymentId]);
+        const rows = await db.query<{ gateway_ref: string | null }>('SELECT gateway_ref FROM payments WHERE id = $1', [
+          payload.paymentId,
+        ]);
         ref = rows[0]?.gateway_ref ?? null;
       }
       if (ref === null) {

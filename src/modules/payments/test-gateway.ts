@@ -69,10 +69,23 @@ export type WebhookDelivery = (body: string, signature: string) => Promise<numbe
  * provider would, charges once per idempotency key, and sends a signed webhook for every
  * charge outcome and refund, retrying with back-off until the merchant answers 2xx.
  */
-export function createTestGateway({ db, webhookSecret }: { db: Queryable & { tx: <T>(fn: (q: Queryable) => Promise<T>) => Promise<T> }; webhookSecret: string }) {
+export function createTestGateway({
+  db,
+  webhookSecret,
+}: {
+  db: Queryable & { tx: <T>(fn: (q: Queryable) => Promise<T>) => Promise<T> };
+  webhookSecret: string;
+}) {
   let loop: ReturnType<typeof periodic> | undefined;
 
-  async function recordEvent(q: Queryable, charge: ChargeRow, type: GatewayEvent['type'], status: ChargeRow['status'], delayMs: number, settles: boolean) {
+  async function recordEvent(
+    q: Queryable,
+    charge: ChargeRow,
+    type: GatewayEvent['type'],
+    status: ChargeRow['status'],
+    delayMs: number,
+    settles: boolean,
+  ) {
     const body = eventBody(charge, type, status);
     await q.query(
       `INSERT INTO test_gateway_webhooks (id, charge_id, type, settles, deliver_after, body)
@@ -96,7 +109,16 @@ export function createTestGateway({ db, webhookSecret }: { db: Queryable & { tx:
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
            ON CONFLICT (idempotency_key) DO NOTHING
            RETURNING id, idempotency_key, order_id, amount, currency, status, decline_reason`,
-          [newId('ch'), request.idempotencyKey, request.orderId, request.amount, request.currency, request.card.number.slice(-4), status, reason],
+          [
+            newId('ch'),
+            request.idempotencyKey,
+            request.orderId,
+            request.amount,
+            request.currency,
+            request.card.number.slice(-4),
+            status,
+            reason,
+          ],
         );
         const charge = inserted[0];
         if (!charge) {
@@ -151,7 +173,9 @@ export function createTestGateway({ db, webhookSecret }: { db: Queryable & { tx:
             [hook.charge_id],
           );
         }
-        const status = await deliver(hook.body, signWebhook(webhookSecret, hook.body, Math.floor(Date.now() / 1000))).catch(() => 0);
+        const status = await deliver(hook.body, signWebhook(webhookSecret, hook.body, Math.floor(Date.now() / 1000))).catch(
+          () => 0,
+        );
         if (status >= 200 && status < 300) {
           await db.query('UPDATE test_gateway_webhooks SET delivered_at = now() WHERE id = $1', [hook.id]);
           acknowledged += 1;

@@ -20,7 +20,11 @@ const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'he
  */
 export function createTicketSigner(secret: string) {
   const seed = createHmac('sha256', secret).update('ticketmax:ticket-signing-key:v1').digest();
-  const privateKey: KeyObject = createPrivateKey({ key: Buffer.concat([ED25519_PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' });
+  const privateKey: KeyObject = createPrivateKey({
+    key: Buffer.concat([ED25519_PKCS8_PREFIX, seed]),
+    format: 'der',
+    type: 'pkcs8',
+  });
   const publicKey = createPublicKey(privateKey);
   const publicKeyB64 = publicKey.export({ format: 'der', type: 'spki' }).toString('base64');
 

@@ -49,15 +49,17 @@ export function createTicketsRepository(q: Queryable) {
     },
 
     async byOrders(orderIds: string[]): Promise<TicketRow[]> {
-      return q.query<TicketRow>(`SELECT ${TICKET_COLUMNS} FROM ${TICKET_FROM} WHERE t.order_id = ANY($1::text[]) ORDER BY t.order_id, t.id`, [
-        orderIds,
-      ]);
+      return q.query<TicketRow>(
+        `SELECT ${TICKET_COLUMNS} FROM ${TICKET_FROM} WHERE t.order_id = ANY($1::text[]) ORDER BY t.order_id, t.id`,
+        [orderIds],
+      );
     },
 
     async byUser(userId: string): Promise<TicketRow[]> {
-      return q.query<TicketRow>(`SELECT ${TICKET_COLUMNS} FROM ${TICKET_FROM} WHERE o.user_id = $1 ORDER BY t.issued_at DESC, t.id LIMIT 1000`, [
-        userId,
-      ]);
+      return q.query<TicketRow>(
+        `SELECT ${TICKET_COLUMNS} FROM ${TICKET_FROM} WHERE o.user_id = $1 ORDER BY t.issued_at DESC, t.id LIMIT 1000`,
+        [userId],
+      );
     },
 
     async find(id: string): Promise<TicketRow | undefined> {

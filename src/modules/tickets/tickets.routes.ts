@@ -7,10 +7,16 @@ import type { TicketsService } from './tickets.service.ts';
 
 const tags = ['tickets'];
 
-export const ticketsRoutes: FastifyPluginAsyncTypebox<{ tickets: TicketsService; auth: Auth }> = async (app, { tickets, auth }) => {
+export const ticketsRoutes: FastifyPluginAsyncTypebox<{ tickets: TicketsService; auth: Auth }> = async (
+  app,
+  { tickets, auth },
+) => {
   app.get(
     '/api/tickets',
-    { schema: { tags, summary: 'My tickets', response: { 200: Type.Object({ tickets: Type.Array(Ticket) }), ...errors(401) } }, preHandler: auth.user },
+    {
+      schema: { tags, summary: 'My tickets', response: { 200: Type.Object({ tickets: Type.Array(Ticket) }), ...errors(401) } },
+      preHandler: auth.user,
+    },
     async (request) => ({ tickets: await tickets.mine(requirePrincipal(request)) }),
   );
 
@@ -32,7 +38,12 @@ export const ticketsRoutes: FastifyPluginAsyncTypebox<{ tickets: TicketsService;
   app.get(
     '/api/tickets/:id/qr.svg',
     {
-      schema: { tags, summary: "The QR code of a ticket's code, as SVG (its owner)", params: IdParams, response: { 200: Type.String(), ...errors(400, 401, 404) } },
+      schema: {
+        tags,
+        summary: "The QR code of a ticket's code, as SVG (its owner)",
+        params: IdParams,
+        response: { 200: Type.String(), ...errors(400, 401, 404) },
+      },
       preHandler: auth.user,
     },
     async (request, reply) => {

@@ -54,7 +54,9 @@ export function createTicketsService({ db, signer, now }: { db: Queryable; signe
       const tickets = items.flatMap((item) =>
         Array.from({ length: item.seat_id ? 1 : item.quantity }, () => {
           const id = ids[next++]!;
-          const seat = item.seat_id ? `${item.section_name} · ${item.row_label} · ${item.seat_label}` : `${item.section_name} · GA`;
+          const seat = item.seat_id
+            ? `${item.section_name} · ${item.row_label} · ${item.seat_label}`
+            : `${item.section_name} · GA`;
           return {
             id,
             orderId: order.id,
