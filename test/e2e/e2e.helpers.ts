@@ -161,6 +161,7 @@ declare global {
       seatToClient(id: string): { x: number; y: number } | null;
       status(id: string): number | null;
       focus(id: string): void;
+      drawStats(): { frames: number; totalMs: number; maxMs: number };
     };
   }
 }

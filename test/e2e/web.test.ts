@@ -348,6 +348,27 @@ describe('web pages in headless Chromium', { skip: !enabled }, () => {
       `# 50,000-seat map, request to first frame: ${cold.total.toFixed(0)} ms on the server's first build of the map, ${warm.total.toFixed(0)} ms after (of which ${warm.draw.toFixed(0)} ms index and draw)`,
     );
     assert.ok(warm.total < 1000, `first frame after ${warm.total} ms`);
+
+    // Pan and zoom for a while: each frame blits the cached layer (or, zoomed in, the visible seats).
+    const canvas = (await page.getByTestId('seatmap').boundingBox())!;
+    const before = await page.evaluate(() => window.tmSeatmap!.drawStats());
+    const cx = canvas.x + canvas.width / 2;
+    const cy = canvas.y + canvas.height / 2;
+    await page.mouse.move(cx, cy);
+    for (const zoom of [0, 4, 12]) {
+      for (let i = 0; i < zoom; i++) await page.mouse.wheel(0, -120);
+      await page.mouse.down();
+      for (let i = 0; i < 30; i++) await page.mouse.move(cx + Math.sin(i / 5) * 200, cy + Math.cos(i / 5) * 80);
+      await page.mouse.up();
+    }
+    const after = await page.evaluate(() => window.tmSeatmap!.drawStats());
+    const frames = after.frames - before.frames;
+    const avg = (after.totalMs - before.totalMs) / frames;
+    console.log(
+      `# panning and zooming the 50,000-seat map: ${frames} frames, ${avg.toFixed(2)} ms a frame on average, ${after.maxMs.toFixed(1)} ms at most`,
+    );
+    assert.ok(frames >= 30, 'the map redrew while it moved');
+    assert.ok(avg < 16, `a frame takes ${avg} ms on average: too slow for 60 fps`);
     await page.waitForTimeout(300);
     await shoot(page, 'stadium-seats');
     await page.context().close();

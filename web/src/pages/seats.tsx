@@ -24,6 +24,7 @@ declare global {
       seatToClient(id: string): { x: number; y: number } | null;
       status(id: string): number | null;
       focus(id: string): void;
+      drawStats(): { frames: number; totalMs: number; maxMs: number };
     };
   }
 }
@@ -92,6 +93,7 @@ export function SeatsPage({ id }: { id: string }) {
       seatToClient: (sid) => (seats.byId.has(sid) ? canvas.seatToClient(seats.byId.get(sid)!) : null),
       status: (sid) => (seats.byId.has(sid) ? canvas.status[seats.byId.get(sid)!]! : null),
       focus: (sid) => seats.byId.has(sid) && canvas.focusSeat(seats.byId.get(sid)!),
+      drawStats: () => ({ ...canvas.drawStats }),
     };
     const stop = watchAvailability(id, seats.count, {
       snapshot: (bits, g) => {
@@ -229,7 +231,9 @@ export function SeatsPage({ id }: { id: string }) {
               tabIndex={0}
               aria-label="Seat map. Drag to move, scroll or pinch to zoom, arrow keys to move, plus and minus to zoom. Use the seat list below to pick seats with the keyboard."
               data-testid="seatmap"
-              class="h-[60vh] min-h-72 w-full touch-none rounded-lg border border-slate-300 bg-slate-100"
+              class="max-h-[60vh] min-h-64 w-full touch-none rounded-lg border border-slate-300 bg-slate-100"
+              // As tall as the layout needs at this width (a wide stadium leaves no empty band on a phone).
+              style={{ aspectRatio: data ? `${data.seats.width + 4} / ${data.seats.height + 4}` : '4 / 3' }}
             />
             <div class="absolute right-2 top-2 flex flex-col gap-1">
               <button type="button" class="btn-secondary px-3 py-1" aria-label="Zoom in" onClick={() => view.current?.zoom(1.5)}>

@@ -244,7 +244,11 @@ export class SeatCanvas {
     this.invalidate();
   }
 
+  /** Frames drawn and the time they took (the seat page shows none of it; tests read it). */
+  readonly drawStats = { frames: 0, totalMs: 0, maxMs: 0 };
+
   private draw() {
+    const started = performance.now();
     this.frame = 0;
     this.dirty = false;
     const ctx = this.canvas.getContext('2d')!;
@@ -280,6 +284,10 @@ export class SeatCanvas {
         this.drawSeats(ctx, x0 - 1, y0 - 1, x1 + 1, y1 + 1);
       }
     }
+    const ms = performance.now() - started;
+    this.drawStats.frames += 1;
+    this.drawStats.totalMs += ms;
+    this.drawStats.maxMs = Math.max(this.drawStats.maxMs, ms);
     if (this.first) {
       this.first = false;
       this.options.onFirstFrame?.();
