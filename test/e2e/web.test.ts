@@ -239,6 +239,19 @@ describe('web pages in headless Chromium', { skip: !enabled }, () => {
     assert.equal(queue.paused, true);
     assert.equal(queue.admitPerMinute, 120);
     await shoot(page, 'dashboard-paused');
+
+    // Edit the event: the form loads its values, and the change is saved.
+    await page.getByRole('link', { name: 'Edit event' }).click();
+    await page.getByLabel('Minutes to pay').fill('5');
+    await page.getByLabel('Event name').fill('Quayside Comedy Night (late show)');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.getByRole('heading', { name: 'Dashboard: Quayside Comedy Night (late show)' }).waitFor();
+    const edited = await apiClient(server.url)<{ event: { holdSeconds: number; queue: { admitPerMinute: number } } }>(
+      'GET',
+      `/api/events/${newId}`,
+    );
+    assert.equal(edited.event.holdSeconds, 300);
+    assert.equal(edited.event.queue.admitPerMinute, 120);
     await context.close();
   });
 
