@@ -2,6 +2,7 @@
 // breaks its invariant (constraints dropped where the database itself would refuse) and must count it.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { arrivals } from '../bench/loadtest/scenarios.ts';
 import { verify } from '../bench/loadtest/verify.ts';
 import type { BuyerRecord } from '../bench/loadtest/buyer.ts';
 import { buildTestApp, type TestApp } from './helpers.ts';
@@ -114,5 +115,22 @@ describe('load test verification', () => {
     assert.ok(v.admissionNumberMismatches >= 1);
     assert.equal(v.admissionsMissingFromLog, 2, 'the deleted entry and the buyer the log never had');
     assert.equal(v.admittedButCouldNotAct, 1);
+  });
+});
+
+describe('load test arrival profiles', () => {
+  it('spreads N buyers over the window in order: ramp grows, spike front-loads, steady is even', () => {
+    for (const profile of ['ramp', 'spike', 'steady'] as const) {
+      const at = arrivals(profile, 1000, 10);
+      assert.equal(at.length, 1000);
+      assert.ok(
+        at.every((t, i) => t >= 0 && t <= 10_000 && (i === 0 || t >= at[i - 1]!)),
+        profile,
+      );
+    }
+    const firstSecond = (profile: 'ramp' | 'spike' | 'steady') => arrivals(profile, 1000, 10).filter((t) => t < 1000).length;
+    assert.ok(firstSecond('spike') > 400, `spike: ${firstSecond('spike')} in the first second`);
+    assert.ok(firstSecond('ramp') < 50, `ramp: ${firstSecond('ramp')} in the first second`);
+    assert.ok(Math.abs(firstSecond('steady') - 100) <= 5, `steady: ${firstSecond('steady')} in the first second`);
   });
 });
