@@ -224,7 +224,17 @@ export function createCatalogService({ repo, transaction, clock }: CatalogDeps) 
     return detail(row, prices, taken[0]?.taken ?? 0);
   }
 
-  return {
+  /**
+   * Builds the new seat map version in the background, so the first buyer to open a large map
+   * does not wait for it to be serialised (a 50,000-seat map takes most of a second).
+   */
+  function warmSeatmap(eventId: string) {
+    setImmediate(() => {
+      service.seatmap(eventId).catch(() => undefined);
+    });
+  }
+
+  const service = {
     layoutOf,
 
     async createVenue(principal: Principal, body: VenueBody) {
@@ -336,6 +346,7 @@ export function createCatalogService({ repo, transaction, clock }: CatalogDeps) 
           sections.filter((s) => s.kind === 'ga').map((s) => ({ sectionId: s.id, capacity: s.capacity ?? 1 })),
         );
       });
+      warmSeatmap(id);
       return loadDetail(id);
     },
 
@@ -371,6 +382,7 @@ export function createCatalogService({ repo, transaction, clock }: CatalogDeps) 
         await tx.updateEvent(id, changes, prices !== undefined);
         if (prices) await tx.replacePrices(id, prices);
       });
+      warmSeatmap(id);
       return loadDetail(id);
     },
 
@@ -424,5 +436,6 @@ export function createCatalogService({ repo, transaction, clock }: CatalogDeps) 
       return entry;
     },
   };
+  return service;
 }
 export type CatalogService = ReturnType<typeof createCatalogService>;
