@@ -13,6 +13,11 @@ export interface Migration {
 
 export async function readMigrations(): Promise<Migration[]> {
   const files = (await readdir(MIGRATIONS_DIR)).filter((f) => /^\d{3}_[\w-]+\.sql$/.test(f)).sort();
+  // Two files with one number would apply only the first: the second would pass for applied.
+  for (let i = 1; i < files.length; i++) {
+    if (files[i]!.slice(0, 3) === files[i - 1]!.slice(0, 3))
+      throw new Error(`two migrations share number ${files[i]!.slice(0, 3)}: ${files[i - 1]}, ${files[i]}`);
+  }
   return Promise.all(
     files.map(async (file) => ({
       version: Number(file.slice(0, 3)),
