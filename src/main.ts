@@ -58,7 +58,11 @@ async function main() {
 
   const address = await app.listen({ port: config.port, host: config.host });
   const shape = config.embedded ? 'embedded (PGlite + memory)' : 'scale-out (PostgreSQL)';
-  const lines = [`TicketMax is running at ${address} — ${shape}`, `API docs: ${address}/api/docs`];
+  const lines = config.roles.includes('api')
+    ? [`TicketMax is running at ${address} — ${shape}`, `API docs: ${address}/api/docs`]
+    : [
+        `TicketMax worker (${config.roles.join(', ')}) is running at ${address} — ${shape}; it serves /healthz, /readyz and /metrics only`,
+      ];
   if (config.demo) {
     lines.push('Demo accounts (e-mail / password):');
     for (const a of DEMO_ACCOUNTS) lines.push(`  ${a.role.padEnd(9)} ${a.email} / ${a.password}`);
