@@ -21,7 +21,7 @@ import { json, median, percentile, runPool, startProcess, stopProcess, withDatab
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const BUYERS = Number(process.env.BENCH_BUYERS ?? 1000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
-const RAW_TXS = Number(process.env.BENCH_RAW_TXS ?? 2000);
+const RAW_TXS = Number(process.env.BENCH_RAW_TXS ?? 1000);
 const SECRET = 'bench-secret-0123456789abcdef0123456789abcdef';
 const CARD = { number: '4242424242424242', expMonth: 12, expYear: 2040, cvc: '123' };
 
@@ -112,17 +112,20 @@ async function throughHttp(url: string, ids: string[]): Promise<Figures[]> {
 
 /** The floor: one transaction that inserts an order and its item, marks it paid and inserts its ticket. */
 async function rawTransactions(db: Pick<Db, 'tx' | 'query'>, concurrency: number): Promise<number> {
-  const [row] = await db.query<{ event_id: string; section_id: string; user_id: string }>(
-    `SELECT e.id AS event_id, s.id AS section_id, e.organizer_id AS user_id FROM events e JOIN sections s ON s.venue_id = e.venue_id LIMIT 1`,
+  const [row] = await db.query<{ event_id: string; section_id: string }>(
+    `SELECT e.id AS event_id, s.id AS section_id FROM events e JOIN sections s ON s.venue_id = e.venue_id LIMIT 1`,
   );
   if (!row) throw new Error('no event to write raw orders against');
-  const { seconds } = await runPool(RAW_TXS, concurrency, async () => {
+  // A different buyer for each order: one pending order per buyer and event is a unique index,
+  // and reusing one buyer would serialise every transaction on it.
+  const users = (await db.query<{ id: string }>(`SELECT id FROM users WHERE role = 'buyer' LIMIT $1`, [RAW_TXS])).map((u) => u.id);
+  const { seconds } = await runPool(RAW_TXS, concurrency, async (i) => {
     await db.tx(async (q) => {
       const orderId = newId('ord');
       const itemId = newId('itm');
       await q.query(
         `INSERT INTO orders (id, event_id, user_id, status, total_amount, currency, expires_at) VALUES ($1, $2, $3, 'pending', 5000, 'USD', now() + interval '10 minutes')`,
-        [orderId, row.event_id, row.user_id],
+        [orderId, row.event_id, users[i % users.length]],
       );
       await q.query(
         `INSERT INTO order_items (id, order_id, event_id, section_id, seat_id, quantity, price_amount) VALUES ($1, $2, $3, $4, NULL, 1, 5000)`,
