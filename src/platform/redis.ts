@@ -11,7 +11,7 @@ export interface Redis {
   quit(): Promise<void>;
   /**
    * Loads Lua scripts once (SCRIPT LOAD) and returns a caller that runs them by SHA (EVALSHA),
-   * loading a script again only if the server answers NOSCRIPT (a restart or SCRIPT FLUSH).
+   * falling back to EVAL with the source when the server answers NOSCRIPT (a restart or SCRIPT FLUSH).
    */
   loadScripts<N extends string>(files: Record<N, URL>): Promise<ScriptRunner<N>>;
 }
@@ -66,8 +66,9 @@ export async function createRedis(url: string, options: { connectTimeoutMs?: num
           return (await client.evalSha(shas.get(name)!, options)) as LuaReply;
         } catch (err) {
           if (!isNoScript(err)) throw err;
-          shas.set(name, await client.scriptLoad(sources.get(name)!));
-          return (await client.evalSha(shas.get(name)!, options)) as LuaReply;
+          // The server forgot it (restart, SCRIPT FLUSH): EVAL with the source always runs, even if
+          // another flush lands in between, and puts the script back in the server's cache.
+          return (await client.eval(sources.get(name)!, options)) as LuaReply;
         }
       };
     },

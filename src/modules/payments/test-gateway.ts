@@ -162,26 +162,28 @@ export function createTestGateway({
                 deliver_after = now() + make_interval(secs => least(30, 0.5 * power(2, attempts))::float8)
           WHERE id IN (SELECT id FROM test_gateway_webhooks
                         WHERE delivered_at IS NULL AND deliver_after <= now()
-                        ORDER BY deliver_after LIMIT 50 FOR UPDATE SKIP LOCKED)
+                        ORDER BY deliver_after LIMIT 100 FOR UPDATE SKIP LOCKED)
           RETURNING id, charge_id, settles, body`,
       );
-      let acknowledged = 0;
-      for (const hook of due) {
-        if (hook.settles) {
-          await db.query(
-            "UPDATE test_gateway_charges SET status = 'succeeded', updated_at = now() WHERE id = $1 AND status = 'processing'",
-            [hook.charge_id],
-          );
-        }
-        const status = await deliver(hook.body, signWebhook(webhookSecret, hook.body, Math.floor(Date.now() / 1000))).catch(
-          () => 0,
-        );
-        if (status >= 200 && status < 300) {
-          await db.query('UPDATE test_gateway_webhooks SET delivered_at = now() WHERE id = $1', [hook.id]);
-          acknowledged += 1;
-        }
+      // Sent side by side, as a provider's webhook workers would: a backlog drains in round trips, not one by one.
+      const delivered = await Promise.all(
+        due.map(async (hook) => {
+          if (hook.settles) {
+            await db.query(
+              "UPDATE test_gateway_charges SET status = 'succeeded', updated_at = now() WHERE id = $1 AND status = 'processing'",
+              [hook.charge_id],
+            );
+          }
+          const signature = signWebhook(webhookSecret, hook.body, Math.floor(Date.now() / 1000));
+          const status = await deliver(hook.body, signature).catch(() => 0);
+          return status >= 200 && status < 300 ? hook.id : undefined;
+        }),
+      );
+      const acknowledged = delivered.filter((id): id is string => id !== undefined);
+      if (acknowledged.length > 0) {
+        await db.query('UPDATE test_gateway_webhooks SET delivered_at = now() WHERE id = ANY($1::text[])', [acknowledged]);
       }
-      return acknowledged;
+      return acknowledged.length;
     },
 
     startDispatcher(deliver, intervalMs = 250, onError = () => undefined) {
