@@ -118,7 +118,9 @@ async function rawTransactions(db: Pick<Db, 'tx' | 'query'>, concurrency: number
   if (!row) throw new Error('no event to write raw orders against');
   // A different buyer for each order: one pending order per buyer and event is a unique index,
   // and reusing one buyer would serialise every transaction on it.
-  const users = (await db.query<{ id: string }>(`SELECT id FROM users WHERE role = 'buyer' LIMIT $1`, [RAW_TXS])).map((u) => u.id);
+  const users = (await db.query<{ id: string }>(`SELECT id FROM users WHERE role = 'buyer' LIMIT $1`, [RAW_TXS])).map(
+    (u) => u.id,
+  );
   const { seconds } = await runPool(RAW_TXS, concurrency, async (i) => {
     await db.tx(async (q) => {
       const orderId = newId('ord');
