@@ -230,6 +230,20 @@ for (const { store, db } of combos) {
       assert.ok(circle.json().hold.seats.every((s: { section: string }) => s.section === 'Circle'));
     });
 
+    it('serves 24 simultaneous best-available buyers of a roomy section without a 409', async () => {
+      const venue = { name: 'Roomy', sections: [{ name: 'Hall', kind: 'seated', grid: { rows: 20, seatsPerRow: 20 } }] };
+      const { eventId } = await onSaleEvent(t.app, { prices: [{ section: 'Hall', amount: 100, currency: 'USD' }] }, venue);
+      const racers = await buyers(eventId, 24);
+      // All read the same snapshot and would choose the same block; losers must spread out, not collide again.
+      const replies = await Promise.all(racers.map((b) => put(eventId, b.headers, { bestAvailable: { quantity: 2 } })));
+      assert.deepEqual(
+        replies.filter((r) => r.statusCode !== 200).map((r) => r.body),
+        [],
+      );
+      const held = replies.flatMap((r) => r.json<{ hold: { seats: { id: string }[] } }>().hold.seats.map((s) => s.id));
+      assert.equal(new Set(held).size, 48, 'no seat held twice');
+    });
+
     it('answers best-available with SOLD_OUT when nothing is free and SEATS_UNAVAILABLE when nothing fits', async () => {
       const venue = { name: 'Tiny', sections: [{ name: 'Row', kind: 'seated', grid: { rows: 1, seatsPerRow: 4 } }] };
       const { eventId, seats } = await onSaleEvent(t.app, { prices: [{ section: 'Row', amount: 100, currency: 'USD' }] }, venue);

@@ -35,7 +35,7 @@ export interface InventoryDeps {
 }
 
 /** Best-available chooses again this many times when someone takes its pick first. */
-const BEST_AVAILABLE_ATTEMPTS = 6;
+const BEST_AVAILABLE_ATTEMPTS = 8;
 
 function isNotLoaded(value: unknown): value is NotLoaded {
   return typeof value === 'object' && value !== null && 'code' in value && value.code === 'NOT_LOADED';
@@ -186,8 +186,18 @@ export function createInventoryService({ store, events, repo, clock, log, sweepM
     for (let attempt = 0; attempt < BEST_AVAILABLE_ATTEMPTS; attempt++) {
       // The first choice may use the process's snapshot (≤ 150 ms old); a retry reads afresh.
       const bitmap = attempt === 0 ? await cachedBitmap(eventId) : (await readSnapshot(eventId)).bitmap;
-      const taken = (i: number) => !mine.has(i) && testBit(bitmap, i);
-      const choice = chooseBestAvailable(sections, taken, body.quantity);
+      const skip = new Set<number>();
+      const taken = (i: number) => !mine.has(i) && (testBit(bitmap, i) || skip.has(i));
+      let choice = chooseBestAvailable(sections, taken, body.quantity);
+      // After losing a race, every other loser read much the same snapshot and would choose the
+      // same block again: each skips a random number of the best blocks, so they spread out.
+      const hops = attempt === 0 ? 0 : Math.floor(Math.random() * Math.min(64, 4 << attempt));
+      for (let hop = 0; hop < hops && choice; hop++) {
+        for (const i of choice.indexes) skip.add(i);
+        const next = chooseBestAvailable(sections, taken, body.quantity);
+        if (!next) break;
+        choice = next;
+      }
       if (!choice) {
         if (attempt === 0) continue;
         const anyFree = sections.some((s) => s.rows.some((r) => r.seats.some((seat) => !taken(seat.index))));
