@@ -2,7 +2,8 @@
  * Checkout throughput: orders created and paid per second through HTTP (POST /api/orders, then
  * POST /api/orders/:id/pay with 4242…, tickets issued), on the embedded database (PGlite) and on
  * PostgreSQL, next to a raw insert-order-and-tickets transaction on the same database in the
- * same run. Usage: npm run bench:checkout   (env: BENCH_RUNS=3, BENCH_BUYERS=1000, BENCH_CONCURRENCY=32)
+ * same run. Usage: npm run bench:checkout   (env: BENCH_RUNS=3, BENCH_BUYERS=1000, BENCH_CONCURRENCY=32,
+ * BENCH_SHAPES=pglite,postgres)
  *
  * The API runs as its own process (`node --import tsx src/main.ts`); this script is the client.
  * Accounts are inserted before the server starts (scrypt sign-ups are deliberately slow and not
@@ -22,6 +23,7 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const BUYERS = Number(process.env.BENCH_BUYERS ?? 1000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const RAW_TXS = Number(process.env.BENCH_RAW_TXS ?? 1000);
+const SHAPES = (process.env.BENCH_SHAPES ?? 'pglite,postgres').split(',');
 const SECRET = 'bench-secret-0123456789abcdef0123456789abcdef';
 const CARD = { number: '4242424242424242', expMonth: 12, expYear: 2040, cvc: '123' };
 
@@ -202,6 +204,7 @@ for (const [shape, bench] of [
   ['pglite', benchPglite],
   ['postgres', benchPostgres],
 ] as const) {
+  if (!SHAPES.includes(shape)) continue;
   console.log(`${shape}: ${RUNS} runs of ${BUYERS} buyers, ${CONCURRENCY} at a time`);
   results[shape] = await bench();
 }

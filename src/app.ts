@@ -132,10 +132,10 @@ export async function buildApp(deps: AppDeps) {
     signer: createSigner(deps.secret, 'admission'),
     clock,
     log: app.log,
+    remaining: (eventId) => inventory.remaining(eventId),
   });
   const recorder = createAdmissionRecorder({ store: queueStore, db });
   const ticker = createTicker({ service: waitingRoom, store: queueStore, clock, log: app.log, recorder });
-  if (config.roles.includes('ticker')) ticker.start();
   metrics.gauge(
     'ticketmax_queue_buyers',
     'Buyers in each event queue by state (at most a second old)',
@@ -155,6 +155,7 @@ export async function buildApp(deps: AppDeps) {
     log: app.log,
   });
   if (config.roles.includes('expiry')) inventory.start();
+  if (config.roles.includes('ticker')) ticker.start();
   metrics.gauge('ticketmax_holds', 'Live seat holds by event', ['event'], async function () {
     this.reset();
     for (const [event, count] of Object.entries(await inventory.holdCounts())) this.set({ event }, count);

@@ -325,6 +325,76 @@ for (const target of targets) {
       assert.ok(admitted >= 20 && admitted <= 30 + 11, `admitted ${admitted}`);
     });
 
+    it('reports sold_out and admits nobody while nothing can be held, and goes on when seats come back', async () => {
+      // A venue of two GA places: the first buyer holds both.
+      const venue = await t.app.inject({
+        method: 'POST',
+        url: '/api/venues',
+        headers: organizer.auth,
+        payload: { name: 'Tiny Room', sections: [{ name: 'Floor', kind: 'ga', capacity: 2 }] },
+      });
+      assert.equal(venue.statusCode, 201, venue.body);
+      const now = t.clock.now();
+      const created = await t.app.inject({
+        method: 'POST',
+        url: '/api/events',
+        headers: organizer.auth,
+        payload: {
+          venueId: venue.json().venue.id,
+          name: 'Tiny Night',
+          startsAt: new Date(now + 86_400_000).toISOString(),
+          onSaleAt: new Date(now - 60_000).toISOString(),
+          prices: [{ section: 'Floor', amount: 1000, currency: 'USD' }],
+          queue: { admitPerMinute: 6000, maxActive: 100 },
+        },
+      });
+      assert.equal(created.statusCode, 201, created.body);
+      const e = created.json().event.id as string;
+      const status = async () => (await t.app.inject({ method: 'GET', url: `/api/events/${e}/queue/status` })).json();
+
+      const first = quickBuyer(t.app, t.clock);
+      const token = (await join(e, first)).json().queue.admission?.token as string;
+      assert.ok(token, 'the first buyer is admitted at once');
+      assert.equal((await status()).state, 'open');
+      const held = await t.app.inject({
+        method: 'PUT',
+        url: `/api/events/${e}/hold`,
+        headers: { ...first.auth, 'x-admission-token': token },
+        payload: { ga: { section: 'Floor', quantity: 2 } },
+      });
+      assert.equal(held.statusCode, 200, held.body);
+
+      t.clock.advance(1100); // the status and the availability snapshot are a second old at most
+      assert.equal((await status()).state, 'sold_out');
+      const admin = await t.app.inject({ method: 'GET', url: `/api/admin/events/${e}/queue`, headers: organizer.auth });
+      assert.equal(admin.json().state, 'sold_out');
+      const late = Array.from({ length: 3 }, () => quickBuyer(t.app, t.clock));
+      for (const b of late) {
+        const q = (await join(e, b)).json().queue;
+        assert.equal(q.state, 'waiting', 'nobody is admitted at once while sold out');
+        assert.equal(q.etaSeconds, null, 'no waiting time is promised while sold out');
+      }
+      for (let i = 0; i < 5; i++) {
+        t.clock.advance(300);
+        await tick();
+      }
+      for (const b of late) assert.equal((await mine(e, b)).state, 'waiting', 'the ticker admits nobody while sold out');
+
+      // The hold is given back: the room opens again and the next buyer in line goes in.
+      const released = await t.app.inject({
+        method: 'DELETE',
+        url: `/api/events/${e}/hold`,
+        headers: { ...first.auth, 'x-admission-token': token },
+      });
+      assert.equal(released.statusCode, 204, released.body);
+      t.clock.advance(1100);
+      await tick();
+      assert.equal((await status()).state, 'open');
+      t.clock.advance(300);
+      await tick();
+      assert.equal((await mine(e, late[0]!)).state, 'admitted');
+    });
+
     it('keeps queue controls to the event organizer and admins', async () => {
       const e = await newEvent();
       const buyer = quickBuyer(t.app, t.clock);

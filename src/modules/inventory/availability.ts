@@ -1,3 +1,4 @@
+import { countSet } from './bitmap.ts';
 import type { AvailabilitySnapshot, InventoryMessage, InventoryStore } from './inventory.store.ts';
 
 export interface SnapshotBody {
@@ -12,6 +13,8 @@ export interface ServedSnapshot {
   version: number;
   seatCount: number;
   bitmap: Uint8Array;
+  /** Seats free (neither held nor ordered) plus GA places left: 0 means nothing can be held now. */
+  remaining: number;
   body: SnapshotBody;
   json: string;
   at: number;
@@ -44,6 +47,10 @@ export function serve(snapshot: AvailabilitySnapshot, at: number): ServedSnapsho
     version: snapshot.version,
     seatCount: snapshot.seatCount,
     bitmap: snapshot.bitmap,
+    remaining:
+      snapshot.seatCount -
+      countSet(snapshot.bitmap, snapshot.seatCount) +
+      Object.values(snapshot.ga).reduce((sum, left) => sum + Math.max(0, left), 0),
     body,
     json: JSON.stringify(body),
     at,

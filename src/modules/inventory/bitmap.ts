@@ -21,6 +21,21 @@ export function setBit(bitmap: Uint8Array, index: number, on: boolean): void {
   bitmap[byte] = on ? (bitmap[byte] ?? 0) | mask : (bitmap[byte] ?? 0) & ~mask;
 }
 
+const BITS_IN_BYTE = Uint8Array.from({ length: 256 }, (_, b) => {
+  let n = 0;
+  for (let v = b; v; v >>= 1) n += v & 1;
+  return n;
+});
+
+/** How many bits below seatCount are set. */
+export function countSet(bitmap: Uint8Array, seatCount: number): number {
+  const whole = seatCount >> 3;
+  let n = 0;
+  for (let byte = 0; byte < whole && byte < bitmap.length; byte++) n += BITS_IN_BYTE[bitmap[byte]!]!;
+  for (let index = whole * 8; index < seatCount; index++) if (testBit(bitmap, index)) n += 1;
+  return n;
+}
+
 /** Indexes of the set bits below seatCount. */
 export function setBits(bitmap: Uint8Array, seatCount: number): number[] {
   const out: number[] = [];

@@ -224,6 +224,12 @@ export function createInventoryService({ store, events, repo, clock, log, sweepM
   return {
     availability,
 
+    /** Seats and GA places free right now (0: sold out, or all held), from a snapshot at most a second old. */
+    async remaining(eventId: string): Promise<number> {
+      await infos.get(eventId);
+      return (await availability.snapshot(eventId)).remaining;
+    },
+
     /** PUT /hold: makes the buyer's hold exactly what the body asks, or changes nothing. */
     async putHold(userId: string, eventId: string, body: HoldBody): Promise<HoldView> {
       const info = await infos.get(eventId);

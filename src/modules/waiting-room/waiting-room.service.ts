@@ -45,8 +45,12 @@ export interface WaitingRoomDeps {
   log: WaitingRoomLog;
   /** How long an event's settings are served from memory before they are read again. */
   settingsTtlMs?: number;
-  /** Whether the event has nothing left to sell (the inventory module answers; absent = never). */
-  soldOut?: (eventId: string) => boolean;
+  /**
+   * Seats and places the event has free right now (the inventory answers; absent: never sold out).
+   * At 0 the room reports `sold_out` and admits nobody more until something is freed again
+   * (a hold runs out, an order expires or is refunded); buyers keep their places meanwhile.
+   */
+  remaining?: (eventId: string) => Promise<number>;
 }
 
 interface StatusEntry {
@@ -55,12 +59,14 @@ interface StatusEntry {
   counters: Counters;
   /** Admissions a minute used for waiting times: observed once there are 10 s of samples, else configured. */
   ratePerMinute: number;
+  /** Nothing could be held when this entry was read: admission waits. */
+  soldOut: boolean;
 }
 
 const STATUS_TTL_MS = 1000;
 const WATCH_REREAD_MS = 10_000;
 
-export function createWaitingRoomService({ store, repo, signer, clock, log, settingsTtlMs = 1000, soldOut }: WaitingRoomDeps) {
+export function createWaitingRoomService({ store, repo, signer, clock, log, settingsTtlMs = 1000, remaining }: WaitingRoomDeps) {
   const settingsCache = new Map<string, Settings>();
   const settingsLoads = new Map<string, Promise<Settings>>();
   const statusCache = new Map<string, StatusEntry>();
@@ -117,24 +123,36 @@ export function createWaitingRoomService({ store, repo, signer, clock, log, sett
     registered.add(eventId);
   }
 
-  function roomState(eventId: string, s: Settings, now: number): RoomState {
+  function roomState(s: Settings, now: number, soldOut: boolean): RoomState {
     const phase = salePhase(s, now);
     if (phase === 'closed') return 'closed';
     if (phase !== 'open') return 'prequeue';
-    if (soldOut?.(eventId)) return 'sold_out';
+    if (soldOut) return 'sold_out';
     return s.rules.paused ? 'paused' : 'open';
+  }
+
+  /** Whether nothing can be held now. An inventory that cannot answer does not stop the queue. */
+  async function isSoldOut(eventId: string, s: Settings, now: number): Promise<boolean> {
+    if (!remaining || salePhase(s, now) !== 'open') return false;
+    try {
+      return (await remaining(eventId)) <= 0;
+    } catch (err) {
+      log.warn({ err, eventId }, 'remaining seats unknown');
+      return false;
+    }
   }
 
   async function refreshStatus(eventId: string, s: Settings): Promise<StatusEntry> {
     const now = clock.now();
-    const counters = await store.counters(eventId);
+    const [counters, soldOut] = await Promise.all([store.counters(eventId), isSoldOut(eventId, s, now)]);
     meter.sample(eventId, now, counters.admitted);
     const entry: StatusEntry = {
       at: now,
       counters,
+      soldOut,
       ratePerMinute: meter.perMinute(eventId) ?? s.rules.admitPerMinute,
       status: {
-        state: roomState(eventId, s, now),
+        state: roomState(s, now, soldOut),
         serving: counters.serving,
         waiting: counters.preQueued + Math.max(0, counters.issued - counters.serving),
         admitPerMinute: s.rules.admitPerMinute,
@@ -173,7 +191,7 @@ export function createWaitingRoomService({ store, repo, signer, clock, log, sett
         const serving = Math.max(place.serving, entry.counters.serving);
         const position = Math.max(0, place.number - serving - 1);
         const perSecond = entry.ratePerMinute / 60;
-        const stalled = s.rules.paused || perSecond <= 0 || salePhase(s, now) !== 'open';
+        const stalled = s.rules.paused || entry.soldOut || perSecond <= 0 || salePhase(s, now) !== 'open';
         return { state: 'waiting', ...none, position, etaSeconds: stalled ? null : Math.ceil((position + 1) / perSecond) };
       }
       case 'admitted':
@@ -260,12 +278,12 @@ export function createWaitingRoomService({ store, repo, signer, clock, log, sett
   }
 
   async function adminView(eventId: string, s: Settings): Promise<AdminQueueView> {
-    const counters = await store.counters(eventId);
     const now = clock.now();
+    const [counters, soldOut] = await Promise.all([store.counters(eventId), isSoldOut(eventId, s, now)]);
     meter.sample(eventId, now, counters.admitted);
     const observed = meter.perMinute(eventId);
     return {
-      state: roomState(eventId, s, now),
+      state: roomState(s, now, soldOut),
       joined: counters.joined,
       waiting: counters.preQueued + Math.max(0, counters.issued - counters.serving),
       active: counters.active,
@@ -299,12 +317,15 @@ export function createWaitingRoomService({ store, repo, signer, clock, log, sett
         throw saleNotOpen('The sale of this event has ended', { state: 'closed' });
       }
       await register(eventId);
-      let result = await store.join(eventId, userId, now, phase, s.rules);
+      const entry = await statusEntry(eventId, s);
+      // Nobody is admitted at once while nothing is left to hold; the place is kept for when seats come back.
+      const rules = entry.soldOut ? { ...s.rules, paused: true } : s.rules;
+      let result = await store.join(eventId, userId, now, phase, rules);
       if (result === 'shuffle-needed') {
         // Not shuffled, whatever this process remembers (the store may have been flushed and rebuilt).
         shuffled.delete(eventId);
         await ensureShuffled(eventId);
-        result = await store.join(eventId, userId, now, phase, s.rules);
+        result = await store.join(eventId, userId, now, phase, rules);
         if (result === 'shuffle-needed') throw new Error('queue still unshuffled after the shuffle');
       }
       if (result.place.mark.kind === 'admitted') {
@@ -376,8 +397,9 @@ export function createWaitingRoomService({ store, repo, signer, clock, log, sett
       const phase = salePhase(s, now);
       if (phase === 'early' || phase === 'pre') return { admitted: 0, expired: 0 };
       await ensureShuffled(eventId);
-      // After the sale closes nobody more is admitted, but admissions still run out.
-      const rules = phase === 'open' ? s.rules : { ...s.rules, paused: true };
+      // After the sale closes, and while nothing is left to hold, nobody more is admitted; admissions still run out.
+      const wait = phase !== 'open' || (await statusEntry(eventId, s)).soldOut;
+      const rules = wait ? { ...s.rules, paused: true } : s.rules;
       const result = await store.advance(eventId, now, rules);
       if (result.admitted > 0 || result.expired > 0) statusCache.delete(eventId);
       return result;

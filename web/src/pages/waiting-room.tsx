@@ -87,6 +87,12 @@ function Room({ id }: { id: string }) {
       {status?.state === 'paused' && (
         <Notice tone="warn">The organizer has paused the sale for a moment. Your place is kept.</Notice>
       )}
+      {status?.state === 'sold_out' && queue?.state !== 'admitted' && (
+        <Notice tone="warn">
+          Every ticket is sold or in someone's basket right now. Your place is kept: if held tickets are not bought in time, they
+          come back and the line moves again.
+        </Notice>
+      )}
       <div class="card" aria-live="polite">
         {!queue && <p role="status">Finding your place…</p>}
         {queue?.state === 'prequeue' && (
