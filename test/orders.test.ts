@@ -132,9 +132,19 @@ for (const shape of shapes) {
     it('pays with 4242…, issues one signed ticket per seat, and lists them', async () => {
       const { buyer, ids } = await holding(3);
       const o = (await order(buyer)).json().order;
+      // The replies are built from what was written; they say what a later read says.
+      const read = await inject({ method: 'GET', url: `/api/orders/${o.id}`, headers: buyer.auth });
+      assert.deepEqual(read.json().order, o);
       const res = await pay(buyer, o.id);
       assert.equal(res.statusCode, 200, res.body);
       const body = res.json();
+      const readPaid = await inject({ method: 'GET', url: `/api/orders/${o.id}`, headers: buyer.auth });
+      assert.deepEqual(readPaid.json().order, body.order);
+      const listed = (await inject({ method: 'GET', url: '/api/tickets', headers: buyer.auth })).json().tickets;
+      assert.deepEqual(
+        [...listed].sort((a: { id: string }, b: { id: string }) => (a.id < b.id ? -1 : 1)),
+        body.tickets,
+      );
       assert.equal(body.order.status, 'paid');
       assert.ok(body.order.paidAt);
       assert.equal(body.tickets.length, 3);
@@ -391,8 +401,17 @@ for (const shape of shapes) {
       const o = (await order(buyer)).json().order;
       assert.equal(o.items[0].quantity, 3);
       assert.equal(o.total.amount, 3 * 2000);
+      assert.deepEqual((await inject({ method: 'GET', url: `/api/orders/${o.id}`, headers: buyer.auth })).json().order, o);
       const paid = await pay(buyer, o.id);
       assert.equal(paid.json().tickets.length, 3);
+      assert.deepEqual(
+        paid.json().tickets.map((t: { seat: unknown }) => t.seat),
+        Array(3).fill({ label: null, row: null, section: 'Standing' }),
+      );
+      assert.deepEqual(
+        (await inject({ method: 'GET', url: `/api/orders/${o.id}`, headers: buyer.auth })).json().order,
+        paid.json().order,
+      );
     });
   });
 

@@ -28,6 +28,8 @@ export interface DbOptions {
 }
 
 const INT8_OID = 20;
+/** Distinct SQL texts prepared by name; any beyond run unnamed (parsed each time). */
+const MAX_PREPARED = 500;
 
 /** Opens PostgreSQL when a URL is given, else PGlite. Both return bigint columns as JS numbers. */
 export async function openDb(options: DbOptions): Promise<Db> {
@@ -79,9 +81,23 @@ async function openPostgres(url: string, poolSize: number): Promise<Db> {
   });
   // An idle client that loses its server must not crash the process; the next query reports it.
   pool.on('error', () => undefined);
+  // Statements are prepared once per connection under a name (PostgreSQL then skips parsing and
+  // planning them again); our SQL text is fixed, with values always passed as parameters.
+  const names = new Map<string, string>();
+  const nameOf = (sql: string): string | undefined => {
+    let name = names.get(sql);
+    if (name === undefined && names.size < MAX_PREPARED) {
+      name = `tm${names.size}`;
+      names.set(sql, name);
+    }
+    return name;
+  };
   const wrap = (client: pg.Pool | pg.PoolClient): Queryable => ({
     async query<T>(sql: string, params: readonly unknown[] = []) {
-      const result = await client.query(sql, params as unknown[]);
+      const name = nameOf(sql);
+      const result = await client.query<T & pg.QueryResultRow>(
+        name === undefined ? { text: sql, values: params as unknown[] } : { name, text: sql, values: params as unknown[] },
+      );
       return result.rows as T[];
     },
     async exec(sql: string) {

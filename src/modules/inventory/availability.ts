@@ -13,8 +13,6 @@ export interface ServedSnapshot {
   version: number;
   seatCount: number;
   bitmap: Uint8Array;
-  /** Seats free (neither held nor ordered) plus GA places left: 0 means nothing can be held now. */
-  remaining: number;
   body: SnapshotBody;
   json: string;
   at: number;
@@ -36,6 +34,12 @@ export interface AvailabilityOptions {
   onError?: (err: unknown) => void;
 }
 
+/** Seats free (neither held nor ordered) plus GA places left: 0 means nothing can be held now. */
+export function remainingOf(snapshot: AvailabilitySnapshot): number {
+  const seatsFree = snapshot.seatCount - countSet(snapshot.bitmap, snapshot.seatCount);
+  return seatsFree + Object.values(snapshot.ga).reduce((sum, left) => sum + Math.max(0, left), 0);
+}
+
 export function serve(snapshot: AvailabilitySnapshot, at: number): ServedSnapshot {
   const body: SnapshotBody = {
     version: snapshot.version,
@@ -47,10 +51,6 @@ export function serve(snapshot: AvailabilitySnapshot, at: number): ServedSnapsho
     version: snapshot.version,
     seatCount: snapshot.seatCount,
     bitmap: snapshot.bitmap,
-    remaining:
-      snapshot.seatCount -
-      countSet(snapshot.bitmap, snapshot.seatCount) +
-      Object.values(snapshot.ga).reduce((sum, left) => sum + Math.max(0, left), 0),
     body,
     json: JSON.stringify(body),
     at,

@@ -1,6 +1,6 @@
 import type { Clock } from '../../platform/clock.ts';
 import { AppError } from '../../platform/errors.ts';
-import { createAvailability } from './availability.ts';
+import { createAvailability, remainingOf } from './availability.ts';
 import { chooseBestAvailable } from './best-available.ts';
 import { testBit } from './bitmap.ts';
 import { createEventInfoCache, type EventInfo, type EventInfoSource, type Money, type SeatInfo } from './event-info.ts';
@@ -34,6 +34,8 @@ export interface InventoryDeps {
   sweepMs?: number;
 }
 
+/** How old a remaining-seats count may be (the waiting room asks on every status refresh). */
+const REMAINING_TTL_MS = 1000;
 /** Best-available chooses again this many times when someone takes its pick first. */
 const BEST_AVAILABLE_ATTEMPTS = 8;
 
@@ -81,6 +83,7 @@ export function createInventoryService({ store, events, repo, clock, log, sweepM
     throw new Error(`inventory of event ${eventId} could not be loaded`);
   }
 
+  const remainingReads = new Map<string, { at: number; value: Promise<number> }>();
   const readSnapshot = (eventId: string): Promise<AvailabilitySnapshot> => loaded(eventId, () => store.snapshot(eventId));
   const availability = createAvailability({
     store,
@@ -224,10 +227,19 @@ export function createInventoryService({ store, events, repo, clock, log, sweepM
   return {
     availability,
 
-    /** Seats and GA places free right now (0: sold out, or all held), from a snapshot at most a second old. */
+    /**
+     * Seats and GA places free right now (0: sold out, or all held), read from the store at most
+     * once a second per event (its own read: the served snapshot's cache is left to its readers).
+     */
     async remaining(eventId: string): Promise<number> {
       await infos.get(eventId);
-      return (await availability.snapshot(eventId)).remaining;
+      const now = clock.now();
+      const cached = remainingReads.get(eventId);
+      if (cached && now - cached.at < REMAINING_TTL_MS) return cached.value;
+      const value = readSnapshot(eventId).then(remainingOf);
+      remainingReads.set(eventId, { at: now, value });
+      value.catch(() => remainingReads.delete(eventId));
+      return value;
     },
 
     /** PUT /hold: makes the buyer's hold exactly what the body asks, or changes nothing. */

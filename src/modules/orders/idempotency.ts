@@ -17,6 +17,12 @@ export function requestHash(parts: unknown): string {
   return createHash('sha256').update(JSON.stringify(parts)).digest('base64url');
 }
 
+/**
+ * Stores the reply inside the caller's transaction, so the work and its reply commit together
+ * (one commit fewer, and no window in which the work is done but its reply not yet kept).
+ */
+export type KeepReply = (q: Queryable, reply: StoredReply) => Promise<void>;
+
 export const keyReused = () =>
   new AppError('IDEMPOTENCY_KEY_REUSED', 409, 'This Idempotency-Key was already used for a different request');
 
@@ -25,14 +31,25 @@ export const keyReused = () =>
  * concurrent and later requests with the same key and body wait for and replay the stored
  * reply (errors below 500 included); with another body they get IDEMPOTENCY_KEY_REUSED.
  * A failure that is not the client's fault releases the claim so a retry can run again.
+ * `work` may keep its reply itself, in its own transaction, through the `keep` it is given; it
+ * must then let a failure of that transaction propagate (a rollback un-keeps the reply).
  */
 export async function idempotent(
   db: Queryable,
   claim: { userId: string; scope: string; key: string; hash: string },
-  work: () => Promise<StoredReply>,
+  work: (keep: KeepReply) => Promise<StoredReply>,
 ): Promise<StoredReply> {
   const { userId, scope, key, hash } = claim;
   const started = Date.now();
+  const saveReply = async (q: Queryable, reply: StoredReply) => {
+    await q.query('UPDATE idempotency_keys SET status_code = $4, response = $5 WHERE user_id = $1 AND scope = $2 AND key = $3', [
+      userId,
+      scope,
+      key,
+      reply.status,
+      JSON.stringify(reply.body),
+    ]);
+  };
   for (;;) {
     const inserted = await db.query(
       `INSERT INTO idempotency_keys (user_id, scope, key, request_hash) VALUES ($1, $2, $3, $4)
@@ -71,9 +88,18 @@ export async function idempotent(
       }
     }
     let reply: StoredReply;
+    let kept = false;
+    const keep: KeepReply = async (q, r) => {
+      await saveReply(q, r);
+      kept = true;
+    };
     try {
-      reply = await work();
+      reply = await work(keep);
+      // Kept in a transaction that then rolled back would have thrown out of work: kept means stored.
+      if (kept) return reply;
     } catch (err) {
+      // The reply was kept and its transaction committed before something later failed: it stands.
+      if (kept && (await storedReply(db, claim))) throw err;
       if (err instanceof AppError && err.status < 500) {
         reply = {
           status: err.status,
@@ -88,13 +114,15 @@ export async function idempotent(
         throw err;
       }
     }
-    await db.query('UPDATE idempotency_keys SET status_code = $4, response = $5 WHERE user_id = $1 AND scope = $2 AND key = $3', [
-      userId,
-      scope,
-      key,
-      reply.status,
-      JSON.stringify(reply.body),
-    ]);
+    await saveReply(db, reply);
     return reply;
   }
+}
+
+async function storedReply(db: Queryable, claim: { userId: string; scope: string; key: string }): Promise<boolean> {
+  const rows = await db.query(
+    'SELECT 1 FROM idempotency_keys WHERE user_id = $1 AND scope = $2 AND key = $3 AND status_code IS NOT NULL',
+    [claim.userId, claim.scope, claim.key],
+  );
+  return rows.length > 0;
 }

@@ -45,15 +45,15 @@ const ORDER_COLUMNS = 'id, event_id, user_id, status, total_amount, currency, cr
 export function createOrdersRepository(q: Queryable) {
   return {
     /**
-     * Inserts a pending order and its items, and takes its GA places. Throws the driver's
+     * Inserts a pending order and its items, takes its GA places and returns the order. Throws the driver's
      * unique violation when a seat is already in a pending or paid order (the wall) or the
      * buyer already has a pending order for the event, and a check violation when GA would
      * go over capacity. The caller's transaction then rolls everything back.
      */
-    async insertPending(order: NewOrder): Promise<void> {
-      await q.query(
+    async insertPending(order: NewOrder): Promise<OrderRow> {
+      const [row] = await q.query<OrderRow>(
         `INSERT INTO orders (id, event_id, user_id, status, total_amount, currency, expires_at)
-         VALUES ($1, $2, $3, 'pending', $4, $5, $6)`,
+         VALUES ($1, $2, $3, 'pending', $4, $5, $6) RETURNING ${ORDER_COLUMNS}`,
         [order.id, order.eventId, order.userId, order.totalAmount, order.currency, order.expiresAt],
       );
       await q.query(
@@ -70,7 +70,8 @@ export function createOrdersRepository(q: Queryable) {
           order.items.map((i) => i.priceAmount),
         ],
       );
-      await adjustGa(q, order.id, +1);
+      if (order.items.some((i) => i.seatId === null)) await adjustGa(q, order.id, +1);
+      return row!;
     },
 
     async find(id: string): Promise<OrderRow | undefined> {
@@ -141,6 +142,16 @@ export function createOrdersRepository(q: Queryable) {
         if (revived.length > 0) await adjustGa(q, id, +1);
       }
       return row;
+    },
+
+    /** pending → paid in one statement (the common case of settling a charge); undefined when the order is not pending. */
+    async payPending(id: string): Promise<OrderRow | undefined> {
+      const rows = await q.query<OrderRow>(
+        `UPDATE orders SET status = 'paid', updated_at = now(), paid_at = now()
+          WHERE id = $1 AND status = 'pending' RETURNING ${ORDER_COLUMNS}`,
+        [id],
+      );
+      return rows[0];
     },
 
     /** Pending orders whose deadline has passed: what the expiry sweeper works through. */

@@ -10,7 +10,7 @@ import {
 } from '../../platform/db.ts';
 import { AppError, notFound } from '../../platform/errors.ts';
 import type { Principal } from '../accounts/index.ts';
-import { idempotent, requestHash, type StoredReply } from './idempotency.ts';
+import { idempotent, type KeepReply, requestHash, type StoredReply } from './idempotency.ts';
 import { createOrdersRepository, type OrderItemRow, type OrderRow, type OrdersRepository } from './orders.repository.ts';
 
 export interface Money {
@@ -46,8 +46,8 @@ export interface InventoryPort {
     | { ok: false; code: 'NO_HOLD' | 'HOLD_EXPIRED' }
     | {
         ok: true;
-        seats: { id: string; index: number; sectionId: string; price: Money }[];
-        hold: { ga: { sectionId: string; quantity: number; price: Money }[] };
+        seats: { id: string; index: number; label: string; row: string; section: string; sectionId: string; price: Money }[];
+        hold: { ga: { sectionId: string; section: string; quantity: number; price: Money }[] };
         expiresAt: number;
       }
   >;
@@ -132,7 +132,7 @@ export function createOrdersService({ db, inventory, admission, clock, log, sche
     return rows.length > 0;
   }
 
-  async function create(principal: Principal, eventId: string): Promise<StoredReply> {
+  async function create(principal: Principal, eventId: string, keep: KeepReply): Promise<StoredReply> {
     const userId = principal.userId;
     const pending = await db.query<{ id: string }>(
       "SELECT id FROM orders WHERE event_id = $1 AND user_id = $2 AND status = 'pending'",
@@ -153,22 +153,44 @@ export function createOrdersService({ db, inventory, admission, clock, log, sche
     const gaItems = committed.hold.ga;
     const currency = committed.seats[0]?.price.currency ?? gaItems[0]?.price.currency ?? 'USD';
     const itemIds = newIds('itm', committed.seats.length + gaItems.length);
-    const items = [
-      ...committed.seats.map((s, i) => ({
-        id: itemIds[i]!,
-        sectionId: s.sectionId,
-        seatId: s.id,
-        quantity: 1,
-        priceAmount: s.price.amount,
-      })),
-      ...gaItems.map((g, i) => ({
-        id: itemIds[committed.seats.length + i]!,
-        sectionId: g.sectionId,
-        seatId: null,
-        quantity: g.quantity,
-        priceAmount: g.price.amount,
-      })),
+    // The items as the database will hold them, and as itemsOf reads them back (seats by index, then GA).
+    const itemRows: Omit<OrderItemRow, 'order_id'>[] = [
+      ...[...committed.seats]
+        .sort((a, b) => a.index - b.index)
+        .map((s, i) => ({
+          id: itemIds[i]!,
+          section_id: s.sectionId,
+          section_name: s.section,
+          seat_id: s.id,
+          seat_label: s.label,
+          row_label: s.row,
+          seat_index: s.index,
+          quantity: 1,
+          price_amount: s.price.amount,
+          active: true,
+        })),
+      ...gaItems
+        .map((g, i) => ({
+          id: itemIds[committed.seats.length + i]!,
+          section_id: g.sectionId,
+          section_name: g.section,
+          seat_id: null,
+          seat_label: null,
+          row_label: null,
+          seat_index: null,
+          quantity: g.quantity,
+          price_amount: g.price.amount,
+          active: true,
+        }))
+        .sort((a, b) => (a.id < b.id ? -1 : 1)),
     ];
+    const items = itemRows.map((i) => ({
+      id: i.id,
+      sectionId: i.section_id,
+      seatId: i.seat_id,
+      quantity: i.quantity,
+      priceAmount: i.price_amount,
+    }));
     const order = {
       id: newId('ord'),
       eventId,
@@ -179,8 +201,23 @@ export function createOrdersService({ db, inventory, admission, clock, log, sche
       items,
     };
     const gaQuantities = Object.fromEntries(gaItems.map((g) => [g.sectionId, g.quantity]));
+    let reply: StoredReply;
     try {
-      await inTx((r) => r.insertPending(order));
+      // The order and the reply that announces it commit together.
+      reply = await inTx(async (r, q) => {
+        const row = await r.insertPending(order);
+        const created = {
+          status: 201,
+          body: {
+            order: orderView(
+              row,
+              itemRows.map((i) => ({ ...i, order_id: row.id })),
+            ),
+          },
+        };
+        await keep(q, created);
+        return created;
+      });
     } catch (err) {
       await refused(err, eventId, committed.seats, gaQuantities);
       throw err;
@@ -189,8 +226,7 @@ export function createOrdersService({ db, inventory, admission, clock, log, sche
     await scheduleExpiry?.(order.id, committed.expiresAt).catch((err: unknown) =>
       log.warn({ err, orderId: order.id }, 'could not schedule the expiry check; the sweeper will expire it'),
     );
-    const row = await repo.find(order.id);
-    return { status: 201, body: { order: await load(row!) } };
+    return reply;
   }
 
   /** The database refused the order: give back what it did not refuse and say what was refused. */
@@ -250,8 +286,8 @@ export function createOrdersService({ db, inventory, admission, clock, log, sche
 
     /** POST /api/orders: the buyer's hold becomes a pending order, once per Idempotency-Key. */
     createOrder(principal: Principal, eventId: string, key: string): Promise<StoredReply> {
-      return idempotent(db, { userId: principal.userId, scope: 'orders.create', key, hash: requestHash({ eventId }) }, () =>
-        create(principal, eventId),
+      return idempotent(db, { userId: principal.userId, scope: 'orders.create', key, hash: requestHash({ eventId }) }, (keep) =>
+        create(principal, eventId, keep),
       );
     },
 

@@ -39,6 +39,15 @@ export function createPaymentsRepository(q: Queryable) {
       return rows[0]!;
     },
 
+    /** Records the gateway's reference for the charge and locks the payment for the rest of the transaction, in one statement. */
+    async lockWithRef(gateway: string, key: string, ref: string): Promise<PaymentRow | undefined> {
+      const rows = await q.query<PaymentRow>(
+        `UPDATE payments SET gateway_ref = $3, updated_at = now() WHERE gateway = $1 AND idempotency_key = $2 RETURNING ${COLUMNS}`,
+        [gateway, key, ref],
+      );
+      return rows[0];
+    },
+
     /** Locks the payment for the rest of the transaction: one settlement at a time per payment. */
     async lockByKey(gateway: string, key: string): Promise<PaymentRow | undefined> {
       const rows = await q.query<PaymentRow>(

@@ -3,10 +3,10 @@ import { newId } from '../../platform/crypto.ts';
 import { type Db, pgErrorCode, PG_UNIQUE_VIOLATION, type Queryable } from '../../platform/db.ts';
 import { AppError } from '../../platform/errors.ts';
 import type { Principal } from '../accounts/index.ts';
-import { idempotent, requestHash, type StoredReply } from '../orders/idempotency.ts';
-import { orderExpired, orderNotPayable, type OrdersService } from '../orders/orders.service.ts';
-import { createOrdersRepository, type OrderRow } from '../orders/orders.repository.ts';
-import type { TicketsService } from '../tickets/tickets.service.ts';
+import { idempotent, type KeepReply, requestHash, type StoredReply } from '../orders/idempotency.ts';
+import { orderExpired, orderNotPayable, orderView, type OrdersService } from '../orders/orders.service.ts';
+import { createOrdersRepository, type OrderItemRow, type OrderRow } from '../orders/orders.repository.ts';
+import type { TicketsService, TicketView } from '../tickets/tickets.service.ts';
 import type { Card, GatewayEvent, PaymentGateway } from './gateway.ts';
 import { createPaymentsRepository, type PaymentRow } from './payments.repository.ts';
 import { verifyWebhook } from './webhook-signature.ts';
@@ -30,7 +30,7 @@ export interface PaymentsDeps {
 
 /** What settling a succeeded charge did to its order. */
 type Settlement =
-  | { kind: 'paid'; order: OrderRow; revived: boolean }
+  | { kind: 'paid'; order: OrderRow; revived: boolean; items: OrderItemRow[]; tickets: TicketView[] }
   | { kind: 'refund'; order: OrderRow }
   | { kind: 'already'; order: OrderRow };
 
@@ -48,35 +48,51 @@ export function createPaymentsService(deps: PaymentsDeps) {
    */
   async function settle(q: Queryable, payment: PaymentRow): Promise<Settlement> {
     const repo = createOrdersRepository(q);
-    const order = (await repo.findForUpdate(payment.order_id))!;
     const payments = createPaymentsRepository(q);
-    if (payment.status === 'succeeded' || payment.status === 'refunded') return { kind: 'already', order };
-    let paid: OrderRow | undefined;
-    if (order.status === 'pending') paid = await repo.transition(order.id, 'paid');
-    else if (order.status === 'expired') {
-      await q.query('SAVEPOINT revive');
-      try {
-        paid = await repo.transition(order.id, 'paid');
-        await q.query('RELEASE SAVEPOINT revive');
-      } catch (err) {
-        if (pgErrorCode(err) !== PG_UNIQUE_VIOLATION) throw err;
-        await q.query('ROLLBACK TO SAVEPOINT revive');
+    if (payment.status === 'succeeded' || payment.status === 'refunded') {
+      return { kind: 'already', order: (await repo.findForUpdate(payment.order_id))! };
+    }
+    // The common case in one statement: the order is pending and becomes paid.
+    let paid = await repo.payPending(payment.order_id);
+    let revived = false;
+    if (!paid) {
+      const order = (await repo.findForUpdate(payment.order_id))!;
+      if (order.status === 'expired') {
+        await q.query('SAVEPOINT revive');
+        try {
+          paid = await repo.transition(order.id, 'paid');
+          await q.query('RELEASE SAVEPOINT revive');
+          revived = paid !== undefined;
+        } catch (err) {
+          if (pgErrorCode(err) !== PG_UNIQUE_VIOLATION) throw err;
+          await q.query('ROLLBACK TO SAVEPOINT revive');
+        }
+      }
+      if (!paid) {
+        await payments.update(payment.id, { status: 'refunded' });
+        await repo.insertOutbox('payment.refund_requested', {
+          paymentId: payment.id,
+          ref: payment.gateway_ref,
+          orderId: order.id,
+        });
+        return { kind: 'refund', order };
       }
     }
-    if (!paid) {
-      await payments.update(payment.id, { status: 'refunded' });
-      await repo.insertOutbox('payment.refund_requested', { paymentId: payment.id, ref: payment.gateway_ref, orderId: order.id });
-      return { kind: 'refund', order };
-    }
     await payments.update(payment.id, { status: 'succeeded' });
-    await tickets.issue(q, paid, await repo.itemsOf([paid.id]));
+    const items = await repo.itemsOf([paid.id]);
+    const issued = await tickets.issue(q, paid, items);
     await repo.insertOutbox('order.paid', {
       orderId: paid.id,
       eventId: paid.event_id,
       userId: paid.user_id,
       amount: paid.total_amount,
     });
-    return { kind: 'paid', order: paid, revived: order.status === 'expired' };
+    return { kind: 'paid', order: paid, revived, items, tickets: issued };
+  }
+
+  /** The reply to a payment that settled: the paid order and its tickets, as written. */
+  function settledReply(s: Extract<Settlement, { kind: 'paid' }>): StoredReply {
+    return { status: 200, body: { order: orderView(s.order, s.items), tickets: s.tickets } };
   }
 
   /** After the settling transaction committed: the buyer's turn is over; a revived order's seats are taken again. */
@@ -94,7 +110,7 @@ export function createPaymentsService(deps: PaymentsDeps) {
     return { status: 200, body: { order: await orders.orderView(order), tickets: await tickets.ofOrders([order.id]) } };
   }
 
-  async function pay(principal: Principal, orderId: string, key: string, card: Card): Promise<StoredReply> {
+  async function pay(principal: Principal, orderId: string, key: string, card: Card, keep: KeepReply): Promise<StoredReply> {
     const order = await orders.ownOrder(principal, orderId, false);
     if (order.status === 'expired' || (order.status === 'pending' && order.expires_at.getTime() <= clock.now()))
       throw orderExpired();
@@ -124,14 +140,15 @@ export function createPaymentsService(deps: PaymentsDeps) {
       return { status: 202, body: { order: await orders.orderView(order) } };
     }
     const settlement = await db.tx(async (q) => {
-      const payments = createPaymentsRepository(q);
-      await payments.update(payment.id, { ref: result.ref });
-      const locked = (await payments.lockByKey(gateway.name, gatewayKey))!;
-      return settle(q, locked);
+      const locked = (await createPaymentsRepository(q).lockWithRef(gateway.name, gatewayKey, result.ref))!;
+      const settled = await settle(q, locked);
+      // Paid, tickets issued and the reply kept: one commit.
+      if (settled.kind === 'paid') await keep(q, settledReply(settled));
+      return settled;
     });
     await afterSettle(settlement);
     if (settlement.kind === 'refund') throw orderExpired({ refunded: true });
-    if (settlement.kind === 'paid') return paidReply(settlement.order);
+    if (settlement.kind === 'paid') return settledReply(settlement);
     // A webhook settled this charge first: answer with what it did.
     const fresh = (await createOrdersRepository(db).find(order.id))!;
     if (fresh.status !== 'paid') throw orderExpired({ refunded: true });
@@ -142,8 +159,8 @@ export function createPaymentsService(deps: PaymentsDeps) {
     /** POST /api/orders/:id/pay, once per Idempotency-Key: one charge and one set of tickets however often it is sent. */
     pay(principal: Principal, orderId: string, key: string, card: Card): Promise<StoredReply> {
       const hash = requestHash({ orderId, number: card.number, expMonth: card.expMonth, expYear: card.expYear, cvc: card.cvc });
-      return idempotent(db, { userId: principal.userId, scope: `orders.pay:${orderId}`, key, hash }, () =>
-        pay(principal, orderId, key, card),
+      return idempotent(db, { userId: principal.userId, scope: `orders.pay:${orderId}`, key, hash }, (keep) =>
+        pay(principal, orderId, key, card, keep),
       );
     },
 

@@ -45,8 +45,8 @@ export function createTicketsService({ db, signer, now }: { db: Queryable; signe
   return {
     publicKey: { alg: 'Ed25519' as const, publicKey: signer.publicKey },
 
-    /** Issues one ticket per seat and per GA place, inside the caller's transaction (the one that marks the order paid). */
-    async issue(q: Queryable, order: { id: string; event_id: string }, items: IssuableItem[]): Promise<void> {
+    /** Issues one ticket per seat and per GA place, inside the caller's transaction (the one that marks the order paid); returns them. */
+    async issue(q: Queryable, order: { id: string; event_id: string }, items: IssuableItem[]): Promise<TicketView[]> {
       const count = items.reduce((n, i) => n + (i.seat_id ? 1 : i.quantity), 0);
       const ids = newIds('tkt', count);
       const issuedAt = Math.floor(now() / 1000);
@@ -65,10 +65,23 @@ export function createTicketsService({ db, signer, now }: { db: Queryable; signe
             sectionId: item.section_id,
             seatId: item.seat_id,
             code: signer.sign({ t: id, e: order.event_id, s: seat, i: issuedAt }),
+            view: { label: item.seat_label, row: item.row_label, section: item.section_name },
           };
         }),
       );
       await createTicketsRepository(q).insert(tickets);
+      // As ofOrders reads them back: by id.
+      return tickets
+        .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+        .map((t) => ({
+          id: t.id,
+          orderId: t.orderId,
+          eventId: t.eventId,
+          seat: t.view,
+          status: 'valid' as const,
+          code: t.code,
+          checkedInAt: null,
+        }));
     },
 
     async mine(principal: Principal): Promise<TicketView[]> {
