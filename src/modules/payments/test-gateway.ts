@@ -102,40 +102,62 @@ export function createTestGateway({
     name: 'test',
 
     async charge(request: ChargeRequest): Promise<ChargeResult> {
-      const row = await db.tx(async (q) => {
-        const { status, reason } = outcome(request, new Date());
-        const inserted = await q.query<ChargeRow>(
-          `INSERT INTO test_gateway_charges (id, idempotency_key, order_id, amount, currency, card_last4, status, decline_reason)
+      const { status, reason } = outcome(request, new Date());
+      const charge: ChargeRow = {
+        id: newId('ch'),
+        idempotency_key: request.idempotencyKey,
+        order_id: request.orderId,
+        amount: request.amount,
+        currency: request.currency,
+        status,
+        decline_reason: reason,
+      };
+      // The outcome's webhook: the asynchronous card's success comes later, every other outcome at once.
+      const hook =
+        status === 'processing'
+          ? { body: eventBody(charge, 'charge.succeeded', 'succeeded'), delayMs: ASYNC_SETTLE_MS, settles: true }
+          : {
+              body: eventBody(charge, status === 'succeeded' ? 'charge.succeeded' : 'charge.failed', status),
+              delayMs: 0,
+              settles: false,
+            };
+      // The charge and its webhook in one statement (one commit); nothing when the key was charged before.
+      const inserted = await db.query<ChargeRow>(
+        `WITH charge AS (
+           INSERT INTO test_gateway_charges (id, idempotency_key, order_id, amount, currency, card_last4, status, decline_reason)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
            ON CONFLICT (idempotency_key) DO NOTHING
-           RETURNING id, idempotency_key, order_id, amount, currency, status, decline_reason`,
-          [
-            newId('ch'),
-            request.idempotencyKey,
-            request.orderId,
-            request.amount,
-            request.currency,
-            request.card.number.slice(-4),
-            status,
-            reason,
-          ],
-        );
-        const charge = inserted[0];
-        if (!charge) {
-          // Asked before under this key: the same charge, never a second one.
-          const existing = await q.query<ChargeRow>(
+           RETURNING id, idempotency_key, order_id, amount, currency, status, decline_reason
+         ), hook AS (
+           INSERT INTO test_gateway_webhooks (id, charge_id, type, settles, deliver_after, body)
+           SELECT $9, charge.id, $10, $11, now() + make_interval(secs => $12::float8), $13 FROM charge
+         )
+         SELECT * FROM charge`,
+        [
+          charge.id,
+          charge.idempotency_key,
+          charge.order_id,
+          charge.amount,
+          charge.currency,
+          request.card.number.slice(-4),
+          status,
+          reason,
+          hook.body.id,
+          hook.body.type,
+          hook.settles,
+          hook.delayMs / 1000,
+          JSON.stringify(hook.body),
+        ],
+      );
+      // Asked before under this key: the same charge, never a second one.
+      const row =
+        inserted[0] ??
+        (
+          await db.query<ChargeRow>(
             'SELECT id, idempotency_key, order_id, amount, currency, status, decline_reason FROM test_gateway_charges WHERE idempotency_key = $1',
             [request.idempotencyKey],
-          );
-          return existing[0]!;
-        }
-        if (status === 'processing') {
-          await recordEvent(q, charge, 'charge.succeeded', 'succeeded', ASYNC_SETTLE_MS, true);
-        } else {
-          await recordEvent(q, charge, status === 'succeeded' ? 'charge.succeeded' : 'charge.failed', status, 0, false);
-        }
-        return charge;
-      });
+          )
+        )[0]!;
       if (row.status === 'declined') return { ref: row.id, status: 'declined', reason: row.decline_reason ?? 'card_declined' };
       if (row.status === 'processing') return { ref: row.id, status: 'processing' };
       // 'refunded' is a charge that succeeded first.
