@@ -39,6 +39,14 @@ export function createPaymentsRepository(q: Queryable) {
       return rows[0]!;
     },
 
+    async findByKey(gateway: string, key: string): Promise<PaymentRow | undefined> {
+      const rows = await q.query<PaymentRow>(`SELECT ${COLUMNS} FROM payments WHERE gateway = $1 AND idempotency_key = $2`, [
+        gateway,
+        key,
+      ]);
+      return rows[0];
+    },
+
     /** Records the gateway's reference for the charge and locks the payment for the rest of the transaction, in one statement. */
     async lockWithRef(gateway: string, key: string, ref: string): Promise<PaymentRow | undefined> {
       const rows = await q.query<PaymentRow>(

@@ -183,6 +183,10 @@ export function createPaymentsService(deps: PaymentsDeps) {
       if (typeof event.id !== 'string' || typeof charge?.idempotencyKey !== 'string') {
         throw new AppError('VALIDATION_FAILED', 400, 'The webhook body is not a gateway event');
       }
+      // A payment only moves forward from processing, and an event applies only to a processing one:
+      // most deliveries confirm what the pay request already settled, and one read answers them.
+      const known = await createPaymentsRepository(db).findByKey(gateway.name, charge.idempotencyKey);
+      if (known && known.status !== 'processing') return 'ignored';
       let settlement: Settlement | undefined;
       const outcome = await db.tx(async (q) => {
         const payments = createPaymentsRepository(q);
