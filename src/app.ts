@@ -84,9 +84,18 @@ function allowListOf(entries: readonly string[]) {
     if (prefix === undefined) list.addAddress(address, type);
     else list.addSubnet(address, Number(prefix), type);
   }
+  if (entries.length === 0) return () => false;
+  // Asked on every request: the answer per address is kept (a bounded map, emptied when full).
+  const known = new Map<string, boolean>();
   return (ip: string) => {
-    const plain = ip.startsWith('::ffff:') && isIPv4(ip.slice(7)) ? ip.slice(7) : ip;
-    return list.check(plain, isIPv4(plain) ? 'ipv4' : 'ipv6');
+    let allowed = known.get(ip);
+    if (allowed === undefined) {
+      const plain = ip.startsWith('::ffff:') && isIPv4(ip.slice(7)) ? ip.slice(7) : ip;
+      allowed = list.check(plain, isIPv4(plain) ? 'ipv4' : 'ipv6');
+      if (known.size >= 10_000) known.clear();
+      known.set(ip, allowed);
+    }
+    return allowed;
   };
 }
 

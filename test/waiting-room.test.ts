@@ -723,3 +723,71 @@ describe('waiting room stream cost', () => {
     assert.equal(placeReads, readsAfterFirst + 1, 'read again after 10 s');
   });
 });
+
+describe('admission checks on the hot path', () => {
+  it('asks the store once a second per admitted buyer, and sees a turn ended elsewhere within that second', async () => {
+    const memory = createMemoryStore();
+    let claims = 0;
+    // One store shared by two services: two API processes sharing Redis.
+    const store: WaitingRoomStore = {
+      ...memory,
+      claim: (...args) => {
+        claims += 1;
+        return memory.claim(...args);
+      },
+    };
+    const clock = manualClock();
+    const now = clock.now();
+    const row: QueueSettingsRow = {
+      id: 'evt_claims',
+      organizer_id: 'usr_org',
+      starts_at: new Date(now + 86_400_000),
+      on_sale_at: new Date(now - 60_000),
+      off_sale_at: null,
+      admit_per_minute: 6000,
+      max_active: 1000,
+      claim_seconds: 120,
+      pre_queue_minutes: 30,
+      admission_minutes: 15,
+      queue_paused: false,
+    };
+    const apiProcess = () =>
+      createWaitingRoomService({
+        store,
+        repo: { findSettings: async () => row, updateControls: async () => row },
+        signer: createSigner(SECRET, 'admission'),
+        clock,
+        log: { info: () => undefined, warn: () => undefined },
+      });
+    const [a, b] = [apiProcess(), apiProcess()];
+    const admitted = async (userId: string) => {
+      const { queue } = await a.join('evt_claims', userId);
+      assert.equal(queue.state, 'admitted');
+      return queue.admission!.token;
+    };
+    const check = (token: string, userId: string) => a.admission.requireAdmission({ token, userId, eventId: 'evt_claims' });
+    const refused = (p: Promise<void>) =>
+      assert.rejects(p, (err: unknown) => err instanceof AppError && err.code === 'NOT_ADMITTED');
+
+    const token = await admitted('usr_1');
+    for (let i = 0; i < 5; i++) await check(token, 'usr_1');
+    assert.equal(claims, 1, 'five holds in a second: one store call');
+    clock.advance(1000);
+    await check(token, 'usr_1');
+    assert.equal(claims, 2, 'asked again after a second');
+
+    await b.leave('evt_claims', 'usr_1'); // the buyer leaves through the other process
+    await check(token, 'usr_1'); // this process still trusts the claim it saw, for under a second
+    clock.advance(1000);
+    await refused(check(token, 'usr_1'));
+
+    const other = await admitted('usr_2');
+    await check(other, 'usr_2');
+    await a.leave('evt_claims', 'usr_2'); // left through this process: refused at once
+    await refused(check(other, 'usr_2'));
+    const third = await admitted('usr_3');
+    await check(third, 'usr_3');
+    await a.admission.finish('evt_claims', 'usr_3'); // paid through this process
+    await refused(check(third, 'usr_3'));
+  });
+});

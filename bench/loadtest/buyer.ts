@@ -1,4 +1,5 @@
 /** One virtual buyer: waiting room, seat map, hold, order, payment, tickets — as the web page does it. */
+import { queuePollDelayMs } from '../../src/modules/waiting-room/poll.ts';
 import type { Client } from './http.ts';
 import type { Scenario } from './scenarios.ts';
 import type { Stats } from './stats.ts';
@@ -39,6 +40,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 interface QueueView {
   state: string;
   number: number | null;
+  etaSeconds: number | null;
   admission: { token: string } | null;
 }
 
@@ -103,7 +105,7 @@ export async function runBuyer(
   const wantsGa = venue.gaSections.length > 0 && Math.random() < scenario.gaShare;
   const quantity = 1 + Math.floor(Math.random() * scenario.maxQuantity);
 
-  // 1. Join, then follow the position every 2 s like the waiting-room page.
+  // 1. Join, then follow the position like the waiting-room page's polling: often near the front, rarely far back.
   let joined = await client.call<{ queue: QueueView }>('POST /queue', 'POST', `/api/events/${e}/queue`, auth);
   for (let attempt = 0; joined.status !== 200 && joined.status !== 201 && attempt < 3; attempt++) {
     await sleep(1000);
@@ -115,14 +117,14 @@ export async function runBuyer(
   let polls = 0;
   while (!view.admission) {
     // Admitted while following the queue, but the turn ran out before the buyer's next poll saw it:
-    // the buyer kept polling every 2 s, so this is the system failing them, not a no-show.
+    // the buyer kept polling (at most 15 s apart, well inside claimSeconds), so this is the system failing them, not a no-show.
     if (view.state === 'expired') return { ...record, number: view.number, couldNotAct: true, outcome: 'expired' };
     if (view.state === 'left') return { ...record, outcome: 'gave-up' };
     if (performance.now() > patience) {
       await client.call('DELETE /queue', 'DELETE', `/api/events/${e}/queue`, auth);
       return { ...record, number: view.number, outcome: 'gave-up' };
     }
-    await sleep(2000);
+    await sleep(queuePollDelayMs(view));
     record.number = view.number;
     if (++polls % 5 === 0) {
       const status = await client.call<{ state: string }>('GET /queue/status', 'GET', `/api/events/${e}/queue/status`);

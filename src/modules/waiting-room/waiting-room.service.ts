@@ -64,6 +64,10 @@ interface StatusEntry {
 }
 
 const STATUS_TTL_MS = 1000;
+/** How long a claimed turn is trusted by this process before the store is asked again. */
+const CLAIM_TRUST_MS = 1000;
+/** Most claimed turns remembered at once (the map is emptied when full). */
+const CLAIM_CACHE_LIMIT = 100_000;
 const WATCH_REREAD_MS = 10_000;
 
 export function createWaitingRoomService({ store, repo, signer, clock, log, settingsTtlMs = 1000, remaining }: WaitingRoomDeps) {
@@ -74,6 +78,13 @@ export function createWaitingRoomService({ store, repo, signer, clock, log, sett
   const meter = createRateMeter();
   /** Events known (to this process) to be shuffled, and registered with the ticker. */
   const shuffled = new Set<string>();
+  /**
+   * Turns this process saw claimed in the store: event|user -> until when the claim is trusted
+   * without asking the store again. A leave or finish here forgets it at once; one in another
+   * process is seen within CLAIM_TRUST_MS (as a revoked session is).
+   */
+  const claimedTurns = new Map<string, number>();
+  const turnKey = (eventId: string, userId: string) => `${eventId}|${userId}`;
   const registered = new Set<string>();
 
   function loadSettings(eventId: string): Promise<Settings> {
@@ -345,6 +356,7 @@ export function createWaitingRoomService({ store, repo, signer, clock, log, sett
 
     async leave(eventId: string, userId: string): Promise<void> {
       await settingsOf(eventId);
+      claimedTurns.delete(turnKey(eventId, userId));
       if (!(await store.leave(eventId, userId))) throw notInQueue();
     },
 
@@ -420,7 +432,8 @@ export function createWaitingRoomService({ store, repo, signer, clock, log, sett
       /**
        * Throws NOT_ADMITTED unless `token` is a valid admission token of this user for this event
        * that has not run out, been left or finished. The signature and expiry are checked in
-       * memory; one O(1) store call then checks the mark (revocation) and records the claim.
+       * memory; one O(1) store call then checks the mark (revocation) and records the claim,
+       * and a claim seen in the last second is trusted without asking again (see claimedTurns).
        */
       async requireAdmission(request: { token: string | undefined; userId: string; eventId: string }): Promise<void> {
         const { token, userId, eventId } = request;
@@ -429,16 +442,25 @@ export function createWaitingRoomService({ store, repo, signer, clock, log, sett
         const now = clock.now();
         if (!claims || claims.u !== userId || claims.e !== eventId || typeof claims.x !== 'number') throw notAdmitted();
         if (claims.x <= now) throw notAdmitted('Your admission has expired');
+        const key = turnKey(eventId, userId);
+        const trusted = claimedTurns.get(key);
+        if (trusted !== undefined && now < trusted) return;
         const s = await settingsOf(eventId).catch(() => {
           throw notAdmitted(); // the event is gone
         });
         const result = await store.claim(eventId, userId, now, s.rules);
         if (result === 'expired') throw notAdmitted('Your admission has expired');
-        if (result !== 'ok') throw notAdmitted('You are no longer admitted to this event');
+        if (result !== 'ok') {
+          claimedTurns.delete(key);
+          throw notAdmitted('You are no longer admitted to this event');
+        }
+        if (claimedTurns.size >= CLAIM_CACHE_LIMIT) claimedTurns.clear();
+        claimedTurns.set(key, Math.min(now + CLAIM_TRUST_MS, claims.x));
       },
 
       /** The buyer's order was paid or canceled: their active slot goes to the next buyer. */
       async finish(eventId: string, userId: string): Promise<void> {
+        claimedTurns.delete(turnKey(eventId, userId));
         if (await store.finish(eventId, userId)) statusCache.delete(eventId);
       },
     },

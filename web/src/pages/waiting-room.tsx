@@ -3,10 +3,11 @@ import { api, type EventDetail, type QueueView, type RoomStatus } from '../api.t
 import { ErrorBox, Notice, RequireUser, Title, useLoad } from '../components.tsx';
 import { dateTime, duration } from '../format.ts';
 import { admission, navigate, useNow } from '../state.ts';
+import { queuePollDelayMs } from '../../../src/modules/waiting-room/poll.ts';
 
 /**
- * Live place in the waiting room: SSE `queue` events, falling back to polling every 2 s when the
- * stream cannot be opened. Joining is idempotent per account, so a reload keeps the same place.
+ * Live place in the waiting room: SSE `queue` events, falling back to polling (every 2–15 s, by
+ * the expected wait) when the stream cannot be opened. Joining is idempotent per account, so a reload keeps the same place.
  */
 function useQueue(eventId: string) {
   const [queue, setQueue] = useState<QueueView | null>(null);
@@ -15,9 +16,11 @@ function useQueue(eventId: string) {
   useEffect(() => {
     let stopped = false;
     let source: EventSource | undefined;
-    let poll: ReturnType<typeof setInterval> | undefined;
+    let poll: ReturnType<typeof setTimeout> | undefined;
+    let last: QueueView | null = null;
     const accept = (q: QueueView) => {
       if (stopped) return;
+      last = q;
       setQueue(q);
       setError(null);
       if (q.admission) admission.set(eventId, q.admission.token);
@@ -25,9 +28,21 @@ function useQueue(eventId: string) {
     const startPolling = () => {
       if (poll || stopped) return;
       setLive('polling');
-      poll = setInterval(() => {
-        api.get<{ queue: QueueView }>(`/api/events/${eventId}/queue`).then((r) => accept(r.queue), setError);
-      }, 2000);
+      // Often near the front, rarely far back: the delay follows the expected wait.
+      const next = () => {
+        poll = setTimeout(
+          () => {
+            api
+              .get<{ queue: QueueView }>(`/api/events/${eventId}/queue`)
+              .then((r) => accept(r.queue), setError)
+              .finally(() => {
+                if (!stopped) next();
+              });
+          },
+          queuePollDelayMs(last ?? { etaSeconds: 0 }),
+        );
+      };
+      next();
     };
     api
       .send<{ queue: QueueView }>('POST', `/api/events/${eventId}/queue`)
@@ -48,7 +63,7 @@ function useQueue(eventId: string) {
     return () => {
       stopped = true;
       source?.close();
-      if (poll) clearInterval(poll);
+      if (poll) clearTimeout(poll);
     };
   }, [eventId]);
   return { queue, error, live };
