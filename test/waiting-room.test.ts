@@ -350,7 +350,8 @@ for (const target of targets) {
       });
       assert.equal(created.statusCode, 201, created.body);
       const e = created.json().event.id as string;
-      const status = async () => (await t.app.inject({ method: 'GET', url: `/api/events/${e}/queue/status` })).json();
+      const status = async () =>
+        (await t.app.inject({ method: 'GET', url: `/api/events/${e}/queue/status` })).json<{ state: string }>();
 
       const first = quickBuyer(t.app, t.clock);
       const token = (await join(e, first)).json().queue.admission?.token as string;
