@@ -4,6 +4,7 @@
  *
  *   npm run loadtest -- --scenario seed-spike|spike-10x|stadium [--shape embedded|scale] [--buyers N]
  *                       [--api N] [--max-seconds S] [--connections C] [--profile ramp|spike|steady] [--arrival-seconds S]
+ *                       [--kill-api-at S]   (scale shape: SIGKILL one API process S seconds into the window)
  *
  * Accounts and session tokens are seeded straight into the database before the measured window
  * (see loadtest/setup.ts). The server runs with TICKETMAX_RATE_LIMIT_ALLOW=127.0.0.1: every buyer
@@ -41,6 +42,7 @@ const { values: args } = parseArgs({
     connections: { type: 'string', default: '128' },
     profile: { type: 'string' },
     'arrival-seconds': { type: 'string' },
+    'kill-api-at': { type: 'string' },
   },
 });
 const base = SCENARIOS[args.scenario];
@@ -62,6 +64,11 @@ const scenario = {
 scenario.saleOpensAfter = (base.saleOpensAfter * scenario.arrivalSeconds) / base.arrivalSeconds;
 if (!['ramp', 'spike', 'steady'].includes(scenario.profile)) {
   console.error('--profile is one of ramp, spike, steady');
+  process.exit(2);
+}
+const killApiAt = args['kill-api-at'] === undefined ? undefined : Number(args['kill-api-at']);
+if (killApiAt !== undefined && (shape !== 'scale' || !(killApiAt >= 0))) {
+  console.error('--kill-api-at <seconds into the window> needs --shape scale');
   process.exit(2);
 }
 const SECRET = `loadtest-${randomBytes(16).toString('hex')}`;
@@ -115,6 +122,18 @@ async function run(prepare: () => Promise<Db>, start: () => Promise<{ url: strin
         await sleep(1000);
       }
     })();
+    // The fault: one API process killed outright mid-run (start:scale starts another in its place).
+    let killed: { pid: number; atSeconds: number } | undefined;
+    const killer =
+      killApiAt === undefined
+        ? undefined
+        : setTimeout(() => {
+            const pid = watch.pidsOf('api:')[0];
+            if (pid === undefined) return;
+            process.kill(pid, 'SIGKILL');
+            killed = { pid, atSeconds: round((performance.now() - t0) / 1000) };
+            console.log(`  killed API process ${pid} with SIGKILL at ${killed.atSeconds} s`);
+          }, killApiAt * 1000);
     const offsets = arrivals(scenario.profile, scenario.buyers, scenario.arrivalSeconds);
     const paidAt: number[] = [];
     const buyers: Promise<BuyerRecord>[] = [];
@@ -144,6 +163,8 @@ async function run(prepare: () => Promise<Db>, start: () => Promise<{ url: strin
       );
     }
     const records = await Promise.all(buyers);
+    clearTimeout(killer);
+    if (killApiAt !== undefined && !killed) throw new Error(`no API process was killed (--kill-api-at ${killApiAt})`);
     const windowSeconds = (performance.now() - t0) / 1000;
     const used = process.cpuUsage(cpu0);
     const generatorCpuSeconds = (used.user + used.system) / 1e6;
@@ -165,7 +186,18 @@ async function run(prepare: () => Promise<Db>, start: () => Promise<{ url: strin
     const processes = watch.stop();
     await stopProcess(server.child);
     const settleRestarts = await settle(prepare, start);
-    return { venue, stats, records, paidAt, windowSeconds, processes, seedSeconds, generatorCpuSeconds, settleRestarts };
+    return {
+      venue,
+      stats,
+      records,
+      paidAt,
+      windowSeconds,
+      processes,
+      seedSeconds,
+      generatorCpuSeconds,
+      settleRestarts,
+      killed,
+    };
   } catch (err) {
     watch.stop();
     await stopProcess(server.child);
@@ -294,6 +326,7 @@ const summary = {
   'orders by status': JSON.stringify(r.sold.ordersByStatus),
   'window (s)': round(r.windowSeconds),
   'restarts to settle cut-off payments': r.settleRestarts,
+  'API process killed (SIGKILL)': r.killed ? `pid ${r.killed.pid} at ${r.killed.atSeconds} s` : 'none',
   'seeding (s, before the window)': round(r.seedSeconds),
   'load generator CPU (s, same machine)': round(r.generatorCpuSeconds),
   'queue settings': JSON.stringify(scenario.queue),

@@ -1,21 +1,25 @@
 /**
- * The scale-out shape on one machine: N API processes (TICKETMAX_ROLES=api) and one worker process
- * (ticker, expiry, outbox) against PostgreSQL, Redis and RabbitMQ, behind a small round-robin HTTP
- * load balancer, so clients see one URL.
+ * The scale-out shape on one machine: N API processes (TICKETMAX_ROLES=api) sharing one port,
+ * and one worker process (ticker, expiry, outbox), against PostgreSQL, Redis and RabbitMQ.
  *
  *   npm run start:scale -- --api 2 [--port 3000] [--host 127.0.0.1]
  *
+ * The API processes are node:cluster workers of this one: they all listen on --port, and this
+ * process hands each new connection to the next of them in turn (round robin, no proxy hop; a
+ * keep-alive connection stays with the process that accepted it). An API process that dies is
+ * replaced; one that dies within seconds of starting stops everything (a crash loop).
+ *
  * Environment: DATABASE_URL, REDIS_URL, AMQP_URL (local defaults below), TICKETMAX_SECRET and
  * PAYMENT_WEBHOOK_SECRET (generated for this run when unset: sessions then end with it), and
- * anything else src/main.ts reads, passed through to every process. API processes listen on
- * port+1 … port+N and the worker's health port is port+N+1 (all chosen freely with --port 0).
- * On several machines, use any HTTP load balancer instead of this one (see the README).
+ * anything else src/main.ts reads, passed through to every process. The worker's health port
+ * is port+1 (chosen freely with --port 0). On several machines, run the API processes behind
+ * any HTTP load balancer instead (see the README).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import cluster, { type Worker } from 'node:cluster';
 import { randomBytes } from 'node:crypto';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
 
 const { values } = parseArgs({
@@ -46,125 +50,99 @@ for (const name of ['TICKETMAX_SECRET', 'PAYMENT_WEBHOOK_SECRET']) {
   }
 }
 
-interface Member {
-  name: string;
-  child: ChildProcess;
-  url: string;
-}
-const members: Member[] = [];
+/** A member that dies sooner than this after starting is crash-looping: everything stops. */
+const CRASH_LOOP_MS = 5000;
 let stopping = false;
 
-function launch(name: string, roles: string, memberPort: number): Promise<Member> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    env: { ...env, TICKETMAX_ROLES: roles, PORT: String(memberPort), HOST: '127.0.0.1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  return new Promise((resolve, reject) => {
-    for (const stream of [child.stdout, child.stderr]) {
+/** Prints a member's output with its name, and resolves with the URL it says it runs at. */
+function follow(name: string, streams: (Readable | null)[]): Promise<string> {
+  return new Promise((resolve) => {
+    for (const stream of streams) {
+      if (!stream) continue;
       createInterface({ input: stream }).on('line', (line) => {
         const match = /running at (http:\/\/[\d.:]+)/.exec(line);
-        if (match) resolve({ name, child, url: match[1]! });
+        if (match) resolve(match[1]!);
         else console.log(`[${name}] ${line}`);
       });
     }
+  });
+}
+
+/** The worker process (ticker, expiry, outbox): its own port, for health and metrics only. */
+function launchWorker(): Promise<{ child: ChildProcess; url: string }> {
+  const started = Date.now();
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    env: { ...env, TICKETMAX_ROLES: 'ticker,expiry,outbox', PORT: String(port === 0 ? 0 : port + 1), HOST: '127.0.0.1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return new Promise((resolve, reject) => {
+    follow('worker', [child.stdout, child.stderr]).then((url) => resolve({ child, url }), reject);
     child.on('exit', (code) => {
-      reject(new Error(`${name} exited with ${code} before it listened`));
-      if (!stopping) {
-        console.error(`start:scale: ${name} exited with ${code}; stopping everything`);
-        void stop(1);
+      reject(new Error(`the worker exited with ${code} before it listened`));
+      if (stopping) return;
+      if (Date.now() - started < CRASH_LOOP_MS) {
+        console.error(`start:scale: the worker exited with ${code} at start; stopping everything`);
+        return void stop(1);
       }
+      console.error(`start:scale: the worker exited with ${code}; starting another`);
+      void launchWorker().then((w) => (worker = w.child));
     });
   });
 }
 
+/** One API process: a cluster worker listening on the shared port. */
+function launchApi(): Promise<{ api: Worker; url: string }> {
+  const api = cluster.fork({ ...env, TICKETMAX_ROLES: 'api', PORT: String(port), HOST: host });
+  const started = Date.now();
+  const name = `api:${api.process.pid}`;
+  return new Promise((resolve, reject) => {
+    follow(name, [api.process.stdout ?? null, api.process.stderr ?? null]).then((url) => resolve({ api, url }), reject);
+    api.on('exit', (code, signal) => {
+      reject(new Error(`${name} exited with ${code ?? signal} before it listened`));
+      if (stopping) return;
+      if (Date.now() - started < CRASH_LOOP_MS) {
+        console.error(`start:scale: ${name} exited with ${code ?? signal} at start; stopping everything`);
+        return void stop(1);
+      }
+      console.error(`start:scale: ${name} exited with ${code ?? signal}; starting another`);
+      void launchApi().then(({ api: next }) => console.log(`start:scale: api:${next.process.pid} took its place`));
+    });
+  });
+}
+
+let worker: ChildProcess | undefined;
+
 async function stop(code: number) {
   if (stopping) return;
   stopping = true;
-  balancer.close();
-  balancer.closeAllConnections();
-  await Promise.all(
-    members.map(
-      (m) =>
-        new Promise((resolve) => {
-          if (m.child.exitCode !== null) return resolve(undefined);
-          m.child.once('exit', resolve);
-          m.child.kill('SIGTERM');
-        }),
-    ),
-  );
+  const exited = (child: ChildProcess) =>
+    new Promise<void>((resolve) => {
+      if (child.exitCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    });
+  await Promise.all([
+    ...Object.values(cluster.workers ?? {}).map((api) => (api ? exited(api.process) : undefined)),
+    ...(worker ? [exited(worker)] : []),
+  ]);
   process.exit(code);
 }
-
-// The balancer: round robin over the API processes, streaming both ways (SSE passes through as it
-// is written), keep-alive to the upstreams. A process that refuses a connection is skipped for 2 s.
-const agent = new http.Agent({ keepAlive: true, maxSockets: 512 });
-const upstreams: { url: URL; downUntil: number }[] = [];
-let turn = 0;
-
-function nextUpstream() {
-  const now = Date.now();
-  for (let i = 0; i < upstreams.length; i++) {
-    const u = upstreams[turn++ % upstreams.length]!;
-    if (u.downUntil <= now) return u;
-  }
-  return upstreams[turn++ % upstreams.length];
-}
-
-const balancer = http.createServer((req, res) => {
-  const target = nextUpstream();
-  if (!target) return void res.writeHead(503).end();
-  const forwarded = [req.headers['x-forwarded-for'], req.socket.remoteAddress].filter(Boolean).join(', ');
-  const upstream = http.request(
-    {
-      host: target.url.hostname,
-      port: target.url.port,
-      method: req.method,
-      path: req.url,
-      headers: { ...req.headers, 'x-forwarded-for': forwarded },
-      agent,
-    },
-    (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.rawHeaders);
-      if (String(answer.headers['content-type']).startsWith('text/event-stream')) res.flushHeaders();
-      answer.pipe(res);
-    },
-  );
-  upstream.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'ECONNREFUSED') target.downUntil = Date.now() + 2000;
-    if (!res.headersSent)
-      res
-        .writeHead(502, { 'content-type': 'application/json' })
-        .end('{"error":{"code":"BAD_GATEWAY","message":"upstream unavailable","details":{}}}');
-    else res.destroy();
-  });
-  res.on('close', () => {
-    if (!res.writableFinished) upstream.destroy();
-  });
-  req.pipe(upstream);
-});
-balancer.keepAliveTimeout = 65_000;
 
 process.on('SIGTERM', () => void stop(0));
 process.on('SIGINT', () => void stop(0));
 
-const at = (i: number) => (port === 0 ? 0 : port + i);
+cluster.setupPrimary({ exec: 'src/main.ts', execArgv: ['--import', 'tsx'], silent: true });
+// Round robin: this process accepts and hands each connection to the next API process.
+cluster.schedulingPolicy = cluster.SCHED_RR;
 try {
   // The worker first: it applies the migrations once (the API processes then find them done).
-  members.push(await launch('worker', 'ticker,expiry,outbox', at(apiCount + 1)));
-  const apis = await Promise.all(Array.from({ length: apiCount }, (_, i) => launch(`api${i + 1}`, 'api', at(i + 1))));
-  members.push(...apis);
-  for (const api of apis) upstreams.push({ url: new URL(api.url), downUntil: 0 });
+  const w = await launchWorker();
+  worker = w.child;
+  const apis = await Promise.all(Array.from({ length: apiCount }, () => launchApi()));
+  const url = apis[0]!.url;
+  console.log(`API processes: ${apis.map((a) => a.api.process.pid).join(', ')} sharing ${url}; worker health: ${w.url}/healthz`);
+  console.log(`TicketMax (scale-out: ${apiCount} API processes + 1 worker) is running at ${url}`);
 } catch (err) {
   console.error(`start:scale: ${String(err)}`);
   await stop(1);
 }
-balancer.listen(port, host, () => {
-  const { port: bound } = balancer.address() as AddressInfo;
-  console.log(
-    `API processes: ${members
-      .filter((m) => m.name !== 'worker')
-      .map((m) => m.url)
-      .join(', ')}; worker health: ${members[0]!.url}/healthz`,
-  );
-  console.log(`TicketMax (scale-out: ${apiCount} API processes + 1 worker) is running at http://${host}:${bound}`);
-});

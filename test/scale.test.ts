@@ -1,7 +1,8 @@
-// start:scale end to end: N API processes and a worker behind the round-robin balancer, on
+// start:scale end to end: N API processes sharing one port (round robin) and a worker, on
 // PostgreSQL, Redis and RabbitMQ. Skipped (CI fails) when one of them is unreachable.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { request } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { rabbitReachable } from './broker-proxy.ts';
@@ -12,16 +13,45 @@ import { exitOf } from './server.ts';
 const ready = (await dbShapes()).includes('postgres') && (await redisTargets()).length > 0 && (await rabbitReachable());
 if (!ready && CI) throw new Error('CI=true but PostgreSQL, Redis or RabbitMQ is unreachable');
 
-const signupsOn = async (url: string) => {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const line = text
-    .split('\n')
-    .find((l) => l.startsWith('http_request_duration_seconds_count') && l.includes('route="/api/auth/signup"'));
-  return line ? Number(line.split(' ').at(-1)) : 0;
+/** One request on a connection of its own (round robin hands out connections, not requests). */
+function fresh(url: string, method = 'GET', body?: unknown): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, agent: false, headers: body ? { 'content-type': 'application/json' } : {} }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+    });
+    req.on('error', reject);
+    req.end(body ? JSON.stringify(body) : undefined);
+  });
+}
+
+/** Per API process (by the instance of ticketmax_process_info): how many sign-ups it served. */
+async function signupsByProcess(url: string, processes: number) {
+  const seen = new Map<string, number>();
+  for (let i = 0; i < 20 && seen.size < processes; i++) {
+    const text = (await fresh(`${url}/metrics`)).text;
+    const instance = /ticketmax_process_info\{instance="([^"]+)"\} 1/.exec(text)?.[1];
+    const line = text
+      .split('\n')
+      .find((l) => l.startsWith('http_request_duration_seconds_count') && l.includes('route="/api/auth/signup"'));
+    if (instance) seen.set(instance, line ? Number(line.split(' ').at(-1)) : 0);
+  }
+  return seen;
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 };
 
 describe('npm run start:scale', { skip: !ready && 'needs PostgreSQL, Redis and RabbitMQ' }, () => {
-  it('serves through one URL, round robin over the API processes, a worker that serves no API, and stops them all on SIGTERM', async () => {
+  it('serves through one URL, round robin over the API processes, replaces a killed one, and stops them all on SIGTERM', async () => {
     const { url: databaseUrl, drop } = await freshDb('postgres');
     const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start-scale.ts', '--api', '2', '--port', '0'], {
       env: {
@@ -49,33 +79,44 @@ describe('npm run start:scale', { skip: !ready && 'needs PostgreSQL, Redis and R
     });
     try {
       const url = await started;
-      const apis = /API processes: (.*); worker health: (http:\/\/[\d.:]+)/.exec(output);
+      const apis = /API processes: ([\d, ]+) sharing (http:\/\/[\d.:]+); worker health: (http:\/\/[\d.:]+)/.exec(output);
       assert.ok(apis, output);
-      const [api1, api2] = apis[1]!.split(', ');
-      const worker = apis[2]!;
+      const pids = apis[1]!.split(', ').map(Number);
+      assert.equal(pids.length, 2);
+      assert.equal(apis[2], url, 'the API processes share the one URL');
+      const worker = apis[3]!.replace(/\/healthz$/, '');
       assert.equal((await fetch(`${url}/readyz`)).status, 200);
       for (let i = 0; i < 2; i++) {
-        const res = await fetch(`${url}/api/auth/signup`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({
-            email: `scale-${i}-${randomBytes(3).toString('hex')}@example.test`,
-            password: 'long-enough-1',
-            name: 'Scale',
-          }),
+        const res = await fresh(`${url}/api/auth/signup`, 'POST', {
+          email: `scale-${i}-${randomBytes(3).toString('hex')}@example.test`,
+          password: 'long-enough-1',
+          name: 'Scale',
         });
-        assert.equal(res.status, 201);
+        assert.equal(res.status, 201, res.text);
       }
-      assert.deepEqual([await signupsOn(api1!), await signupsOn(api2!)], [1, 1], 'one sign-up on each API process');
+      const served = await signupsByProcess(url, 2);
+      assert.equal(served.size, 2, 'two API processes answer on the one port');
+      assert.deepEqual([...served.values()], [1, 1], 'one sign-up on each API process');
       assert.equal((await fetch(`${worker}/healthz`)).status, 200);
       assert.equal((await fetch(`${worker}/api/events`)).status, 404);
       const missing = await fetch(`${url}/api/nothing-here`);
       assert.equal(missing.status, 404);
       assert.equal(((await missing.json()) as { error: { code: string } }).error.code, 'NOT_FOUND');
+
+      // An API process killed outright is replaced, and the URL keeps serving meanwhile.
+      process.kill(pids[0]!, 'SIGKILL');
+      assert.equal((await fresh(`${url}/readyz`)).status, 200);
+      const deadline = Date.now() + 30_000;
+      while (!/took its place/.test(output) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      assert.match(output, /api:(\d+) took its place/);
+      const replacement = Number(/api:(\d+) took its place/.exec(output)![1]);
+      assert.ok(alive(replacement));
+      assert.equal((await signupsByProcess(url, 2)).size, 2, 'two API processes again');
+
       const exited = exitOf(child);
       child.kill('SIGTERM');
       assert.equal(await exited, 0);
-      await assert.rejects(fetch(`${api1}/healthz`), 'the API processes stopped too');
+      for (const pid of [pids[1]!, replacement]) assert.ok(!alive(pid), `API process ${pid} stopped too`);
     } finally {
       child.kill('SIGKILL');
       await drop();

@@ -88,6 +88,11 @@ export function watchProcesses(rootPid: number, rootRole: string, intervalMs = 1
       sample();
       for (const entry of seen.values()) entry.cpuAtStart = (entry.cpuAtStart ?? 0) + entry.cpuSeconds;
     },
+    /** Pids of the live processes whose role starts with `prefix` (e.g. 'api:'). */
+    pidsOf(prefix: string): number[] {
+      sample();
+      return [...seen.values()].filter((p) => p.role.startsWith(prefix) && isAlive(p.pid)).map((p) => p.pid);
+    },
     stop(): ProcessFigures[] {
       sample();
       clearInterval(timer);
@@ -105,4 +110,13 @@ function roleOf(pid: number, name: string): string {
     // not ours to read
   }
   return name.includes('--service') ? 'esbuild service (tsx)' : name;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** One registry per app instance, so tests can build several apps in one process. */
@@ -11,6 +12,14 @@ export function createMetrics() {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [registry],
   });
+  // Which process answered this scrape: API processes may share one port (start:scale), and a
+  // scraper or a test tells them apart by this.
+  new Gauge({
+    name: 'ticketmax_process_info',
+    help: 'Always 1; its labels name the process that answered',
+    labelNames: ['instance'] as const,
+    registers: [registry],
+  }).set({ instance: `${hostname()}:${process.pid}` }, 1);
   return {
     registry,
     httpDuration,
