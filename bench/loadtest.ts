@@ -263,7 +263,7 @@ async function scale() {
           AMQP_URL: amqpUrl,
           TICKETMAX_AMQP_PREFIX: amqpPrefix,
         }),
-      'launcher + balancer',
+      'launcher (cluster primary)',
     );
     const db = await openDb({ url: databaseUrl, poolSize: 2 });
     try {
