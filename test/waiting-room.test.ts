@@ -674,7 +674,7 @@ describe('waiting room streams (real port)', () => {
 });
 
 describe('waiting room stream cost', () => {
-  it('follows a waiting buyer from the shared status without reading their place each second', async () => {
+  it('follows a waiting buyer (stream or poll) from the shared status without reading their place each time', async () => {
     const memory = createMemoryStore();
     let placeReads = 0;
     const store: WaitingRoomStore = {
@@ -722,6 +722,12 @@ describe('waiting room stream cost', () => {
     clock.advance(10_000);
     await next();
     assert.equal(placeReads, readsAfterFirst + 1, 'read again after 10 s');
+    // A poll (GET /queue) is answered the same way: from the shared status and the place just read.
+    clock.advance(1000);
+    assert.equal((await service.myQueue('evt_cost', 'usr_29', { claim: true })).state, 'waiting');
+    assert.equal(placeReads, readsAfterFirst + 1, 'no place read for a poll while far behind');
+    await service.leave('evt_cost', 'usr_29');
+    assert.equal((await service.myQueue('evt_cost', 'usr_29', { claim: true })).state, 'left', 'a leave here is seen at once');
   });
 });
 

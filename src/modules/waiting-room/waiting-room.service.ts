@@ -68,7 +68,10 @@ const STATUS_TTL_MS = 1000;
 const CLAIM_TRUST_MS = 1000;
 /** Most claimed turns remembered at once (the map is emptied when full). */
 const CLAIM_CACHE_LIMIT = 100_000;
-const WATCH_REREAD_MS = 10_000;
+/** How long a waiting place read from the store serves this process's polls and streams. */
+const WAIT_REREAD_MS = 10_000;
+/** Most waiting places remembered at once (the map is emptied when full). */
+const WAITING_CACHE_LIMIT = 200_000;
 
 export function createWaitingRoomService({ store, repo, signer, clock, log, settingsTtlMs = 1000, remaining }: WaitingRoomDeps) {
   const settingsCache = new Map<string, Settings>();
@@ -85,6 +88,8 @@ export function createWaitingRoomService({ store, repo, signer, clock, log, sett
    */
   const claimedTurns = new Map<string, number>();
   const turnKey = (eventId: string, userId: string) => `${eventId}|${userId}`;
+  /** Places of buyers still waiting, as this process last read them: event|user -> place and when. */
+  const waitingPlaces = new Map<string, { place: Place; at: number }>();
   const registered = new Set<string>();
 
   function loadSettings(eventId: string): Promise<Settings> {
@@ -251,35 +256,36 @@ export function createWaitingRoomService({ store, repo, signer, clock, log, sett
     return { place, view: viewOf(eventId, userId, place, s, await statusEntry(eventId, s), now) };
   }
 
-  async function myQueue(eventId: string, userId: string, options: { claim: boolean }): Promise<QueueView> {
-    return (await readQueue(eventId, userId, options)).view;
-  }
-
   /**
-   * A live view for one stream. While the buyer waits well behind the serving counter their
-   * view follows from the shared, once-a-second status alone, so a stream costs no store read;
-   * the place is read again when the counter nears their number, and every 10 s in any case
-   * (a leave from another tab).
+   * The buyer's view. While they wait well behind the serving counter it follows from the shared,
+   * once-a-second status and the place this process last read (their number cannot change while
+   * they wait), so a poll or a stream tick costs no store read; the place is read again when the
+   * counter nears their number, and after WAIT_REREAD_MS in any case (a leave through another
+   * process). Admission is in number order, so a number ahead of the counter is still waiting.
    */
-  function watch(eventId: string, userId: string) {
-    let known: { place: Place; at: number } | undefined;
-    return async (): Promise<QueueView> => {
+  async function myQueue(eventId: string, userId: string, options: { claim: boolean }): Promise<QueueView> {
+    const key = turnKey(eventId, userId);
+    const known = waitingPlaces.get(key);
+    if (known) {
       const s = await settingsOf(eventId);
       const now = clock.now();
       const entry = await statusEntry(eventId, s);
-      const place = known?.place;
-      if (
-        place?.number != null &&
-        place.mark.kind === 'none' &&
-        place.number > entry.counters.serving + 1 &&
-        now - known!.at < WATCH_REREAD_MS
-      ) {
-        return viewOf(eventId, userId, place, s, entry, now);
+      if (known.place.number !== null && known.place.number > entry.counters.serving + 1 && now - known.at < WAIT_REREAD_MS) {
+        return viewOf(eventId, userId, known.place, s, entry, now);
       }
-      const read = await readQueue(eventId, userId, { claim: true });
-      known = { place: read.place, at: now };
-      return read.view;
-    };
+      waitingPlaces.delete(key);
+    }
+    const read = await readQueue(eventId, userId, options);
+    if (read.place.mark.kind === 'none' && read.place.number !== null) {
+      if (waitingPlaces.size >= WAITING_CACHE_LIMIT) waitingPlaces.clear();
+      waitingPlaces.set(key, { place: read.place, at: clock.now() });
+    }
+    return read.view;
+  }
+
+  /** A live view for one stream: the same as polling (see myQueue). */
+  function watch(eventId: string, userId: string) {
+    return () => myQueue(eventId, userId, { claim: true });
   }
 
   function mayControl(actor: Actor, s: Settings) {
@@ -357,6 +363,7 @@ export function createWaitingRoomService({ store, repo, signer, clock, log, sett
     async leave(eventId: string, userId: string): Promise<void> {
       await settingsOf(eventId);
       claimedTurns.delete(turnKey(eventId, userId));
+      waitingPlaces.delete(turnKey(eventId, userId));
       if (!(await store.leave(eventId, userId))) throw notInQueue();
     },
 
