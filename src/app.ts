@@ -144,7 +144,14 @@ export async function buildApp(deps: AppDeps) {
     remaining: (eventId) => inventory.remaining(eventId),
   });
   const recorder = createAdmissionRecorder({ store: queueStore, db });
-  const ticker = createTicker({ service: waitingRoom, store: queueStore, clock, log: app.log, recorder });
+  const ticker = createTicker({
+    service: waitingRoom,
+    store: queueStore,
+    clock,
+    log: app.log,
+    recorder,
+    onFinished: (eventId, retainMs) => inventory.retire(eventId, retainMs),
+  });
   metrics.gauge(
     'ticketmax_queue_buyers',
     'Buyers in each event queue by state (at most a second old)',

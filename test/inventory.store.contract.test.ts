@@ -64,6 +64,16 @@ for (const shape of shapes) {
       assert.deepEqual(await store.listHolds(eventId), { ok: false, code: 'NOT_LOADED' });
     });
 
+    it('forgets an event after the retention it is given (and can load it again)', async () => {
+      const eventId = await loaded();
+      assert.equal((await hold(eventId, 'u1', [1])).ok, true);
+      await store.expire(eventId, 100);
+      assert.ok(!('code' in (await store.snapshot(eventId))), 'kept until the retention runs out');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.deepEqual(await store.snapshot(eventId), { ok: false, code: 'NOT_LOADED' });
+      assert.equal(await store.load(eventId, seed(), 'missing'), true);
+    });
+
     it('loads an event once when two loads race, from the seed', async () => {
       const eventId = randomEventId();
       const s = seed({ seatCount: 20, taken: [0, 9, 19], ga: { sec_ga: { capacity: 10, remaining: 7 } } });

@@ -404,5 +404,16 @@ for (const target of ['memory', ...targets] as const) {
       await store.removeQueue(e);
       assert.ok(!(await store.queues()).includes(e));
     });
+
+    it("forgets an event's queue after the retention it is given", async () => {
+      const e = newEvent();
+      await openSale(store, e);
+      assert.equal((await joinOpen(store, e, 'usr_retired', T0)).created, true);
+      await store.expireQueue(e, 100);
+      assert.ok(await store.place(e, 'usr_retired'), 'kept until the retention runs out');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.equal(await store.place(e, 'usr_retired'), null);
+      assert.equal((await store.counters(e)).joined, 0);
+    });
   });
 }

@@ -8,6 +8,7 @@ import { buildApp, type App } from '../src/app.ts';
 import type { Db } from '../src/platform/db.ts';
 import {
   createMemoryStore,
+  createTicker,
   createWaitingRoomService,
   type QueueView,
   type WaitingRoomStore,
@@ -796,5 +797,54 @@ describe('admission checks on the hot path', () => {
     await check(third, 'usr_3');
     await a.admission.finish('evt_claims', 'usr_3'); // paid through this process
     await refused(check(third, 'usr_3'));
+  });
+});
+
+describe('retiring a finished event', () => {
+  it('stops ticking an event long over, and lets its queue and its inventory go after the retention', async () => {
+    const store = createMemoryStore();
+    const clock = manualClock();
+    const now = clock.now();
+    const row: QueueSettingsRow = {
+      id: 'evt_over',
+      organizer_id: 'usr_org',
+      starts_at: new Date(now + 60_000),
+      on_sale_at: new Date(now - 60_000),
+      off_sale_at: null,
+      admit_per_minute: 600,
+      max_active: 10,
+      claim_seconds: 60,
+      pre_queue_minutes: 30,
+      admission_minutes: 15,
+      queue_paused: false,
+    };
+    const service = createWaitingRoomService({
+      store,
+      repo: { findSettings: async () => row, updateControls: async () => row },
+      signer: createSigner(SECRET, 'admission'),
+      clock,
+      log: { info: () => undefined, warn: () => undefined },
+    });
+    const retired: [string, number][] = [];
+    const ticker = createTicker({
+      service,
+      store,
+      clock,
+      log: { warn: () => undefined },
+      retainMs: 100,
+      onFinished: async (eventId, retainMs) => void retired.push([eventId, retainMs]),
+    });
+    await service.join('evt_over', 'usr_1');
+    await ticker.tick(clock.now());
+    assert.deepEqual(await store.queues(), ['evt_over'], 'ticked while the sale runs');
+    assert.deepEqual(retired, []);
+    // The event started (the sale closed) and every admission has run out since.
+    clock.advance(60_000 + 2 * 15 * 60_000 + 1000);
+    await ticker.tick(clock.now());
+    assert.deepEqual(await store.queues(), [], 'no longer ticked');
+    assert.deepEqual(retired, [['evt_over', 100]], 'the inventory is told, with the retention');
+    assert.ok(await store.place('evt_over', 'usr_1'), 'kept for the retention');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(await store.place('evt_over', 'usr_1'), null, 'then gone');
   });
 });

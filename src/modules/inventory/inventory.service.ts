@@ -300,6 +300,9 @@ export function createInventoryService({ store, events, repo, clock, log, sweepM
 
     ensureLoaded,
 
+    /** The event is over: its hot state goes after `afterMs` (a later call would rebuild it from the database). */
+    retire: (eventId: string, afterMs: number) => store.expire(eventId, afterMs),
+
     /** Forgets the event's hot state as a Redis flush would (tests; the next call rebuilds it). */
     dropHotState: (eventId: string) => store.drop(eventId),
 

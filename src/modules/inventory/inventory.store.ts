@@ -91,6 +91,8 @@ export interface InventoryStore {
   subscribe(eventId: string, listener: (message: InventoryMessage) => void): Promise<() => Promise<void>>;
   /** Forgets the event's hot state, as a Redis flush would (tests, and before a full rebuild). */
   drop(eventId: string): Promise<void>;
+  /** Forgets the event's hot state after `afterMs` (an event long over; a later call would rebuild it from the database). */
+  expire(eventId: string, afterMs: number): Promise<void>;
   /** Number of hold records per event, for the events this process knows to have holds (metrics). */
   holdCounts(): Promise<Record<string, number>>;
   /** Starts the expiry sweeper: every `intervalMs` it sweeps the events that have holds. */

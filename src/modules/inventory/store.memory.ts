@@ -206,6 +206,10 @@ export function createMemoryInventoryStore(): InventoryStore {
       events.delete(eventId);
     },
 
+    async expire(eventId: string, afterMs: number) {
+      setTimeout(() => events.delete(eventId), afterMs).unref();
+    },
+
     async holdCounts() {
       const out: Record<string, number> = {};
       for (const [eventId, state] of events) if (state.holds.size > 0) out[eventId] = state.holds.size;

@@ -265,6 +265,12 @@ export async function createRedisInventoryStore(redis: Redis): Promise<Inventory
       await client.sendCommand(['DEL', k.meta, k.bits, k.ga, k.holds, k.expiries]);
     },
 
+    async expire(eventId: string, afterMs: number) {
+      const k = eventKeys(eventId);
+      const ms = String(Math.max(1, Math.round(afterMs)));
+      await Promise.all([k.meta, k.bits, k.ga, k.holds, k.expiries].map((key) => client.sendCommand(['PEXPIRE', key, ms])));
+    },
+
     async holdCounts() {
       const shared = await client.sendCommand<string[]>(['SMEMBERS', EVENTS_WITH_HOLDS_KEY]);
       const ids = [...new Set([...touched.keys(), ...shared])];

@@ -255,6 +255,9 @@ export function createMemoryStore(): WaitingRoomStore {
     async removeQueue(eventId) {
       registered.delete(eventId);
     },
+    async expireQueue(eventId, afterMs) {
+      setTimeout(() => events.delete(eventId), afterMs).unref();
+    },
     async ping() {},
     async close() {
       events.clear();

@@ -149,6 +149,10 @@ export async function createRedisStore(redis: Redis, options: { ownsClient?: boo
     async removeQueue(eventId) {
       await redis.client.sRem(QUEUES_KEY, eventId);
     },
+    async expireQueue(eventId, afterMs) {
+      const keys = Object.values(queueKeys(eventId));
+      await Promise.all(keys.map((key) => redis.client.pExpire(key, Math.max(1, Math.round(afterMs)))));
+    },
     ping: () => redis.ping(),
     async close() {
       if (options.ownsClient) await redis.quit();

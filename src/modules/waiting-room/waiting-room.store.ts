@@ -114,6 +114,8 @@ export interface WaitingRoomStore {
   addQueue(eventId: string): Promise<void>;
   queues(): Promise<string[]>;
   removeQueue(eventId: string): Promise<void>;
+  /** Forgets everything about the event's queue after `afterMs` (an event long over: its log is in the database). */
+  expireQueue(eventId: string, afterMs: number): Promise<void>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

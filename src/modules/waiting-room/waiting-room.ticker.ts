@@ -16,6 +16,10 @@ export interface TickerDeps {
   leaseMs?: number;
   /** Copies each event's admission log to the database after every step it runs (absent: not kept). */
   recorder?: Pick<AdmissionRecorder, 'record'>;
+  /** How long an event's queue data stays in the store once the event is over and its log copied. */
+  retainMs?: number;
+  /** Called once an event is over and its queue retired (the inventory lets its hot state go too). */
+  onFinished?: (eventId: string, retainMs: number) => Promise<void>;
 }
 
 /**
@@ -23,7 +27,17 @@ export interface TickerDeps {
  * or renews the event's lease and runs one step. With several processes the lease leaves one
  * ticker per event; even two at once could not admit faster, since the rate bucket lives in the store.
  */
-export function createTicker({ service, store, clock, log, recorder, intervalMs = 200, leaseMs = 2000 }: TickerDeps) {
+export function createTicker({
+  service,
+  store,
+  clock,
+  log,
+  recorder,
+  onFinished,
+  intervalMs = 200,
+  leaseMs = 2000,
+  retainMs = 3_600_000,
+}: TickerDeps) {
   const owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
@@ -35,8 +49,11 @@ export function createTicker({ service, store, clock, log, recorder, intervalMs 
     for (const eventId of events) {
       try {
         if (await service.finishedLongAgo(eventId, now)) {
+          // Over: the log reaches the database, the ticker lets go, and the hot state expires later.
           await recorder?.record(eventId);
           await store.removeQueue(eventId);
+          await store.expireQueue(eventId, retainMs);
+          await onFinished?.(eventId, retainMs);
           led.delete(eventId);
           continue;
         }
