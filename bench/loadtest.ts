@@ -22,6 +22,7 @@ import { openDb, type Db } from '../src/platform/db.ts';
 import { migrate } from '../src/platform/migrate.ts';
 import { createBroker } from '../src/platform/amqp.ts';
 import { createRedis } from '../src/platform/redis.ts';
+import { queueKeys } from '../src/modules/waiting-room/keys.ts';
 import { startProcess, stopProcess, withDatabase } from './lib.ts';
 import { runBuyer, type BuyerRecord, type Venue } from './loadtest/buyer.ts';
 import { createClient, WindowClosed } from './loadtest/http.ts';
@@ -267,7 +268,8 @@ async function scale() {
     );
     const db = await openDb({ url: databaseUrl, poolSize: 2 });
     try {
-      return { ...result, ...(await verify(db, result.venue.eventId, result.records)) };
+      const queueMb = await queueMemoryMb(redisUrl, result.venue.eventId);
+      return { ...result, queueMb, ...(await verify(db, result.venue.eventId, result.records)) };
     } finally {
       await db.close();
       await removeQueues(amqpUrl, amqpPrefix);
@@ -277,6 +279,21 @@ async function scale() {
 
 await mkdir('bench/results', { recursive: true });
 const file = `bench/results/${scenario.name}-${new Date().toISOString().replaceAll(':', '-')}`;
+
+/** What the event's waiting room holds in Redis after the run (MEMORY USAGE of its keys), in MB. */
+async function queueMemoryMb(url: string, eventId: string): Promise<number> {
+  const redis = await createRedis(url);
+  try {
+    const sizes = await Promise.all(
+      Object.values(queueKeys(eventId)).map((key) =>
+        redis.client.sendCommand<number | null>(['MEMORY', 'USAGE', key, 'SAMPLES', '0']),
+      ),
+    );
+    return round(sizes.reduce<number>((sum, n) => sum + Number(n ?? 0), 0) / 1024 / 1024);
+  } finally {
+    await redis.quit();
+  }
+}
 
 /** Deletes the run's RabbitMQ queues and exchange (the prefix was this run's alone). Best effort. */
 async function removeQueues(url: string, prefix: string) {
@@ -326,6 +343,7 @@ const summary = {
   'orders by status': JSON.stringify(r.sold.ordersByStatus),
   'window (s)': round(r.windowSeconds),
   'restarts to settle cut-off payments': r.settleRestarts,
+  ...('queueMb' in r ? { "waiting room in Redis (MB, the event's queue keys after the run)": Number(r.queueMb) } : {}),
   'API process killed (SIGKILL)': r.killed ? `pid ${r.killed.pid} at ${r.killed.atSeconds} s` : 'none',
   'seeding (s, before the window)': round(r.seedSeconds),
   'load generator CPU (s, same machine)': round(r.generatorCpuSeconds),
