@@ -23,6 +23,7 @@ function fresh(url: string, method = 'GET', body?: unknown): Promise<{ status: n
       res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
     });
     req.on('error', reject);
+    req.setTimeout(15_000, () => req.destroy(new Error(`${method} ${url}: no answer in 15 s`)));
     req.end(body ? JSON.stringify(body) : undefined);
   });
 }
@@ -57,7 +58,8 @@ describe('npm run start:scale', { skip: !ready && 'needs PostgreSQL, Redis and R
       env: {
         ...process.env,
         DATABASE_URL: databaseUrl!,
-        REDIS_URL: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
+        // A database of its own: this run's ticker must not meet other test files' queues.
+        REDIS_URL: process.env.TEST_SCALE_REDIS_URL ?? 'redis://127.0.0.1:6379/7',
         AMQP_URL: 'amqp://guest:guest@127.0.0.1:5672',
         TICKETMAX_AMQP_PREFIX: `test-${randomBytes(5).toString('hex')}`,
         TICKETMAX_SECRET: 's'.repeat(40),
@@ -105,9 +107,14 @@ describe('npm run start:scale', { skip: !ready && 'needs PostgreSQL, Redis and R
 
       // An API process killed outright is replaced, and the URL keeps serving meanwhile.
       process.kill(pids[0]!, 'SIGKILL');
+      const waitFor = async (pattern: RegExp) => {
+        const deadline = Date.now() + 60_000;
+        while (!pattern.test(output) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      };
+      // Once the launcher has seen the death it hands new connections to the living process only.
+      await waitFor(new RegExp(`api:${pids[0]} exited`));
       assert.equal((await fresh(`${url}/readyz`)).status, 200);
-      const deadline = Date.now() + 30_000;
-      while (!/took its place/.test(output) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      await waitFor(/took its place/);
       assert.match(output, /api:(\d+) took its place/);
       const replacement = Number(/api:(\d+) took its place/.exec(output)![1]);
       assert.ok(alive(replacement));
