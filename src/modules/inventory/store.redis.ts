@@ -122,7 +122,8 @@ export async function createRedisInventoryStore(redis: Redis): Promise<Inventory
   const touched = new Map<string, number>();
   const announced = new Map<string, number>();
   let timer: NodeJS.Timeout | undefined;
-  let sweeping = false;
+  /** The sweep in flight, if any: one at a time, and close() waits for it. */
+  let sweeping: Promise<void> | undefined;
 
   const store: InventoryStore = {
     kind: 'redis',
@@ -286,11 +287,10 @@ export async function createRedisInventoryStore(redis: Redis): Promise<Inventory
       clearInterval(timer);
       timer = setInterval(() => {
         if (sweeping) return;
-        sweeping = true;
-        sweepAll(now())
+        sweeping = sweepAll(now())
           .catch(onError)
           .finally(() => {
-            sweeping = false;
+            sweeping = undefined;
           });
       }, intervalMs);
       timer.unref();
@@ -298,6 +298,8 @@ export async function createRedisInventoryStore(redis: Redis): Promise<Inventory
 
     async close() {
       clearInterval(timer);
+      // A sweep still running would meet a closed client.
+      await sweeping;
       listeners.clear();
       channelEvents.clear();
       if (subscriber) await subscriber.close().catch(() => undefined);
