@@ -6,8 +6,9 @@
  *
  * The API processes are node:cluster workers of this one: they all listen on --port, and this
  * process hands each new connection to the next of them in turn (round robin, no proxy hop; a
- * keep-alive connection stays with the process that accepted it). An API process that dies is
- * replaced; one that dies within seconds of starting stops everything (a crash loop).
+ * keep-alive connection stays with the process that accepted it). A process that dies is replaced;
+ * one that dies before it listened, or a sixth replacement within a minute, stops everything. The
+ * worker is tied to this process by an IPC channel: if this launcher dies, however, it stops too.
  *
  * Environment: DATABASE_URL, REDIS_URL, AMQP_URL (local defaults below), TICKETMAX_SECRET and
  * PAYMENT_WEBHOOK_SECRET (generated for this run when unset: sessions then end with it), and
@@ -50,9 +51,30 @@ for (const name of ['TICKETMAX_SECRET', 'PAYMENT_WEBHOOK_SECRET']) {
   }
 }
 
-/** A member that dies sooner than this after starting is crash-looping: everything stops. */
-const CRASH_LOOP_MS = 5000;
+/** More replacements than this within a minute is a crash loop: everything stops. */
+const MAX_RESTARTS_A_MINUTE = 5;
+const restarts: number[] = [];
 let stopping = false;
+
+/**
+ * Whether a member that died may be replaced: not while stopping, not if it died before it
+ * listened (a broken start would only repeat), not in a crash loop.
+ */
+function mayReplace(name: string, listened: boolean, how: string): boolean {
+  if (stopping) return false;
+  const now = Date.now();
+  while (restarts.length > 0 && restarts[0]! < now - 60_000) restarts.shift();
+  if (!listened || restarts.length >= MAX_RESTARTS_A_MINUTE) {
+    console.error(
+      `start:scale: ${name} exited with ${how}${listened ? ' (too often)' : ' before it listened'}; stopping everything`,
+    );
+    void stop(1);
+    return false;
+  }
+  restarts.push(now);
+  console.error(`start:scale: ${name} exited with ${how}; starting another`);
+  return true;
+}
 
 /** Prints a member's output with its name, and resolves with the URL it says it runs at. */
 function follow(name: string, streams: (Readable | null)[]): Promise<string> {
@@ -70,22 +92,20 @@ function follow(name: string, streams: (Readable | null)[]): Promise<string> {
 
 /** The worker process (ticker, expiry, outbox): its own port, for health and metrics only. */
 function launchWorker(): Promise<{ child: ChildProcess; url: string }> {
-  const started = Date.now();
+  let listened = false;
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     env: { ...env, TICKETMAX_ROLES: 'ticker,expiry,outbox', PORT: String(port === 0 ? 0 : port + 1), HOST: '127.0.0.1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    // The IPC channel closes when this launcher dies, however it dies: the worker then stops too.
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
   return new Promise((resolve, reject) => {
-    follow('worker', [child.stdout, child.stderr]).then((url) => resolve({ child, url }), reject);
-    child.on('exit', (code) => {
-      reject(new Error(`the worker exited with ${code} before it listened`));
-      if (stopping) return;
-      if (Date.now() - started < CRASH_LOOP_MS) {
-        console.error(`start:scale: the worker exited with ${code} at start; stopping everything`);
-        return void stop(1);
-      }
-      console.error(`start:scale: the worker exited with ${code}; starting another`);
-      void launchWorker().then((w) => (worker = w.child));
+    follow('worker', [child.stdout, child.stderr]).then((url) => {
+      listened = true;
+      resolve({ child, url });
+    }, reject);
+    child.on('exit', (code, signal) => {
+      reject(new Error(`the worker exited with ${code ?? signal} before it listened`));
+      if (mayReplace('the worker', listened, String(code ?? signal))) void launchWorker().then((w) => (worker = w.child));
     });
   });
 }
@@ -93,19 +113,18 @@ function launchWorker(): Promise<{ child: ChildProcess; url: string }> {
 /** One API process: a cluster worker listening on the shared port. */
 function launchApi(): Promise<{ api: Worker; url: string }> {
   const api = cluster.fork({ ...env, TICKETMAX_ROLES: 'api', PORT: String(port), HOST: host });
-  const started = Date.now();
   const name = `api:${api.process.pid}`;
+  let listened = false;
   return new Promise((resolve, reject) => {
-    follow(name, [api.process.stdout ?? null, api.process.stderr ?? null]).then((url) => resolve({ api, url }), reject);
+    follow(name, [api.process.stdout ?? null, api.process.stderr ?? null]).then((url) => {
+      listened = true;
+      resolve({ api, url });
+    }, reject);
     api.on('exit', (code, signal) => {
       reject(new Error(`${name} exited with ${code ?? signal} before it listened`));
-      if (stopping) return;
-      if (Date.now() - started < CRASH_LOOP_MS) {
-        console.error(`start:scale: ${name} exited with ${code ?? signal} at start; stopping everything`);
-        return void stop(1);
+      if (mayReplace(name, listened, String(code ?? signal))) {
+        void launchApi().then(({ api: next }) => console.log(`start:scale: api:${next.process.pid} took its place`));
       }
-      console.error(`start:scale: ${name} exited with ${code ?? signal}; starting another`);
-      void launchApi().then(({ api: next }) => console.log(`start:scale: api:${next.process.pid} took its place`));
     });
   });
 }
@@ -140,7 +159,9 @@ try {
   worker = w.child;
   const apis = await Promise.all(Array.from({ length: apiCount }, () => launchApi()));
   const url = apis[0]!.url;
-  console.log(`API processes: ${apis.map((a) => a.api.process.pid).join(', ')} sharing ${url}; worker health: ${w.url}/healthz`);
+  console.log(
+    `API processes: ${apis.map((a) => a.api.process.pid).join(', ')} sharing ${url}; worker ${w.child.pid} health: ${w.url}/healthz`,
+  );
   console.log(`TicketMax (scale-out: ${apiCount} API processes + 1 worker) is running at ${url}`);
 } catch (err) {
   console.error(`start:scale: ${String(err)}`);

@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { buildApp } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { DEMO_ACCOUNTS, seedDemo } from './demo/seed.ts';
@@ -55,6 +56,9 @@ async function main() {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+  // Started by a supervisor over an IPC channel (start:scale): when it is gone, so is this process,
+  // rather than a ticker left running on its own.
+  if (process.send && !cluster.isWorker) process.once('disconnect', () => shutdown('supervisor gone'));
 
   const address = await app.listen({ port: config.port, host: config.host });
   const shape = config.embedded ? 'embedded (PGlite + memory)' : 'scale-out (PostgreSQL)';

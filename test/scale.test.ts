@@ -81,7 +81,7 @@ describe('npm run start:scale', { skip: !ready && 'needs PostgreSQL, Redis and R
     });
     try {
       const url = await started;
-      const apis = /API processes: ([\d, ]+) sharing (http:\/\/[\d.:]+); worker health: (http:\/\/[\d.:]+)/.exec(output);
+      const apis = /API processes: ([\d, ]+) sharing (http:\/\/[\d.:]+); worker \d+ health: (http:\/\/[\d.:]+)/.exec(output);
       assert.ok(apis, output);
       const pids = apis[1]!.split(', ').map(Number);
       assert.equal(pids.length, 2);
@@ -124,6 +124,44 @@ describe('npm run start:scale', { skip: !ready && 'needs PostgreSQL, Redis and R
       child.kill('SIGTERM');
       assert.equal(await exited, 0);
       for (const pid of [pids[1]!, replacement]) assert.ok(!alive(pid), `API process ${pid} stopped too`);
+    } finally {
+      child.kill('SIGKILL');
+      await drop();
+    }
+  });
+
+  it('takes every process down with it when the launcher itself is killed', async () => {
+    const { url: databaseUrl, drop } = await freshDb('postgres');
+    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start-scale.ts', '--api', '1', '--port', '0'], {
+      env: {
+        ...process.env,
+        DATABASE_URL: databaseUrl!,
+        REDIS_URL: process.env.TEST_SCALE_REDIS_URL ?? 'redis://127.0.0.1:6379/7',
+        AMQP_URL: 'amqp://guest:guest@127.0.0.1:5672',
+        TICKETMAX_AMQP_PREFIX: `test-${randomBytes(5).toString('hex')}`,
+        TICKETMAX_SECRET: 's'.repeat(40),
+        PAYMENT_WEBHOOK_SECRET: 'w'.repeat(40),
+        LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const onData = (chunk: Buffer) => {
+          output += chunk.toString();
+          if (/API processes: .* worker \d+ health/.test(output)) resolve();
+        };
+        child.stdout.on('data', onData);
+        child.stderr.on('data', onData);
+        child.on('exit', (code) => reject(new Error(`exited with ${code}:\n${output}`)));
+      });
+      const m = /API processes: (\d+) sharing .*; worker (\d+) health/.exec(output)!;
+      const pids = [Number(m[1]), Number(m[2])];
+      child.kill('SIGKILL'); // no chance to stop anything itself
+      const deadline = Date.now() + 20_000;
+      while (pids.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+      assert.deepEqual(pids.filter(alive), [], 'no API process or worker outlives the launcher');
     } finally {
       child.kill('SIGKILL');
       await drop();
