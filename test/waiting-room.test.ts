@@ -846,5 +846,29 @@ describe('retiring a finished event', () => {
     assert.ok(await store.place('evt_over', 'usr_1'), 'kept for the retention');
     await new Promise((resolve) => setTimeout(resolve, 300));
     assert.equal(await store.place('evt_over', 'usr_1'), null, 'then gone');
+
+    // Another process whose database read fails keeps ticking nothing, but retires nothing either;
+    // one whose database has no such event unregisters it.
+    await store.addQueue('evt_live');
+    const otherProcess = (findSettings: () => Promise<QueueSettingsRow | undefined>) =>
+      createTicker({
+        service: createWaitingRoomService({
+          store,
+          repo: { findSettings, updateControls: async () => row },
+          signer: createSigner(SECRET, 'admission'),
+          clock,
+          log: { info: () => undefined, warn: () => undefined },
+        }),
+        store,
+        clock,
+        log: { warn: () => undefined },
+        retainMs: 100,
+      });
+    await otherProcess(async () => {
+      throw new Error('connection reset');
+    }).tick(clock.now());
+    assert.deepEqual(await store.queues(), ['evt_live'], 'a failing read retires nothing');
+    await otherProcess(async () => undefined).tick(clock.now());
+    assert.deepEqual(await store.queues(), [], 'an event the database does not have is unregistered');
   });
 });

@@ -1,6 +1,6 @@
 import type { Clock } from '../../platform/clock.ts';
 import type { Signer } from '../../platform/crypto.ts';
-import { forbidden, notFound } from '../../platform/errors.ts';
+import { AppError, forbidden, notFound } from '../../platform/errors.ts';
 import { notAdmitted, notInQueue, saleNotOpen } from './waiting-room.errors.ts';
 import type { WaitingRoomRepository } from './waiting-room.repository.ts';
 import { newShuffleSeed } from './shuffle.ts';
@@ -424,14 +424,20 @@ export function createWaitingRoomService({ store, repo, signer, clock, log, sett
       return result;
     },
 
-    /** True once the event closed long enough ago that its queue needs no more ticks. */
-    async finishedLongAgo(eventId: string, now: number) {
+    /**
+     * 'over' once the event closed long enough ago that its queue needs no more ticks, 'gone' when
+     * the database has no such event, else false. A failing database read throws: a blip must
+     * never retire a live queue.
+     */
+    async finishedLongAgo(eventId: string, now: number): Promise<'over' | 'gone' | false> {
+      let s: Settings;
       try {
-        const s = await settingsOf(eventId);
-        return now >= s.closeAt + 2 * s.rules.admissionMs;
-      } catch {
-        return true; // the event is gone
+        s = await settingsOf(eventId);
+      } catch (err) {
+        if (err instanceof AppError && err.code === 'NOT_FOUND') return 'gone';
+        throw err;
       }
+      return now >= s.closeAt + 2 * s.rules.admissionMs ? 'over' : false;
     },
 
     /** The door other modules use (holds, orders): see index.ts. */

@@ -48,9 +48,11 @@ export function createTicker({
     const events = await store.queues();
     for (const eventId of events) {
       try {
-        if (await service.finishedLongAgo(eventId, now)) {
+        const finished = await service.finishedLongAgo(eventId, now);
+        if (finished) {
           // Over: the log reaches the database, the ticker lets go, and the hot state expires later.
-          await recorder?.record(eventId);
+          // Gone from the database: nothing to record (and no row for the log to refer to).
+          if (finished === 'over') await recorder?.record(eventId);
           await store.removeQueue(eventId);
           await store.expireQueue(eventId, retainMs);
           await onFinished?.(eventId, retainMs);
