@@ -51,38 +51,48 @@ const alive = (pid: number) => {
   }
 };
 
+/**
+ * Starts `npm run start:scale` with `api` API processes on a fresh database; `started` resolves
+ * with its URL once it says it is running, `output` is everything it printed so far.
+ */
+function launch(databaseUrl: string, api: number) {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start-scale.ts', '--api', String(api), '--port', '0'], {
+    env: {
+      ...process.env,
+      DATABASE_URL: databaseUrl,
+      // A database of its own: this run's ticker must not meet other test files' queues.
+      REDIS_URL: process.env.TEST_SCALE_REDIS_URL ?? 'redis://127.0.0.1:6379/7',
+      AMQP_URL: 'amqp://guest:guest@127.0.0.1:5672',
+      TICKETMAX_AMQP_PREFIX: `test-${randomBytes(5).toString('hex')}`,
+      TICKETMAX_SECRET: 's'.repeat(40),
+      PAYMENT_WEBHOOK_SECRET: 'w'.repeat(40),
+      LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const run = { child, output: '', started: undefined as unknown as Promise<string> };
+  run.started = new Promise<string>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      run.output += chunk.toString();
+      const match = /running at (http:\/\/[\d.:]+)/.exec(run.output);
+      if (match) resolve(match[1]!);
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`exited with ${code}:\n${run.output}`)));
+  });
+  return run;
+}
+
 describe('npm run start:scale', { skip: !ready && 'needs PostgreSQL, Redis and RabbitMQ' }, () => {
   it('serves through one URL, round robin over the API processes, replaces a killed one, and stops them all on SIGTERM', async () => {
     const { url: databaseUrl, drop } = await freshDb('postgres');
-    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start-scale.ts', '--api', '2', '--port', '0'], {
-      env: {
-        ...process.env,
-        DATABASE_URL: databaseUrl!,
-        // A database of its own: this run's ticker must not meet other test files' queues.
-        REDIS_URL: process.env.TEST_SCALE_REDIS_URL ?? 'redis://127.0.0.1:6379/7',
-        AMQP_URL: 'amqp://guest:guest@127.0.0.1:5672',
-        TICKETMAX_AMQP_PREFIX: `test-${randomBytes(5).toString('hex')}`,
-        TICKETMAX_SECRET: 's'.repeat(40),
-        PAYMENT_WEBHOOK_SECRET: 'w'.repeat(40),
-        LOG_LEVEL: 'warn',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    const started = new Promise<string>((resolve, reject) => {
-      const onData = (chunk: Buffer) => {
-        output += chunk.toString();
-        const match = /running at (http:\/\/[\d.:]+)/.exec(output);
-        if (match) resolve(match[1]!);
-      };
-      child.stdout.on('data', onData);
-      child.stderr.on('data', onData);
-      child.on('exit', (code) => reject(new Error(`exited with ${code}:\n${output}`)));
-    });
+    const run = launch(databaseUrl!, 2);
+    const { child } = run;
     try {
-      const url = await started;
-      const apis = /API processes: ([\d, ]+) sharing (http:\/\/[\d.:]+); worker \d+ health: (http:\/\/[\d.:]+)/.exec(output);
-      assert.ok(apis, output);
+      const url = await run.started;
+      const apis = /API processes: ([\d, ]+) sharing (http:\/\/[\d.:]+); worker \d+ health: (http:\/\/[\d.:]+)/.exec(run.output);
+      assert.ok(apis, run.output);
       const pids = apis[1]!.split(', ').map(Number);
       assert.equal(pids.length, 2);
       assert.equal(apis[2], url, 'the API processes share the one URL');
@@ -109,14 +119,14 @@ describe('npm run start:scale', { skip: !ready && 'needs PostgreSQL, Redis and R
       process.kill(pids[0]!, 'SIGKILL');
       const waitFor = async (pattern: RegExp) => {
         const deadline = Date.now() + 60_000;
-        while (!pattern.test(output) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+        while (!pattern.test(run.output) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
       };
       // Once the launcher has seen the death it hands new connections to the living process only.
       await waitFor(new RegExp(`api:${pids[0]} exited`));
       assert.equal((await fresh(`${url}/readyz`)).status, 200);
       await waitFor(/took its place/);
-      assert.match(output, /api:(\d+) took its place/);
-      const replacement = Number(/api:(\d+) took its place/.exec(output)![1]);
+      assert.match(run.output, /api:(\d+) took its place/);
+      const replacement = Number(/api:(\d+) took its place/.exec(run.output)![1]);
       assert.ok(alive(replacement));
       assert.equal((await signupsByProcess(url, 2)).size, 2, 'two API processes again');
 
@@ -132,31 +142,11 @@ describe('npm run start:scale', { skip: !ready && 'needs PostgreSQL, Redis and R
 
   it('takes every process down with it when the launcher itself is killed', async () => {
     const { url: databaseUrl, drop } = await freshDb('postgres');
-    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start-scale.ts', '--api', '1', '--port', '0'], {
-      env: {
-        ...process.env,
-        DATABASE_URL: databaseUrl!,
-        REDIS_URL: process.env.TEST_SCALE_REDIS_URL ?? 'redis://127.0.0.1:6379/7',
-        AMQP_URL: 'amqp://guest:guest@127.0.0.1:5672',
-        TICKETMAX_AMQP_PREFIX: `test-${randomBytes(5).toString('hex')}`,
-        TICKETMAX_SECRET: 's'.repeat(40),
-        PAYMENT_WEBHOOK_SECRET: 'w'.repeat(40),
-        LOG_LEVEL: 'warn',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
+    const run = launch(databaseUrl!, 1);
+    const { child } = run;
     try {
-      await new Promise<void>((resolve, reject) => {
-        const onData = (chunk: Buffer) => {
-          output += chunk.toString();
-          if (/API processes: .* worker \d+ health/.test(output)) resolve();
-        };
-        child.stdout.on('data', onData);
-        child.stderr.on('data', onData);
-        child.on('exit', (code) => reject(new Error(`exited with ${code}:\n${output}`)));
-      });
-      const m = /API processes: (\d+) sharing .*; worker (\d+) health/.exec(output)!;
+      await run.started;
+      const m = /API processes: (\d+) sharing .*; worker (\d+) health/.exec(run.output)!;
       const pids = [Number(m[1]), Number(m[2])];
       child.kill('SIGKILL'); // no chance to stop anything itself
       const deadline = Date.now() + 20_000;

@@ -29,6 +29,39 @@ function manualClock(start = Date.now()): ManualClock {
   return { now: () => t, set: (v) => (t = v), advance: (ms) => (t += ms) };
 }
 
+/** Queue settings as the events table holds them: on sale since a minute ago, starting in a day. */
+function settingsRow(now: number, overrides: Partial<QueueSettingsRow> = {}): QueueSettingsRow {
+  return {
+    id: 'evt_unit',
+    organizer_id: 'usr_org',
+    starts_at: new Date(now + 86_400_000),
+    on_sale_at: new Date(now - 60_000),
+    off_sale_at: null,
+    admit_per_minute: 60,
+    max_active: 1000,
+    claim_seconds: 120,
+    pre_queue_minutes: 30,
+    admission_minutes: 15,
+    queue_paused: false,
+    ...overrides,
+  };
+}
+
+/** A waiting-room service on `store` (one API process), its settings read from `findSettings`. */
+function serviceOn(
+  store: WaitingRoomStore,
+  clock: ManualClock,
+  findSettings: (eventId: string) => Promise<QueueSettingsRow | undefined>,
+) {
+  return createWaitingRoomService({
+    store,
+    repo: { findSettings, updateControls: async (id: string) => (await findSettings(id))! },
+    signer: createSigner(SECRET, 'admission'),
+    clock,
+    log: { info: () => undefined, warn: () => undefined },
+  });
+}
+
 interface QueueApp {
   app: App;
   db: Db;
@@ -687,26 +720,8 @@ describe('waiting room stream cost', () => {
     };
     const clock = manualClock();
     const now = clock.now();
-    const row: QueueSettingsRow = {
-      id: 'evt_cost',
-      organizer_id: 'usr_org',
-      starts_at: new Date(now + 86_400_000),
-      on_sale_at: new Date(now - 60_000),
-      off_sale_at: null,
-      admit_per_minute: 60,
-      max_active: 1000,
-      claim_seconds: 120,
-      pre_queue_minutes: 30,
-      admission_minutes: 15,
-      queue_paused: false,
-    };
-    const service = createWaitingRoomService({
-      store,
-      repo: { findSettings: async () => row, updateControls: async () => row },
-      signer: createSigner(SECRET, 'admission'),
-      clock,
-      log: { info: () => undefined, warn: () => undefined },
-    });
+    const row = settingsRow(now, { id: 'evt_cost' });
+    const service = serviceOn(store, clock, async () => row);
     for (let i = 0; i < 30; i++) await service.join('evt_cost', `usr_${i}`);
     const next = service.watch('evt_cost', 'usr_29');
     const first = await next();
@@ -746,27 +761,8 @@ describe('admission checks on the hot path', () => {
     };
     const clock = manualClock();
     const now = clock.now();
-    const row: QueueSettingsRow = {
-      id: 'evt_claims',
-      organizer_id: 'usr_org',
-      starts_at: new Date(now + 86_400_000),
-      on_sale_at: new Date(now - 60_000),
-      off_sale_at: null,
-      admit_per_minute: 6000,
-      max_active: 1000,
-      claim_seconds: 120,
-      pre_queue_minutes: 30,
-      admission_minutes: 15,
-      queue_paused: false,
-    };
-    const apiProcess = () =>
-      createWaitingRoomService({
-        store,
-        repo: { findSettings: async () => row, updateControls: async () => row },
-        signer: createSigner(SECRET, 'admission'),
-        clock,
-        log: { info: () => undefined, warn: () => undefined },
-      });
+    const row = settingsRow(now, { id: 'evt_claims', admit_per_minute: 6000 });
+    const apiProcess = () => serviceOn(store, clock, async () => row);
     const [a, b] = [apiProcess(), apiProcess()];
     const admitted = async (userId: string) => {
       const { queue } = await a.join('evt_claims', userId);
@@ -805,26 +801,14 @@ describe('retiring a finished event', () => {
     const store = createMemoryStore();
     const clock = manualClock();
     const now = clock.now();
-    const row: QueueSettingsRow = {
+    const row = settingsRow(now, {
       id: 'evt_over',
-      organizer_id: 'usr_org',
       starts_at: new Date(now + 60_000),
-      on_sale_at: new Date(now - 60_000),
-      off_sale_at: null,
       admit_per_minute: 600,
       max_active: 10,
       claim_seconds: 60,
-      pre_queue_minutes: 30,
-      admission_minutes: 15,
-      queue_paused: false,
-    };
-    const service = createWaitingRoomService({
-      store,
-      repo: { findSettings: async () => row, updateControls: async () => row },
-      signer: createSigner(SECRET, 'admission'),
-      clock,
-      log: { info: () => undefined, warn: () => undefined },
     });
+    const service = serviceOn(store, clock, async () => row);
     const retired: [string, number][] = [];
     const ticker = createTicker({
       service,
@@ -852,13 +836,7 @@ describe('retiring a finished event', () => {
     await store.addQueue('evt_live');
     const otherProcess = (findSettings: () => Promise<QueueSettingsRow | undefined>) =>
       createTicker({
-        service: createWaitingRoomService({
-          store,
-          repo: { findSettings, updateControls: async () => row },
-          signer: createSigner(SECRET, 'admission'),
-          clock,
-          log: { info: () => undefined, warn: () => undefined },
-        }),
+        service: serviceOn(store, clock, findSettings),
         store,
         clock,
         log: { warn: () => undefined },
