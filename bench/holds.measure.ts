@@ -1,11 +1,12 @@
 // Measuring helpers of the hold benchmark (bench/holds.ts): processes, autocannon, wrk, timed loops.
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { median, startProcess as launch } from './lib.ts';
 
 export const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
 
@@ -27,7 +28,7 @@ export interface Measure {
   /** Non-2xx answers by status, with one body each, so a failing run says why. */
   failures?: Record<string, string>;
 }
-export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+export { median };
 export function summarize(runs: Measure[]) {
   return {
     rps: median(runs.map((r) => r.rps)),
@@ -39,45 +40,23 @@ export function summarize(runs: Measure[]) {
   };
 }
 
+/** lib.ts's startProcess, keeping what the server logs (warnings and errors) next to the results. */
 export async function startProcess(
   args: string[],
   env: Record<string, string>,
   ready: RegExp,
 ): Promise<{ url: string; child: ChildProcess }> {
-  const extra = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-  const child = spawn(process.execPath, [...extra, '--import', 'tsx', ...args], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`did not start:\n${output}`)), 60_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = ready.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]!);
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`exited with ${code}:\n${output}`)));
-  });
-  // Keep what the server logs (warnings and errors) next to the results.
+  const started = await launch(args, env, ready);
   const log: string[] = [];
-  child.stdout.on('data', (chunk: Buffer) => log.push(chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => log.push(chunk.toString()));
-  child.once('exit', () => {
+  started.child.stdout?.on('data', (chunk: Buffer) => log.push(chunk.toString()));
+  started.child.stderr?.on('data', (chunk: Buffer) => log.push(chunk.toString()));
+  started.child.once('exit', () => {
     if (log.length > 0)
       void writeFile(new URL(`./results/server-${Date.now()}.log`, import.meta.url), log.join('')).catch(() => undefined);
   });
-  return { url, child };
+  return started;
 }
-export async function stop(child: ChildProcess) {
-  child.kill('SIGTERM');
-  await new Promise((resolve) => child.once('exit', resolve));
-}
+export { stopProcess as stop } from './lib.ts';
 
 export interface Req {
   method: 'GET' | 'PUT' | 'DELETE';

@@ -27,29 +27,14 @@ import {
   WRK_SCRIPT,
   wrkFiles,
 } from './holds.measure.ts';
+import { withDatabase } from './lib.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const USERS = Number(process.env.BENCH_USERS ?? 10_000);
 /** autocannon (npm, in this process) or wrk (Debian's, in C) for the hold, release and bare PUT runs. */
 const TOOL = process.env.BENCH_TOOL === 'wrk' ? 'wrk' : 'autocannon';
-const PG_ADMIN = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/6';
 const SECRET = randomBytes(32).toString('hex');
-
-async function withDatabase<T>(fn: (url: string) => Promise<T>): Promise<T> {
-  const name = `tm_bench_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: PG_ADMIN });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  const url = new URL(PG_ADMIN);
-  url.pathname = `/${name}`;
-  try {
-    return await fn(url.toString());
-  } finally {
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.end();
-  }
-}
 
 async function json(url: string, method: string, headers: Record<string, string>, body?: unknown) {
   const res = await fetch(url, {
