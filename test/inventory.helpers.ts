@@ -92,6 +92,18 @@ export async function admit(app: App, buyer: Buyer, eventId: string): Promise<Bu
   throw new Error('not admitted after 50 tries');
 }
 
+/** An admitted buyer holds these seats and turns the hold into a pending order; returns the order. */
+export async function holdAndOrder(app: App, buyer: Buyer, eventId: string, seatIds: string[], idempotencyKey: string) {
+  await app.inject({ method: 'PUT', url: `/api/events/${eventId}/hold`, headers: buyer.headers, payload: { seats: seatIds } });
+  const res = await app.inject({
+    method: 'POST',
+    url: '/api/orders',
+    headers: { ...buyer.headers, 'idempotency-key': idempotencyKey },
+    payload: { eventId },
+  });
+  return res.json<{ order: { id: string; expiresAt: string } }>().order;
+}
+
 /** Queue settings under which every buyer who joins is admitted at once. */
 export const OPEN_DOORS = { admitPerMinute: 1_000_000, maxActive: 1_000_000 };
 

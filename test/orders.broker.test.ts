@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { brokerProxy, rabbitReachable } from './broker-proxy.ts';
 import { buildTestApp, CI, dbShapes, type TestApp } from './helpers.ts';
-import { admit, bulkBuyers, onSaleEvent, takenIndexes, waitFor } from './inventory.helpers.ts';
+import { admit, bulkBuyers, holdAndOrder, onSaleEvent, takenIndexes, waitFor } from './inventory.helpers.ts';
 
 const shapes = await dbShapes();
 const rabbit = await rabbitReachable();
@@ -48,20 +48,7 @@ for (const shape of rabbit ? shapes : []) {
       const [b] = await bulkBuyers(t.app, 1);
       const buyer = await admit(t.app, b!, event.eventId);
       const seat = event.seats[0]!;
-      await t.app.inject({
-        method: 'PUT',
-        url: `/api/events/${event.eventId}/hold`,
-        headers: buyer.headers,
-        payload: { seats: [seat.id] },
-      });
-      const o = (
-        await t.app.inject({
-          method: 'POST',
-          url: '/api/orders',
-          headers: { ...buyer.headers, 'idempotency-key': 'k' },
-          payload: { eventId: event.eventId },
-        })
-      ).json().order;
+      const o = await holdAndOrder(t.app, buyer, event.eventId, [seat.id], 'k');
       const deadline = Date.parse(o.expiresAt);
       // With a broker the sweeper only runs every 5 s: expiry within 1 s is the broker's doing.
       await waitFor(

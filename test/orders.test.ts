@@ -4,7 +4,7 @@ import type { InjectOptions } from 'fastify';
 import { createTicketSigner } from '../src/modules/tickets/ticket-codes.ts';
 import { signWebhook } from '../src/modules/payments/webhook-signature.ts';
 import { buildTestApp, dbShapes, errorCode, makeUser, SECRET, type TestApp } from './helpers.ts';
-import { admit, bulkBuyers, type Buyer, onSaleEvent, takenIndexes, waitFor } from './inventory.helpers.ts';
+import { admit, bulkBuyers, holdAndOrder, type Buyer, onSaleEvent, takenIndexes, waitFor } from './inventory.helpers.ts';
 
 const shapes = await dbShapes();
 const CARD = { number: '4242424242424242', expMonth: 12, expYear: 2040, cvc: '123' };
@@ -462,20 +462,7 @@ for (const shape of shapes) {
       const [first, second, third] = await bulkBuyers(t.app, 3);
       const seat = event.seats[0]!;
       const buyer = await admit(t.app, first!, event.eventId);
-      await t.app.inject({
-        method: 'PUT',
-        url: `/api/events/${event.eventId}/hold`,
-        headers: buyer.headers,
-        payload: { seats: [seat.id] },
-      });
-      const o = (
-        await t.app.inject({
-          method: 'POST',
-          url: '/api/orders',
-          headers: { ...buyer.headers, 'idempotency-key': 'a' },
-          payload: { eventId: event.eventId },
-        })
-      ).json().order;
+      const o = await holdAndOrder(t.app, buyer, event.eventId, [seat.id], 'a');
       // The asynchronous card, whose confirmation is held back until after the deadline.
       const paying = await t.app.inject({
         method: 'POST',
