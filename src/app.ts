@@ -9,6 +9,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type { Config } from './config.ts';
 import { type Clock, systemClock } from './platform/clock.ts';
 import { createSigner } from './platform/crypto.ts';
+import { redisRateLimitStore } from './platform/rate-limit-store.ts';
 import type { Db } from './platform/db.ts';
 import { AppError } from './platform/errors.ts';
 import { frameworkErrors, installErrorHandling } from './platform/http-errors.ts';
@@ -297,6 +298,10 @@ export async function buildApp(deps: AppDeps) {
   const allowed = allowListOf(config.rateLimitAllow);
   await app.register(rateLimit, {
     global: false,
+    // With Redis (the scale-out shape) every API process counts into the same windows.
+    ...(redis ? { store: await redisRateLimitStore(redis) } : {}),
+    // A Redis blip lets requests through rather than failing them (/readyz reports Redis down meanwhile).
+    skipOnError: true,
     allowList: (request) => allowed(request.ip),
     errorResponseBuilder: (_request, context) =>
       new AppError('RATE_LIMITED', 429, `Too many requests; try again in ${Math.ceil(context.ttl / 1000)} s`, {

@@ -87,6 +87,19 @@ function quickBuyer(app: App, clock: ManualClock): TestUser {
   return { id, email: `${id}@example.test`, password: '', token, auth: { authorization: `Bearer ${token}` } };
 }
 
+/** A new organizer's venue and event on `app` (event settings from `overrides`); returns the event id and the organizer. */
+async function queueEvent(app: App, overrides: Record<string, unknown>): Promise<{ e: string; organizer: TestUser }> {
+  const organizer = await makeUser(app, 'organizer');
+  const venue = await app.inject({ method: 'POST', url: '/api/venues', headers: organizer.auth, payload: smallVenue() });
+  const created = await app.inject({
+    method: 'POST',
+    url: '/api/events',
+    headers: organizer.auth,
+    payload: eventBody(venue.json().venue.id, overrides),
+  });
+  return { e: created.json().event.id as string, organizer };
+}
+
 const shapes = await dbShapes();
 const redis = await redisTargets();
 const targets: { shape: (typeof shapes)[number]; store: string; redisUrl?: string }[] = [
@@ -594,18 +607,10 @@ describe('waiting room streams (real port)', () => {
     const clock = manualClock();
     const app = await buildQueueApp(db, clock);
     try {
-      const organizer = await makeUser(app, 'organizer');
-      const venue = await app.inject({ method: 'POST', url: '/api/venues', headers: organizer.auth, payload: smallVenue() });
-      const created = await app.inject({
-        method: 'POST',
-        url: '/api/events',
-        headers: organizer.auth,
-        payload: eventBody(venue.json().venue.id, {
-          onSaleAt: new Date(clock.now() - 60_000).toISOString(),
-          queue: { maxActive: 1 },
-        }),
+      const { e } = await queueEvent(app, {
+        onSaleAt: new Date(clock.now() - 60_000).toISOString(),
+        queue: { maxActive: 1 },
       });
-      const e = created.json().event.id as string;
       const first = quickBuyer(app, clock);
       const second = quickBuyer(app, clock);
       await app.inject({ method: 'POST', url: `/api/events/${e}/queue`, headers: first.auth });
@@ -660,18 +665,10 @@ describe('waiting room streams (real port)', () => {
     const a = await buildQueueApp(db, clock, redis[0]);
     const b = await buildQueueApp(db, clock, redis[0]);
     try {
-      const organizer = await makeUser(a, 'organizer');
-      const venue = await a.inject({ method: 'POST', url: '/api/venues', headers: organizer.auth, payload: smallVenue() });
-      const created = await a.inject({
-        method: 'POST',
-        url: '/api/events',
-        headers: organizer.auth,
-        payload: eventBody(venue.json().venue.id, {
-          onSaleAt: new Date(clock.now() + 60_000).toISOString(),
-          queue: { maxActive: 0 },
-        }),
+      const { e, organizer } = await queueEvent(a, {
+        onSaleAt: new Date(clock.now() + 60_000).toISOString(),
+        queue: { maxActive: 0 },
       });
-      const e = created.json().event.id as string;
       const buyers = Array.from({ length: 60 }, () => quickBuyer(a, clock));
       for (const [i, u] of buyers.entries()) {
         const res = await (i % 2 ? a : b).inject({ method: 'POST', url: `/api/events/${e}/queue`, headers: u.auth });
@@ -699,6 +696,47 @@ describe('waiting room streams (real port)', () => {
       const admin = (await a.inject({ method: 'GET', url: `/api/admin/events/${e}/queue`, headers: organizer.auth })).json();
       assert.equal(admin.joined, 60);
       assert.equal(admin.waiting, 60);
+    } finally {
+      await a.close();
+      await b.close();
+      await drop();
+    }
+  });
+});
+
+describe('rate limits with several API processes', () => {
+  it("counts a buyer's polls through every process sharing one Redis", { skip: redis.length === 0 }, async () => {
+    const { db, drop } = await freshDb('pglite');
+    const clock = manualClock();
+    const a = await buildQueueApp(db, clock, redis[0]);
+    const b = await buildQueueApp(db, clock, redis[0]);
+    try {
+      const { e } = await queueEvent(a, { onSaleAt: new Date(clock.now() - 60_000).toISOString() });
+      const buyer = quickBuyer(a, clock);
+      assert.equal((await a.inject({ method: 'POST', url: `/api/events/${e}/queue`, headers: buyer.auth })).statusCode, 201);
+      // 120 polls a minute per account: alternating between the processes, 61 each would pass two per-process limits.
+      const statuses: number[] = [];
+      for (let i = 0; i < 122; i++) {
+        const res = await (i % 2 ? b : a).inject({
+          method: 'GET',
+          url: `/api/events/${e}/queue`,
+          headers: buyer.auth,
+          remoteAddress: `198.51.100.${(i % 200) + 1}`,
+        });
+        statuses.push(res.statusCode);
+      }
+      assert.equal(statuses.filter((c) => c === 200).length, 120, statuses.join(' '));
+      assert.deepEqual(statuses.slice(120), [429, 429]);
+      // Another buyer's count is their own.
+      const other = quickBuyer(a, clock);
+      await b.inject({ method: 'POST', url: `/api/events/${e}/queue`, headers: other.auth });
+      const res = await b.inject({
+        method: 'GET',
+        url: `/api/events/${e}/queue`,
+        headers: other.auth,
+        remoteAddress: '198.51.100.9',
+      });
+      assert.equal(res.statusCode, 200);
     } finally {
       await a.close();
       await b.close();
