@@ -1,7 +1,7 @@
 /**
  * Hold and release throughput through HTTP, for both inventory stores, next to a bare Fastify
  * route and the raw set-hold Lua script, measured in one run. Also the availability snapshot of
- * a 50,000-seat event. Usage: npm run bench:holds  (env: BENCH_RUNS=5, BENCH_USERS=10000)
+ * a 50,000-seat event. Usage: npm run bench:holds  (env: BENCH_RUNS=5, BENCH_USERS=25000)
  *
  * The API runs as its own process (`node --import tsx src/main.ts`, PostgreSQL; Redis or memory
  * for hot state); autocannon runs here. Both share this machine's cores with Redis and PostgreSQL.
@@ -30,7 +30,7 @@ import {
 import { withDatabase } from './lib.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
-const USERS = Number(process.env.BENCH_USERS ?? 10_000);
+const USERS = Number(process.env.BENCH_USERS ?? 25_000);
 /** autocannon (npm, in this process) or wrk (Debian's, in C) for the hold, release and bare PUT runs. */
 const TOOL = process.env.BENCH_TOOL === 'wrk' ? 'wrk' : 'autocannon';
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/6';
@@ -169,9 +169,10 @@ async function benchApi(store: 'redis' | 'memory') {
           holds.push(measured);
           round += Math.ceil((measured.rps * 5) / USERS) + 1;
           await fill();
-          // One second of DELETEs: fewer than USERS requests at these rates, so each releases a real hold.
+          // One second of DELETEs, at most one per buyer (the script stops there), so each releases a real hold.
           const released = await wrk(`${server.url}${path}`, 1, { ...files, WRK_MODE: 'delete', WRK_ROUND: '0' }, WRK_SCRIPT);
-          if (released.rps > USERS) console.warn(`release run ${run + 1}: more DELETEs than holds; the rest released nothing`);
+          if (released.rps >= USERS)
+            console.warn(`release run ${run + 1}: every hold released within the second; the rate is a lower bound`);
           releases.push(released);
           continue;
         }

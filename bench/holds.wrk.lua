@@ -27,3 +27,13 @@ request = function()
     ['content-type'] = 'application/json',
   }, '{"seats":["' .. seat .. '"]}')
 end
+
+-- DELETE mode releases each buyer's hold once: the thread stops after one answer per buyer, so
+-- every measured DELETE frees a real hold (a second round would release nothing).
+if mode == 'delete' then
+  local answered = 0
+  response = function()
+    answered = answered + 1
+    if answered >= #buyers then wrk.thread:stop() end
+  end
+end

@@ -66,33 +66,57 @@ export async function verifyPassword(password: string, stored: string): Promise<
 /** A stored hash that matches no password: login compares against it for unknown e-mails so both cost the same. */
 export const DUMMY_PASSWORD_HASH = `scrypt$${SCRYPT.N}$${SCRYPT.r}$${SCRYPT.p}$${Buffer.alloc(16).toString('base64url')}$${Buffer.alloc(32).toString('base64url')}`;
 
+/** Most verified tokens a signer remembers (oldest forgotten first): about 20 MB at this size. */
+const VERIFIED_CACHE_LIMIT = 50_000;
+
 /**
  * Signs small JSON payloads with HMAC-SHA256 under a key derived per purpose, so a session
  * token can never pass as an admission token and the other way round.
  * Format: base64url(json) "." base64url(mac).
+ *
+ * A token whose signature checked out is remembered (the exact string, with its frozen payload),
+ * so a buyer's next request with the same token costs a map lookup instead of an HMAC and a JSON
+ * parse: every hold carries two tokens. Only byte-identical strings hit, so nothing is accepted
+ * that was not verified; expiry and revocation are the callers' checks and run on every use.
  */
-export function createSigner(secret: string, purpose: string) {
+export function createSigner(secret: string, purpose: string, options: { cacheLimit?: number } = {}) {
   const key = createHmac('sha256', secret).update(`ticketmax:${purpose}`).digest();
   const mac = (data: string) => createHmac('sha256', key).update(data).digest();
+  const cacheLimit = options.cacheLimit ?? VERIFIED_CACHE_LIMIT;
+  const verified = new Map<string, unknown>();
+
+  function check(token: string): unknown {
+    if (token.length > 2048) return undefined;
+    const dot = token.indexOf('.');
+    if (dot <= 0) return undefined;
+    const body = token.slice(0, dot);
+    const given = Buffer.from(token.slice(dot + 1), 'base64url');
+    const expected = mac(body);
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
+    try {
+      return JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as unknown;
+    } catch {
+      return undefined;
+    }
+  }
+
   return {
     sign(payload: object): string {
       const body = Buffer.from(JSON.stringify(payload)).toString('base64url');
       return `${body}.${mac(body).toString('base64url')}`;
     },
-    /** The payload when the signature is good, else undefined. Never throws on garbage. */
+    /** The payload (frozen) when the signature is good, else undefined. Never throws on garbage. */
     verify<T>(token: string): T | undefined {
-      if (token.length > 2048) return undefined;
-      const dot = token.indexOf('.');
-      if (dot <= 0) return undefined;
-      const body = token.slice(0, dot);
-      const given = Buffer.from(token.slice(dot + 1), 'base64url');
-      const expected = mac(body);
-      if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
-      try {
-        return JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as T;
-      } catch {
-        return undefined;
+      const known = verified.get(token);
+      if (known !== undefined) return known as T;
+      const payload = check(token);
+      if (payload === undefined || payload === null || typeof payload !== 'object') return undefined;
+      Object.freeze(payload);
+      if (cacheLimit > 0) {
+        if (verified.size >= cacheLimit) verified.delete(verified.keys().next().value!);
+        verified.set(token, payload);
       }
+      return payload as T;
     },
   };
 }

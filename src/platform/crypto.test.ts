@@ -1,0 +1,39 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { createSigner } from './crypto.ts';
+
+test('a signer accepts its own tokens and nothing altered, before and after remembering them', () => {
+  const signer = createSigner('s'.repeat(32), 'session');
+  const token = signer.sign({ u: 'usr_1', e: 99 });
+  const [body, mac] = token.split('.') as [string, string];
+  const altered = [
+    `${Buffer.from(JSON.stringify({ u: 'usr_2', e: 99 })).toString('base64url')}.${mac}`,
+    `${body}.${mac.slice(0, -2)}AA`,
+    `${body}.`,
+    body,
+    `${token}x`,
+    '',
+  ];
+  for (const round of [1, 2]) {
+    assert.deepEqual(signer.verify(token), { u: 'usr_1', e: 99 }, `round ${round}`);
+    for (const bad of altered) assert.equal(signer.verify(bad), undefined, `round ${round}: ${bad}`);
+  }
+  // Another purpose's key never accepts it, even though this signer has it remembered.
+  assert.equal(createSigner('s'.repeat(32), 'admission').verify(token), undefined);
+  assert.equal(createSigner('t'.repeat(32), 'session').verify(token), undefined);
+});
+
+test('a remembered payload cannot be changed by a caller, and the memory is bounded', () => {
+  const signer = createSigner('s'.repeat(32), 'admission', { cacheLimit: 3 });
+  const tokens = [1, 2, 3, 4, 5].map((n) => signer.sign({ n }));
+  const first = signer.verify<{ n: number }>(tokens[0]!)!;
+  assert.throws(() => {
+    first.n = 7;
+  }, TypeError);
+  for (const t of tokens) signer.verify(t);
+  // Evicted or not, every token still verifies to its own payload.
+  tokens.forEach((t, i) => assert.deepEqual(signer.verify(t), { n: i + 1 }));
+  // A payload that is not an object is refused outright.
+  assert.equal(signer.verify(signer.sign(5 as unknown as object)), undefined);
+  assert.equal(signer.verify(signer.sign(null as unknown as object)), undefined);
+});
