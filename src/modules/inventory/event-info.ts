@@ -1,3 +1,4 @@
+import { AppError } from '../../platform/errors.ts';
 import type { EventRow, VenueLayout } from '../catalog/index.ts';
 import type { BaSection } from './best-available.ts';
 import type { InventoryRepository } from './inventory.repository.ts';
@@ -42,6 +43,8 @@ export interface EventInfoSource {
 
 /** Event rows are re-read this often, so a PATCH (sale window, limits) applies within a second. */
 const ROW_TTL_MS = 1000;
+/** How long a stale entry may be served while its refresh fails or has not answered. */
+const STALE_LIMIT_MS = 10_000;
 
 function index(
   row: EventRow,
@@ -94,12 +97,24 @@ function index(
  * Per-process cache of event info: the row is re-read every second (one indexed query), the
  * seat index is rebuilt only when the venue or the seat map version (prices) changes.
  */
-export function createEventInfoCache(source: EventInfoSource, repo: InventoryRepository, now: () => number = Date.now) {
+export function createEventInfoCache(
+  source: EventInfoSource,
+  repo: InventoryRepository,
+  now: () => number = Date.now,
+  onRefreshError: (err: unknown, eventId: string) => void = () => undefined,
+) {
   const entries = new Map<string, { info: EventInfo; at: number }>();
   const inflight = new Map<string, Promise<EventInfo>>();
 
   async function load(eventId: string): Promise<EventInfo> {
-    const row = await source.eventRow(eventId);
+    let row: EventRow;
+    try {
+      row = await source.eventRow(eventId);
+    } catch (err) {
+      // A deleted event is forgotten at once; a database blip keeps serving the entry (up to STALE_LIMIT_MS).
+      if (err instanceof AppError && err.code === 'NOT_FOUND') entries.delete(eventId);
+      throw err;
+    }
     const previous = entries.get(eventId)?.info;
     if (previous && previous.row.venue_id === row.venue_id && previous.row.seatmap_version === row.seatmap_version) {
       const info = { ...previous, row };
@@ -113,16 +128,30 @@ export function createEventInfoCache(source: EventInfoSource, repo: InventoryRep
     return info;
   }
 
+  function refresh(eventId: string): Promise<EventInfo> {
+    let pending = inflight.get(eventId);
+    if (!pending) {
+      pending = load(eventId).finally(() => inflight.delete(eventId));
+      inflight.set(eventId, pending);
+    }
+    return pending;
+  }
+
   return {
+    /**
+     * The event's info. Past ROW_TTL_MS the entry is still served while one read refreshes it in
+     * the background, so requests never queue behind the database once a second; past
+     * STALE_LIMIT_MS (the database has not answered for that long) requests wait for the read.
+     */
     async get(eventId: string): Promise<EventInfo> {
       const entry = entries.get(eventId);
-      if (entry && now() - entry.at < ROW_TTL_MS) return entry.info;
-      let pending = inflight.get(eventId);
-      if (!pending) {
-        pending = load(eventId).finally(() => inflight.delete(eventId));
-        inflight.set(eventId, pending);
+      const age = entry ? now() - entry.at : Infinity;
+      if (entry && age < ROW_TTL_MS) return entry.info;
+      if (entry && age < STALE_LIMIT_MS) {
+        refresh(eventId).catch((err: unknown) => onRefreshError(err, eventId));
+        return entry.info;
       }
-      return pending;
+      return refresh(eventId);
     },
   };
 }

@@ -44,7 +44,12 @@ function isNotLoaded(value: unknown): value is NotLoaded {
 }
 
 export function createInventoryService({ store, events, repo, clock, log, sweepMs = 200 }: InventoryDeps) {
-  const infos = createEventInfoCache(events, repo, () => clock.now());
+  const infos = createEventInfoCache(
+    events,
+    repo,
+    () => clock.now(),
+    (err, eventId) => log.warn({ err, eventId }, 'event info refresh failed'),
+  );
   const loading = new Map<string, Promise<void>>();
 
   /** Builds the event's hot state from the database: seats of active orders taken, GA = capacity − active. */
