@@ -1,5 +1,5 @@
 /** One virtual buyer: waiting room, seat map, hold, order, payment, tickets — as the web page does it. */
-import { queuePollDelayMs } from '../../src/modules/waiting-room/poll.ts';
+import { followFromStatus, queuePollDelayMs, type StatusSample } from '../../src/modules/waiting-room/poll.ts';
 import type { Client } from './http.ts';
 import type { Scenario } from './scenarios.ts';
 import type { Stats } from './stats.ts';
@@ -36,6 +36,8 @@ export interface BuyerRecord {
 const CARDS = { ok: '4242424242424242', declined: '4000000000000002', async: '4000000000000077' };
 const card = (number: string) => ({ number, expMonth: 12, expYear: 2040, cvc: '123' });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** The buyer deciding: a pause of about `seconds` (see Scenario.thinkSeconds). */
+const think = (seconds: number) => (seconds > 0 ? sleep(seconds * 1000 * (0.5 + Math.random())) : Promise.resolve());
 
 interface QueueView {
   state: string;
@@ -105,7 +107,9 @@ export async function runBuyer(
   const wantsGa = venue.gaSections.length > 0 && Math.random() < scenario.gaShare;
   const quantity = 1 + Math.floor(Math.random() * scenario.maxQuantity);
 
-  // 1. Join, then follow the position like the waiting-room page's polling: often near the front, rarely far back.
+  // 1. Join, then follow the queue like the waiting-room page's polling: the public status (the same
+  // for everyone, cacheable) often near the front and rarely far back, the buyer's own place only once
+  // the serving counter reaches their number (or, in the pre-queue, once the sale opens and numbers are dealt).
   let joined = await client.call<{ queue: QueueView }>('POST /queue', 'POST', `/api/events/${e}/queue`, auth);
   for (let attempt = 0; joined.status !== 200 && joined.status !== 201 && attempt < 3; attempt++) {
     await sleep(1000);
@@ -113,28 +117,39 @@ export async function runBuyer(
   }
   if (joined.status !== 200 && joined.status !== 201) return record;
   let view = joined.body.queue;
+  let etaSeconds = view.etaSeconds;
+  let previous: { serving: number; at: number } | null = null;
   const patience = performance.now() + scenario.patienceSeconds * 1000;
-  let polls = 0;
+  const leave = async (outcome: Outcome) => {
+    await client.call('DELETE /queue', 'DELETE', `/api/events/${e}/queue`, auth);
+    return { ...record, number: view.number, outcome };
+  };
   while (!view.admission) {
     // Admitted while following the queue, but the turn ran out before the buyer's next poll saw it:
-    // the buyer kept polling (at most 15 s apart, well inside claimSeconds), so this is the system failing them, not a no-show.
+    // the buyer kept polling (a fifth of the expected wait apart, at most 30 s, inside claimSeconds), so this is the system failing them, not a no-show.
     if (view.state === 'expired') return { ...record, number: view.number, couldNotAct: true, outcome: 'expired' };
     if (view.state === 'left') return { ...record, outcome: 'gave-up' };
-    if (performance.now() > patience) {
-      await client.call('DELETE /queue', 'DELETE', `/api/events/${e}/queue`, auth);
-      return { ...record, number: view.number, outcome: 'gave-up' };
-    }
-    await sleep(queuePollDelayMs(view));
+    if (performance.now() > patience) return leave('gave-up');
+    await sleep(queuePollDelayMs({ etaSeconds }));
     record.number = view.number;
-    if (++polls % 5 === 0) {
-      const status = await client.call<{ state: string }>('GET /queue/status', 'GET', `/api/events/${e}/queue/status`);
-      if (status.body.state === 'sold_out' || status.body.state === 'closed') {
-        await client.call('DELETE /queue', 'DELETE', `/api/events/${e}/queue`, auth);
-        return { ...record, number: view.number, outcome: 'sold-out' };
-      }
+    const status = await client.call<StatusSample>('GET /queue/status', 'GET', `/api/events/${e}/queue/status`);
+    if (status.status !== 200) continue;
+    if (status.body.state === 'sold_out' || status.body.state === 'closed') return leave('sold-out');
+    if (view.number === null) {
+      // Pre-queued: the number is dealt by the shuffle when the sale opens.
+      if (status.body.state === 'prequeue') continue;
+    } else {
+      const now = performance.now();
+      const place = followFromStatus(view.number, status.body, now, previous);
+      if (!previous || now - previous.at >= 1000) previous = { serving: status.body.serving, at: now };
+      etaSeconds = place.etaSeconds;
+      if (!place.turn) continue;
     }
     const res = await client.call<{ queue: QueueView }>('GET /queue', 'GET', `/api/events/${e}/queue`, auth);
-    if (res.status === 200) view = res.body.queue;
+    if (res.status === 200) {
+      view = res.body.queue;
+      etaSeconds = view.etaSeconds;
+    }
   }
   record.number = view.number;
   record.admitted = true;
@@ -152,7 +167,8 @@ export async function runBuyer(
     { raw: true },
   );
 
-  // 3. Hold: seats from the bitmap (retrying with others on 409), best-available, or GA.
+  // 3. Hold (after choosing): seats from the bitmap (retrying with others on 409), best-available, or GA.
+  await think(scenario.thinkSeconds);
   let held = false;
   let refusals = 0;
   let serverFailures = 0;
@@ -205,7 +221,8 @@ export async function runBuyer(
     return { ...record, outcome: record.couldNotAct ? 'failed' : 'sold-out' };
   }
 
-  // 4. Order, then pay (or walk away).
+  // 4. Order (after looking over the hold), then pay (after typing the card), or walk away.
+  await think(scenario.thinkSeconds);
   const ordered = await client.call<{ order: { id: string; items: unknown[] } }>(
     'POST /orders',
     'POST',
@@ -217,6 +234,7 @@ export async function runBuyer(
   stats.mark('orders');
   const orderId = ordered.body.order.id;
   if (intent === 'abandon') return { ...record, outcome: 'abandoned' };
+  await think(scenario.thinkSeconds);
   const pay = (number: string, key: string) =>
     client.call<{ order: { status: string } }>(
       'POST /pay',

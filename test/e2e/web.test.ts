@@ -312,6 +312,71 @@ describe('web pages in headless Chromium', { skip: !enabled }, () => {
     await context.close();
   });
 
+  it('follows the queue through the public status when the browser cannot stream, reading its own place only when its turn comes', async () => {
+    const org = apiClient(server.url, organizer.token);
+    const { venue } = await org<{ venue: { id: string } }>('POST', '/api/venues', {
+      name: 'Quay Studio',
+      sections: [{ name: 'Floor', kind: 'seated', grid: { rows: 2, seatsPerRow: 10 } }],
+    });
+    const { event } = await org<{ event: { id: string } }>('POST', '/api/events', {
+      venueId: venue.id,
+      name: 'Tide Tables',
+      startsAt: new Date(Date.now() + 30 * 86_400_000).toISOString(),
+      onSaleAt: new Date(Date.now() - 60_000).toISOString(),
+      prices: [{ section: 'Floor', amount: 3000, currency: 'USD' }],
+      queue: { admitPerMinute: 20 },
+    });
+    // Four buyers ahead while admission is paused; at 20 a minute it then takes about 12 s to reach this one.
+    await org('PATCH', `/api/admin/events/${event.id}/queue`, { paused: true });
+    for (const name of ['dee', 'eli', 'fay', 'gus']) {
+      const b = await signup(server.url, name);
+      await apiClient(server.url, b.token)('POST', `/api/events/${event.id}/queue`);
+    }
+    const b = await signup(server.url, 'hal');
+    const context = await browser.newContext(VIEW);
+    // A browser (or a proxy) without server-sent events: the page falls back to polling.
+    await context.addInitScript(() => {
+      delete (window as { EventSource?: unknown }).EventSource;
+    });
+    const page = await context.newPage();
+    const reads = { status: 0, own: 0 };
+    page.on('request', (r) => {
+      const url = new URL(r.url());
+      if (r.method() !== 'GET') return;
+      if (url.pathname === `/api/events/${event.id}/queue/status`) reads.status++;
+      if (url.pathname === `/api/events/${event.id}/queue`) reads.own++;
+    });
+    await signIn(page, server.url, b.email, b.password);
+    await page.goto(`${server.url}/events/${event.id}/queue`);
+    await page.getByText('Updating every few seconds.').waitFor();
+    const first = Number(await page.getByTestId('queue-position').textContent());
+    assert.equal(first, 4);
+    await org('PATCH', `/api/admin/events/${event.id}/queue`, { paused: false });
+    const positions = [first];
+    await until(
+      async () => {
+        if (await page.getByTestId('queue-admitted').isVisible()) return true;
+        const text = await page
+          .getByTestId('queue-position')
+          .textContent({ timeout: 200 })
+          .catch(() => null);
+        if (text !== null && positions.at(-1) !== Number(text)) positions.push(Number(text));
+        return false;
+      },
+      40_000,
+      'admission by polling',
+    );
+    console.log(
+      `# polling without a stream: positions ${positions.join(' → ')} → admitted, after ${reads.status} status polls and ${reads.own} reads of the own place`,
+    );
+    assert.ok(positions.length >= 2 && positions.at(-1)! < first, 'the position fell while polling');
+    assert.ok(reads.status >= 2, 'the page followed the public status');
+    // While waiting the page read its own place at most once (the turn); the status told it the rest.
+    assert.ok(reads.own <= 2, `${reads.own} reads of the own place`);
+    await page.waitForURL(`**/events/${event.id}/seats`, { timeout: 10_000 });
+    await context.close();
+  });
+
   it('draws the first frame of a 50,000-seat stadium map in under a second', async () => {
     const org = apiClient(server.url, organizer.token);
     const names = [
@@ -355,12 +420,21 @@ describe('web pages in headless Chromium', { skip: !enabled }, () => {
     };
     await page.goto(`${server.url}/events/${event.id}/seats`);
     const cold = await firstFrame();
-    await page.reload();
-    const warm = await firstFrame();
+    // The budget is for a warm server; the median of three loads, so one stall of a shared machine
+    // does not decide it (a slow map is slow on every load).
+    const warmRuns = [];
+    for (let i = 0; i < 3; i++) {
+      await page.reload();
+      warmRuns.push(await firstFrame());
+    }
+    const warm = warmRuns.sort((a, b) => a.total - b.total)[1]!;
     console.log(
-      `# 50,000-seat map, request to first frame: ${cold.total.toFixed(0)} ms on the server's first build of the map, ${warm.total.toFixed(0)} ms after (of which ${warm.draw.toFixed(0)} ms index and draw)`,
+      `# 50,000-seat map, request to first frame: ${cold.total.toFixed(0)} ms on the server's first build of the map, then ${warmRuns.map((r) => r.total.toFixed(0)).join(', ')} ms (median ${warm.total.toFixed(0)} ms, of which ${warm.draw.toFixed(0)} ms index and draw)`,
     );
-    assert.ok(warm.total < 1000, `first frame after ${warm.total} ms`);
+    assert.ok(
+      warm.total < 1000,
+      `first frame after ${warm.total} ms (median of ${warmRuns.map((r) => r.total.toFixed(0)).join(', ')})`,
+    );
 
     // Pan and zoom for a while: each frame blits the cached layer (or, zoomed in, the visible seats).
     const canvas = (await page.getByTestId('seatmap').boundingBox())!;

@@ -4,6 +4,7 @@ import { Type } from 'typebox';
 import { errors, IdParams } from '../../platform/http-schemas.ts';
 import { openSse } from '../../platform/sse.ts';
 import { type Auth, requirePrincipal } from '../accounts/index.ts';
+import { queueStreamSends } from './poll.ts';
 import { rateLimited } from './waiting-room.errors.ts';
 import { AdminQueue, QueueControls, QueueResult, RoomStatus } from './waiting-room.schemas.ts';
 import type { WaitingRoomService } from './waiting-room.service.ts';
@@ -28,11 +29,12 @@ export const waitingRoomRoutes: FastifyPluginAsyncTypebox<WaitingRoomRoutesOptio
   const organizer = auth.role('organizer');
 
   /** A per-account limit, checked after sign-in (the route's own limit is per IP, before it). */
-  function perAccount(max: number) {
+  function perAccount(name: string, max: number) {
     const limiter = app.createRateLimit({
       max,
       timeWindow: MINUTE,
-      keyGenerator: (request) => `acct:${request.principal?.userId ?? request.ip}`,
+      // Named, so limiters sharing a store (Redis) keep separate counts.
+      keyGenerator: (request) => `${name}:acct:${request.principal?.userId ?? request.ip}`,
     });
     return async (request: FastifyRequest) => {
       const result = await limiter(request);
@@ -51,7 +53,7 @@ export const waitingRoomRoutes: FastifyPluginAsyncTypebox<WaitingRoomRoutesOptio
         response: { 200: QueueResult, 201: QueueResult, ...errors(400, 401, 403, 404, 409, 429) },
       },
       config: perIp(limits.joinPerIp),
-      preHandler: [auth.user, perAccount(limits.joinPerAccount)],
+      preHandler: [auth.user, perAccount('join', limits.joinPerAccount)],
     },
     async (request, reply) => {
       const { created, queue } = await waitingRoom.join(request.params.id, requirePrincipal(request).userId);
@@ -69,7 +71,7 @@ export const waitingRoomRoutes: FastifyPluginAsyncTypebox<WaitingRoomRoutesOptio
         response: { 200: QueueResult, ...errors(400, 401, 404, 429) },
       },
       config: perIp(limits.pollPerIp),
-      preHandler: [auth.user, perAccount(limits.pollPerAccount)],
+      preHandler: [auth.user, perAccount('poll', limits.pollPerAccount)],
     },
     async (request, reply) => {
       reply.header('cache-control', 'private, no-store');
@@ -87,7 +89,7 @@ export const waitingRoomRoutes: FastifyPluginAsyncTypebox<WaitingRoomRoutesOptio
         response: { 204: Type.Null(), ...errors(400, 401, 403, 404, 429) },
       },
       config: perIp(limits.joinPerIp),
-      preHandler: [auth.user, perAccount(limits.joinPerAccount)],
+      preHandler: [auth.user, perAccount('leave', limits.joinPerAccount)],
     },
     async (request, reply) => {
       await waitingRoom.leave(request.params.id, requirePrincipal(request).userId);
@@ -117,31 +119,36 @@ export const waitingRoomRoutes: FastifyPluginAsyncTypebox<WaitingRoomRoutesOptio
     {
       schema: {
         tags,
-        summary: 'SSE: a `queue` event carrying {queue} whenever my place changes (at most once a second)',
+        summary:
+          'SSE: a `queue` event carrying {queue} when my place changes: state changes within a second, a moving position paced by the expected wait',
         params: IdParams,
         response: { ...errors(400, 401, 404, 429) },
       },
       config: perIp(limits.joinPerIp),
-      preHandler: [auth.user, perAccount(limits.joinPerAccount)],
+      preHandler: [auth.user, perAccount('stream', limits.joinPerAccount)],
     },
     async (request, reply) => {
       const eventId = request.params.id;
       const userId = requirePrincipal(request).userId;
       const next = waitingRoom.watch(eventId, userId);
       // Before the stream opens, so "not in this queue" is still an ordinary 404.
-      const first = await next();
-      let last = JSON.stringify(first);
+      let last = await next();
+      let lastJson = JSON.stringify(last);
+      let sentAt = Date.now();
       const stream = openSse(request, reply);
-      stream.send('queue', { queue: first });
+      stream.send('queue', { queue: last });
       let busy = false;
       const timer = setInterval(() => {
         if (busy) return;
         busy = true;
         next()
           .then((queue) => {
+            const now = Date.now();
             const json = JSON.stringify(queue);
-            if (json !== last) {
-              last = json;
+            if (json !== lastJson && queueStreamSends(last, queue, now - sentAt)) {
+              last = queue;
+              lastJson = json;
+              sentAt = now;
               stream.send('queue', { queue });
             }
           })

@@ -3,11 +3,12 @@ import { api, type EventDetail, type QueueView, type RoomStatus } from '../api.t
 import { ErrorBox, Notice, RequireUser, Title, useLoad } from '../components.tsx';
 import { dateTime, duration } from '../format.ts';
 import { admission, navigate, useNow } from '../state.ts';
-import { queuePollDelayMs } from '../../../src/modules/waiting-room/poll.ts';
+import { followFromStatus, queuePollDelayMs } from '../../../src/modules/waiting-room/poll.ts';
 
 /**
- * Live place in the waiting room: SSE `queue` events, falling back to polling (every 2–15 s, by
- * the expected wait) when the stream cannot be opened. Joining is idempotent per account, so a reload keeps the same place.
+ * Live place in the waiting room: SSE `queue` events, falling back to polling (every 2–30 s, by
+ * the expected wait: the public status while waiting, the own place when the turn may have come)
+ * when the stream cannot be opened. Joining is idempotent per account, so a reload keeps the same place.
  */
 function useQueue(eventId: string) {
   const [queue, setQueue] = useState<QueueView | null>(null);
@@ -25,6 +26,18 @@ function useQueue(eventId: string) {
       setError(null);
       if (q.admission) admission.set(eventId, q.admission.token);
     };
+    let previous: { serving: number; at: number } | null = null;
+    /** While waiting with a number, the public status (cacheable, the same for everyone) tells the place; the own place is read when the turn may have come. */
+    const pollOnce = async () => {
+      if (last?.state === 'waiting' && last.number !== null) {
+        const status = await api.get<RoomStatus>(`/api/events/${eventId}/queue/status`);
+        const now = Date.now();
+        const place = followFromStatus(last.number, status, now, previous);
+        if (!previous || now - previous.at >= 1000) previous = { serving: status.serving, at: now };
+        if (!place.turn) return accept({ ...last, position: place.position, etaSeconds: place.etaSeconds });
+      }
+      accept((await api.get<{ queue: QueueView }>(`/api/events/${eventId}/queue`)).queue);
+    };
     const startPolling = () => {
       if (poll || stopped) return;
       setLive('polling');
@@ -32,9 +45,8 @@ function useQueue(eventId: string) {
       const next = () => {
         poll = setTimeout(
           () => {
-            api
-              .get<{ queue: QueueView }>(`/api/events/${eventId}/queue`)
-              .then((r) => accept(r.queue), setError)
+            pollOnce()
+              .catch(setError)
               .finally(() => {
                 if (!stopped) next();
               });
@@ -164,7 +176,7 @@ function Room({ id }: { id: string }) {
             </div>
             <p class="mt-1 text-sm text-slate-700">
               {queue.number !== null && `Your queue number: ${queue.number}. `}
-              {live === 'sse' ? 'Updating live.' : live === 'polling' ? 'Updating every 2 seconds.' : 'Connecting…'}
+              {live === 'sse' ? 'Updating live.' : live === 'polling' ? 'Updating every few seconds.' : 'Connecting…'}
             </p>
           </div>
         )}
