@@ -5,6 +5,7 @@
  *   npm run loadtest -- --scenario seed-spike|spike-10x|stadium [--shape embedded|scale] [--buyers N]
  *                       [--api N] [--max-seconds S] [--connections C] [--profile ramp|spike|steady] [--arrival-seconds S]
  *                       [--kill-api-at S]   (scale shape: SIGKILL one API process S seconds into the window)
+ *                       [--think-seconds S] (a buyer's pause at each checkout decision; 0: back to back)
  *
  * Accounts and session tokens are seeded straight into the database before the measured window
  * (see loadtest/setup.ts). The server runs with TICKETMAX_RATE_LIMIT_ALLOW=127.0.0.1: every buyer
@@ -44,12 +45,13 @@ const { values: args } = parseArgs({
     profile: { type: 'string' },
     'arrival-seconds': { type: 'string' },
     'kill-api-at': { type: 'string' },
+    'think-seconds': { type: 'string' },
   },
 });
 const base = SCENARIOS[args.scenario];
 if (!base || !['embedded', 'scale'].includes(args.shape)) {
   console.error(
-    `usage: npm run loadtest -- --scenario ${Object.keys(SCENARIOS).join('|')} [--shape embedded|scale] [--buyers N]`,
+    `usage: npm run loadtest -- --scenario ${Object.keys(SCENARIOS).join('|')} [--shape embedded|scale] [--buyers N] [--think-seconds S]`,
   );
   process.exit(2);
 }
@@ -60,6 +62,7 @@ const scenario = {
   maxSeconds: args['max-seconds'] ? Number(args['max-seconds']) : base.maxSeconds,
   profile: (args.profile ?? base.profile) as Profile,
   arrivalSeconds: args['arrival-seconds'] ? Number(args['arrival-seconds']) : base.arrivalSeconds,
+  thinkSeconds: args['think-seconds'] !== undefined ? Number(args['think-seconds']) : base.thinkSeconds,
 };
 // A shorter or longer window moves the sale's opening with it (the stadium's pre-queue stays a pre-queue).
 scenario.saleOpensAfter = (base.saleOpensAfter * scenario.arrivalSeconds) / base.arrivalSeconds;
@@ -348,6 +351,7 @@ const summary = {
   'seeding (s, before the window)': round(r.seedSeconds),
   'load generator CPU (s, same machine)': round(r.generatorCpuSeconds),
   'queue settings': JSON.stringify(scenario.queue),
+  'think time (s, at each of 3 checkout decisions)': `${scenario.thinkSeconds} (0.5-1.5 x)`,
   machine: `${os.cpus().length} CPUs, load average ${os
     .loadavg()
     .map((x) => x.toFixed(2))

@@ -30,6 +30,13 @@ export interface Scenario {
   gaShare: number;
   /** Share of buyers whose browser already holds the seat map (conditional GET, 304). */
   seatmapCached: number;
+  /**
+   * A buyer's pause at each decision of checkout — choosing seats on the map, looking over the
+   * hold, typing the card — uniform in [0.5, 1.5] × this many seconds. People take far longer; a
+   * second keeps the run short, and 0 (`--think-seconds 0`) sends every admitted buyer's requests
+   * back to back, a stress no browser produces.
+   */
+  thinkSeconds: number;
   /** A buyer still waiting after this long gives up (closes the tab). */
   patienceSeconds: number;
   /** Hard limit of the measured window. */
@@ -64,6 +71,7 @@ export const SCENARIOS: Record<string, Scenario> = {
     pickFromMap: 0.5,
     gaShare: 0,
     seatmapCached: 0.5,
+    thinkSeconds: 1,
     patienceSeconds: 300,
     maxSeconds: 300,
   },
@@ -88,6 +96,7 @@ export const SCENARIOS: Record<string, Scenario> = {
     pickFromMap: 0.5,
     gaShare: 0,
     seatmapCached: 0.8,
+    thinkSeconds: 1,
     patienceSeconds: 600,
     maxSeconds: 900,
   },
@@ -118,6 +127,7 @@ export const SCENARIOS: Record<string, Scenario> = {
     pickFromMap: 0.4,
     gaShare: 0.15,
     seatmapCached: 0.9,
+    thinkSeconds: 1,
     patienceSeconds: 900,
     maxSeconds: 1200,
   },
