@@ -327,7 +327,11 @@ export async function buildApp(deps: AppDeps) {
     });
   }
   await app.register(opsRoutes, { checks, metrics, metricsToken: config.metricsToken });
-  await app.register(accountsRoutes, { accounts, auth, limits: { signupPerMinute: 10, loginPerMinute: 20 } });
+  await app.register(accountsRoutes, {
+    accounts,
+    auth,
+    limits: { signupPerMinute: config.signupsPerMinute, loginPerMinute: config.loginsPerMinute },
+  });
   await app.register(catalogRoutes, { catalog, auth });
   await app.register(waitingRoomRoutes, { waitingRoom, auth });
   await app.register(inventoryRoutes, { inventory, auth, admission: waitingRoom.admission });

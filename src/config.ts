@@ -21,6 +21,9 @@ export interface Config {
   readonly paymentWebhookSecret: string | undefined;
   readonly metricsToken: string | undefined;
   readonly rateLimitAllow: readonly string[];
+  /** Sign-ups and logins allowed per minute from one address. */
+  readonly signupsPerMinute: number;
+  readonly loginsPerMinute: number;
   readonly logLevel: string;
   /** Trust X-Forwarded-For from a load balancer in front (needed for per-IP rate limits there). */
   readonly trustProxy: boolean;
@@ -157,6 +160,8 @@ export function loadConfig(env: Env = process.env): Config {
     paymentWebhookSecret,
     metricsToken: text(env, 'METRICS_TOKEN'),
     rateLimitAllow: Object.freeze(cidrList(env, 'TICKETMAX_RATE_LIMIT_ALLOW')),
+    signupsPerMinute: integer(env, 'TICKETMAX_SIGNUPS_PER_MINUTE', 10, 1, 100_000),
+    loginsPerMinute: integer(env, 'TICKETMAX_LOGINS_PER_MINUTE', 20, 1, 100_000),
     logLevel,
     trustProxy: bool(env, 'TICKETMAX_TRUST_PROXY', false),
     roles: Object.freeze(roles as Role[]),

@@ -785,11 +785,19 @@ for (const shape of shapes) {
         assert.equal(first.statusCode, 200);
         assert.ok(firstMs < 2000, `first seat map took ${Math.round(firstMs)} ms`);
 
-        started = performance.now();
-        const second = await getSeatmap(eventId);
-        const secondMs = performance.now() - started;
-        assert.equal(second.statusCode, 200);
-        assert.ok(secondMs < 200, `second seat map took ${Math.round(secondMs)} ms`);
+        // Later reads come from the cache; the median of five keeps one garbage-collection pause on a
+        // busy machine from deciding the result.
+        const laterMs: number[] = [];
+        let second = first;
+        for (let i = 0; i < 5; i++) {
+          started = performance.now();
+          second = await getSeatmap(eventId);
+          laterMs.push(performance.now() - started);
+          assert.equal(second.statusCode, 200);
+        }
+        const medianMs = laterMs.sort((a, b) => a - b)[2]!;
+        assert.ok(medianMs < 200, `cached seat map took ${Math.round(medianMs)} ms (median of five)`);
+        assert.equal(second.body, first.body, 'the cached map is the one first built');
         assert.equal(seatsOf(second.json().sections).length, 50_000);
       });
     });

@@ -37,6 +37,8 @@ describe('loadConfig', () => {
     assert.equal(config.paymentWebhookSecret, undefined);
     assert.equal(config.metricsToken, undefined);
     assert.deepEqual(config.rateLimitAllow, []);
+    assert.equal(config.signupsPerMinute, 10);
+    assert.equal(config.loginsPerMinute, 20);
     assert.equal(config.logLevel, 'info');
     assert.equal(config.trustProxy, false);
     assert.deepEqual(config.roles, ['api', 'ticker', 'expiry', 'outbox']);
@@ -59,6 +61,8 @@ describe('loadConfig', () => {
       TICKETMAX_DEMO: 'off',
       LOG_LEVEL: 'warn',
       TICKETMAX_RATE_LIMIT_ALLOW: '127.0.0.1, 10.0.0.0/8, ::1',
+      TICKETMAX_SIGNUPS_PER_MINUTE: '120',
+      TICKETMAX_LOGINS_PER_MINUTE: '300',
       METRICS_TOKEN: 'tok',
       TICKETMAX_TRUST_PROXY: 'yes',
       TICKETMAX_ROLES: 'api',
@@ -70,6 +74,8 @@ describe('loadConfig', () => {
     assert.equal(config.demo, false);
     assert.equal(config.logLevel, 'warn');
     assert.deepEqual(config.rateLimitAllow, ['127.0.0.1', '10.0.0.0/8', '::1']);
+    assert.equal(config.signupsPerMinute, 120);
+    assert.equal(config.loginsPerMinute, 300);
     assert.equal(config.metricsToken, 'tok');
     assert.equal(config.trustProxy, true);
     assert.deepEqual(config.roles, ['api']);
