@@ -17,6 +17,7 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { openDb, type Db } from '../src/platform/db.ts';
@@ -24,7 +25,7 @@ import { migrate } from '../src/platform/migrate.ts';
 import { createBroker } from '../src/platform/amqp.ts';
 import { createRedis } from '../src/platform/redis.ts';
 import { queueKeys } from '../src/modules/waiting-room/keys.ts';
-import { startProcess, stopProcess, withDatabase } from './lib.ts';
+import { percentile, startProcess, stopProcess, withDatabase } from './lib.ts';
 import { runBuyer, type BuyerRecord, type Venue } from './loadtest/buyer.ts';
 import { createClient, WindowClosed } from './loadtest/http.ts';
 import { watchProcesses } from './loadtest/processes.ts';
@@ -114,12 +115,26 @@ async function run(prepare: () => Promise<Db>, start: () => Promise<{ url: strin
     const stats = createStats(t0);
     const client = createClient(server.url, stats, () => venue.deadline, Number(args.connections));
     let done = false;
+    // The generator's own share of the latencies: its event loop's delays, and requests queued for
+    // one of its connections (sampled every 50 ms) — neither is time the server took.
+    const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+    loopDelay.enable();
+    const queueSampler = setInterval(() => {
+      const s = stats.at();
+      s.clientQueued = Math.max(s.clientQueued, client.queued());
+    }, 50);
+    const probes: number[] = [];
     const monitor = (async () => {
       while (!done) {
         try {
+          // On the global dispatcher's connection, not the buyers' pool: the time the server takes
+          // to answer one cheap request while the buyers' requests are in flight.
+          const asked = performance.now();
           const res = await fetch(`${server.url}/api/events/${venue.eventId}/queue/status`);
           const body = (await res.json()) as { waiting: number; serving: number };
-          Object.assign(stats.at(), { waiting: body.waiting, serving: body.serving });
+          const probeMs = performance.now() - asked;
+          probes.push(probeMs);
+          Object.assign(stats.at(), { waiting: body.waiting, serving: body.serving, probeMs: round(probeMs) });
         } catch {
           // the status is best effort; the buyers' own requests carry the errors
         }
@@ -174,6 +189,17 @@ async function run(prepare: () => Promise<Db>, start: () => Promise<{ url: strin
     const generatorCpuSeconds = (used.user + used.system) / 1e6;
     done = true;
     await monitor;
+    clearInterval(queueSampler);
+    loopDelay.disable();
+    const sortedProbes = probes.sort((a, b) => a - b);
+    const generator = {
+      loopDelayP50Ms: round(loopDelay.percentile(50) / 1e6),
+      loopDelayP99Ms: round(loopDelay.percentile(99) / 1e6),
+      loopDelayMaxMs: round(loopDelay.max / 1e6),
+      peakQueued: Math.max(0, ...stats.seconds.map((s) => s.clientQueued)),
+      probeP50Ms: round(percentile(sortedProbes, 50)),
+      probeP99Ms: round(percentile(sortedProbes, 99)),
+    };
     await client.close();
     // Requests the buyers gave up on may still be queued in the server: let it drain (a quick
     // /healthz means the backlog is gone), then give late webhooks a moment before stopping.
@@ -199,6 +225,7 @@ async function run(prepare: () => Promise<Db>, start: () => Promise<{ url: strin
       processes,
       seedSeconds,
       generatorCpuSeconds,
+      generator,
       settleRestarts,
       killed,
     };
@@ -350,6 +377,9 @@ const summary = {
   'API process killed (SIGKILL)': r.killed ? `pid ${r.killed.pid} at ${r.killed.atSeconds} s` : 'none',
   'seeding (s, before the window)': round(r.seedSeconds),
   'load generator CPU (s, same machine)': round(r.generatorCpuSeconds),
+  'load generator event-loop delay (ms, p50 / p99 / max)': `${r.generator.loopDelayP50Ms} / ${r.generator.loopDelayP99Ms} / ${r.generator.loopDelayMaxMs}`,
+  'requests queued in the generator for a connection (peak)': r.generator.peakQueued,
+  'status probe on its own connection, once a second (ms, p50 / p99)': `${r.generator.probeP50Ms} / ${r.generator.probeP99Ms}`,
   'queue settings': JSON.stringify(scenario.queue),
   'think time (s, at each of 3 checkout decisions)': `${scenario.thinkSeconds} (0.5-1.5 x)`,
   machine: `${os.cpus().length} CPUs, load average ${os

@@ -17,6 +17,8 @@ export interface Client {
     body?: unknown,
     options?: { raw?: boolean },
   ): Promise<Reply<T>>;
+  /** Requests waiting in the generator for one of its connections (not yet sent to the server). */
+  queued(): number;
   close(): Promise<void>;
 }
 
@@ -24,8 +26,9 @@ export interface Client {
 export class WindowClosed extends Error {}
 
 /**
- * `endpoint` names the route in the statistics (e.g. 'PUT /hold'). Network errors come back as
- * status 0. After `deadline()` (performance.now() time) no new request starts: `call` throws WindowClosed.
+ * `endpoint` names the route in the statistics (e.g. 'PUT /hold'). A request's time runs from the
+ * buyer's wish to send it to its last byte, so it includes any wait for one of the `connections`
+ * (a browser would have its own). Network errors come back as status 0. After `deadline()` (performance.now() time) no new request starts: `call` throws WindowClosed.
  */
 export function createClient(url: string, stats: Stats, deadline: () => number, connections = 128, timeoutMs = 20_000): Client {
   const pool = new Pool(url, {
@@ -67,6 +70,7 @@ export function createClient(url: string, stats: Stats, deadline: () => number, 
         return { status: 0, body: {} as T, headers: {} };
       }
     },
+    queued: () => pool.stats.queued,
     close: () => pool.close(),
   };
 }

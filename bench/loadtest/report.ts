@@ -97,6 +97,10 @@ ${chart('Queue length', 'buyers waiting (server status)', [{ label: 'waiting', c
 ${chart('Latency of all requests', 'ms', [
   { label: 'p50', color: '#16a34a', values: s.map((p) => p.p50) },
   { label: 'p99', color: '#dc2626', values: s.map((p) => p.p99) },
+  { label: 'status probe (own connection)', color: '#2563eb', values: s.map((p) => p.probeMs) },
+])}
+${chart('Waiting in the load generator', 'requests queued for a connection (peak)', [
+  { label: 'queued', color: '#9333ea', values: s.map((p) => p.clientQueued) },
 ])}
 ${chart('Requests', 'per second', [
   { label: 'requests', color: '#2563eb', values: s.map((p) => p.requests) },

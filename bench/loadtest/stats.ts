@@ -13,6 +13,10 @@ export interface Second {
   /** Server view from the status monitor: buyers waiting, and the serving counter. */
   waiting?: number;
   serving?: number;
+  /** The most requests seen waiting in the generator for a connection this second. */
+  clientQueued: number;
+  /** The status monitor's own request (its own connection, never queued behind the buyers'), ms. */
+  probeMs?: number;
 }
 
 export interface EndpointSummary {
@@ -33,6 +37,7 @@ const emptySecond = (): Second => ({
   requests: 0,
   errors: 0,
   latencies: [],
+  clientQueued: 0,
 });
 
 export function createStats(t0: number) {

@@ -11,6 +11,7 @@ interface Result {
   processes: { role: string; peakRssMb: number; cpuSeconds: number }[];
 }
 
+const sellOut = (at: string | number | undefined) => (typeof at === 'number' ? `${at} s` : 'not sold out in the window');
 const ms = (x: number) => (x >= 1000 ? `${(x / 1000).toFixed(1)} s` : `${Math.round(x)} ms`);
 
 for (const file of process.argv.slice(2)) {
@@ -25,7 +26,7 @@ for (const file of process.argv.slice(2)) {
     .map(([name, e]) => `${name} ${ms(e.p50)}/${ms(e.p99)}`)
     .join('; ');
   console.log(
-    `| ${s.scenario} | ${String(s.shape).split(' ')[0]} | ${s.buyers} | ${s['buyers served (paid)']} | ${s['seats + GA places sold']} | ${s['time to sell out (s, first SOLD_OUT answer)']} s | ${s['orders/s (mean while ordering)']} (peak ${s['orders/s (peak second)']}) | ${endpoints} | ${processes} | ${String(
+    `| ${s.scenario} | ${String(s.shape).split(' ')[0]} | ${s.buyers} | ${s['buyers served (paid)']} | ${s['seats + GA places sold']} | ${sellOut(s['time to sell out (s, first SOLD_OUT answer)'])} | ${s['orders/s (mean while ordering)']} (peak ${s['orders/s (peak second)']}) | ${endpoints} | ${processes} | ${String(
       s.machine,
     )
       .replace(/.*load average /, '')
