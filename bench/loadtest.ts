@@ -19,6 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import { Worker } from 'node:worker_threads';
 import { randomBytes } from 'node:crypto';
 import { openDb, type Db } from '../src/platform/db.ts';
 import { migrate } from '../src/platform/migrate.ts';
@@ -34,6 +35,26 @@ import { arrivals, type Profile, SCENARIOS } from './loadtest/scenarios.ts';
 import { createEvent, seedAccounts } from './loadtest/setup.ts';
 import { createStats, round } from './loadtest/stats.ts';
 import { verificationLine, verify } from './loadtest/verify.ts';
+
+/** The status monitor's thread: one status read a second; what it saw and how long it took. */
+const PROBE = `
+const { parentPort, workerData } = require('node:worker_threads');
+(async () => {
+  for (;;) {
+    const asked = performance.now();
+    try {
+      const res = await fetch(workerData);
+      const body = await res.json();
+      // As wall-clock time: each thread has its own performance.timeOrigin.
+      const at = performance.timeOrigin + asked;
+      parentPort.postMessage({ at, ms: performance.now() - asked, waiting: body.waiting, serving: body.serving });
+    } catch {
+      // best effort: the buyers' own requests carry the errors
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+})();
+`;
 
 const { values: args } = parseArgs({
   options: {
@@ -114,7 +135,6 @@ async function run(prepare: () => Promise<Db>, start: () => Promise<{ url: strin
     venue.deadline = t0 + scenario.maxSeconds * 1000;
     const stats = createStats(t0);
     const client = createClient(server.url, stats, () => venue.deadline, Number(args.connections));
-    let done = false;
     // The generator's own share of the latencies: its event loop's delays, and requests queued for
     // one of its connections (sampled every 50 ms) — neither is time the server took.
     const loopDelay = monitorEventLoopDelay({ resolution: 10 });
@@ -123,24 +143,15 @@ async function run(prepare: () => Promise<Db>, start: () => Promise<{ url: strin
       const s = stats.at();
       s.clientQueued = Math.max(s.clientQueued, client.queued());
     }, 50);
+    // The status monitor runs on a thread of its own, with its own event loop and connection, so
+    // its timing is the server's answer to one cheap request while the buyers' requests are in
+    // flight, not the generator's backlog or its event loop's delays.
     const probes: number[] = [];
-    const monitor = (async () => {
-      while (!done) {
-        try {
-          // On the global dispatcher's connection, not the buyers' pool: the time the server takes
-          // to answer one cheap request while the buyers' requests are in flight.
-          const asked = performance.now();
-          const res = await fetch(`${server.url}/api/events/${venue.eventId}/queue/status`);
-          const body = (await res.json()) as { waiting: number; serving: number };
-          const probeMs = performance.now() - asked;
-          probes.push(probeMs);
-          Object.assign(stats.at(), { waiting: body.waiting, serving: body.serving, probeMs: round(probeMs) });
-        } catch {
-          // the status is best effort; the buyers' own requests carry the errors
-        }
-        await sleep(1000);
-      }
-    })();
+    const monitor = new Worker(PROBE, { eval: true, workerData: `${server.url}/api/events/${venue.eventId}/queue/status` });
+    monitor.on('message', (m: { at: number; ms: number; waiting: number; serving: number }) => {
+      probes.push(m.ms);
+      Object.assign(stats.at(m.at - performance.timeOrigin), { waiting: m.waiting, serving: m.serving, probeMs: round(m.ms) });
+    });
     // The fault: one API process killed outright mid-run (start:scale starts another in its place).
     let killed: { pid: number; atSeconds: number } | undefined;
     const killer =
@@ -187,8 +198,7 @@ async function run(prepare: () => Promise<Db>, start: () => Promise<{ url: strin
     const windowSeconds = (performance.now() - t0) / 1000;
     const used = process.cpuUsage(cpu0);
     const generatorCpuSeconds = (used.user + used.system) / 1e6;
-    done = true;
-    await monitor;
+    await monitor.terminate();
     clearInterval(queueSampler);
     loopDelay.disable();
     const sortedProbes = probes.sort((a, b) => a - b);
