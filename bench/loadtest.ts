@@ -12,12 +12,12 @@
  * comes from this one address. Loopback only. Writes bench/results/<scenario>-<timestamp>.json and
  * .html; exits 1 when any verification count is not 0 (or nobody was served).
  */
-import type { ChildProcess } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { randomBytes } from 'node:crypto';
@@ -27,13 +27,13 @@ import { createBroker } from '../src/platform/amqp.ts';
 import { createRedis } from '../src/platform/redis.ts';
 import { queueKeys } from '../src/modules/waiting-room/keys.ts';
 import { percentile, startProcess, stopProcess, withDatabase } from './lib.ts';
-import { runBuyer, type BuyerRecord, type Venue } from './loadtest/buyer.ts';
-import { createClient, WindowClosed } from './loadtest/http.ts';
+import type { Venue } from './loadtest/buyer.ts';
 import { watchProcesses } from './loadtest/processes.ts';
 import { renderReport } from './loadtest/report.ts';
 import { arrivals, type Profile, SCENARIOS } from './loadtest/scenarios.ts';
 import { createEvent, seedAccounts } from './loadtest/setup.ts';
-import { createStats, round } from './loadtest/stats.ts';
+import { runShare, type Share, type ShareResult } from './loadtest/generator.ts';
+import { createStats, round, type StatsDump } from './loadtest/stats.ts';
 import { verificationLine, verify } from './loadtest/verify.ts';
 
 /** The status monitor's thread: one status read a second; what it saw and how long it took. */
@@ -56,6 +56,27 @@ const { parentPort, workerData } = require('node:worker_threads');
 })();
 `;
 
+/** A generator in a child process of its own (see bench/loadtest/generator.ts), loaded and waiting. */
+async function forkGenerator(): Promise<{ run(share: Share): Promise<{ result: ShareResult; stats: StatsDump }> }> {
+  const child = fork(fileURLToPath(new URL('./loadtest/generator.ts', import.meta.url)), [], {
+    execArgv: ['--import', 'tsx'],
+    serialization: 'advanced',
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.once('message', () => resolve());
+    child.once('exit', (code) => reject(new Error(`a load generator exited with ${code} before it was ready`)));
+  });
+  return {
+    run: (share) =>
+      new Promise((resolve, reject) => {
+        child.removeAllListeners('exit');
+        child.once('message', (m) => resolve(m as { result: ShareResult; stats: StatsDump }));
+        child.once('exit', (code) => reject(new Error(`a load generator exited with ${code}`)));
+        child.send(share);
+      }),
+  };
+}
+
 const { values: args } = parseArgs({
   options: {
     scenario: { type: 'string', default: 'seed-spike' },
@@ -64,6 +85,7 @@ const { values: args } = parseArgs({
     api: { type: 'string', default: '2' },
     'max-seconds': { type: 'string' },
     connections: { type: 'string', default: '128' },
+    generators: { type: 'string', default: '1' },
     profile: { type: 'string' },
     'arrival-seconds': { type: 'string' },
     'kill-api-at': { type: 'string' },
@@ -129,20 +151,14 @@ async function run(prepare: () => Promise<Db>, start: () => Promise<{ url: strin
       scenario,
       scenario.saleOpensAfter > 0 ? scenario.saleOpensAfter * 1000 : -1000,
     );
+    // Several generators: forked and loaded before the window opens, each given every n-th buyer.
+    const generatorCount = Math.max(1, Number(args.generators));
+    const children = generatorCount === 1 ? [] : await Promise.all(Array.from({ length: generatorCount }, forkGenerator));
     watch.resetCpu();
     const t0 = performance.now();
-    const cpu0 = process.cpuUsage();
+    const t0EpochMs = performance.timeOrigin + t0;
     venue.deadline = t0 + scenario.maxSeconds * 1000;
     const stats = createStats(t0);
-    const client = createClient(server.url, stats, () => venue.deadline, Number(args.connections));
-    // The generator's own share of the latencies: its event loop's delays, and requests queued for
-    // one of its connections (sampled every 50 ms) — neither is time the server took.
-    const loopDelay = monitorEventLoopDelay({ resolution: 10 });
-    loopDelay.enable();
-    const queueSampler = setInterval(() => {
-      const s = stats.at();
-      s.clientQueued = Math.max(s.clientQueued, client.queued());
-    }, 50);
     // The status monitor runs on a thread of its own, with its own event loop and connection, so
     // its timing is the server's answer to one cheap request while the buyers' requests are in
     // flight, not the generator's backlog or its event loop's delays.
@@ -165,52 +181,44 @@ async function run(prepare: () => Promise<Db>, start: () => Promise<{ url: strin
             console.log(`  killed API process ${pid} with SIGKILL at ${killed.atSeconds} s`);
           }, killApiAt * 1000);
     const offsets = arrivals(scenario.profile, scenario.buyers, scenario.arrivalSeconds);
-    const paidAt: number[] = [];
-    const buyers: Promise<BuyerRecord>[] = [];
-    for (let i = 0; i < offsets.length; i++) {
-      const wait = t0 + offsets[i]! - performance.now();
-      if (wait > 2) await sleep(wait);
-      const account = accounts.buyers[i]!;
-      const record: BuyerRecord = {
-        userId: account.userId,
-        number: null,
-        admitted: false,
-        couldNotAct: false,
-        outcome: 'failed',
-        seats: 0,
-      };
-      buyers.push(
-        runBuyer(client, stats, scenario, venue, account, i, record).then(
-          (r) => {
-            if (r.outcome === 'paid') paidAt.push(performance.now() - t0);
-            return r;
-          },
-          (err: unknown) => {
-            if (err instanceof WindowClosed) return { ...record, outcome: 'timeout' as const };
-            throw err;
-          },
-        ),
-      );
-    }
-    const records = await Promise.all(buyers);
+    const shareOf = (g: number): Share => ({
+      url: server.url,
+      connections: Math.max(1, Math.round(Number(args.connections) / generatorCount)),
+      scenario,
+      venue,
+      buyers: offsets.flatMap((offsetMs, index) =>
+        index % generatorCount === g ? [{ ...accounts.buyers[index]!, index, offsetMs }] : [],
+      ),
+      t0EpochMs,
+      deadlineEpochMs: performance.timeOrigin + venue.deadline,
+    });
+    const shares: ShareResult[] =
+      children.length === 0
+        ? [await runShare(shareOf(0), stats)]
+        : await Promise.all(
+            children.map(async (child, g) => {
+              const { result, stats: measured } = await child.run(shareOf(g));
+              stats.absorb(measured);
+              return result;
+            }),
+          );
+    const records = shares.flatMap((r) => r.records);
+    const paidAt = shares.flatMap((r) => r.paidAt);
     clearTimeout(killer);
     if (killApiAt !== undefined && !killed) throw new Error(`no API process was killed (--kill-api-at ${killApiAt})`);
     const windowSeconds = (performance.now() - t0) / 1000;
-    const used = process.cpuUsage(cpu0);
-    const generatorCpuSeconds = (used.user + used.system) / 1e6;
+    const generatorCpuSeconds = shares.reduce((sum, r) => sum + r.cpuSeconds, 0);
     await monitor.terminate();
-    clearInterval(queueSampler);
-    loopDelay.disable();
     const sortedProbes = probes.sort((a, b) => a - b);
     const generator = {
-      loopDelayP50Ms: round(loopDelay.percentile(50) / 1e6),
-      loopDelayP99Ms: round(loopDelay.percentile(99) / 1e6),
-      loopDelayMaxMs: round(loopDelay.max / 1e6),
+      count: generatorCount,
+      loopDelayP50Ms: Math.max(...shares.map((r) => r.loopDelay.p50Ms)),
+      loopDelayP99Ms: Math.max(...shares.map((r) => r.loopDelay.p99Ms)),
+      loopDelayMaxMs: Math.max(...shares.map((r) => r.loopDelay.maxMs)),
       peakQueued: Math.max(0, ...stats.seconds.map((s) => s.clientQueued)),
       probeP50Ms: round(percentile(sortedProbes, 50)),
       probeP99Ms: round(percentile(sortedProbes, 99)),
     };
-    await client.close();
     // Requests the buyers gave up on may still be queued in the server: let it drain (a quick
     // /healthz means the backlog is gone), then give late webhooks a moment before stopping.
     for (const until = performance.now() + 60_000; performance.now() < until;) {
@@ -386,6 +394,7 @@ const summary = {
   ...('queueMb' in r ? { "waiting room in Redis (MB, the event's queue keys after the run)": Number(r.queueMb) } : {}),
   'API process killed (SIGKILL)': r.killed ? `pid ${r.killed.pid} at ${r.killed.atSeconds} s` : 'none',
   'seeding (s, before the window)': round(r.seedSeconds),
+  'load generators (processes)': r.generator.count,
   'load generator CPU (s, same machine)': round(r.generatorCpuSeconds),
   'load generator event-loop delay (ms, p50 / p99 / max)': `${r.generator.loopDelayP50Ms} / ${r.generator.loopDelayP99Ms} / ${r.generator.loopDelayMaxMs}`,
   'requests queued in the generator for a connection (peak)': r.generator.peakQueued,

@@ -28,6 +28,13 @@ export interface EndpointSummary {
   statuses: Record<string, number>;
 }
 
+export interface StatsDump {
+  seconds: Second[];
+  endpoints: Record<string, { latencies: number[]; errors: number; statuses: Record<string, number> }>;
+  counters: Record<string, number>;
+  soldOutAt: number | undefined;
+}
+
 const emptySecond = (): Second => ({
   arrivals: 0,
   admitted: 0,
@@ -83,6 +90,29 @@ export function createStats(t0: number) {
       counters[name] = (counters[name] ?? 0) + by;
     },
     counters,
+    /** Everything measured, as plain data (a generator process sends it to the one that reports). */
+    dump(): StatsDump {
+      return { seconds, endpoints: Object.fromEntries(endpoints), counters, soldOutAt };
+    },
+    /** Adds another generator's measurements (same t0, on the wall clock) to these. */
+    absorb(d: StatsDump) {
+      for (const [name, theirs] of Object.entries(d.endpoints)) {
+        let e = endpoints.get(name);
+        if (!e) endpoints.set(name, (e = { latencies: [], errors: 0, statuses: {} }));
+        for (const ms of theirs.latencies) e.latencies.push(ms);
+        e.errors += theirs.errors;
+        for (const [status, n] of Object.entries(theirs.statuses)) e.statuses[status] = (e.statuses[status] ?? 0) + n;
+      }
+      d.seconds.forEach((theirs, i) => {
+        while (seconds.length <= i) seconds.push(emptySecond());
+        const s = seconds[i]!;
+        for (const k of ['arrivals', 'admitted', 'holds', 'orders', 'paid', 'requests', 'errors'] as const) s[k] += theirs[k];
+        for (const ms of theirs.latencies) s.latencies.push(ms);
+        s.clientQueued += theirs.clientQueued;
+      });
+      for (const [name, n] of Object.entries(d.counters)) counters[name] = (counters[name] ?? 0) + n;
+      if (d.soldOutAt !== undefined && (soldOutAt === undefined || d.soldOutAt < soldOutAt)) soldOutAt = d.soldOutAt;
+    },
     seconds,
     endpoints(): Record<string, EndpointSummary> {
       const out: Record<string, EndpointSummary> = {};
