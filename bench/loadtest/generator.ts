@@ -12,6 +12,7 @@ import { createStats, round, type Stats, type StatsDump } from './stats.ts';
 
 export interface Share {
   url: string;
+  /** Per pool: one for the waiting room's requests, one for admitted buyers' checkouts. */
   connections: number;
   scenario: Scenario;
   /** `deadline` is ignored: the window closes at `deadlineEpochMs`. */
@@ -37,7 +38,11 @@ const fromEpoch = (epochMs: number) => epochMs - performance.timeOrigin;
 export async function runShare(share: Share, stats: Stats): Promise<ShareResult> {
   const t0 = fromEpoch(share.t0EpochMs);
   const venue = { ...share.venue, deadline: fromEpoch(share.deadlineEpochMs) };
-  const client = createClient(share.url, stats, () => venue.deadline, share.connections);
+  const deadline = () => venue.deadline;
+  const clients = {
+    waiting: createClient(share.url, stats, deadline, share.connections),
+    checkout: createClient(share.url, stats, deadline, share.connections),
+  };
   const cpu0 = process.cpuUsage();
   // The generator's own share of the latencies: its event loop's delays, and requests queued for
   // one of its connections (sampled every 50 ms) — neither is time the server took.
@@ -45,7 +50,7 @@ export async function runShare(share: Share, stats: Stats): Promise<ShareResult>
   loopDelay.enable();
   const queueSampler = setInterval(() => {
     const s = stats.at();
-    s.clientQueued = Math.max(s.clientQueued, client.queued());
+    s.clientQueued = Math.max(s.clientQueued, clients.waiting.queued() + clients.checkout.queued());
   }, 50);
   const paidAt: number[] = [];
   const running: Promise<BuyerRecord>[] = [];
@@ -62,7 +67,7 @@ export async function runShare(share: Share, stats: Stats): Promise<ShareResult>
         seats: 0,
       };
       running.push(
-        runBuyer(client, stats, share.scenario, venue, buyer, buyer.index, record).then(
+        runBuyer(clients, stats, share.scenario, venue, buyer, buyer.index, record).then(
           (r) => {
             if (r.outcome === 'paid') paidAt.push(performance.now() - t0);
             return r;
@@ -89,7 +94,7 @@ export async function runShare(share: Share, stats: Stats): Promise<ShareResult>
   } finally {
     clearInterval(queueSampler);
     loopDelay.disable();
-    await client.close();
+    await Promise.all([clients.waiting.close(), clients.checkout.close()]);
   }
 }
 
