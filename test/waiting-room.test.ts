@@ -102,6 +102,21 @@ async function queueEvent(app: App, overrides: Record<string, unknown>): Promise
 
 const shapes = await dbShapes();
 const redis = await redisTargets();
+
+/** Two API processes sharing one Redis and one database (one clock), closed afterwards. */
+async function withTwoProcesses(fn: (a: App, b: App, clock: ManualClock) => Promise<void>): Promise<void> {
+  const { db, drop } = await freshDb('pglite');
+  const clock = manualClock();
+  const a = await buildQueueApp(db, clock, redis[0]);
+  const b = await buildQueueApp(db, clock, redis[0]);
+  try {
+    await fn(a, b, clock);
+  } finally {
+    await a.close();
+    await b.close();
+    await drop();
+  }
+}
 const targets: { shape: (typeof shapes)[number]; store: string; redisUrl?: string }[] = [
   ...shapes.map((shape) => ({ shape, store: 'memory' })),
   ...redis.map((url) => ({ shape: shapes[0]!, store: 'redis', redisUrl: url })),
@@ -659,12 +674,8 @@ describe('waiting room streams (real port)', () => {
     }
   });
 
-  it('shuffles once when two API processes share one Redis and race at onSaleAt', { skip: redis.length === 0 }, async () => {
-    const { db, drop } = await freshDb('pglite');
-    const clock = manualClock();
-    const a = await buildQueueApp(db, clock, redis[0]);
-    const b = await buildQueueApp(db, clock, redis[0]);
-    try {
+  it('shuffles once when two API processes share one Redis and race at onSaleAt', { skip: redis.length === 0 }, () =>
+    withTwoProcesses(async (a, b, clock) => {
       const { e, organizer } = await queueEvent(a, {
         onSaleAt: new Date(clock.now() + 60_000).toISOString(),
         queue: { maxActive: 0 },
@@ -696,21 +707,13 @@ describe('waiting room streams (real port)', () => {
       const admin = (await a.inject({ method: 'GET', url: `/api/admin/events/${e}/queue`, headers: organizer.auth })).json();
       assert.equal(admin.joined, 60);
       assert.equal(admin.waiting, 60);
-    } finally {
-      await a.close();
-      await b.close();
-      await drop();
-    }
-  });
+    }),
+  );
 });
 
 describe('rate limits with several API processes', () => {
-  it("counts a buyer's polls through every process sharing one Redis", { skip: redis.length === 0 }, async () => {
-    const { db, drop } = await freshDb('pglite');
-    const clock = manualClock();
-    const a = await buildQueueApp(db, clock, redis[0]);
-    const b = await buildQueueApp(db, clock, redis[0]);
-    try {
+  it("counts a buyer's polls through every process sharing one Redis", { skip: redis.length === 0 }, () =>
+    withTwoProcesses(async (a, b, clock) => {
       const { e } = await queueEvent(a, { onSaleAt: new Date(clock.now() - 60_000).toISOString() });
       const buyer = quickBuyer(a, clock);
       assert.equal((await a.inject({ method: 'POST', url: `/api/events/${e}/queue`, headers: buyer.auth })).statusCode, 201);
@@ -737,12 +740,8 @@ describe('rate limits with several API processes', () => {
         remoteAddress: '198.51.100.9',
       });
       assert.equal(res.statusCode, 200);
-    } finally {
-      await a.close();
-      await b.close();
-      await drop();
-    }
-  });
+    }),
+  );
 });
 
 describe('waiting room stream cost', () => {
