@@ -28,7 +28,8 @@ export class WindowClosed extends Error {}
 /**
  * `endpoint` names the route in the statistics (e.g. 'PUT /hold'). A request's time runs from the
  * buyer's wish to send it to its last byte, so it includes any wait for one of the `connections`
- * (a browser would have its own). Network errors come back as status 0. After `deadline()` (performance.now() time) no new request starts: `call` throws WindowClosed.
+ * (a browser would have its own). Network errors come back as status 0. After `deadline()`
+ * (performance.now() time) no new request starts: `call` throws WindowClosed.
  */
 export function createClient(url: string, stats: Stats, deadline: () => number, connections = 128, timeoutMs = 20_000): Client {
   const pool = new Pool(url, {

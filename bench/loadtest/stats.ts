@@ -13,7 +13,8 @@ export interface Second {
   /** Server view from the status monitor: buyers waiting, and the serving counter. */
   waiting?: number;
   serving?: number;
-  /** The most requests seen waiting in the generator for a connection this second. */
+  /** The most requests seen waiting in the generator for a connection this second (with several
+   * generators, the sum of each one's most: an upper bound). */
   clientQueued: number;
   /** The status monitor's own request (its own connection, never queued behind the buyers'), ms. */
   probeMs?: number;
