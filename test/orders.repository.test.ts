@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { newId } from '../src/platform/crypto.ts';
 import { pgConstraint, pgErrorCode } from '../src/platform/db.ts';
-import { createOrdersRepository, type NewOrder } from '../src/modules/orders/orders.repository.ts';
+import { createOrdersRepository, insertOutbox, type NewOrder } from '../src/modules/orders/orders.repository.ts';
+import { createPaymentsRepository } from '../src/modules/payments/payments.repository.ts';
+import { insertTickets } from '../src/modules/tickets/tickets.repository.ts';
 import { buildTestApp, dbShapes, eventBody, makeUser, smallVenue, type TestApp } from './helpers.ts';
 
 const shapes = await dbShapes();
@@ -37,6 +39,7 @@ for (const shape of shapes) {
         id: newId('ord'),
         eventId,
         userId: users[nextUser++ % users.length]!,
+        createdAt: new Date(),
         expiresAt: new Date(Date.now() + 600_000),
         totalAmount: 1000 * items.length,
         currency: 'USD',
@@ -62,6 +65,7 @@ for (const shape of shapes) {
       await insert(o);
       const items = await repo().itemsOf([o.id]);
       assert.equal(items.length, 3);
+      assert.deepEqual((await repo().findWithItems(o.id))?.items, items, 'seats by index, then GA');
       assert.equal((await repo().find(o.id))?.status, 'pending');
       assert.equal(await gaTaken(), before + 3);
     });
@@ -134,6 +138,87 @@ for (const shape of shapes) {
       const winners = results.filter((r) => r !== undefined);
       assert.equal(winners.length, 1);
       assert.equal((await repo().find(o.id))?.status, winners[0]!.status);
+    });
+
+    it('reads an order with its items in one query, as find and itemsOf read them', async () => {
+      const o = order([{ seat: 11 }, { seat: 10 }]);
+      await insert(o);
+      const both = await repo().findWithItems(o.id);
+      assert.deepEqual(both, { row: await repo().find(o.id), items: await repo().itemsOf([o.id]) });
+      assert.deepEqual(
+        both.items.map((i) => i.seat_id),
+        [seats[10]!.id, seats[11]!.id],
+      );
+      assert.equal(await repo().findWithItems('ord_missing'), undefined);
+    });
+
+    it('settles a pending order and its processing payment in one statement, once, writing the rest only then', async () => {
+      const o = order([{ seat: 12 }]);
+      await insert(o);
+      const payments = createPaymentsRepository(t.db);
+      const key = `${o.id}:k1`;
+      const payment = await payments.open({
+        id: newId('pay'),
+        orderId: o.id,
+        gateway: 'test',
+        amount: 1000,
+        currency: 'USD',
+        key,
+      });
+      const [item] = await repo().itemsOf([o.id]);
+      const ticket = {
+        id: newId('tkt'),
+        orderId: o.id,
+        orderItemId: item!.id,
+        eventId,
+        sectionId: item!.section_id,
+        seatId: item!.seat_id,
+        code: 'c',
+      };
+      const topic = `test.settled.${o.id}`;
+      const count = async () =>
+        (
+          await t.db.query<{ tickets: number; messages: number }>(
+            `SELECT (SELECT count(*)::int FROM tickets WHERE order_id = $1) AS tickets,
+                    (SELECT count(*)::int FROM outbox WHERE topic = $2) AS messages`,
+            [o.id, topic],
+          )
+        )[0]!;
+      const paidAt = new Date(Date.now() - 5000);
+      const settle = () =>
+        payments.settlePending({ gateway: 'test', key, ref: 'ch_1', orderId: o.id, paidAt }, (guard) => [
+          insertTickets([{ ...ticket, id: newId('tkt') }], guard),
+          insertOutbox(topic, { orderId: o.id }, guard),
+        ]);
+      const results = await Promise.all(Array.from({ length: 10 }, settle));
+      assert.equal(results.filter(Boolean).length, 1, 'exactly one of ten racing settlements');
+      const row = await repo().find(o.id);
+      assert.equal(row?.status, 'paid');
+      assert.equal(row?.paid_at?.getTime(), paidAt.getTime());
+      const settled = await payments.findByKey('test', key);
+      assert.deepEqual([settled?.id, settled?.status, settled?.gateway_ref], [payment.id, 'succeeded', 'ch_1']);
+      assert.deepEqual(await count(), { tickets: 1, messages: 1 });
+      assert.equal(await settle(), false, 'a settled payment does not settle again');
+      assert.deepEqual(await count(), { tickets: 1, messages: 1 });
+    });
+
+    it('settles nothing in one statement when the order is no longer pending', async () => {
+      const o = order([{ seat: 13 }]);
+      await insert(o);
+      await t.db.tx((q) => createOrdersRepository(q).transition(o.id, 'expired'));
+      const payments = createPaymentsRepository(t.db);
+      const key = `${o.id}:k1`;
+      await payments.open({ id: newId('pay'), orderId: o.id, gateway: 'test', amount: 1000, currency: 'USD', key });
+      const topic = `test.settled.${o.id}`;
+      const settled = await payments.settlePending(
+        { gateway: 'test', key, ref: 'ch_2', orderId: o.id, paidAt: new Date() },
+        (guard) => [insertOutbox(topic, { orderId: o.id }, guard)],
+      );
+      assert.equal(settled, false);
+      assert.equal((await repo().find(o.id))?.status, 'expired');
+      const payment = await payments.findByKey('test', key);
+      assert.deepEqual([payment?.status, payment?.gateway_ref], ['processing', null], 'the payment is left for the transaction');
+      assert.equal((await t.db.query('SELECT 1 FROM outbox WHERE topic = $1', [topic])).length, 0);
     });
   });
 }

@@ -148,3 +148,25 @@ export function pgConstraint(err: unknown): string | undefined {
 
 export const PG_UNIQUE_VIOLATION = '23505';
 export const PG_CHECK_VIOLATION = '23514';
+
+/** SQL with its parameters, numbered from $1: run alone, or as part of a bigger statement. */
+export interface Statement {
+  sql: string;
+  params: unknown[];
+}
+
+/**
+ * Puts several statements into one: `build` gets each part's SQL with its parameters renumbered
+ * to follow the parts before it (typically to place each as a data-modifying WITH query). One
+ * statement is one round trip, and outside a transaction it commits or fails as a whole.
+ * Parameters are written $n; no part may have a `$` in a literal.
+ */
+export function joinStatements(parts: Statement[], build: (sql: string[]) => string): Statement {
+  const params: unknown[] = [];
+  const sql = parts.map((part) => {
+    const offset = params.length;
+    params.push(...part.params);
+    return part.sql.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`);
+  });
+  return { sql: build(sql), params };
+}

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Queryable } from '../../platform/db.ts';
+import type { Queryable, Statement } from '../../platform/db.ts';
 import { AppError } from '../../platform/errors.ts';
 
 /** A stored reply: what a retry with the same key and body gets back. */
@@ -18,10 +18,19 @@ export function requestHash(parts: unknown): string {
 }
 
 /**
- * Stores the reply inside the caller's transaction, so the work and its reply commit together
- * (one commit fewer, and no window in which the work is done but its reply not yet kept).
+ * Stores the reply with the work, so the two commit together (one commit fewer, and no window in
+ * which the work is done but its reply not yet kept): either inside the caller's transaction, or
+ * as part of one statement of the caller's that does the work.
  */
-export type KeepReply = (q: Queryable, reply: StoredReply) => Promise<void>;
+export interface KeepReply {
+  (q: Queryable, reply: StoredReply): Promise<void>;
+  /**
+   * The UPDATE that keeps the reply, for the caller to run inside a statement of its own; it keeps
+   * it only where `guard` (SQL) holds. Once that statement has committed having kept it, call `stored`.
+   */
+  statement(reply: StoredReply, guard?: string): Statement;
+  stored(): void;
+}
 
 export const keyReused = () =>
   new AppError('IDEMPOTENCY_KEY_REUSED', 409, 'This Idempotency-Key was already used for a different request');
@@ -41,14 +50,13 @@ export async function idempotent(
 ): Promise<StoredReply> {
   const { userId, scope, key, hash } = claim;
   const started = Date.now();
+  const replyStatement = (reply: StoredReply, guard = 'true'): Statement => ({
+    sql: `UPDATE idempotency_keys SET status_code = $4, response = $5 WHERE user_id = $1 AND scope = $2 AND key = $3 AND ${guard}`,
+    params: [userId, scope, key, reply.status, JSON.stringify(reply.body)],
+  });
   const saveReply = async (q: Queryable, reply: StoredReply) => {
-    await q.query('UPDATE idempotency_keys SET status_code = $4, response = $5 WHERE user_id = $1 AND scope = $2 AND key = $3', [
-      userId,
-      scope,
-      key,
-      reply.status,
-      JSON.stringify(reply.body),
-    ]);
+    const { sql, params } = replyStatement(reply);
+    await q.query(sql, params);
   };
   for (;;) {
     const inserted = await db.query(
@@ -89,10 +97,18 @@ export async function idempotent(
     }
     let reply: StoredReply;
     let kept = false;
-    const keep: KeepReply = async (q, r) => {
-      await saveReply(q, r);
-      kept = true;
-    };
+    const keep: KeepReply = Object.assign(
+      async (q: Queryable, r: StoredReply) => {
+        await saveReply(q, r);
+        kept = true;
+      },
+      {
+        statement: replyStatement,
+        stored: () => {
+          kept = true;
+        },
+      },
+    );
     try {
       reply = await work(keep);
       // Kept in a transaction that then rolled back would have thrown out of work: kept means stored.

@@ -1,4 +1,4 @@
-import type { Queryable } from '../../platform/db.ts';
+import { joinStatements, type Queryable, type Statement } from '../../platform/db.ts';
 import type { OrderStatus } from './order-state.ts';
 import { sourcesOf } from './order-state.ts';
 
@@ -33,6 +33,7 @@ export interface NewOrder {
   id: string;
   eventId: string;
   userId: string;
+  createdAt: Date;
   expiresAt: Date;
   totalAmount: number;
   currency: string;
@@ -40,38 +41,93 @@ export interface NewOrder {
 }
 
 const ORDER_COLUMNS = 'id, event_id, user_id, status, total_amount, currency, created_at, expires_at, paid_at, closed_at';
+const ITEM_COLUMNS = `i.id, i.order_id, i.section_id, s.name AS section_name, i.seat_id, st.label AS seat_label,
+  st.row_label, st.idx AS seat_index, i.quantity, i.price_amount, i.active`;
+const ITEM_FROM = 'order_items i JOIN sections s ON s.id = i.section_id LEFT JOIN seats st ON st.id = i.seat_id';
+
+/** The INSERT of an outbox message, carried out only where `guard` (SQL) holds. */
+export function insertOutbox(topic: string, payload: object, guard = 'true'): Statement {
+  return {
+    sql: `INSERT INTO outbox (topic, payload) SELECT $1::text, $2::jsonb WHERE ${guard}`,
+    params: [topic, JSON.stringify(payload)],
+  };
+}
 
 /** SQL of orders and their items. Every function runs on whatever it is given: the database or one transaction. */
 export function createOrdersRepository(q: Queryable) {
   return {
     /**
-     * Inserts a pending order and its items, takes its GA places and returns the order. Throws the driver's
+     * Inserts a pending order and its items, takes its GA places and returns the order, in one
+     * statement together with `alsoWrite` (the reply kept for its idempotency key). Throws the driver's
      * unique violation when a seat is already in a pending or paid order (the wall) or the
      * buyer already has a pending order for the event, and a check violation when GA would
-     * go over capacity. The caller's transaction then rolls everything back.
+     * go over capacity; the statement then writes nothing.
      */
-    async insertPending(order: NewOrder): Promise<OrderRow> {
-      const [row] = await q.query<OrderRow>(
-        `INSERT INTO orders (id, event_id, user_id, status, total_amount, currency, expires_at)
-         VALUES ($1, $2, $3, 'pending', $4, $5, $6) RETURNING ${ORDER_COLUMNS}`,
-        [order.id, order.eventId, order.userId, order.totalAmount, order.currency, order.expiresAt],
-      );
-      await q.query(
-        `INSERT INTO order_items (id, order_id, event_id, section_id, seat_id, quantity, price_amount)
-         SELECT id, $1, $2, section_id, seat_id, quantity, price_amount
-           FROM unnest($3::text[], $4::text[], $5::text[], $6::int[], $7::int8[]) AS t(id, section_id, seat_id, quantity, price_amount)`,
+    async insertPending(order: NewOrder, alsoWrite: Statement[] = []): Promise<OrderRow> {
+      const items = order.items;
+      const ga = items.some((i) => i.seatId === null);
+      const insert = joinStatements(
         [
-          order.id,
-          order.eventId,
-          order.items.map((i) => i.id),
-          order.items.map((i) => i.sectionId),
-          order.items.map((i) => i.seatId),
-          order.items.map((i) => i.quantity),
-          order.items.map((i) => i.priceAmount),
+          {
+            sql: `INSERT INTO orders (id, event_id, user_id, status, total_amount, currency, created_at, expires_at)
+                  VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7) RETURNING ${ORDER_COLUMNS}`,
+            params: [order.id, order.eventId, order.userId, order.totalAmount, order.currency, order.createdAt, order.expiresAt],
+          },
+          {
+            sql: `INSERT INTO order_items (id, order_id, event_id, section_id, seat_id, quantity, price_amount)
+                  SELECT id, $1, $2, section_id, seat_id, quantity, price_amount
+                    FROM unnest($3::text[], $4::text[], $5::text[], $6::int[], $7::int8[]) AS t(id, section_id, seat_id, quantity, price_amount)`,
+            params: [
+              order.id,
+              order.eventId,
+              items.map((i) => i.id),
+              items.map((i) => i.sectionId),
+              items.map((i) => i.seatId),
+              items.map((i) => i.quantity),
+              items.map((i) => i.priceAmount),
+            ],
+          },
+          // The GA places it takes (the items inserted beside this are not visible to it: it counts them from the same values).
+          ...(ga
+            ? [
+                {
+                  sql: `UPDATE ga_inventory g SET taken = g.taken + t.quantity
+                          FROM (SELECT section_id, sum(quantity)::int AS quantity
+                                  FROM unnest($2::text[], $3::text[], $4::int[]) AS u(section_id, seat_id, quantity)
+                                 WHERE seat_id IS NULL GROUP BY section_id) t
+                         WHERE g.event_id = $1 AND g.section_id = t.section_id`,
+                  params: [
+                    order.eventId,
+                    items.map((i) => i.sectionId),
+                    items.map((i) => i.seatId),
+                    items.map((i) => i.quantity),
+                  ],
+                },
+              ]
+            : []),
+          ...alsoWrite,
         ],
+        ([orderSql, ...writes]) => `WITH new_order AS (${orderSql}),
+          ${writes.map((w, n) => `w${n} AS (${w})`).join(',\n')}
+          SELECT * FROM new_order`,
       );
-      if (order.items.some((i) => i.seatId === null)) await adjustGa(q, order.id, +1);
+      const [row] = await q.query<OrderRow>(insert.sql, insert.params);
       return row!;
+    },
+
+    /** The order with its items, in one read. */
+    async findWithItems(id: string): Promise<{ row: OrderRow; items: OrderItemRow[] } | undefined> {
+      const rows = await q.query<OrderRow & { items: OrderItemRow[] }>(
+        `SELECT ${ORDER_COLUMNS},
+                coalesce((SELECT json_agg(x ORDER BY x.seat_index NULLS LAST, x.id)
+                            FROM (SELECT ${ITEM_COLUMNS} FROM ${ITEM_FROM} WHERE i.order_id = o.id) x), '[]') AS items
+           FROM orders o WHERE o.id = $1`,
+        [id],
+      );
+      const found = rows[0];
+      if (!found) return undefined;
+      const { items, ...row } = found;
+      return { row, items };
     },
 
     async find(id: string): Promise<OrderRow | undefined> {
@@ -94,11 +150,7 @@ export function createOrdersRepository(q: Queryable) {
 
     async itemsOf(orderIds: string[]): Promise<OrderItemRow[]> {
       return q.query<OrderItemRow>(
-        `SELECT i.id, i.order_id, i.section_id, s.name AS section_name, i.seat_id, st.label AS seat_label,
-                st.row_label, st.idx AS seat_index, i.quantity, i.price_amount, i.active
-           FROM order_items i
-           JOIN sections s ON s.id = i.section_id
-           LEFT JOIN seats st ON st.id = i.seat_id
+        `SELECT ${ITEM_COLUMNS} FROM ${ITEM_FROM}
           WHERE i.order_id = ANY($1::text[])
           ORDER BY i.order_id, st.idx NULLS LAST, i.id`,
         [orderIds],
@@ -163,7 +215,8 @@ export function createOrdersRepository(q: Queryable) {
     },
 
     async insertOutbox(topic: string, payload: object): Promise<void> {
-      await q.query('INSERT INTO outbox (topic, payload) VALUES ($1, $2)', [topic, JSON.stringify(payload)]);
+      const { sql, params } = insertOutbox(topic, payload);
+      await q.query(sql, params);
     },
   };
 }

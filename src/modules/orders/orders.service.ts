@@ -120,7 +120,21 @@ export function createOrdersService({ db, inventory, admission, clock, log, sche
 
   /** The buyer's own order; someone else's reads as not found, so order ids cannot be probed. */
   async function ownOrder(principal: Principal, id: string, allowStaff: boolean): Promise<OrderRow> {
-    const row = await repo.find(id);
+    return own(principal, await repo.find(id), allowStaff);
+  }
+
+  /** As ownOrder, with the order's items, in one read. */
+  async function ownOrderWithItems(
+    principal: Principal,
+    id: string,
+    allowStaff: boolean,
+  ): Promise<{ row: OrderRow; items: OrderItemRow[] }> {
+    const found = await repo.findWithItems(id);
+    await own(principal, found?.row, allowStaff);
+    return found!;
+  }
+
+  async function own(principal: Principal, row: OrderRow | undefined, allowStaff: boolean): Promise<OrderRow> {
     if (!row) throw notFound('Order');
     if (row.user_id === principal.userId || principal.role === 'admin') return row;
     if (allowStaff && principal.role === 'organizer' && (await isOrganizerOf(principal.userId, row.event_id))) return row;
@@ -195,29 +209,38 @@ export function createOrdersService({ db, inventory, admission, clock, log, sche
       id: newId('ord'),
       eventId,
       userId,
+      createdAt: new Date(clock.now()),
       expiresAt: new Date(committed.expiresAt),
       totalAmount: items.reduce((n, i) => n + i.priceAmount * i.quantity, 0),
       currency,
       items,
     };
+    const row: OrderRow = {
+      id: order.id,
+      event_id: eventId,
+      user_id: userId,
+      status: 'pending',
+      total_amount: order.totalAmount,
+      currency,
+      created_at: order.createdAt,
+      expires_at: order.expiresAt,
+      paid_at: null,
+      closed_at: null,
+    };
     const gaQuantities = Object.fromEntries(gaItems.map((g) => [g.sectionId, g.quantity]));
-    let reply: StoredReply;
+    const reply = {
+      status: 201,
+      body: {
+        order: orderView(
+          row,
+          itemRows.map((i) => ({ ...i, order_id: row.id })),
+        ),
+      },
+    };
     try {
-      // The order and the reply that announces it commit together.
-      reply = await inTx(async (r, q) => {
-        const row = await r.insertPending(order);
-        const created = {
-          status: 201,
-          body: {
-            order: orderView(
-              row,
-              itemRows.map((i) => ({ ...i, order_id: row.id })),
-            ),
-          },
-        };
-        await keep(q, created);
-        return created;
-      });
+      // The order and the reply that announces it: one statement, one commit.
+      await repo.insertPending(order, [keep.statement(reply)]);
+      keep.stored();
     } catch (err) {
       await refused(err, eventId, committed.seats, gaQuantities);
       throw err;
@@ -303,10 +326,12 @@ export function createOrdersService({ db, inventory, admission, clock, log, sche
     },
 
     async get(principal: Principal, id: string): Promise<OrderView> {
-      return load(await ownOrder(principal, id, true));
+      const { row, items } = await ownOrderWithItems(principal, id, true);
+      return orderView(row, items);
     },
 
     ownOrder,
+    ownOrderWithItems,
 
     /**
      * The owner cancels a pending order; the event's organizer or an admin cancels any order,

@@ -1,4 +1,4 @@
-import type { Queryable } from '../../platform/db.ts';
+import { joinStatements, type Queryable, type Statement } from '../../platform/db.ts';
 
 export interface PaymentRow {
   id: string;
@@ -37,6 +37,45 @@ export function createPaymentsRepository(q: Queryable) {
         p.key,
       ]);
       return rows[0]!;
+    },
+
+    /**
+     * The common case of settling a charge, in one statement: the processing payment succeeds (with
+     * the gateway's reference) and its pending order becomes paid at `paidAt`, and what `alsoWrite`
+     * returns (tickets, outbox message, kept reply) is written only then — it is given the SQL
+     * condition that holds when the order was paid. False when the payment was not processing or the
+     * order not pending: then nothing was written, and the caller settles the charge in a transaction.
+     * Locks the payment before the order, as the settling transaction does.
+     */
+    async settlePending(
+      s: { gateway: string; key: string; ref: string; orderId: string; paidAt: Date },
+      alsoWrite: (guard: string) => Statement[],
+    ): Promise<boolean> {
+      const guard = 'EXISTS (SELECT 1 FROM paid)';
+      const settle = joinStatements(
+        [
+          {
+            sql: `SELECT id FROM payments WHERE gateway = $1 AND idempotency_key = $2 AND status = 'processing' FOR UPDATE`,
+            params: [s.gateway, s.key],
+          },
+          {
+            sql: `UPDATE orders SET status = 'paid', updated_at = now(), paid_at = $2
+                   WHERE id = $1 AND status = 'pending' AND EXISTS (SELECT 1 FROM payment) RETURNING id`,
+            params: [s.orderId, s.paidAt],
+          },
+          {
+            sql: `UPDATE payments SET status = 'succeeded', gateway_ref = $1, updated_at = now()
+                   WHERE id = (SELECT id FROM payment) AND ${guard}`,
+            params: [s.ref],
+          },
+          ...alsoWrite(guard),
+        ],
+        ([payment, paid, succeeded, ...writes]) => `WITH payment AS (${payment}), paid AS (${paid}), succeeded AS (${succeeded})
+          ${writes.map((w, n) => `, w${n} AS (${w})`).join('\n')}
+          SELECT id FROM paid`,
+      );
+      const rows = await q.query(settle.sql, settle.params);
+      return rows.length > 0;
     },
 
     async findByKey(gateway: string, key: string): Promise<PaymentRow | undefined> {

@@ -5,7 +5,8 @@ import { AppError } from '../../platform/errors.ts';
 import type { Principal } from '../accounts/index.ts';
 import { idempotent, type KeepReply, requestHash, type StoredReply } from '../orders/idempotency.ts';
 import { orderExpired, orderNotPayable, orderView, type OrdersService } from '../orders/orders.service.ts';
-import { createOrdersRepository, type OrderItemRow, type OrderRow } from '../orders/orders.repository.ts';
+import { createOrdersRepository, insertOutbox, type OrderItemRow, type OrderRow } from '../orders/orders.repository.ts';
+import { insertTickets } from '../tickets/tickets.repository.ts';
 import type { TicketsService, TicketView } from '../tickets/tickets.service.ts';
 import type { Card, GatewayEvent, PaymentGateway } from './gateway.ts';
 import { createPaymentsRepository, type PaymentRow } from './payments.repository.ts';
@@ -33,6 +34,14 @@ type Settlement =
   | { kind: 'paid'; order: OrderRow; revived: boolean; items: OrderItemRow[]; tickets: TicketView[] }
   | { kind: 'refund'; order: OrderRow }
   | { kind: 'already'; order: OrderRow };
+
+/** The outbox message of an order that became paid. */
+const paidMessage = (order: OrderRow) => ({
+  orderId: order.id,
+  eventId: order.event_id,
+  userId: order.user_id,
+  amount: order.total_amount,
+});
 
 export const declined = (reason: string) =>
   new AppError('PAYMENT_DECLINED', 402, `The card was declined (${reason.replaceAll('_', ' ')})`, { reason });
@@ -81,12 +90,7 @@ export function createPaymentsService(deps: PaymentsDeps) {
     await payments.update(payment.id, { status: 'succeeded' });
     const items = await repo.itemsOf([paid.id]);
     const issued = await tickets.issue(q, paid, items);
-    await repo.insertOutbox('order.paid', {
-      orderId: paid.id,
-      eventId: paid.event_id,
-      userId: paid.user_id,
-      amount: paid.total_amount,
-    });
+    await repo.insertOutbox('order.paid', paidMessage(paid));
     return { kind: 'paid', order: paid, revived, items, tickets: issued };
   }
 
@@ -111,7 +115,7 @@ export function createPaymentsService(deps: PaymentsDeps) {
   }
 
   async function pay(principal: Principal, orderId: string, key: string, card: Card, keep: KeepReply): Promise<StoredReply> {
-    const order = await orders.ownOrder(principal, orderId, false);
+    const { row: order, items } = await orders.ownOrderWithItems(principal, orderId, false);
     if (order.status === 'expired' || (order.status === 'pending' && order.expires_at.getTime() <= clock.now()))
       throw orderExpired();
     if (order.status !== 'pending') throw orderNotPayable(order.status);
@@ -137,7 +141,32 @@ export function createPaymentsService(deps: PaymentsDeps) {
     }
     if (result.status === 'processing') {
       await createPaymentsRepository(db).update(payment.id, { ref: result.ref });
-      return { status: 202, body: { order: await orders.orderView(order) } };
+      return { status: 202, body: { order: orderView(order, items) } };
+    }
+    // The common case in one statement: the order is still pending and becomes paid, with its
+    // tickets, its outbox message and this reply. Everything else is settled in a transaction below.
+    const paidAt = new Date(clock.now());
+    const issued = tickets.prepare(order, items);
+    const paid = {
+      kind: 'paid' as const,
+      order: { ...order, status: 'paid' as const, paid_at: paidAt },
+      revived: false,
+      items,
+      tickets: issued.views,
+    };
+    const reply = settledReply(paid);
+    const settledAtOnce = await createPaymentsRepository(db).settlePending(
+      { gateway: gateway.name, key: gatewayKey, ref: result.ref, orderId: order.id, paidAt },
+      (guard) => [
+        insertTickets(issued.rows, guard),
+        insertOutbox('order.paid', paidMessage(paid.order), guard),
+        keep.statement(reply, guard),
+      ],
+    );
+    if (settledAtOnce) {
+      keep.stored();
+      await afterSettle(paid);
+      return reply;
     }
     const settlement = await db.tx(async (q) => {
       const locked = (await createPaymentsRepository(q).lockWithRef(gateway.name, gatewayKey, result.ref))!;
@@ -214,14 +243,15 @@ export function createPaymentsService(deps: PaymentsDeps) {
 
     /** Organizer/admin cancel of a paid order: the order is refunded, its tickets void and its seats free. */
     async refundOrder(order: OrderRow): Promise<OrderRow | undefined> {
-      const closed = await orders.close(order.id, 'refunded', async (_r, q) => {
+      const closed = await orders.close(order.id, 'refunded', async (r, q) => {
         const payments = createPaymentsRepository(q);
         for (const payment of await payments.succeededOf(order.id)) {
           await payments.update(payment.id, { status: 'refunded' });
-          await q.query('INSERT INTO outbox (topic, payload) VALUES ($1, $2)', [
-            'payment.refund_requested',
-            JSON.stringify({ paymentId: payment.id, ref: payment.gateway_ref, orderId: order.id }),
-          ]);
+          await r.insertOutbox('payment.refund_requested', {
+            paymentId: payment.id,
+            ref: payment.gateway_ref,
+            orderId: order.id,
+          });
         }
       });
       return closed?.row;

@@ -1,4 +1,4 @@
-import type { Queryable } from '../../platform/db.ts';
+import type { Queryable, Statement } from '../../platform/db.ts';
 
 export interface TicketRow {
   id: string;
@@ -29,23 +29,29 @@ const TICKET_COLUMNS = `t.id, t.order_id, t.event_id, o.user_id, s.name AS secti
 const TICKET_FROM = `tickets t JOIN orders o ON o.id = t.order_id JOIN sections s ON s.id = t.section_id
   LEFT JOIN seats st ON st.id = t.seat_id`;
 
+/** The INSERT of these tickets, carried out only where `guard` (SQL) holds. */
+export function insertTickets(tickets: NewTicket[], guard = 'true'): Statement {
+  return {
+    sql: `INSERT INTO tickets (id, order_id, order_item_id, event_id, section_id, seat_id, code)
+          SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) WHERE ${guard}`,
+    params: [
+      tickets.map((t) => t.id),
+      tickets.map((t) => t.orderId),
+      tickets.map((t) => t.orderItemId),
+      tickets.map((t) => t.eventId),
+      tickets.map((t) => t.sectionId),
+      tickets.map((t) => t.seatId),
+      tickets.map((t) => t.code),
+    ],
+  };
+}
+
 export function createTicketsRepository(q: Queryable) {
   return {
     async insert(tickets: NewTicket[]): Promise<void> {
       if (tickets.length === 0) return;
-      await q.query(
-        `INSERT INTO tickets (id, order_id, order_item_id, event_id, section_id, seat_id, code)
-         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])`,
-        [
-          tickets.map((t) => t.id),
-          tickets.map((t) => t.orderId),
-          tickets.map((t) => t.orderItemId),
-          tickets.map((t) => t.eventId),
-          tickets.map((t) => t.sectionId),
-          tickets.map((t) => t.seatId),
-          tickets.map((t) => t.code),
-        ],
-      );
+      const { sql, params } = insertTickets(tickets);
+      await q.query(sql, params);
     },
 
     async byOrders(orderIds: string[]): Promise<TicketRow[]> {

@@ -3,7 +3,7 @@ import { AppError, forbidden, notFound } from '../../platform/errors.ts';
 import { newIds } from '../../platform/crypto.ts';
 import type { Principal } from '../accounts/index.ts';
 import { qrSvg, type TicketSigner } from './ticket-codes.ts';
-import { createTicketsRepository, type TicketRow } from './tickets.repository.ts';
+import { createTicketsRepository, type NewTicket, type TicketRow } from './tickets.repository.ts';
 
 export interface TicketView {
   id: string;
@@ -42,46 +42,57 @@ export const invalidTicket = () => new AppError('INVALID_TICKET', 400, 'This is 
 
 export function createTicketsService({ db, signer, now }: { db: Queryable; signer: TicketSigner; now: () => number }) {
   const repo = createTicketsRepository(db);
+
+  /**
+   * The tickets of a paid order, one per seat and per GA place, signed and ready to insert
+   * (`rows`), with their views as `ofOrders` will read them back. Writes nothing.
+   */
+  function prepare(order: { id: string; event_id: string }, items: IssuableItem[]): { rows: NewTicket[]; views: TicketView[] } {
+    const count = items.reduce((n, i) => n + (i.seat_id ? 1 : i.quantity), 0);
+    const ids = newIds('tkt', count);
+    const issuedAt = Math.floor(now() / 1000);
+    let next = 0;
+    const tickets = items.flatMap((item) =>
+      Array.from({ length: item.seat_id ? 1 : item.quantity }, () => {
+        const id = ids[next++]!;
+        const seat = item.seat_id ? `${item.section_name} · ${item.row_label} · ${item.seat_label}` : `${item.section_name} · GA`;
+        return {
+          id,
+          orderId: order.id,
+          orderItemId: item.id,
+          eventId: order.event_id,
+          sectionId: item.section_id,
+          seatId: item.seat_id,
+          code: signer.sign({ t: id, e: order.event_id, s: seat, i: issuedAt }),
+          view: { label: item.seat_label, row: item.row_label, section: item.section_name },
+        };
+      }),
+    );
+    // As ofOrders reads them back: by id.
+    const views = [...tickets]
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+      .map((t) => ({
+        id: t.id,
+        orderId: t.orderId,
+        eventId: t.eventId,
+        seat: t.view,
+        status: 'valid' as const,
+        code: t.code,
+        checkedInAt: null,
+      }));
+    return { rows: tickets, views };
+  }
+
   return {
     publicKey: { alg: 'Ed25519' as const, publicKey: signer.publicKey },
 
-    /** Issues one ticket per seat and per GA place, inside the caller's transaction (the one that marks the order paid); returns them. */
+    prepare,
+
+    /** Issues the tickets of a paid order inside the caller's transaction (the one that marks the order paid); returns them. */
     async issue(q: Queryable, order: { id: string; event_id: string }, items: IssuableItem[]): Promise<TicketView[]> {
-      const count = items.reduce((n, i) => n + (i.seat_id ? 1 : i.quantity), 0);
-      const ids = newIds('tkt', count);
-      const issuedAt = Math.floor(now() / 1000);
-      let next = 0;
-      const tickets = items.flatMap((item) =>
-        Array.from({ length: item.seat_id ? 1 : item.quantity }, () => {
-          const id = ids[next++]!;
-          const seat = item.seat_id
-            ? `${item.section_name} · ${item.row_label} · ${item.seat_label}`
-            : `${item.section_name} · GA`;
-          return {
-            id,
-            orderId: order.id,
-            orderItemId: item.id,
-            eventId: order.event_id,
-            sectionId: item.section_id,
-            seatId: item.seat_id,
-            code: signer.sign({ t: id, e: order.event_id, s: seat, i: issuedAt }),
-            view: { label: item.seat_label, row: item.row_label, section: item.section_name },
-          };
-        }),
-      );
-      await createTicketsRepository(q).insert(tickets);
-      // As ofOrders reads them back: by id.
-      return tickets
-        .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-        .map((t) => ({
-          id: t.id,
-          orderId: t.orderId,
-          eventId: t.eventId,
-          seat: t.view,
-          status: 'valid' as const,
-          code: t.code,
-          checkedInAt: null,
-        }));
+      const { rows, views } = prepare(order, items);
+      await createTicketsRepository(q).insert(rows);
+      return views;
     },
 
     async mine(principal: Principal): Promise<TicketView[]> {
