@@ -1,14 +1,37 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { followFromStatus, queuePollDelayMs, queueStreamSends } from './poll.ts';
+import { followFromStatus, queuePaceMs, queuePollDelayMs, queueStreamSends } from './poll.ts';
 
 it('polls often near the front, rarely far back, and steadily while no wait is known', () => {
-  assert.equal(queuePollDelayMs({ etaSeconds: 0 }), 2000);
-  assert.equal(queuePollDelayMs({ etaSeconds: 5 }), 2000);
-  assert.equal(queuePollDelayMs({ etaSeconds: 30 }), 6000);
-  assert.equal(queuePollDelayMs({ etaSeconds: 100 }), 20_000);
-  assert.equal(queuePollDelayMs({ etaSeconds: 3600 }), 30_000);
-  assert.equal(queuePollDelayMs({ etaSeconds: null }), 5000);
+  assert.equal(queuePaceMs({ etaSeconds: 0 }), 2000);
+  assert.equal(queuePaceMs({ etaSeconds: 5 }), 2000);
+  assert.equal(queuePaceMs({ etaSeconds: 30 }), 6000);
+  assert.equal(queuePaceMs({ etaSeconds: 100 }), 20_000);
+  assert.equal(queuePaceMs({ etaSeconds: 3600 }), 30_000);
+  assert.equal(queuePaceMs({ etaSeconds: null }), 5000);
+});
+
+it('spreads each poll over 0.75-1.25 of the pace, so buyers who arrived together do not poll together', () => {
+  const far = { etaSeconds: 3600 };
+  assert.equal(
+    queuePollDelayMs(far, () => 0),
+    22_500,
+  );
+  assert.equal(
+    queuePollDelayMs(far, () => 0.5),
+    30_000,
+  );
+  assert.equal(
+    queuePollDelayMs({ etaSeconds: 5 }, () => 0.999_999),
+    2500,
+  );
+  // 10,000 buyers polling at the same pace: their next polls fall evenly over the spread.
+  const delays = Array.from({ length: 10_000 }, () => queuePollDelayMs(far));
+  assert.ok(delays.every((d) => d >= 22_500 && d <= 37_500));
+  const perSecond = new Map<number, number>();
+  for (const d of delays) perSecond.set(Math.floor(d / 1000), (perSecond.get(Math.floor(d / 1000)) ?? 0) + 1);
+  assert.equal(perSecond.size, 16, 'spread over seconds 22 to 37');
+  assert.ok(Math.max(...perSecond.values()) < 1000, 'no second gets more than a tenth of them');
 });
 
 it('a stream sends state changes at once and paces a waiting position by the expected wait', () => {

@@ -1,16 +1,26 @@
 /**
- * How long a client that polls its place (instead of streaming it) waits before asking again:
- * a fifth of the expected wait, between 2 s near the front and 30 s far back, and 5 s while no
- * wait can be promised (pre-queue, paused, sold out). 50,000 buyers polling every 2 s would ask
- * 25,000 times a second for answers that barely change; far back (a wait of minutes), a position
- * half a minute old is as good. No turn is missed: each delay is a fifth of the wait still
- * expected, so the polls close in on the turn unless admission suddenly runs five times faster
- * than observed, and an admission waits claimSeconds (a minute by default) for its buyer.
- * Pure, so the waiting-room page and the load generator share it.
+ * The pace at which a client that polls its place (instead of streaming it) asks again: a fifth of
+ * the expected wait, between 2 s near the front and 30 s far back, and 5 s while no wait can be
+ * promised (pre-queue, paused, sold out). 50,000 buyers polling every 2 s would ask 25,000 times a
+ * second for answers that barely change; far back (a wait of minutes), a position half a minute
+ * old is as good. No turn is missed: each delay is at most a quarter of the wait still expected
+ * (with queuePollDelayMs's spread), so the polls close in on the turn unless admission suddenly runs
+ * four times faster than observed, and an admission waits claimSeconds (a minute by default) for its buyer.
  */
-export function queuePollDelayMs(queue: { etaSeconds: number | null }): number {
+export function queuePaceMs(queue: { etaSeconds: number | null }): number {
   if (queue.etaSeconds === null) return 5000;
   return Math.min(30_000, Math.max(2000, Math.round(queue.etaSeconds * 200)));
+}
+
+/**
+ * The delay before a polling client's next read: the pace, spread at random over 0.75–1.25 of it.
+ * Buyers who arrive together in a spike would otherwise poll together for the whole wait — tens of
+ * thousands of requests in the same second, every half minute, with idle seconds between; spread,
+ * the same requests arrive evenly. Pure but for `random`, so the waiting-room page and the load
+ * generator share it.
+ */
+export function queuePollDelayMs(queue: { etaSeconds: number | null }, random: () => number = Math.random): number {
+  return Math.round(queuePaceMs(queue) * (0.75 + 0.5 * random()));
 }
 
 /** The parts of a buyer's view a queue stream paces by. */
@@ -24,13 +34,13 @@ interface StreamedView {
  * last sent `last` (the stream looks once a second). Any change outside waiting (admitted,
  * expired, left, numbered after the shuffle), or a wait that stops or starts being promised
  * (pause, sold out, resume), goes out at once; a waiting buyer's moving position goes out at the
- * pace a polling page would ask (queuePollDelayMs), so 50,000 streams far back cost a few
+ * pace a polling page would ask (queuePaceMs), so 50,000 streams far back cost a few
  * thousand writes a second instead of 50,000.
  */
 export function queueStreamSends(last: StreamedView, next: StreamedView, sinceLastMs: number): boolean {
   if (next.state !== 'waiting' || last.state !== 'waiting') return true;
   if ((next.etaSeconds === null) !== (last.etaSeconds === null)) return true;
-  return sinceLastMs >= queuePollDelayMs(last);
+  return sinceLastMs >= queuePaceMs(last);
 }
 
 /** The parts of the public queue status (`GET …/queue/status`) a follower reads. */

@@ -41,7 +41,7 @@ function useQueue(eventId: string) {
     const startPolling = () => {
       if (poll || stopped) return;
       setLive('polling');
-      // Often near the front, rarely far back: the delay follows the expected wait.
+      // Often near the front, rarely far back: the delay follows the expected wait, spread at random.
       const next = () => {
         poll = setTimeout(
           () => {
