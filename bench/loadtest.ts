@@ -35,6 +35,7 @@ import { createEvent, seedAccounts } from './loadtest/setup.ts';
 import { runShare, type Share, type ShareResult } from './loadtest/generator.ts';
 import { createStats, round, type StatsDump } from './loadtest/stats.ts';
 import { verificationLine, verify } from './loadtest/verify.ts';
+import { between, scrape as scrapeServer, summarize } from './loadtest/server-latency.ts';
 
 /** The status monitor's thread: one status read a second; what it saw and how long it took. */
 const PROBE = `
@@ -154,6 +155,9 @@ async function run(prepare: () => Promise<Db>, start: () => Promise<{ url: strin
     // Several generators: forked and loaded before the window opens, each given every n-th buyer.
     const generatorCount = Math.max(1, Number(args.generators));
     const children = generatorCount === 1 ? [] : await Promise.all(Array.from({ length: generatorCount }, forkGenerator));
+    // The API processes' own request histograms before the window, to count only the window's requests.
+    const apiProcesses = shape === 'scale' ? Number(args.api) : 1;
+    const metricsBefore = await scrapeServer(server.url, apiProcesses);
     watch.resetCpu();
     const t0 = performance.now();
     const t0EpochMs = performance.timeOrigin + t0;
@@ -231,6 +235,10 @@ async function run(prepare: () => Promise<Db>, start: () => Promise<{ url: strin
       await sleep(500);
     }
     await sleep(2000);
+    // The run's own scrapes and drain checks are not the buyers' requests.
+    const answered = between(metricsBefore, await scrapeServer(server.url, apiProcesses));
+    for (const ours of ['GET /metrics', 'GET /healthz']) answered.delete(ours);
+    const serverLatency = summarize(answered);
     const processes = watch.stop();
     await stopProcess(server.child);
     const settleRestarts = await settle(prepare, start);
@@ -246,6 +254,7 @@ async function run(prepare: () => Promise<Db>, start: () => Promise<{ url: strin
       generator,
       settleRestarts,
       killed,
+      serverLatency,
     };
   } catch (err) {
     watch.stop();
@@ -413,10 +422,15 @@ console.log(
     .map(([k, v]) => `  ${k}: ${v}`)
     .join('\n'),
 );
-console.log('  endpoint                 requests  errors   p50 ms   p99 ms');
-for (const [name, e] of Object.entries(endpoints)) {
+// Two views of each endpoint: as the buyers saw it (from wanting to send to the answer, so with any
+// wait for a connection in the generator) and as the API processes answered it (their histograms).
+console.log('  endpoint                 requests  errors   p50 ms   p99 ms   server: requests   p50 ms   p99 ms');
+for (const name of [...new Set([...Object.keys(endpoints), ...Object.keys(r.serverLatency)])].sort()) {
+  const e = endpoints[name];
+  const own = r.serverLatency[name];
+  const cell = (x: number | undefined, width: number) => String(x ?? '').padStart(width);
   console.log(
-    `  ${name.padEnd(24)} ${String(e.count).padStart(8)} ${String(e.errors).padStart(7)} ${String(e.p50).padStart(8)} ${String(e.p99).padStart(8)}`,
+    `  ${name.padEnd(24)} ${cell(e?.count, 8)} ${cell(e?.errors, 7)} ${cell(e?.p50, 8)} ${cell(e?.p99, 8)}   ${cell(own?.count, 16)} ${cell(own?.p50Ms, 8)} ${cell(own?.p99Ms, 8)}`,
   );
 }
 for (const p of r.processes) console.log(`  process ${p.role} (${p.pid}): peak RSS ${p.peakRssMb} MB, CPU ${p.cpuSeconds} s`);
@@ -426,7 +440,16 @@ const { patienceSeconds: _p, ...settings } = scenario;
 await writeFile(
   `${file}.json`,
   JSON.stringify(
-    { summary, settings, verification: r.verification, endpoints, processes: r.processes, series, outcomes },
+    {
+      summary,
+      settings,
+      verification: r.verification,
+      endpoints,
+      serverLatency: r.serverLatency,
+      processes: r.processes,
+      series,
+      outcomes,
+    },
     null,
     2,
   ),
@@ -438,6 +461,7 @@ await writeFile(
     summary,
     verification: { ...r.verification },
     endpoints,
+    serverLatency: r.serverLatency,
     processes: r.processes,
     series,
   }),

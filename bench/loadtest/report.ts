@@ -1,4 +1,5 @@
 /** The self-contained HTML report: inline SVG charts drawn here, no scripts, no external files. */
+import type { ServerLatency } from './server-latency.ts';
 import type { SeriesPoint } from './stats.ts';
 
 interface Line {
@@ -62,6 +63,8 @@ export interface ReportInput {
   summary: Record<string, string | number>;
   verification: Record<string, number>;
   endpoints: Record<string, { count: number; errors: number; p50: number; p99: number; max: number }>;
+  /** The API processes' own answer times per endpoint (their request histograms). */
+  serverLatency: Record<string, ServerLatency>;
   processes: { role: string; pid: number; peakRssMb: number; cpuSeconds: number }[];
   series: SeriesPoint[];
 }
@@ -106,9 +109,26 @@ ${chart('Requests', 'per second', [
   { label: 'requests', color: '#2563eb', values: s.map((p) => p.requests) },
   { label: 'errors (5xx, network)', color: '#dc2626', values: s.map((p) => p.errors) },
 ])}
-<h2>Endpoints</h2>${table(
-    Object.entries(r.endpoints).map(([name, e]) => [name, e.count, e.errors, e.p50, e.p99, e.max]),
-    ['endpoint', 'requests', 'errors', 'p50 ms', 'p99 ms', 'max ms'],
+<h2>Endpoints</h2>
+<p>As the buyers saw them (from wanting to send a request to its answer, waiting for a connection
+in the load generator included), and as the API processes answered them (their request histograms;
+quantiles estimated within the histogram's buckets).</p>${table(
+    [...new Set([...Object.keys(r.endpoints), ...Object.keys(r.serverLatency)])].sort().map((name) => {
+      const e = r.endpoints[name];
+      const own = r.serverLatency[name];
+      return [
+        name,
+        e?.count ?? '',
+        e?.errors ?? '',
+        e?.p50 ?? '',
+        e?.p99 ?? '',
+        e?.max ?? '',
+        own?.count ?? '',
+        own?.p50Ms ?? '',
+        own?.p99Ms ?? '',
+      ];
+    }),
+    ['endpoint', 'requests', 'errors', 'p50 ms', 'p99 ms', 'max ms', 'server: requests', 'server p50 ms', 'server p99 ms'],
   )}
 <h2>Processes</h2>${table(
     r.processes.map((p) => [p.role, p.pid, p.peakRssMb, p.cpuSeconds]),
