@@ -151,7 +151,10 @@ export async function runBuyer(
       etaSeconds = place.etaSeconds;
       if (!place.turn) continue;
     }
-    const res = await client.call<{ queue: QueueView }>('GET /queue', 'GET', `/api/events/${e}/queue`, auth);
+    // The turn has come (or may have): the buyer's own read, on the pool of those who are checking
+    // out, as the first request of an admitted buyer — not behind tens of thousands of strangers'
+    // polls in the generator, which no browser waits behind, while the claimSeconds run.
+    const res = await clients.checkout.call<{ queue: QueueView }>('GET /queue', 'GET', `/api/events/${e}/queue`, auth);
     if (res.status === 200) {
       view = res.body.queue;
       etaSeconds = view.etaSeconds;

@@ -11,27 +11,28 @@ it('polls often near the front, rarely far back, and steadily while no wait is k
   assert.equal(queuePaceMs({ etaSeconds: null }), 5000);
 });
 
-it('spreads each poll over 0.75-1.25 of the pace, so buyers who arrived together do not poll together', () => {
+it('spreads each poll over 0.7-1 of the pace, so buyers who arrived together do not poll together', () => {
   const far = { etaSeconds: 3600 };
   assert.equal(
     queuePollDelayMs(far, () => 0),
-    22_500,
+    21_000,
   );
   assert.equal(
     queuePollDelayMs(far, () => 0.5),
-    30_000,
+    25_500,
   );
   assert.equal(
     queuePollDelayMs({ etaSeconds: 5 }, () => 0.999_999),
-    2500,
+    2000,
+    'never later than the pace',
   );
   // 10,000 buyers polling at the same pace: their next polls fall evenly over the spread.
   const delays = Array.from({ length: 10_000 }, () => queuePollDelayMs(far));
-  assert.ok(delays.every((d) => d >= 22_500 && d <= 37_500));
+  assert.ok(delays.every((d) => d >= 21_000 && d <= 30_000));
   const perSecond = new Map<number, number>();
   for (const d of delays) perSecond.set(Math.floor(d / 1000), (perSecond.get(Math.floor(d / 1000)) ?? 0) + 1);
-  assert.equal(perSecond.size, 16, 'spread over seconds 22 to 37');
-  assert.ok(Math.max(...perSecond.values()) < 1000, 'no second gets more than a tenth of them');
+  assert.ok(perSecond.size >= 9, 'spread over seconds 21 to 29');
+  assert.ok(Math.max(...perSecond.values()) < 1500, 'no second gets more than 15 % of them');
 });
 
 it('a stream sends state changes at once and paces a waiting position by the expected wait', () => {

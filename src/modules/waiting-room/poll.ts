@@ -3,9 +3,9 @@
  * the expected wait, between 2 s near the front and 30 s far back, and 5 s while no wait can be
  * promised (pre-queue, paused, sold out). 50,000 buyers polling every 2 s would ask 25,000 times a
  * second for answers that barely change; far back (a wait of minutes), a position half a minute
- * old is as good. No turn is missed: each delay is at most a quarter of the wait still expected
- * (with queuePollDelayMs's spread), so the polls close in on the turn unless admission suddenly runs
- * four times faster than observed, and an admission waits claimSeconds (a minute by default) for its buyer.
+ * old is as good. No turn is missed: each delay is at most a fifth of the wait still expected, so
+ * the polls close in on the turn unless admission suddenly runs five times faster than observed,
+ * and an admission waits claimSeconds (a minute by default, twice the longest delay) for its buyer.
  */
 export function queuePaceMs(queue: { etaSeconds: number | null }): number {
   if (queue.etaSeconds === null) return 5000;
@@ -13,14 +13,15 @@ export function queuePaceMs(queue: { etaSeconds: number | null }): number {
 }
 
 /**
- * The delay before a polling client's next read: the pace, spread at random over 0.75–1.25 of it.
- * Buyers who arrive together in a spike would otherwise poll together for the whole wait — tens of
- * thousands of requests in the same second, every half minute, with idle seconds between; spread,
- * the same requests arrive evenly. Pure but for `random`, so the waiting-room page and the load
- * generator share it.
+ * The delay before a polling client's next read: the pace, shortened at random by up to 30 %
+ * (never lengthened, so the longest delay stays 30 s, half the default claimSeconds). Buyers who
+ * arrive together in a spike would otherwise poll together for the whole wait — tens of thousands
+ * of requests in the same second, every half minute, with idle seconds between; spread, the same
+ * requests arrive evenly, for about 18 % more of them. Pure but for `random`, so the waiting-room
+ * page and the load generator share it.
  */
 export function queuePollDelayMs(queue: { etaSeconds: number | null }, random: () => number = Math.random): number {
-  return Math.round(queuePaceMs(queue) * (0.75 + 0.5 * random()));
+  return Math.round(queuePaceMs(queue) * (0.7 + 0.3 * random()));
 }
 
 /** The parts of a buyer's view a queue stream paces by. */
