@@ -156,17 +156,17 @@ export interface Statement {
 }
 
 /**
- * Puts several statements into one: `build` gets each part's SQL with its parameters renumbered
- * to follow the parts before it (typically to place each as a data-modifying WITH query). One
- * statement is one round trip, and outside a transaction it commits or fails as a whole.
- * Parameters are written $n; no part may have a `$` in a literal.
+ * Puts several statements into one: each runs as a WITH query under its name (a data-modifying
+ * one runs whether or not anything reads it), then `select` reads what it needs; every part's $n
+ * is renumbered to follow the parts before it. One statement is one round trip, and outside a
+ * transaction it commits or fails as a whole. No part may have a `$` in a literal.
  */
-export function joinStatements(parts: Statement[], build: (sql: string[]) => string): Statement {
+export function withQueries(parts: [name: string, statement: Statement][], select: string): Statement {
   const params: unknown[] = [];
-  const sql = parts.map((part) => {
+  const queries = parts.map(([name, part]) => {
     const offset = params.length;
     params.push(...part.params);
-    return part.sql.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`);
+    return `${name} AS (${part.sql.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`)})`;
   });
-  return { sql: build(sql), params };
+  return { sql: `WITH ${queries.join(',\n')}\n${select}`, params };
 }

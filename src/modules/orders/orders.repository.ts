@@ -1,4 +1,4 @@
-import { joinStatements, type Queryable, type Statement } from '../../platform/db.ts';
+import { type Queryable, type Statement, withQueries } from '../../platform/db.ts';
 import type { OrderStatus } from './order-state.ts';
 import { sourcesOf } from './order-state.ts';
 
@@ -65,51 +65,42 @@ export function createOrdersRepository(q: Queryable) {
      */
     async insertPending(order: NewOrder, alsoWrite: Statement[] = []): Promise<OrderRow> {
       const items = order.items;
-      const ga = items.some((i) => i.seatId === null);
-      const insert = joinStatements(
-        [
-          {
-            sql: `INSERT INTO orders (id, event_id, user_id, status, total_amount, currency, created_at, expires_at)
-                  VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7) RETURNING ${ORDER_COLUMNS}`,
-            params: [order.id, order.eventId, order.userId, order.totalAmount, order.currency, order.createdAt, order.expiresAt],
-          },
-          {
-            sql: `INSERT INTO order_items (id, order_id, event_id, section_id, seat_id, quantity, price_amount)
-                  SELECT id, $1, $2, section_id, seat_id, quantity, price_amount
-                    FROM unnest($3::text[], $4::text[], $5::text[], $6::int[], $7::int8[]) AS t(id, section_id, seat_id, quantity, price_amount)`,
-            params: [
-              order.id,
-              order.eventId,
-              items.map((i) => i.id),
-              items.map((i) => i.sectionId),
-              items.map((i) => i.seatId),
-              items.map((i) => i.quantity),
-              items.map((i) => i.priceAmount),
-            ],
-          },
-          // The GA places it takes (the items inserted beside this are not visible to it: it counts them from the same values).
-          ...(ga
-            ? [
-                {
-                  sql: `UPDATE ga_inventory g SET taken = g.taken + t.quantity
-                          FROM (SELECT section_id, sum(quantity)::int AS quantity
-                                  FROM unnest($2::text[], $3::text[], $4::int[]) AS u(section_id, seat_id, quantity)
-                                 WHERE seat_id IS NULL GROUP BY section_id) t
-                         WHERE g.event_id = $1 AND g.section_id = t.section_id`,
-                  params: [
-                    order.eventId,
-                    items.map((i) => i.sectionId),
-                    items.map((i) => i.seatId),
-                    items.map((i) => i.quantity),
-                  ],
-                },
-              ]
-            : []),
-          ...alsoWrite,
+      const insertOrder: Statement = {
+        sql: `INSERT INTO orders (id, event_id, user_id, status, total_amount, currency, created_at, expires_at)
+              VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7) RETURNING ${ORDER_COLUMNS}`,
+        params: [order.id, order.eventId, order.userId, order.totalAmount, order.currency, order.createdAt, order.expiresAt],
+      };
+      const insertItems: Statement = {
+        sql: `INSERT INTO order_items (id, order_id, event_id, section_id, seat_id, quantity, price_amount)
+              SELECT id, $1, $2, section_id, seat_id, quantity, price_amount
+                FROM unnest($3::text[], $4::text[], $5::text[], $6::int[], $7::int8[]) AS t(id, section_id, seat_id, quantity, price_amount)`,
+        params: [
+          order.id,
+          order.eventId,
+          items.map((i) => i.id),
+          items.map((i) => i.sectionId),
+          items.map((i) => i.seatId),
+          items.map((i) => i.quantity),
+          items.map((i) => i.priceAmount),
         ],
-        ([orderSql, ...writes]) => `WITH new_order AS (${orderSql}),
-          ${writes.map((w, n) => `w${n} AS (${w})`).join(',\n')}
-          SELECT * FROM new_order`,
+      };
+      // The GA places it takes (the items inserted beside this are not visible to it: it counts them from the same values).
+      const takeGa: Statement = {
+        sql: `UPDATE ga_inventory g SET taken = g.taken + t.quantity
+                FROM (SELECT section_id, sum(quantity)::int AS quantity
+                        FROM unnest($2::text[], $3::text[], $4::int[]) AS u(section_id, seat_id, quantity)
+                       WHERE seat_id IS NULL GROUP BY section_id) t
+               WHERE g.event_id = $1 AND g.section_id = t.section_id`,
+        params: [order.eventId, items.map((i) => i.sectionId), items.map((i) => i.seatId), items.map((i) => i.quantity)],
+      };
+      const insert = withQueries(
+        [
+          ['new_order', insertOrder],
+          ['new_items', insertItems],
+          ...(items.some((i) => i.seatId === null) ? [['ga_taken', takeGa] as [string, Statement]] : []),
+          ...alsoWrite.map((w, n): [string, Statement] => [`also${n}`, w]),
+        ],
+        'SELECT * FROM new_order',
       );
       const [row] = await q.query<OrderRow>(insert.sql, insert.params);
       return row!;

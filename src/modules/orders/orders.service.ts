@@ -130,8 +130,7 @@ export function createOrdersService({ db, inventory, admission, clock, log, sche
     allowStaff: boolean,
   ): Promise<{ row: OrderRow; items: OrderItemRow[] }> {
     const found = await repo.findWithItems(id);
-    await own(principal, found?.row, allowStaff);
-    return found!;
+    return { row: await own(principal, found?.row, allowStaff), items: found?.items ?? [] };
   }
 
   async function own(principal: Principal, row: OrderRow | undefined, allowStaff: boolean): Promise<OrderRow> {

@@ -1,4 +1,4 @@
-import { joinStatements, type Queryable, type Statement } from '../../platform/db.ts';
+import { type Queryable, type Statement, withQueries } from '../../platform/db.ts';
 
 export interface PaymentRow {
   id: string;
@@ -52,27 +52,34 @@ export function createPaymentsRepository(q: Queryable) {
       alsoWrite: (guard: string) => Statement[],
     ): Promise<boolean> {
       const guard = 'EXISTS (SELECT 1 FROM paid)';
-      const settle = joinStatements(
+      const settle = withQueries(
         [
-          {
-            sql: `SELECT id FROM payments WHERE gateway = $1 AND idempotency_key = $2 AND status = 'processing' FOR UPDATE`,
-            params: [s.gateway, s.key],
-          },
-          {
-            sql: `UPDATE orders SET status = 'paid', updated_at = now(), paid_at = $2
-                   WHERE id = $1 AND status = 'pending' AND EXISTS (SELECT 1 FROM payment) RETURNING id`,
-            params: [s.orderId, s.paidAt],
-          },
-          {
-            sql: `UPDATE payments SET status = 'succeeded', gateway_ref = $1, updated_at = now()
-                   WHERE id = (SELECT id FROM payment) AND ${guard}`,
-            params: [s.ref],
-          },
-          ...alsoWrite(guard),
+          [
+            'payment',
+            {
+              sql: `SELECT id FROM payments WHERE gateway = $1 AND idempotency_key = $2 AND status = 'processing' FOR UPDATE`,
+              params: [s.gateway, s.key],
+            },
+          ],
+          [
+            'paid',
+            {
+              sql: `UPDATE orders SET status = 'paid', updated_at = now(), paid_at = $2
+                     WHERE id = $1 AND status = 'pending' AND EXISTS (SELECT 1 FROM payment) RETURNING id`,
+              params: [s.orderId, s.paidAt],
+            },
+          ],
+          [
+            'succeeded',
+            {
+              sql: `UPDATE payments SET status = 'succeeded', gateway_ref = $1, updated_at = now()
+                     WHERE id = (SELECT id FROM payment) AND ${guard}`,
+              params: [s.ref],
+            },
+          ],
+          ...alsoWrite(guard).map((w, n): [string, Statement] => [`also${n}`, w]),
         ],
-        ([payment, paid, succeeded, ...writes]) => `WITH payment AS (${payment}), paid AS (${paid}), succeeded AS (${succeeded})
-          ${writes.map((w, n) => `, w${n} AS (${w})`).join('\n')}
-          SELECT id FROM paid`,
+        'SELECT id FROM paid',
       );
       const rows = await q.query(settle.sql, settle.params);
       return rows.length > 0;
