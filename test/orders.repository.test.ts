@@ -4,7 +4,7 @@ import { newId } from '../src/platform/crypto.ts';
 import { pgConstraint, pgErrorCode } from '../src/platform/db.ts';
 import { createOrdersRepository, insertOutbox, type NewOrder } from '../src/modules/orders/orders.repository.ts';
 import { createPaymentsRepository } from '../src/modules/payments/payments.repository.ts';
-import { insertTickets } from '../src/modules/tickets/tickets.repository.ts';
+import { createTicketsRepository, insertTickets } from '../src/modules/tickets/tickets.repository.ts';
 import { buildTestApp, dbShapes, eventBody, makeUser, smallVenue, type TestApp } from './helpers.ts';
 
 const shapes = await dbShapes();
@@ -219,6 +219,56 @@ for (const shape of shapes) {
       const payment = await payments.findByKey('test', key);
       assert.deepEqual([payment?.status, payment?.gateway_ref], ['processing', null], 'the payment is left for the transaction');
       assert.equal((await t.db.query('SELECT 1 FROM outbox WHERE topic = $1', [topic])).length, 0);
+    });
+
+    it("reads a buyer's tickets by index, not by scanning every ticket, before the table is analyzed", async () => {
+      // 3,000 orders with 6,000 tickets fill the tables as a sale's first minutes do, before
+      // autovacuum has analyzed them; then a buyer lists theirs.
+      const [item0] = await repo().itemsOf([(await insert(order([{ seat: 15 }]))).id]);
+      const bulkUser = (await makeUser(t.app)).id;
+      await t.db.query(
+        `INSERT INTO orders (id, event_id, user_id, status, total_amount, currency, expires_at)
+         SELECT 'ord_bulk_' || g, $1, $2, 'canceled', 0, 'USD', now() FROM generate_series(1, 3000) g`,
+        [eventId, bulkUser],
+      );
+      await t.db.query(
+        `INSERT INTO tickets (id, order_id, order_item_id, event_id, section_id, status, code)
+         SELECT 'tkt_bulk_' || g, 'ord_bulk_' || (1 + g % 3000), $1, $2, $3, 'void', 'bulk-' || g
+           FROM generate_series(1, 6000) g`,
+        [item0!.id, eventId, item0!.section_id],
+      );
+      const mine = order([{ seat: 14 }]);
+      await insert(mine);
+      const [item] = await repo().itemsOf([mine.id]);
+      const ticket = {
+        id: newId('tkt'),
+        orderId: mine.id,
+        orderItemId: item!.id,
+        eventId,
+        sectionId: item!.section_id,
+        seatId: item!.seat_id,
+        code: 'mine',
+      };
+      await createTicketsRepository(t.db).insert([ticket]);
+
+      const listed = await createTicketsRepository(t.db).byUser(mine.userId);
+      assert.deepEqual(
+        listed.filter((x) => x.order_id === mine.id).map((x) => x.id),
+        [ticket.id],
+      );
+      // The same statement, explained: what the planner does with it on this table.
+      const plans: string[] = [];
+      const explaining = {
+        query: async <T>(sql: string, params?: readonly unknown[]) => {
+          const rows = await t.db.query<Record<string, unknown>>(`EXPLAIN ${sql}`, params);
+          plans.push(rows.map((r) => String(Object.values(r)[0])).join('\n'));
+          return [] as T[];
+        },
+        exec: (sql: string) => t.db.exec(sql),
+      };
+      await createTicketsRepository(explaining).byUser(mine.userId);
+      assert.match(plans[0]!, /Index Scan using tickets_order_idx|Bitmap Index Scan on tickets_order_idx/, plans[0]);
+      assert.doesNotMatch(plans[0]!, /Seq Scan on tickets/, plans[0]);
     });
   });
 }
