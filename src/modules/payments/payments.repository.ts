@@ -14,6 +14,14 @@ export interface PaymentRow {
 
 const COLUMNS = 'id, order_id, gateway, gateway_ref, status, amount, currency, decline_reason, idempotency_key';
 
+/** The INSERT recording a gateway event as applied, carried out only where `guard` (SQL) holds. */
+export function recordGatewayEvent(gateway: string, eventId: string, type: string, guard = 'true'): Statement {
+  return {
+    sql: `INSERT INTO payment_events (gateway, event_id, type) SELECT $1, $2, $3 WHERE ${guard} ON CONFLICT DO NOTHING`,
+    params: [gateway, eventId, type],
+  };
+}
+
 export function createPaymentsRepository(q: Queryable) {
   return {
     /** The payment attempt for this gateway key, created on first sight: recorded before the gateway is asked. */
@@ -127,10 +135,8 @@ export function createPaymentsRepository(q: Queryable) {
 
     /** Records a gateway event id; false when it was applied before. */
     async firstSight(gateway: string, eventId: string, type: string): Promise<boolean> {
-      const rows = await q.query(
-        'INSERT INTO payment_events (gateway, event_id, type) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING event_id',
-        [gateway, eventId, type],
-      );
+      const { sql, params } = recordGatewayEvent(gateway, eventId, type);
+      const rows = await q.query(`${sql} RETURNING event_id`, params);
       return rows.length > 0;
     },
   };

@@ -1,6 +1,6 @@
 import type { Clock } from '../../platform/clock.ts';
 import { newId } from '../../platform/crypto.ts';
-import { type Db, pgErrorCode, PG_UNIQUE_VIOLATION, type Queryable } from '../../platform/db.ts';
+import { type Db, pgErrorCode, PG_UNIQUE_VIOLATION, type Queryable, type Statement } from '../../platform/db.ts';
 import { AppError } from '../../platform/errors.ts';
 import type { Principal } from '../accounts/index.ts';
 import { idempotent, type KeepReply, requestHash, type StoredReply } from '../orders/idempotency.ts';
@@ -9,7 +9,7 @@ import { createOrdersRepository, insertOutbox, type OrderItemRow, type OrderRow 
 import { insertTickets } from '../tickets/tickets.repository.ts';
 import type { TicketsService, TicketView } from '../tickets/tickets.service.ts';
 import type { Card, GatewayEvent, PaymentGateway } from './gateway.ts';
-import { createPaymentsRepository, type PaymentRow } from './payments.repository.ts';
+import { createPaymentsRepository, type PaymentRow, recordGatewayEvent } from './payments.repository.ts';
 import { verifyWebhook } from './webhook-signature.ts';
 
 export interface PaymentsLog {
@@ -34,6 +34,7 @@ type Settlement =
   | { kind: 'paid'; order: OrderRow; revived: boolean; items: OrderItemRow[]; tickets: TicketView[] }
   | { kind: 'refund'; order: OrderRow }
   | { kind: 'already'; order: OrderRow };
+type PaidSettlement = Extract<Settlement, { kind: 'paid' }>;
 
 /** The outbox message of an order that became paid. */
 const paidMessage = (order: OrderRow) => ({
@@ -95,7 +96,7 @@ export function createPaymentsService(deps: PaymentsDeps) {
   }
 
   /** The reply to a payment that settled: the paid order and its tickets, as written. */
-  function settledReply(s: Extract<Settlement, { kind: 'paid' }>): StoredReply {
+  function settledReply(s: PaidSettlement): StoredReply {
     return { status: 200, body: { order: orderView(s.order, s.items), tickets: s.tickets } };
   }
 
@@ -108,6 +109,39 @@ export function createPaymentsService(deps: PaymentsDeps) {
     } else if (s.kind === 'refund') {
       log.warn({ orderId: s.order.id, status: s.order.status }, 'payment arrived for an order that cannot take it; refunding');
     }
+  }
+
+  /**
+   * The common case of a succeeded charge, in one statement: its processing payment succeeds and
+   * its pending order becomes paid, with the order's tickets, its `order.paid` outbox message and
+   * what `alsoWrite` adds, each written only when the order was paid by this statement. Undefined
+   * when it was not the common case (nothing written): the caller settles in a transaction.
+   */
+  async function settleAtOnce(
+    order: OrderRow,
+    items: OrderItemRow[],
+    gatewayKey: string,
+    ref: string,
+    alsoWrite: (paid: PaidSettlement, guard: string) => Statement[],
+  ): Promise<PaidSettlement | undefined> {
+    const paidAt = new Date(clock.now());
+    const issued = tickets.prepare(order, items);
+    const paid: PaidSettlement = {
+      kind: 'paid',
+      order: { ...order, status: 'paid', paid_at: paidAt },
+      revived: false,
+      items,
+      tickets: issued.views,
+    };
+    const settled = await createPaymentsRepository(db).settlePending(
+      { gateway: gateway.name, key: gatewayKey, ref, orderId: order.id, paidAt },
+      (guard) => [
+        insertTickets(issued.rows, guard),
+        insertOutbox('order.paid', paidMessage(paid.order), guard),
+        ...alsoWrite(paid, guard),
+      ],
+    );
+    return settled ? paid : undefined;
   }
 
   async function paidReply(order: OrderRow): Promise<StoredReply> {
@@ -145,28 +179,13 @@ export function createPaymentsService(deps: PaymentsDeps) {
     }
     // The common case in one statement: the order is still pending and becomes paid, with its
     // tickets, its outbox message and this reply. Everything else is settled in a transaction below.
-    const paidAt = new Date(clock.now());
-    const issued = tickets.prepare(order, items);
-    const paid = {
-      kind: 'paid' as const,
-      order: { ...order, status: 'paid' as const, paid_at: paidAt },
-      revived: false,
-      items,
-      tickets: issued.views,
-    };
-    const reply = settledReply(paid);
-    const settledAtOnce = await createPaymentsRepository(db).settlePending(
-      { gateway: gateway.name, key: gatewayKey, ref: result.ref, orderId: order.id, paidAt },
-      (guard) => [
-        insertTickets(issued.rows, guard),
-        insertOutbox('order.paid', paidMessage(paid.order), guard),
-        keep.statement(reply, guard),
-      ],
-    );
-    if (settledAtOnce) {
+    const paidAtOnce = await settleAtOnce(order, items, gatewayKey, result.ref, (paid, guard) => [
+      keep.statement(settledReply(paid), guard),
+    ]);
+    if (paidAtOnce) {
       keep.stored();
-      await afterSettle(paid);
-      return reply;
+      await afterSettle(paidAtOnce);
+      return settledReply(paidAtOnce);
     }
     const settlement = await db.tx(async (q) => {
       const locked = (await createPaymentsRepository(q).lockWithRef(gateway.name, gatewayKey, result.ref))!;
@@ -216,6 +235,21 @@ export function createPaymentsService(deps: PaymentsDeps) {
       // most deliveries confirm what the pay request already settled, and one read answers them.
       const known = await createPaymentsRepository(db).findByKey(gateway.name, charge.idempotencyKey);
       if (known && known.status !== 'processing') return 'ignored';
+      // A success for a pending order (the asynchronous card; a pay request cut off after the
+      // charge) in one statement, the event recorded with it; anything else in the transaction below.
+      if (known && charge.status === 'succeeded') {
+        const found = await createOrdersRepository(db).findWithItems(known.order_id);
+        const paid =
+          found?.row.status === 'pending'
+            ? await settleAtOnce(found.row, found.items, known.idempotency_key, known.gateway_ref ?? charge.id, (_, guard) => [
+                recordGatewayEvent(gateway.name, event.id, event.type, guard),
+              ])
+            : undefined;
+        if (paid) {
+          await afterSettle(paid);
+          return 'applied';
+        }
+      }
       let settlement: Settlement | undefined;
       const outcome = await db.tx(async (q) => {
         const payments = createPaymentsRepository(q);

@@ -15,6 +15,12 @@ export const TEST_CARDS = {
 /** How long the asynchronous card stays "processing" before its webhook confirms it. */
 export const ASYNC_SETTLE_MS = 1500;
 
+/**
+ * When the webhook confirming an outcome already answered (a success, a decline) is first sent:
+ * as from a provider, it comes after the answer, not in a race with the request that got it.
+ */
+export const CONFIRM_AFTER_MS = 1000;
+
 interface ChargeRow {
   id: string;
   idempotency_key: string;
@@ -112,13 +118,13 @@ export function createTestGateway({
         status,
         decline_reason: reason,
       };
-      // The outcome's webhook: the asynchronous card's success comes later, every other outcome at once.
+      // The outcome's webhook: the asynchronous card's success once it settles, every other outcome shortly after the answer.
       const hook =
         status === 'processing'
           ? { body: eventBody(charge, 'charge.succeeded', 'succeeded'), delayMs: ASYNC_SETTLE_MS, settles: true }
           : {
               body: eventBody(charge, status === 'succeeded' ? 'charge.succeeded' : 'charge.failed', status),
-              delayMs: 0,
+              delayMs: CONFIRM_AFTER_MS,
               settles: false,
             };
       // The charge and its webhook in one statement (one commit); nothing when the key was charged before.
