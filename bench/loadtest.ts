@@ -36,6 +36,7 @@ import { runShare, type Share, type ShareResult } from './loadtest/generator.ts'
 import { createStats, round, type StatsDump } from './loadtest/stats.ts';
 import { verificationLine, verify } from './loadtest/verify.ts';
 import { between, scrape as scrapeServer, summarize } from './loadtest/server-latency.ts';
+import { startPgActivitySampler } from './loadtest/pg-activity.ts';
 
 /** The status monitor's thread: one status read a second; what it saw and how long it took. */
 const PROBE = `
@@ -132,7 +133,13 @@ const serverEnv = {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Seeds, starts the server, runs the buyers, stops the server; returns what verification needs. */
-async function run(prepare: () => Promise<Db>, start: () => Promise<{ url: string; child: ChildProcess }>, rootRole: string) {
+async function run(
+  prepare: () => Promise<Db>,
+  start: () => Promise<{ url: string; child: ChildProcess }>,
+  rootRole: string,
+  /** The PostgreSQL database's URL, to sample its activity during the window (PGlite has none to sample). */
+  databaseUrl?: string,
+) {
   const seedStarted = performance.now();
   const db = await prepare();
   await migrate(db);
@@ -159,6 +166,7 @@ async function run(prepare: () => Promise<Db>, start: () => Promise<{ url: strin
     const apiProcesses = shape === 'scale' ? Number(args.api) : 1;
     const metricsBefore = await scrapeServer(server.url, apiProcesses);
     watch.resetCpu();
+    const pgSampler = databaseUrl === undefined ? undefined : await startPgActivitySampler(databaseUrl);
     const t0 = performance.now();
     const t0EpochMs = performance.timeOrigin + t0;
     venue.deadline = t0 + scenario.maxSeconds * 1000;
@@ -211,6 +219,7 @@ async function run(prepare: () => Promise<Db>, start: () => Promise<{ url: strin
     clearTimeout(killer);
     if (killApiAt !== undefined && !killed) throw new Error(`no API process was killed (--kill-api-at ${killApiAt})`);
     const windowSeconds = (performance.now() - t0) / 1000;
+    const pgActivity = await pgSampler?.stop();
     const generatorCpuSeconds = shares.reduce((sum, r) => sum + r.cpuSeconds, 0);
     await monitor.terminate();
     const sortedProbes = probes.sort((a, b) => a - b);
@@ -255,6 +264,7 @@ async function run(prepare: () => Promise<Db>, start: () => Promise<{ url: strin
       settleRestarts,
       killed,
       serverLatency,
+      pgActivity,
     };
   } catch (err) {
     watch.stop();
@@ -322,6 +332,7 @@ async function scale() {
           TICKETMAX_AMQP_PREFIX: amqpPrefix,
         }),
       'launcher (cluster primary)',
+      databaseUrl,
     );
     const db = await openDb({ url: databaseUrl, poolSize: 2 });
     try {
@@ -434,6 +445,16 @@ for (const name of [...new Set([...Object.keys(endpoints), ...Object.keys(r.serv
   );
 }
 for (const p of r.processes) console.log(`  process ${p.role} (${p.pid}): peak RSS ${p.peakRssMb} MB, CPU ${p.cpuSeconds} s`);
+if (r.pgActivity) {
+  const a = r.pgActivity;
+  console.log(
+    `  PostgreSQL during the window: ${a.meanBusy} connections busy on average (${a.samples} samples of pg_stat_activity); the busiest:`,
+  );
+  for (const t of a.top.slice(0, 8))
+    console.log(`    ${String(t.share).padStart(5)} %  ${t.state}, ${t.wait}: ${t.statement.slice(0, 80)}`);
+  const scanned = a.seqScans.slice(0, 3).map((t) => `${t.table} ${t.seqScans} scans / ${t.rowsReadBySeqScans} rows`);
+  console.log(`  tables read by sequential scans: ${scanned.length > 0 ? scanned.join('; ') : 'none'}`);
+}
 console.log(`verification ${line}`);
 
 const { patienceSeconds: _p, ...settings } = scenario;
@@ -447,6 +468,7 @@ await writeFile(
       endpoints,
       serverLatency: r.serverLatency,
       processes: r.processes,
+      pgActivity: r.pgActivity,
       series,
       outcomes,
     },
@@ -463,6 +485,7 @@ await writeFile(
     endpoints,
     serverLatency: r.serverLatency,
     processes: r.processes,
+    pgActivity: r.pgActivity,
     series,
   }),
 );

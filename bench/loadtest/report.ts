@@ -1,6 +1,7 @@
 /** The self-contained HTML report: inline SVG charts drawn here, no scripts, no external files. */
 import type { ServerLatency } from './server-latency.ts';
 import type { SeriesPoint } from './stats.ts';
+import type { PgActivity } from './pg-activity.ts';
 
 interface Line {
   label: string;
@@ -66,6 +67,8 @@ export interface ReportInput {
   /** The API processes' own answer times per endpoint (their request histograms). */
   serverLatency: Record<string, ServerLatency>;
   processes: { role: string; pid: number; peakRssMb: number; cpuSeconds: number }[];
+  /** What PostgreSQL's connections were doing during the window (the scale shape only). */
+  pgActivity?: PgActivity;
   series: SeriesPoint[];
 }
 
@@ -134,5 +137,18 @@ quantiles estimated within the histogram's buckets).</p>${table(
     r.processes.map((p) => [p.role, p.pid, p.peakRssMb, p.cpuSeconds]),
     ['process', 'pid', 'peak RSS MB', 'CPU s (window)'],
   )}
+${r.pgActivity ? pgSection(r.pgActivity) : ''}
 </body></html>`;
+}
+
+function pgSection(a: PgActivity): string {
+  return `<h2>PostgreSQL</h2><p>Sampled from pg_stat_activity ${a.samples} times: ${a.meanBusy} connections busy on
+average. Each row is a share of all busy connections seen: in a statement (active) or inside a transaction
+waiting for its client (idle in transaction), and what it waited for (CPU: nothing).</p>${table(
+    a.top.map((t) => [t.share, t.state, t.wait, t.statement]),
+    ['% of busy', 'state', 'wait', 'statement'],
+  )}<p>Tables read by sequential scans during the window:</p>${table(
+    a.seqScans.map((t) => [t.table, t.seqScans, t.rowsReadBySeqScans, t.indexScans]),
+    ['table', 'sequential scans', 'rows read by them', 'index scans'],
+  )}`;
 }
