@@ -92,12 +92,14 @@ const { values: args } = parseArgs({
     'arrival-seconds': { type: 'string' },
     'kill-api-at': { type: 'string' },
     'think-seconds': { type: 'string' },
+    'max-active': { type: 'string' },
+    'admit-per-minute': { type: 'string' },
   },
 });
 const base = SCENARIOS[args.scenario];
 if (!base || !['embedded', 'scale'].includes(args.shape)) {
   console.error(
-    `usage: npm run loadtest -- --scenario ${Object.keys(SCENARIOS).join('|')} [--shape embedded|scale] [--buyers N] [--think-seconds S]`,
+    `usage: npm run loadtest -- --scenario ${Object.keys(SCENARIOS).join('|')} [--shape embedded|scale] [--buyers N] [--think-seconds S] [--max-active N] [--admit-per-minute N]`,
   );
   process.exit(2);
 }
@@ -109,7 +111,21 @@ const scenario = {
   profile: (args.profile ?? base.profile) as Profile,
   arrivalSeconds: args['arrival-seconds'] ? Number(args['arrival-seconds']) : base.arrivalSeconds,
   thinkSeconds: args['think-seconds'] !== undefined ? Number(args['think-seconds']) : base.thinkSeconds,
+  // The organizer's two admission controls, for runs that ask what other settings would do.
+  queue: {
+    ...base.queue,
+    ...(args['max-active'] !== undefined ? { maxActive: Number(args['max-active']) } : {}),
+    ...(args['admit-per-minute'] !== undefined ? { admitPerMinute: Number(args['admit-per-minute']) } : {}),
+  },
 };
+if (!(Number.isInteger(scenario.queue.maxActive) && scenario.queue.maxActive > 0)) {
+  console.error('--max-active is a whole number above 0');
+  process.exit(2);
+}
+if (!(Number.isInteger(scenario.queue.admitPerMinute) && scenario.queue.admitPerMinute > 0)) {
+  console.error('--admit-per-minute is a whole number above 0');
+  process.exit(2);
+}
 // A shorter or longer window moves the sale's opening with it (the stadium's pre-queue stays a pre-queue).
 scenario.saleOpensAfter = (base.saleOpensAfter * scenario.arrivalSeconds) / base.arrivalSeconds;
 if (!['ramp', 'spike', 'steady'].includes(scenario.profile)) {
