@@ -72,11 +72,14 @@ const TABLES = `SELECT relname AS table, seq_scan::float8 AS seq_scans, seq_tup_
  */
 export async function startPgActivitySampler(url: string, intervalMs = 50) {
   const client = new pg.Client({ connectionString: url });
+  // A lost connection shows as a failed query below, not as an error event that ends the run.
+  client.on('error', () => undefined);
   await client.connect();
   type Scans = { table: string; seq_scans: number; rows: number; index_scans: number };
   const before = (await client.query<Scans>(TABLES)).rows;
   const samples: ActivityRow[][] = [];
   let running = true;
+  // A failed sample (the database restarting, say) ends the sampling; the run goes on without it.
   const loop = (async () => {
     while (running) {
       const { rows } = await client.query<ActivityRow>(
@@ -87,13 +90,19 @@ export async function startPgActivitySampler(url: string, intervalMs = 50) {
       samples.push(rows);
       await new Promise((resolve) => setTimeout(resolve, intervalMs));
     }
-  })();
+  })().catch((err: unknown) => {
+    running = false;
+    console.warn(`  PostgreSQL activity sampling stopped: ${String(err)}`);
+  });
   return {
     async stop(): Promise<PgActivity> {
       running = false;
       await loop;
-      const after = (await client.query<Scans>(TABLES)).rows;
-      await client.end();
+      const after = await client.query<Scans>(TABLES).then(
+        (r) => r.rows,
+        () => before,
+      );
+      await client.end().catch(() => undefined);
       const was = new Map(before.map((t) => [t.table, t]));
       const seqScans = after
         .map((t) => ({
