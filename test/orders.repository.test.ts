@@ -51,6 +51,19 @@ for (const shape of shapes) {
       };
     }
     const insert = (o: NewOrder) => t.db.tx((q) => createOrdersRepository(q).insertPending(o));
+    /** A ticket for the first item of an order, as settlement would issue it (not written). */
+    const ticketOf = async (orderId: string, code: string) => {
+      const [item] = await repo().itemsOf([orderId]);
+      return {
+        id: newId('tkt'),
+        orderId,
+        orderItemId: item!.id,
+        eventId,
+        sectionId: item!.section_id,
+        seatId: item!.seat_id,
+        code,
+      };
+    };
     const gaTaken = async () =>
       (
         await t.db.query<{ taken: number }>('SELECT taken FROM ga_inventory WHERE event_id = $1 AND section_id = $2', [
@@ -165,16 +178,7 @@ for (const shape of shapes) {
         currency: 'USD',
         key,
       });
-      const [item] = await repo().itemsOf([o.id]);
-      const ticket = {
-        id: newId('tkt'),
-        orderId: o.id,
-        orderItemId: item!.id,
-        eventId,
-        sectionId: item!.section_id,
-        seatId: item!.seat_id,
-        code: 'c',
-      };
+      const ticket = await ticketOf(o.id, 'c');
       const topic = `test.settled.${o.id}`;
       const count = async () =>
         (
@@ -239,16 +243,7 @@ for (const shape of shapes) {
       );
       const mine = order([{ seat: 14 }]);
       await insert(mine);
-      const [item] = await repo().itemsOf([mine.id]);
-      const ticket = {
-        id: newId('tkt'),
-        orderId: mine.id,
-        orderItemId: item!.id,
-        eventId,
-        sectionId: item!.section_id,
-        seatId: item!.seat_id,
-        code: 'mine',
-      };
+      const ticket = await ticketOf(mine.id, 'mine');
       await createTicketsRepository(t.db).insert([ticket]);
 
       const listed = await createTicketsRepository(t.db).byUser(mine.userId);

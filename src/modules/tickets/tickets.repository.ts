@@ -26,8 +26,9 @@ export interface NewTicket {
 
 const TICKET_COLUMNS = `t.id, t.order_id, t.event_id, o.user_id, s.name AS section_name, st.row_label, st.label AS seat_label,
   t.status, t.code, t.issued_at, t.checked_in_at`;
-const TICKET_FROM = `tickets t JOIN orders o ON o.id = t.order_id JOIN sections s ON s.id = t.section_id
-  LEFT JOIN seats st ON st.id = t.seat_id`;
+/** What a ticket row shows besides the ticket and its order: its section's name and its seat. */
+const TICKET_PLACE = 'JOIN sections s ON s.id = t.section_id LEFT JOIN seats st ON st.id = t.seat_id';
+const TICKET_FROM = `tickets t JOIN orders o ON o.id = t.order_id ${TICKET_PLACE}`;
 
 /** The INSERT of these tickets, carried out only where `guard` (SQL) holds. */
 export function insertTickets(tickets: NewTicket[], guard = 'true'): Statement {
@@ -72,8 +73,7 @@ export function createTicketsRepository(q: Queryable) {
         `SELECT ${TICKET_COLUMNS}
            FROM orders o
            CROSS JOIN LATERAL (SELECT * FROM tickets WHERE order_id = o.id OFFSET 0) t
-           JOIN sections s ON s.id = t.section_id
-           LEFT JOIN seats st ON st.id = t.seat_id
+           ${TICKET_PLACE}
           WHERE o.user_id = $1
           ORDER BY t.issued_at DESC, t.id LIMIT 1000`,
         [userId],
