@@ -6,6 +6,8 @@
  *                       [--api N] [--max-seconds S] [--connections C] [--profile ramp|spike|steady] [--arrival-seconds S]
  *                       [--kill-api-at S]   (scale shape: SIGKILL one API process S seconds into the window)
  *                       [--think-seconds S] (a buyer's pause at each checkout decision; 0: back to back)
+ *                       [--shared-cache on|off] (the waiting room's public status through a shared HTTP
+ *                                            cache, as behind a CDN; default on)
  *
  * Accounts and session tokens are seeded straight into the database before the measured window
  * (see loadtest/setup.ts). The server runs with TICKETMAX_RATE_LIMIT_ALLOW=127.0.0.1: every buyer
@@ -33,6 +35,7 @@ import { renderReport } from './loadtest/report.ts';
 import { arrivals, type Profile, SCENARIOS } from './loadtest/scenarios.ts';
 import { createEvent, seedAccounts } from './loadtest/setup.ts';
 import { runShare, type Share, type ShareResult } from './loadtest/generator.ts';
+import { CACHED } from './loadtest/http.ts';
 import { createStats, round, type StatsDump } from './loadtest/stats.ts';
 import { verificationLine, verify } from './loadtest/verify.ts';
 import { between, scrape as scrapeServer, summarize } from './loadtest/server-latency.ts';
@@ -94,6 +97,7 @@ const { values: args } = parseArgs({
     'think-seconds': { type: 'string' },
     'max-active': { type: 'string' },
     'admit-per-minute': { type: 'string' },
+    'shared-cache': { type: 'string', default: 'on' },
   },
 });
 const base = SCENARIOS[args.scenario];
@@ -132,6 +136,13 @@ if (!['ramp', 'spike', 'steady'].includes(scenario.profile)) {
   console.error('--profile is one of ramp, spike, steady');
   process.exit(2);
 }
+if (!['on', 'off'].includes(args['shared-cache'])) {
+  console.error('--shared-cache is on or off');
+  process.exit(2);
+}
+// The public queue status is cacheable for a second (ARCHITECTURE.md: a million waiting buyers cost
+// almost nothing); in production a CDN or caching proxy answers most of those polls.
+const sharedCache = args['shared-cache'] === 'on';
 const killApiAt = args['kill-api-at'] === undefined ? undefined : Number(args['kill-api-at']);
 if (killApiAt !== undefined && (shape !== 'scale' || !(killApiAt >= 0))) {
   console.error('--kill-api-at <seconds into the window> needs --shape scale');
@@ -212,6 +223,7 @@ async function run(
     const shareOf = (g: number): Share => ({
       url: server.url,
       connections: Math.max(1, Math.round(Number(args.connections) / generatorCount)),
+      sharedCache,
       scenario,
       venue,
       buyers: offsets.flatMap((offsetMs, index) =>
@@ -435,6 +447,9 @@ const summary = {
   'load generator event-loop delay (ms, p50 / p99 / max)': `${r.generator.loopDelayP50Ms} / ${r.generator.loopDelayP99Ms} / ${r.generator.loopDelayMaxMs}`,
   'requests queued in the generator for a connection (peak)': r.generator.peakQueued,
   'status probe on its own connection, once a second (ms, p50 / p99)': `${r.generator.probeP50Ms} / ${r.generator.probeP99Ms}`,
+  "waiting room's requests through a shared HTTP cache (as a CDN)": sharedCache
+    ? `on: the public status, kept as long as its Cache-Control allows; answers from it count as "${CACHED.trim()}"`
+    : 'off: every status poll reaches the server',
   'queue settings': JSON.stringify(scenario.queue),
   'think time (s, at each of 3 checkout decisions)': `${scenario.thinkSeconds} (0.5-1.5 x)`,
   machine: `${os.cpus().length} CPUs, load average ${os

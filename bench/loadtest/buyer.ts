@@ -1,4 +1,5 @@
 /** One virtual buyer: waiting room, seat map, hold, order, payment, tickets — as the web page does it. */
+import { countSet, nthClear, testBit } from '../../src/modules/inventory/bitmap.ts';
 import { followFromStatus, queuePollDelayMs, type StatusSample } from '../../src/modules/waiting-room/poll.ts';
 import type { Client } from './http.ts';
 import type { Scenario } from './scenarios.ts';
@@ -46,38 +47,27 @@ interface QueueView {
   admission: { token: string } | null;
 }
 
-function freeIndexes(bitmap: string, count: number): Set<number> {
-  const bytes = Buffer.from(bitmap, 'base64');
-  const free = new Set<number>();
-  for (let i = 0; i < count; i++) if (!((bytes[i >> 3]! >> (i & 7)) & 1)) free.add(i);
-  return free;
-}
-
-/** `quantity` free seats side by side in one row around a random free seat, else any free seats. */
-function pick(venue: Venue, free: Set<number>, quantity: number, avoid: Set<string>): string[] {
-  const candidates = [...free].filter((i) => !avoid.has(venue.seats[i]!.id));
-  if (candidates.length === 0) return [];
-  const start = candidates[Math.floor(Math.random() * candidates.length)]!;
+/**
+ * `quantity` free seats side by side in one row around a free seat chosen at random (not one of
+ * `avoid`: seats a hold was just refused), else fewer; none when no free seat is left. Read straight
+ * from the availability bitmap (bit i set: seat i is taken), as the seat map page does.
+ */
+function pick(venue: Venue, bitmap: Uint8Array, seatCount: number, quantity: number, avoid: Set<string>): string[] {
+  const free = seatCount - countSet(bitmap, seatCount);
+  if (free <= 0) return [];
+  let start = -1;
+  // `avoid` holds a handful of seats at most: a few random draws find one outside it.
+  for (let draw = 0; draw < 8 && start < 0; draw++) {
+    const candidate = nthClear(bitmap, seatCount, Math.floor(Math.random() * free));
+    if (candidate >= 0 && !avoid.has(venue.seats[candidate]!.id)) start = candidate;
+  }
+  if (start < 0) return [];
   const row = venue.seats[start]!;
+  const beside = (i: number) =>
+    i >= 0 && i < seatCount && !testBit(bitmap, i) && venue.seats[i]?.row === row.row && venue.seats[i]?.section === row.section;
   const chosen = [start];
-  for (
-    let i = start + 1;
-    chosen.length < quantity && free.has(i) && venue.seats[i]?.row === row.row && venue.seats[i]?.section === row.section;
-    i++
-  ) {
-    chosen.push(i);
-  }
-  for (
-    let i = start - 1;
-    chosen.length < quantity &&
-    i >= 0 &&
-    free.has(i) &&
-    venue.seats[i]?.row === row.row &&
-    venue.seats[i]?.section === row.section;
-    i--
-  ) {
-    chosen.push(i);
-  }
+  for (let i = start + 1; chosen.length < quantity && beside(i); i++) chosen.push(i);
+  for (let i = start - 1; chosen.length < quantity && beside(i); i--) chosen.push(i);
   return chosen.map((i) => venue.seats[i]!.id);
 }
 
@@ -197,7 +187,8 @@ export async function runBuyer(
         serverFailures += 1;
         continue;
       }
-      const seats = pick(venue, freeIndexes(availability.body.unavailable, availability.body.seatCount), quantity, avoid);
+      const bitmap = Buffer.from(availability.body.unavailable, 'base64');
+      const seats = pick(venue, bitmap, availability.body.seatCount, quantity, avoid);
       if (seats.length === 0) body = { bestAvailable: { quantity } };
       else body = { seats };
     } else {

@@ -14,6 +14,8 @@ export interface Share {
   url: string;
   /** Per pool: one for the waiting room's requests, one for admitted buyers' checkouts. */
   connections: number;
+  /** The waiting room's requests pass through a shared HTTP cache, as behind a CDN (see createClient). */
+  sharedCache: boolean;
   scenario: Scenario;
   /** `deadline` is ignored: the window closes at `deadlineEpochMs`. */
   venue: Venue;
@@ -40,7 +42,7 @@ export async function runShare(share: Share, stats: Stats): Promise<ShareResult>
   const venue = { ...share.venue, deadline: fromEpoch(share.deadlineEpochMs) };
   const deadline = () => venue.deadline;
   const clients = {
-    waiting: createClient(share.url, stats, deadline, share.connections),
+    waiting: createClient(share.url, stats, deadline, share.connections, undefined, { sharedCache: share.sharedCache }),
     checkout: createClient(share.url, stats, deadline, share.connections),
   };
   const cpu0 = process.cpuUsage();

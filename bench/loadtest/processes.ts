@@ -10,19 +10,24 @@ interface Sample {
   cpuSeconds: number;
 }
 
-function read(pid: number): Sample | undefined {
+/** The parent and CPU time of a process, from /proc/<pid>/stat alone (read for every process on the machine). */
+function readStat(pid: number): { ppid: number; cpuSeconds: number } | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { ppid: Number(fields[1]), cpuSeconds: (Number(fields[11]) + Number(fields[12])) / TICKS };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Memory and command line too: read only for the server's own processes. */
+function read(pid: number, stat: { ppid: number; cpuSeconds: number }): Sample | undefined {
+  try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const rss = /VmRSS:\s+(\d+)/.exec(status);
     const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
-    return {
-      ppid: Number(fields[1]),
-      name: cmd.slice(-2).join(' '),
-      rssMb: rss ? Number(rss[1]) / 1024 : 0,
-      cpuSeconds: (Number(fields[11]) + Number(fields[12])) / TICKS,
-    };
+    return { ...stat, name: cmd.slice(-2).join(' '), rssMb: rss ? Number(rss[1]) / 1024 : 0 };
   } catch {
     return undefined;
   }
@@ -50,9 +55,9 @@ export function watchProcesses(rootPid: number, rootRole: string, intervalMs = 1
     } catch {
       return;
     }
-    const all = new Map<number, Sample>();
+    const all = new Map<number, { ppid: number; cpuSeconds: number }>();
     for (const pid of pids) {
-      const s = read(pid);
+      const s = readStat(pid);
       if (s) all.set(pid, s);
     }
     const family = new Set([rootPid]);
@@ -66,7 +71,8 @@ export function watchProcesses(rootPid: number, rootRole: string, intervalMs = 1
       }
     }
     for (const pid of family) {
-      const s = all.get(pid);
+      const stat = all.get(pid);
+      const s = stat && read(pid, stat);
       if (!s) continue;
       const entry = seen.get(pid) ?? {
         pid,

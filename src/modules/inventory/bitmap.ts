@@ -49,3 +49,26 @@ export function setBits(bitmap: Uint8Array, seatCount: number): number[] {
   }
   return out;
 }
+
+/**
+ * The index of the n-th clear bit below seatCount (n from 0), or -1 when there are not that many:
+ * whole bytes are skipped by their count, so a 50,000-seat map costs about 6,000 steps, not 50,000.
+ */
+export function nthClear(bitmap: Uint8Array, seatCount: number, n: number): number {
+  if (n < 0) return -1;
+  let left = n;
+  const whole = seatCount >> 3;
+  let byte = 0;
+  for (; byte < whole; byte++) {
+    const clear = 8 - BITS_IN_BYTE[bitmap[byte] ?? 0]!;
+    if (left < clear) break;
+    left -= clear;
+  }
+  for (let index = byte * 8; index < seatCount; index++) {
+    if (!testBit(bitmap, index)) {
+      if (left === 0) return index;
+      left -= 1;
+    }
+  }
+  return -1;
+}
