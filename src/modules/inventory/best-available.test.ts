@@ -102,4 +102,67 @@ describe('best-available', () => {
     assert.equal(got.row, 'A');
     assert.match(got.line, /ooo/);
   });
+
+  it('chooses exactly as a walk over every block of every row would, on random sections', () => {
+    // The reference: every block of `quantity` free seats side by side, compared in full.
+    function reference(sections: BaSection[], isTaken: (i: number) => boolean, quantity: number) {
+      const ordered = [...sections].sort((a, b) => b.price - a.price || a.order - b.order);
+      for (const section of ordered) {
+        let best:
+          { key: [number, number, number]; choice: { sectionId: string; rowLabel: string; indexes: number[] } } | undefined;
+        section.rows.forEach((row, r) => {
+          const centre = (row.seats[0]!.x + row.seats.at(-1)!.x) / 2;
+          for (let s = 0; s + quantity <= row.seats.length; s++) {
+            const block = row.seats.slice(s, s + quantity);
+            if (block.some((seat) => isTaken(seat.index))) continue;
+            let left = 0;
+            while (s - left - 1 >= 0 && !isTaken(row.seats[s - left - 1]!.index)) left++;
+            let right = 0;
+            while (s + quantity + right < row.seats.length && !isTaken(row.seats[s + quantity + right]!.index)) right++;
+            const key: [number, number, number] = [
+              (left === 1 ? 1 : 0) + (right === 1 ? 1 : 0),
+              r,
+              Math.abs((block[0]!.x + block.at(-1)!.x) / 2 - centre),
+            ];
+            const wins =
+              !best ||
+              key[0] < best.key[0] ||
+              (key[0] === best.key[0] && (key[1] < best.key[1] || (key[1] === best.key[1] && key[2] < best.key[2] - 1e-9)));
+            if (wins) best = { key, choice: { sectionId: section.id, rowLabel: row.label, indexes: block.map((b) => b.index) } };
+          }
+        });
+        if (best) return best.choice;
+      }
+      return undefined;
+    }
+    let seed = 7;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    for (let round = 0; round < 300; round++) {
+      const fill = random();
+      const sections = [0, 1].map((n) => {
+        const rows = Array.from({ length: 1 + Math.floor(random() * 8) }, () =>
+          Array.from({ length: 1 + Math.floor(random() * 14) }, () => (random() < fill ? 'X' : '.')).join(''),
+        );
+        return draw(`s${n}`, 1000 * (1 + Math.floor(random() * 2)), rows, n, n * 1000);
+      });
+      const taken = new Set(sections.flatMap((s) => [...s.taken]));
+      const isTaken = (i: number) => taken.has(i);
+      for (const quantity of [1, 2, 3, 4]) {
+        const expected = reference(
+          sections.map((s) => s.section),
+          isTaken,
+          quantity,
+        );
+        assert.deepEqual(
+          chooseBestAvailable(
+            sections.map((s) => s.section),
+            isTaken,
+            quantity,
+          ),
+          expected,
+          `round ${round}, quantity ${quantity}`,
+        );
+      }
+    }
+  });
 });

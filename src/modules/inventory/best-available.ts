@@ -63,8 +63,12 @@ export function chooseBestAvailable(
 
 function bestInSection(section: BaSection, isTaken: (index: number) => boolean, quantity: number): Candidate | undefined {
   let best: Candidate | undefined;
-  section.rows.forEach((row, r) => {
-    if (row.seats.length < quantity) return;
+  for (let r = 0; r < section.rows.length; r++) {
+    // Fewest orphans first, then the front row: once a block leaving no orphan is found, no block
+    // in a later row can beat it, so the walk stops there (in a busy sale, within a few rows).
+    if (best?.orphans === 0) break;
+    const row = section.rows[r]!;
+    if (row.seats.length < quantity) continue;
     const centre = rowCentre(row);
     let runStart = -1;
     // Walk the row once, closing a run of free seats at every taken seat and at the row's end.
@@ -79,17 +83,15 @@ function bestInSection(section: BaSection, isTaken: (index: number) => boolean, 
       for (let s = runStart; s + quantity - 1 <= runEnd; s++) {
         const left = s - runStart;
         const right = runEnd - (s + quantity - 1);
-        const candidate: Candidate = {
-          row: r,
-          start: s,
-          orphans: (left === 1 ? 1 : 0) + (right === 1 ? 1 : 0),
-          offCentre: Math.abs(blockCentre(row, s, quantity) - centre),
-        };
+        const orphans = (left === 1 ? 1 : 0) + (right === 1 ? 1 : 0);
+        // Only a block at least as good on orphans and row can win on its distance from the centre.
+        if (best && (orphans > best.orphans || (orphans === best.orphans && best.row < r))) continue;
+        const candidate: Candidate = { row: r, start: s, orphans, offCentre: Math.abs(blockCentre(row, s, quantity) - centre) };
         if (!best || better(candidate, best)) best = candidate;
       }
       runStart = -1;
     }
-  });
+  }
   return best;
 }
 
