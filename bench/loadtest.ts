@@ -447,8 +447,8 @@ const summary = {
   'load generator event-loop delay (ms, p50 / p99 / max)': `${r.generator.loopDelayP50Ms} / ${r.generator.loopDelayP99Ms} / ${r.generator.loopDelayMaxMs}`,
   'requests queued in the generator for a connection (peak)': r.generator.peakQueued,
   'status probe on its own connection, once a second (ms, p50 / p99)': `${r.generator.probeP50Ms} / ${r.generator.probeP99Ms}`,
-  "waiting room's requests through a shared HTTP cache (as a CDN)": sharedCache
-    ? `on: the public status, kept as long as its Cache-Control allows; answers from it count as "${CACHED.trim()}"`
+  'public queue status through a shared HTTP cache (as a CDN)': sharedCache
+    ? `on: kept as long as its Cache-Control allows, misses sent on the cache's own connections; answers from it count as "${CACHED.trim()}"`
     : 'off: every status poll reaches the server',
   'queue settings': JSON.stringify(scenario.queue),
   'think time (s, at each of 3 checkout decisions)': `${scenario.thinkSeconds} (0.5-1.5 x)`,

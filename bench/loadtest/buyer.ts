@@ -75,9 +75,11 @@ export async function runBuyer(
   /**
    * `waiting` carries the waiting room's requests, `checkout` an admitted buyer's: each browser has
    * connections of its own, so a buyer's checkout never queues in the generator behind thousands of
-   * strangers' status polls (the server sees the same requests either way).
+   * strangers' status polls (the server sees the same requests either way). `status` carries the
+   * public status polls: the waiting pool, or a shared cache with connections of its own to the
+   * server, as a CDN has (its misses do not queue behind the buyers' joins).
    */
-  clients: { waiting: Client; checkout: Client },
+  clients: { waiting: Client; checkout: Client; status: Client },
   stats: Stats,
   scenario: Scenario,
   venue: Venue,
@@ -128,7 +130,7 @@ export async function runBuyer(
     if (performance.now() > patience) return leave('gave-up');
     await sleep(queuePollDelayMs({ etaSeconds }));
     record.number = view.number;
-    const status = await client.call<StatusSample>('GET /queue/status', 'GET', `/api/events/${e}/queue/status`);
+    const status = await clients.status.call<StatusSample>('GET /queue/status', 'GET', `/api/events/${e}/queue/status`);
     if (status.status !== 200) continue;
     if (status.body.state === 'sold_out' || status.body.state === 'closed') return leave('sold-out');
     if (view.number === null) {

@@ -33,6 +33,8 @@ export interface ShareResult {
   loopDelay: { p50Ms: number; p99Ms: number; maxMs: number };
 }
 
+/** Connections from the shared cache (the CDN) to the server. */
+const CDN_CONNECTIONS = 4;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const fromEpoch = (epochMs: number) => epochMs - performance.timeOrigin;
 
@@ -41,9 +43,14 @@ export async function runShare(share: Share, stats: Stats): Promise<ShareResult>
   const t0 = fromEpoch(share.t0EpochMs);
   const venue = { ...share.venue, deadline: fromEpoch(share.deadlineEpochMs) };
   const deadline = () => venue.deadline;
+  const waiting = createClient(share.url, stats, deadline, share.connections);
   const clients = {
-    waiting: createClient(share.url, stats, deadline, share.connections, undefined, { sharedCache: share.sharedCache }),
+    waiting,
     checkout: createClient(share.url, stats, deadline, share.connections),
+    // A CDN's few connections to the server carry its misses: one a second per cacheable answer.
+    status: share.sharedCache
+      ? createClient(share.url, stats, deadline, CDN_CONNECTIONS, undefined, { sharedCache: true })
+      : waiting,
   };
   const cpu0 = process.cpuUsage();
   // The generator's own share of the latencies: its event loop's delays, and requests queued for
@@ -52,7 +59,8 @@ export async function runShare(share: Share, stats: Stats): Promise<ShareResult>
   loopDelay.enable();
   const queueSampler = setInterval(() => {
     const s = stats.at();
-    s.clientQueued = Math.max(s.clientQueued, clients.waiting.queued() + clients.checkout.queued());
+    const statusQueued = clients.status === waiting ? 0 : clients.status.queued();
+    s.clientQueued = Math.max(s.clientQueued, clients.waiting.queued() + clients.checkout.queued() + statusQueued);
   }, 50);
   const paidAt: number[] = [];
   const running: Promise<BuyerRecord>[] = [];
@@ -96,7 +104,7 @@ export async function runShare(share: Share, stats: Stats): Promise<ShareResult>
   } finally {
     clearInterval(queueSampler);
     loopDelay.disable();
-    await Promise.all([clients.waiting.close(), clients.checkout.close()]);
+    await Promise.all([...new Set(Object.values(clients))].map((c) => c.close()));
   }
 }
 
