@@ -468,6 +468,41 @@ for (const shape of shapes) {
     });
     after(async () => t.close());
 
+    it("gives an expired order's active slot in the waiting room to the next buyer", async () => {
+      // One buyer in checkout at a time: the second waits until the first is done.
+      const event = await onSaleEvent(t.app, { holdSeconds: 2, queue: { admitPerMinute: 6000, maxActive: 1 } });
+      const [first, second] = await bulkBuyers(t.app, 2);
+      const buyer = await admit(t.app, first!, event.eventId);
+      const o = await holdAndOrder(t.app, buyer, event.eventId, [event.seats[0]!.id], 'a');
+      const joined = await t.app.inject({ method: 'POST', url: `/api/events/${event.eventId}/queue`, headers: second!.auth });
+      assert.equal(joined.json().queue.state, 'waiting');
+      const queueOf = async (b: typeof buyer) =>
+        (await t.app.inject({ method: 'GET', url: `/api/events/${event.eventId}/queue`, headers: b.auth })).json<{
+          queue: { state: string };
+        }>().queue;
+      // Nobody pays: at the deadline the order expires, the first buyer's turn ends and the second's begins.
+      await waitFor(async () => (await queueOf(second!)).state === 'admitted', 8000, 100);
+      assert.equal(
+        (await t.app.services.orders.get({ userId: first!.id, sessionId: 's', role: 'buyer' }, o.id)).status,
+        'expired',
+      );
+      assert.equal((await queueOf(buyer)).state, 'left');
+      const hold = await t.app.inject({
+        method: 'PUT',
+        url: `/api/events/${event.eventId}/hold`,
+        headers: buyer.headers,
+        payload: { seats: [event.seats[1]!.id] },
+      });
+      assert.equal(hold.statusCode, 403);
+      assert.equal(errorCode(hold), 'NOT_ADMITTED');
+      const admin = await t.app.inject({
+        method: 'GET',
+        url: `/api/admin/events/${event.eventId}/queue`,
+        headers: event.organizer.auth,
+      });
+      assert.equal(admin.json().active, 1);
+    });
+
     it('expires an unpaid order at its deadline with no request, frees its seats, refunds a late payment after resale', async () => {
       const event = await onSaleEvent(t.app, { holdSeconds: 2 });
       const [first, second, third] = await bulkBuyers(t.app, 3);

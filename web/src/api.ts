@@ -158,7 +158,7 @@ const PLAIN: Record<string, string> = {
   SOLD_OUT: 'Sorry, there are no seats left that match.',
   NO_HOLD: 'You have no seats selected any more. Please pick your seats again.',
   HOLD_EXPIRED: 'Your seats were released because time ran out. Please pick them again.',
-  ORDER_EXPIRED: 'Time to pay ran out and the seats were released. Please start again.',
+  ORDER_EXPIRED: 'Time to pay ran out: the seats were released and your turn in this sale has ended.',
   ORDER_NOT_PAYABLE: 'This order cannot be paid any more (it may already be paid or canceled).',
   ALREADY_CHECKED_IN: 'This ticket was already used to enter.',
   WRONG_EVENT: 'This ticket is for a different event.',

@@ -303,6 +303,18 @@ export function createOrdersService({ db, inventory, admission, clock, log, sche
     return result;
   }
 
+  /**
+   * A pending order ran out of time: its seats go back, and so does its buyer's active slot in the
+   * waiting room (the checkout timed out, as a hold's clock tells the buyer), to the next buyer in
+   * the queue, as a paid or canceled order's does. Left to the admission's own deadline (15 minutes
+   * by default), every abandoned checkout would keep a slot of `maxActive` from the sale that long.
+   */
+  async function expire(id: string) {
+    const closed = await close(id, 'expired');
+    if (closed) await admission.finish(closed.row.event_id, closed.row.user_id);
+    return closed;
+  }
+
   return {
     orderView: load,
 
@@ -375,7 +387,7 @@ export function createOrdersService({ db, inventory, admission, clock, log, sche
       if (!row || row.status !== 'pending') return 'done';
       const remainingMs = row.expires_at.getTime() - clock.now();
       if (remainingMs > 0) return { remainingMs };
-      await close(orderId, 'expired');
+      await expire(orderId);
       return 'done';
     },
 
@@ -384,7 +396,7 @@ export function createOrdersService({ db, inventory, admission, clock, log, sche
       const overdue = await repo.overdue(new Date(clock.now()), limit);
       let expired = 0;
       for (const order of overdue) {
-        if (await close(order.id, 'expired')) expired += 1;
+        if (await expire(order.id)) expired += 1;
       }
       if (expired > 0) log.info({ expired }, 'pending orders expired');
       return expired;

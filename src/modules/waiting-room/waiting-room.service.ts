@@ -471,7 +471,7 @@ export function createWaitingRoomService({ store, repo, signer, clock, log, sett
         claimedTurns.set(key, Math.min(now + CLAIM_TRUST_MS, claims.x));
       },
 
-      /** The buyer's order was paid or canceled: their active slot goes to the next buyer. */
+      /** The buyer's order was paid, canceled or expired: their active slot goes to the next buyer. */
       async finish(eventId: string, userId: string): Promise<void> {
         claimedTurns.delete(turnKey(eventId, userId));
         if (await store.finish(eventId, userId)) statusCache.delete(eventId);
