@@ -31,8 +31,22 @@ test('a remembered payload cannot be changed by a caller, and the memory is boun
     first.n = 7;
   }, TypeError);
   for (const t of tokens) signer.verify(t);
+  assert.ok(signer.remembered() <= 3, `${signer.remembered()} remembered`);
   // Evicted or not, every token still verifies to its own payload.
   tokens.forEach((t, i) => assert.deepEqual(signer.verify(t), { n: i + 1 }));
+  assert.ok(signer.remembered() <= 3, `${signer.remembered()} remembered`);
+  // Many more tokens than the limit: the memory stays within it, and a token in use stays remembered.
+  const big = createSigner('s'.repeat(32), 'admission', { cacheLimit: 100 });
+  const hot = big.sign({ hot: true });
+  for (let n = 0; n < 1000; n++) {
+    big.verify(big.sign({ n }));
+    assert.deepEqual(big.verify(hot), { hot: true });
+    assert.ok(big.remembered() <= 100);
+  }
+  assert.ok(big.remembered() >= 50, `${big.remembered()} remembered`);
+  const none = createSigner('s'.repeat(32), 'admission', { cacheLimit: 0 });
+  assert.deepEqual(none.verify(hot), { hot: true });
+  assert.equal(none.remembered(), 0);
   // A payload that is not an object is refused outright.
   assert.equal(signer.verify(signer.sign(5 as unknown as object)), undefined);
   assert.equal(signer.verify(signer.sign(null as unknown as object)), undefined);
