@@ -14,7 +14,7 @@ export interface Share {
   url: string;
   /** Per pool: one for the waiting room's requests, one for admitted buyers' checkouts. */
   connections: number;
-  /** The waiting room's requests pass through a shared HTTP cache, as behind a CDN (see createClient). */
+  /** The public status polls pass through a shared HTTP cache with its own connections, as behind a CDN (see createClient). */
   sharedCache: boolean;
   scenario: Scenario;
   /** `deadline` is ignored: the window closes at `deadlineEpochMs`. */
