@@ -52,6 +52,8 @@ export async function runShare(share: Share, stats: Stats): Promise<ShareResult>
       ? createClient(share.url, stats, deadline, CDN_CONNECTIONS, undefined, { sharedCache: true })
       : waiting,
   };
+  // Each pool once (`status` may be the waiting pool itself).
+  const pools = [...new Set(Object.values(clients))];
   const cpu0 = process.cpuUsage();
   // The generator's own share of the latencies: its event loop's delays, and requests queued for
   // one of its connections (sampled every 50 ms) — neither is time the server took.
@@ -59,8 +61,10 @@ export async function runShare(share: Share, stats: Stats): Promise<ShareResult>
   loopDelay.enable();
   const queueSampler = setInterval(() => {
     const s = stats.at();
-    const statusQueued = clients.status === waiting ? 0 : clients.status.queued();
-    s.clientQueued = Math.max(s.clientQueued, clients.waiting.queued() + clients.checkout.queued() + statusQueued);
+    s.clientQueued = Math.max(
+      s.clientQueued,
+      pools.reduce((n, c) => n + c.queued(), 0),
+    );
   }, 50);
   const paidAt: number[] = [];
   const running: Promise<BuyerRecord>[] = [];
@@ -104,7 +108,7 @@ export async function runShare(share: Share, stats: Stats): Promise<ShareResult>
   } finally {
     clearInterval(queueSampler);
     loopDelay.disable();
-    await Promise.all([...new Set(Object.values(clients))].map((c) => c.close()));
+    await Promise.all(pools.map((c) => c.close()));
   }
 }
 
