@@ -6,6 +6,11 @@
 //   BENCH_SECONDS (default 5), BENCH_RUNS (default 3), BENCH_CONNECTIONS (default 100), BENCH_STORES (memory,redis)
 //   BENCH_TOOL: autocannon (default; from npm, runs in this process) or wrk (Debian's wrk, written in C:
 //   it spends less of the machine's two cores on generating load, leaving more to the server).
+//   BENCH_PACED_RATE (wrk only; default 5000, 0 = off): joins are also measured paced instead of flat
+//   out: each connection pauses connections * 1000 / rate ms between an answer and its next join (20 ms
+//   by default), so the rate is at most this and a little less (the answers' own time adds to the
+//   pauses): the latency of a server that is not overloaded. Flat out, a saturated server's p99 is mostly the wait of the connections
+//   served last, whatever the route does (see bench/README.md).
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
@@ -25,6 +30,7 @@ const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const STORES = (process.env.BENCH_STORES ?? 'memory,redis').split(',');
 const SECRET = randomBytes(32).toString('hex');
 const TOOL = process.env.BENCH_TOOL ?? 'autocannon';
+const PACED_RATE = TOOL === 'wrk' ? Number(process.env.BENCH_PACED_RATE ?? 5000) : 0;
 
 interface Server {
   child: ChildProcess;
@@ -112,9 +118,10 @@ function wrkMs(text: string, label: string): number {
   return match[2] === 'us' ? value / 1000 : match[2] === 's' ? value * 1000 : value;
 }
 
-async function measureWrk(url: string, tokens?: string[]): Promise<Measure> {
+async function measureWrk(url: string, tokens?: string[], paced = false): Promise<Measure> {
   const args = ['-t1', `-c${CONNECTIONS}`, `-d${SECONDS}s`, '--latency'];
   const env = { ...process.env };
+  if (paced) env.WRK_DELAY_MS = String(pauseMs());
   if (tokens) {
     const file = path.join(tmpdir(), `tm-bench-tokens-${process.pid}.txt`);
     await writeFile(file, tokens.join('\n'));
@@ -133,6 +140,9 @@ async function measureWrk(url: string, tokens?: string[]): Promise<Measure> {
     non2xx: non2xx + errors,
   };
 }
+
+/** The pause of a paced run's connections between an answer and their next join. */
+const pauseMs = () => Math.max(1, Math.round((CONNECTIONS * 1000) / PACED_RATE));
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 function summarize(runs: Measure[]) {
@@ -153,7 +163,7 @@ const events: string[] = [];
 for (const store of STORES) {
   const server = await startServer(store);
   try {
-    const results: Record<string, Measure[]> = { bare: [], status: [], join: [] };
+    const results: Record<string, Measure[]> = { bare: [], status: [], join: [], ...(PACED_RATE > 0 ? { paced: [] } : {}) };
     const statusEvent = await createEvent(server);
     events.push(statusEvent);
     // Warm-up: JIT, connection pools, the settings and status caches.
@@ -170,8 +180,14 @@ for (const store of STORES) {
       let next = 0;
       if (TOOL === 'wrk') {
         results.join!.push(await measureWrk(`${server.address}/api/events/${joinEvent}/queue`, tokens));
+        if (PACED_RATE > 0) {
+          const pacedEvent = await createEvent(server);
+          events.push(pacedEvent);
+          results.paced!.push(await measureWrk(`${server.address}/api/events/${pacedEvent}/queue`, buyerTokens(2 * PACED_RATE * SECONDS), true));
+        }
         console.error(
-          `${store} run ${run + 1}: bare ${results.bare!.at(-1)!.perSecond}/s, status ${results.status!.at(-1)!.perSecond}/s, join ${results.join!.at(-1)!.perSecond}/s`,
+          `${store} run ${run + 1}: bare ${results.bare!.at(-1)!.perSecond}/s, status ${results.status!.at(-1)!.perSecond}/s, join ${results.join!.at(-1)!.perSecond}/s` +
+            (PACED_RATE > 0 ? `, join with pauses ${results.paced!.at(-1)!.perSecond}/s p99 ${results.paced!.at(-1)!.p99} ms` : ''),
         );
         continue;
       }
@@ -210,7 +226,8 @@ console.log(`${cpus().length} cores; 1-minute load average ${loadBefore.toFixed(
 console.log('store   route                 req/s   p50 ms  p99 ms  non-2xx  runs (req/s)');
 for (const [store, routes] of Object.entries(report)) {
   for (const [route, s] of Object.entries(routes)) {
-    const name = { bare: 'bare Fastify GET', status: 'GET queue/status', join: 'POST queue (join)' }[route] ?? route;
+    const name =
+      { bare: 'bare Fastify GET', status: 'GET queue/status', join: 'POST queue (join)', paced: `join, ${pauseMs()} ms pauses` }[route] ?? route;
     console.log(
       `${store.padEnd(7)} ${name.padEnd(20)} ${String(s.perSecond).padStart(7)} ${String(s.p50).padStart(8)} ${String(s.p99).padStart(7)} ${String(s.non2xx).padStart(8)}  ${s.runs.join(', ')}`,
     );
