@@ -257,6 +257,26 @@ for (const { store, db } of combos) {
       assert.equal(errorCode(none), 'SOLD_OUT');
     });
 
+    it("counts the buyer's own held seats as free for their best-available, in a row full to everyone else", async () => {
+      const venue = { name: 'Pair', sections: [{ name: 'Row', kind: 'seated', grid: { rows: 1, seatsPerRow: 4 } }] };
+      const { eventId, seats } = await onSaleEvent(t.app, { prices: [{ section: 'Row', amount: 100, currency: 'USD' }] }, venue);
+      const [a, b] = await buyers(eventId, 2);
+      assert.equal((await put(eventId, a!.headers, { seats: [seats[0]!.id, seats[1]!.id] })).statusCode, 200);
+      assert.equal((await put(eventId, b!.headers, { seats: [seats[2]!.id, seats[3]!.id] })).statusCode, 200);
+      // Every bit of the row is set; A's two seats are still free for A.
+      const again = await put(eventId, a!.headers, { bestAvailable: { quantity: 2 } });
+      assert.equal(again.statusCode, 200, again.body);
+      assert.deepEqual(
+        again
+          .json<{ hold: { seats: { id: string }[] } }>()
+          .hold.seats.map((s) => s.id)
+          .sort(),
+        [seats[0]!.id, seats[1]!.id].sort(),
+      );
+      const more = await put(eventId, a!.headers, { bestAvailable: { quantity: 3 } });
+      assert.equal(errorCode(more), 'SEATS_UNAVAILABLE');
+    });
+
     it('serves availability with Cache-Control max-age=1 and 404 for an unknown event', async () => {
       const { eventId } = await onSaleEvent(t.app);
       const res = await t.app.inject({ method: 'GET', url: `/api/events/${eventId}/availability` });

@@ -162,7 +162,53 @@ describe('best-available', () => {
           expected,
           `round ${round}, quantity ${quantity}`,
         );
+        // With rows numbered without gaps and a bound on their free seats — exact, or loose by up to
+        // two (a bound only needs to be an upper one) — rows that cannot hold the block are passed
+        // over without a seat-by-seat walk, and the choice is the same.
+        const numbered = sections.map((s) => ({
+          ...s.section,
+          rows: s.section.rows.map((r) => ({ ...r, first: r.seats[0]?.index })),
+        }));
+        const exact = (first: number, count: number) => {
+          let n = 0;
+          for (let i = first; i < first + count; i++) if (!taken.has(i)) n += 1;
+          return n;
+        };
+        const loose = (first: number, count: number) => exact(first, count) + (first % 3);
+        for (const bound of [exact, loose]) {
+          assert.deepEqual(
+            chooseBestAvailable(numbered, isTaken, quantity, bound),
+            expected,
+            `round ${round}, quantity ${quantity}, ${bound.name}`,
+          );
+        }
       }
     }
+  });
+
+  it('asks a row with a bound on its free seats too few to hold the block nothing seat by seat', () => {
+    const a = draw('A', 100, ['XXXXXXXX', 'XX.XX.XX', 'X....XXX']);
+    const asked = new Set<number>();
+    const rows = a.section.rows.map((r) => ({ ...r, first: r.seats[0]!.index }));
+    const free = (first: number, count: number) => {
+      let n = 0;
+      for (let i = first; i < first + count; i++) if (!a.taken.has(i)) n += 1;
+      return n;
+    };
+    const choice = chooseBestAvailable(
+      [{ ...a.section, rows }],
+      (i) => {
+        asked.add(i);
+        return a.taken.has(i);
+      },
+      3,
+      free,
+    );
+    assert.equal(choice?.rowLabel, 'C');
+    // Rows A (no free seat) and B (two, apart) were passed over on their bound alone.
+    assert.deepEqual(
+      [...asked].filter((i) => i < 16),
+      [],
+    );
   });
 });

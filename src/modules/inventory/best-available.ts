@@ -10,7 +10,18 @@ export interface BaSeat {
 export interface BaRow {
   label: string;
   seats: BaSeat[];
+  /**
+   * Set when the row's seat indexes are first, first + 1, … in seat order (as the seat map
+   * numbers them): a caller can then bound the row's free seats from the bitmap in a few steps.
+   */
+  first?: number;
 }
+
+/**
+ * At most how many of the seats first … first + count - 1 can be free (an upper bound is
+ * enough: a row is passed over only when it cannot hold the block).
+ */
+export type FreeAtMost = (first: number, count: number) => number;
 export interface BaSection {
   id: string;
   name: string;
@@ -39,16 +50,21 @@ interface Candidate {
  * to the block where another block in that section avoids it, then the frontmost row, then
  * nearest the row's centre. Rows are front-first in layout order; seats adjacent when they
  * are neighbours in the row's seat order.
+ *
+ * `freeAtMost` (optional) lets the walk pass over a row with a `first` index that cannot hold
+ * `quantity` seats without asking `isTaken` seat by seat: late in a sale most rows are full, and
+ * a sold-out venue was walked seat by seat on every request.
  */
 export function chooseBestAvailable(
   sections: BaSection[],
   isTaken: (index: number) => boolean,
   quantity: number,
+  freeAtMost?: FreeAtMost,
 ): BaChoice | undefined {
   if (quantity < 1) return undefined;
   const ordered = [...sections].sort((a, b) => b.price - a.price || a.order - b.order);
   for (const section of ordered) {
-    const best = bestInSection(section, isTaken, quantity);
+    const best = bestInSection(section, isTaken, quantity, freeAtMost);
     if (best) {
       const row = section.rows[best.row]!;
       return {
@@ -61,14 +77,25 @@ export function chooseBestAvailable(
   return undefined;
 }
 
-function bestInSection(section: BaSection, isTaken: (index: number) => boolean, quantity: number): Candidate | undefined {
+/** Whether the row can be passed over: fewer than `quantity` of its seats can be free. */
+export function rowCannotHold(row: BaRow, quantity: number, freeAtMost: FreeAtMost | undefined): boolean {
+  if (row.seats.length < quantity) return true;
+  return freeAtMost !== undefined && row.first !== undefined && freeAtMost(row.first, row.seats.length) < quantity;
+}
+
+function bestInSection(
+  section: BaSection,
+  isTaken: (index: number) => boolean,
+  quantity: number,
+  freeAtMost: FreeAtMost | undefined,
+): Candidate | undefined {
   let best: Candidate | undefined;
   for (let r = 0; r < section.rows.length; r++) {
     // Fewest orphans first, then the front row: once a block leaving no orphan is found, no block
     // in a later row can beat it, so the walk stops there (in a busy sale, within a few rows).
     if (best?.orphans === 0) break;
     const row = section.rows[r]!;
-    if (row.seats.length < quantity) continue;
+    if (rowCannotHold(row, quantity, freeAtMost)) continue;
     const centre = rowCentre(row);
     let runStart = -1;
     // Walk the row once, closing a run of free seats at every taken seat and at the row's end.

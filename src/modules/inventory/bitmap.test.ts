@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { bitmapBytes, countSet, nthClear, setBit, setBits, testBit } from './bitmap.ts';
+import { bitmapBytes, countClear, countSet, nthClear, setBit, setBits, testBit } from './bitmap.ts';
 
 describe('availability bitmap', () => {
   it('counts the set bits below the seat count, whole bytes and the tail', () => {
@@ -32,5 +32,26 @@ describe('availability bitmap', () => {
     // Bits past the seat count never count as clear seats.
     assert.equal(nthClear(Uint8Array.of(0xff, 0x00), 10, 0), 8);
     assert.equal(nthClear(Uint8Array.of(0xff, 0x00), 10, 2), -1);
+  });
+
+  it('counts the clear bits of any range as a bit-by-bit count does', () => {
+    let seed = 11;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const seatCount = 300;
+    for (let round = 0; round < 50; round++) {
+      const bitmap = new Uint8Array(bitmapBytes(seatCount));
+      const fill = random();
+      for (let i = 0; i < seatCount; i++) if (random() < fill) setBit(bitmap, i, true);
+      for (let k = 0; k < 40; k++) {
+        const from = Math.floor(random() * seatCount);
+        const to = from + Math.floor(random() * (seatCount - from + 1));
+        let expected = 0;
+        for (let i = from; i < to; i++) if (!testBit(bitmap, i)) expected += 1;
+        assert.equal(countClear(bitmap, from, to), expected, `round ${round}, [${from}, ${to})`);
+      }
+    }
+    assert.equal(countClear(Uint8Array.of(0xff, 0x0f), 4, 16), 4);
+    assert.equal(countClear(Uint8Array.of(0xff), 8, 24), 16); // past the end: clear, as testBit reads it
+    assert.equal(countClear(Uint8Array.of(0x00), 5, 5), 0);
   });
 });

@@ -1,6 +1,6 @@
 import { AppError } from '../../platform/errors.ts';
 import type { EventRow, VenueLayout } from '../catalog/index.ts';
-import type { BaSection } from './best-available.ts';
+import type { BaRow, BaSection } from './best-available.ts';
 import type { InventoryRepository } from './inventory.repository.ts';
 
 export interface Money {
@@ -46,6 +46,14 @@ const ROW_TTL_MS = 1000;
 /** How long a stale entry may be served while its refresh fails or has not answered. */
 const STALE_LIMIT_MS = 10_000;
 
+/** A row for best-available; `first` when its seat indexes run on without a gap (see BaRow). */
+function baRow(label: string, seats: readonly { index: number; x: number }[]): BaRow {
+  const row: BaRow = { label, seats: seats.map((s) => ({ index: s.index, x: s.x })) };
+  const first = seats[0]?.index;
+  if (first !== undefined && seats.every((s, i) => s.index === first + i)) row.first = first;
+  return row;
+}
+
 function index(
   row: EventRow,
   layout: VenueLayout,
@@ -70,7 +78,7 @@ function index(
       name: section.name,
       price: prices.get(section.id)?.amount ?? 0,
       order,
-      rows: section.rows.map((r) => ({ label: r.label, seats: r.seats.map((s) => ({ index: s.index, x: s.x })) })),
+      rows: section.rows.map((r) => baRow(r.label, r.seats)),
     });
     for (const r of section.rows) {
       for (const s of r.seats) {

@@ -1,8 +1,8 @@
 import type { Clock } from '../../platform/clock.ts';
 import { AppError } from '../../platform/errors.ts';
 import { createAvailability, remainingOf } from './availability.ts';
-import { chooseBestAvailable } from './best-available.ts';
-import { testBit } from './bitmap.ts';
+import { chooseBestAvailable, rowCannotHold } from './best-available.ts';
+import { countClear, testBit } from './bitmap.ts';
 import { createEventInfoCache, type EventInfo, type EventInfoSource, type Money, type SeatInfo } from './event-info.ts';
 import { saleNotOpen, seatsUnavailable, soldOut, tooManySeats, unknownSeats, unknownSection } from './inventory.errors.ts';
 import type { InventoryRepository } from './inventory.repository.ts';
@@ -196,19 +196,27 @@ export function createInventoryService({ store, events, repo, clock, log, sweepM
       const bitmap = attempt === 0 ? await cachedBitmap(eventId) : (await readSnapshot(eventId)).bitmap;
       const skip = new Set<number>();
       const taken = (i: number) => !mine.has(i) && (testBit(bitmap, i) || skip.has(i));
-      let choice = chooseBestAvailable(sections, taken, body.quantity);
+      // A row's clear bits, plus the buyer's own held seats in it: no more of it can be free.
+      const freeAtMost = (first: number, count: number) => {
+        let n = countClear(bitmap, first, first + count);
+        for (const i of mine) if (i >= first && i < first + count) n += 1;
+        return n;
+      };
+      let choice = chooseBestAvailable(sections, taken, body.quantity, freeAtMost);
       // After losing a race, every other loser read much the same snapshot and would choose the
       // same block again: each skips a random number of the best blocks, so they spread out.
       const hops = attempt === 0 ? 0 : Math.floor(Math.random() * Math.min(64, 4 << attempt));
       for (let hop = 0; hop < hops && choice; hop++) {
         for (const i of choice.indexes) skip.add(i);
-        const next = chooseBestAvailable(sections, taken, body.quantity);
+        const next = chooseBestAvailable(sections, taken, body.quantity, freeAtMost);
         if (!next) break;
         choice = next;
       }
       if (!choice) {
         if (attempt === 0) continue;
-        const anyFree = sections.some((s) => s.rows.some((r) => r.seats.some((seat) => !taken(seat.index))));
+        const anyFree = sections.some((s) =>
+          s.rows.some((r) => !rowCannotHold(r, 1, freeAtMost) && r.seats.some((seat) => !taken(seat.index))),
+        );
         if (!anyFree) throw soldOut();
         throw seatsUnavailable(lost.map((i) => info.seatsByIndex[i]!.id));
       }
