@@ -183,11 +183,15 @@ for (const store of STORES) {
         if (PACED_RATE > 0) {
           const pacedEvent = await createEvent(server);
           events.push(pacedEvent);
-          results.paced!.push(await measureWrk(`${server.address}/api/events/${pacedEvent}/queue`, buyerTokens(2 * PACED_RATE * SECONDS), true));
+          results.paced!.push(
+            await measureWrk(`${server.address}/api/events/${pacedEvent}/queue`, buyerTokens(2 * PACED_RATE * SECONDS), true),
+          );
         }
         console.error(
           `${store} run ${run + 1}: bare ${results.bare!.at(-1)!.perSecond}/s, status ${results.status!.at(-1)!.perSecond}/s, join ${results.join!.at(-1)!.perSecond}/s` +
-            (PACED_RATE > 0 ? `, join with pauses ${results.paced!.at(-1)!.perSecond}/s p99 ${results.paced!.at(-1)!.p99} ms` : ''),
+            (PACED_RATE > 0
+              ? `, join with pauses ${results.paced!.at(-1)!.perSecond}/s p99 ${results.paced!.at(-1)!.p99} ms`
+              : ''),
         );
         continue;
       }
@@ -227,7 +231,9 @@ console.log('store   route                 req/s   p50 ms  p99 ms  non-2xx  runs
 for (const [store, routes] of Object.entries(report)) {
   for (const [route, s] of Object.entries(routes)) {
     const name =
-      { bare: 'bare Fastify GET', status: 'GET queue/status', join: 'POST queue (join)', paced: `join, ${pauseMs()} ms pauses` }[route] ?? route;
+      { bare: 'bare Fastify GET', status: 'GET queue/status', join: 'POST queue (join)', paced: `join, ${pauseMs()} ms pauses` }[
+        route
+      ] ?? route;
     console.log(
       `${store.padEnd(7)} ${name.padEnd(20)} ${String(s.perSecond).padStart(7)} ${String(s.p50).padStart(8)} ${String(s.p99).padStart(7)} ${String(s.non2xx).padStart(8)}  ${s.runs.join(', ')}`,
     );
