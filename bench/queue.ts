@@ -9,8 +9,8 @@
 //   BENCH_PACED_RATE (wrk only; default 5000, 0 = off): joins are also measured paced instead of flat
 //   out: each connection pauses connections * 1000 / rate ms between an answer and its next join (20 ms
 //   by default), so the rate is at most this and a little less (the answers' own time adds to the
-//   pauses): the latency of a server that is not overloaded. Flat out, a saturated server's p99 is mostly the wait of the connections
-//   served last, whatever the route does (see bench/README.md).
+//   pauses): the latency of a server that is not overloaded. Flat out, a saturated server's p99 is
+//   mostly the wait of the connections served last, whatever the route does (see bench/README.md).
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';

@@ -35,8 +35,13 @@ describe('availability bitmap', () => {
   });
 
   it('counts the clear bits of any range as a bit-by-bit count does', () => {
-    let seed = 11;
-    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    let state = 11; // xorshift32: the same bitmaps every run
+    const random = () => {
+      state ^= state << 13;
+      state ^= state >>> 17;
+      state ^= state << 5;
+      return (state >>> 0) / 2 ** 32;
+    };
     const seatCount = 300;
     for (let round = 0; round < 50; round++) {
       const bitmap = new Uint8Array(bitmapBytes(seatCount));
