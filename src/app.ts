@@ -43,6 +43,7 @@ import {
 } from './modules/waiting-room/index.ts';
 import { createRedis } from './platform/redis.ts';
 import { createOrdersService } from './modules/orders/orders.service.ts';
+import { createExpiryChecks, orderIdsOf } from './modules/orders/expiry-checks.ts';
 import { ordersRoutes } from './modules/orders/orders.routes.ts';
 import { createPaymentsService } from './modules/payments/payments.service.ts';
 import { paymentsRoutes } from './modules/payments/payments.routes.ts';
@@ -183,6 +184,19 @@ export async function buildApp(deps: AppDeps) {
     ? await createBroker(config.amqpUrl, app.log, { prefix: config.amqpPrefix, delayedQueues: [EXPIRY_QUEUE] })
     : undefined;
   if (broker) checks.push({ name: 'broker', check: () => broker.ping() });
+  const expiryMessages = metrics.counter('ticketmax_expiry_check_messages_total', 'Messages of delayed order-expiry checks sent');
+  const expiryChecksSent = metrics.counter('ticketmax_expiry_checks_total', 'Order-expiry checks sent (many to a message)');
+  const expiryChecks =
+    broker &&
+    createExpiryChecks({
+      schedule: (body, delayMs) => broker.schedule(EXPIRY_QUEUE, body, delayMs),
+      now: () => clock.now(),
+      log: app.log,
+      sent: (messages, checks) => {
+        expiryMessages.inc(messages);
+        expiryChecksSent.inc(checks);
+      },
+    });
 
   // Orders, payment and tickets. The built-in test gateway stands in for a payment provider.
   const webhookSecret = deps.webhookSecret ?? config.paymentWebhookSecret ?? deps.secret;
@@ -194,7 +208,7 @@ export async function buildApp(deps: AppDeps) {
     admission: waitingRoom.admission,
     clock,
     log: app.log,
-    scheduleExpiry: broker && ((orderId, expiresAt) => broker.schedule(EXPIRY_QUEUE, { orderId }, expiresAt - clock.now())),
+    scheduleExpiry: expiryChecks && ((orderId, expiresAt) => expiryChecks.add(orderId, expiresAt)),
   });
   const payments = createPaymentsService({
     db,
@@ -235,9 +249,9 @@ export async function buildApp(deps: AppDeps) {
     if (broker) {
       await broker.subscribe({
         queue: EXPIRY_QUEUE,
-        handler: async ({ orderId }) => {
-          const result = await orders.expireIfDue(String(orderId));
-          if (result !== 'done') await broker.schedule(EXPIRY_QUEUE, { orderId }, result.remainingMs);
+        // Acked once the orders not yet due are scheduled again (in as few messages).
+        handler: async (body) => {
+          await expiryChecks!.send(await orders.expireDue(orderIdsOf(body)));
         },
       });
     }
@@ -354,6 +368,7 @@ export async function buildApp(deps: AppDeps) {
     await queueStore.close();
     await inventory.close();
     await redis?.quit();
+    await expiryChecks?.close();
     await broker?.close();
     if (deps.ownsDb) await db.close();
   });

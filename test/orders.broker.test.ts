@@ -63,6 +63,60 @@ for (const shape of rabbit ? shapes : []) {
       assert.ok(!takenIndexes(a).includes(seat.index));
     });
 
+    it('carries the expiry checks of many orders in a few messages, and expires each within 1 s of its deadline', async () => {
+      const sent = async () => {
+        const text = await t.app.services.metrics.registry.metrics();
+        const value = (name: string) => Number(new RegExp(`^${name} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+        return { messages: value('ticketmax_expiry_check_messages_total'), checks: value('ticketmax_expiry_checks_total') };
+      };
+      const before = await sent();
+      const event = await onSaleEvent(t.app, { holdSeconds: 3 });
+      const buyers = await Promise.all((await bulkBuyers(t.app, 40)).map((b) => admit(t.app, b, event.eventId)));
+      const orders = await Promise.all(
+        buyers.map((buyer, i) => holdAndOrder(t.app, buyer, event.eventId, [event.seats[i]!.id], `x${i}`)),
+      );
+      // Two of them are paid at once: their checks find nothing to do.
+      for (const [i, o] of orders.slice(0, 2).entries()) {
+        const paid = await t.app.inject({
+          method: 'POST',
+          url: `/api/orders/${o.id}/pay`,
+          headers: { ...buyers[i]!.auth, 'idempotency-key': `xp${i}` },
+          payload: { card: CARD },
+        });
+        assert.equal(paid.statusCode, 200, paid.body);
+      }
+      const unpaid = orders.slice(2);
+      const lastDeadline = Math.max(...unpaid.map((o) => Date.parse(o.expiresAt)));
+      await waitFor(
+        async () =>
+          (
+            await t.db.query<{ n: number }>(
+              "SELECT count(*)::int AS n FROM orders WHERE id = ANY($1::text[]) AND status = 'expired'",
+              [unpaid.map((o) => o.id)],
+            )
+          )[0]!.n === unpaid.length,
+        8000,
+        25,
+      );
+      // With a broker the sweeper only runs every 5 s: expiry this close to the deadline is the checks' doing.
+      const lag = Date.now() - lastDeadline;
+      assert.ok(lag < 1000, `the last order expired ${lag} ms after its deadline`);
+      const states = await t.db.query<{ status: string; n: number }>(
+        'SELECT status, count(*)::int AS n FROM orders WHERE id = ANY($1::text[]) GROUP BY status ORDER BY status',
+        [orders.map((o) => o.id)],
+      );
+      assert.deepEqual(states, [
+        { status: 'expired', n: 38 },
+        { status: 'paid', n: 2 },
+      ]);
+      const after = await sent();
+      const messages = after.messages - before.messages;
+      const checks = after.checks - before.checks;
+      // Each order's check goes at least once (then again at each shorter step until due), a message at a time before.
+      assert.ok(checks >= 40, `${checks} checks sent`);
+      assert.ok(messages * 5 <= checks, `${messages} messages carried ${checks} checks`);
+    });
+
     it('keeps taking orders and payments while the broker is down, and loses no domain event', async () => {
       const event = await onSaleEvent(t.app);
       const buyers = await bulkBuyers(t.app, 20);

@@ -3,6 +3,12 @@ import amqplib, { type Channel, type ChannelModel, type ConfirmChannel, type Con
 /** Fixed delays (ms). A job due later waits in the longest one that fits and is rescheduled for the rest. */
 export const DELAY_STEPS_MS = [250, 1000, 5000, 30_000, 120_000, 600_000] as const;
 
+/** The delay a job due in `delayMs` waits first: the longest step that fits, at least the shortest. */
+export function delayStep(delayMs: number): number {
+  for (let i = DELAY_STEPS_MS.length - 1; i > 0; i--) if (DELAY_STEPS_MS[i]! <= delayMs) return DELAY_STEPS_MS[i]!;
+  return DELAY_STEPS_MS[0];
+}
+
 export interface Subscription {
   queue: string;
   /** Routing keys bound from the events exchange; omit for a delayed-job queue (fed by `schedule`). */
@@ -150,8 +156,7 @@ export async function createBroker(url: string, log: BrokerLog, options: BrokerO
 
     /** Delivers `body` to the work queue `queue` after about `delayMs` (rounded down to a step; the consumer reschedules the rest). */
     async schedule(queue: string, body: object, delayMs: number): Promise<void> {
-      const step = [...DELAY_STEPS_MS].reverse().find((ms) => ms <= delayMs) ?? DELAY_STEPS_MS[0];
-      await publishTo('', delayQueue(named(queue), step), body);
+      await publishTo('', delayQueue(named(queue), delayStep(delayMs)), body);
     },
 
     /** Adds a consumer now and after every reconnection. */

@@ -197,6 +197,11 @@ export function createOrdersRepository(q: Queryable) {
       return rows[0];
     },
 
+    /** Of these orders, the ones still pending, with their deadlines (in one read). */
+    async pendingDeadlines(ids: readonly string[]): Promise<{ id: string; expires_at: Date }[]> {
+      return q.query(`SELECT id, expires_at FROM orders WHERE id = ANY($1::text[]) AND status = 'pending'`, [ids]);
+    },
+
     /** Pending orders whose deadline has passed: what the expiry sweeper works through. */
     async overdue(now: Date, limit: number): Promise<{ id: string; event_id: string }[]> {
       return q.query(

@@ -104,8 +104,11 @@ export interface OrdersDeps {
   admission: { finish(eventId: string, userId: string): Promise<void> };
   clock: Clock;
   log: OrdersLog;
-  /** Asks the job system to check the order at its deadline (RabbitMQ); the sweeper is the safety net. */
-  scheduleExpiry?: (orderId: string, expiresAt: number) => Promise<void>;
+  /**
+   * Asks the job system to check the order at its deadline (RabbitMQ, see expiry-checks.ts); returns
+   * at once, as the buyer's answer does not wait for the broker. The sweeper is the safety net.
+   */
+  scheduleExpiry?: (orderId: string, expiresAt: number) => void;
 }
 
 export function createOrdersService({ db, inventory, admission, clock, log, scheduleExpiry }: OrdersDeps) {
@@ -245,9 +248,7 @@ export function createOrdersService({ db, inventory, admission, clock, log, sche
       throw err;
     }
     log.info({ orderId: order.id, eventId, userId, seats: committed.seats.length }, 'order created');
-    await scheduleExpiry?.(order.id, committed.expiresAt).catch((err: unknown) =>
-      log.warn({ err, orderId: order.id }, 'could not schedule the expiry check; the sweeper will expire it'),
-    );
+    scheduleExpiry?.(order.id, committed.expiresAt);
     return reply;
   }
 
@@ -379,16 +380,19 @@ export function createOrdersService({ db, inventory, admission, clock, log, sche
     close,
 
     /**
-     * A delayed expiry check arrived: expires the order if it is still pending and due; otherwise
-     * says how long is left (the job is rescheduled) or that nothing is to be done.
+     * Delayed expiry checks arrived: reads the orders in one query, expires those still pending
+     * and past their deadline, and returns those still pending and not yet due (to be checked again
+     * at their deadline). Orders paid, canceled or gone need nothing more.
      */
-    async expireIfDue(orderId: string): Promise<{ remainingMs: number } | 'done'> {
-      const row = await repo.find(orderId);
-      if (!row || row.status !== 'pending') return 'done';
-      const remainingMs = row.expires_at.getTime() - clock.now();
-      if (remainingMs > 0) return { remainingMs };
-      await expire(orderId);
-      return 'done';
+    async expireDue(orderIds: readonly string[]): Promise<{ orderId: string; dueAt: number }[]> {
+      const pending = await repo.pendingDeadlines(orderIds);
+      const later: { orderId: string; dueAt: number }[] = [];
+      for (const row of pending) {
+        const dueAt = row.expires_at.getTime();
+        if (dueAt > clock.now()) later.push({ orderId: row.id, dueAt });
+        else await expire(row.id);
+      }
+      return later;
     },
 
     /** Expires every pending order past its deadline; the database's expires_at is the truth. */
