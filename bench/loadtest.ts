@@ -276,7 +276,7 @@ async function run(
     const answered = between(metricsBefore, await scrapeServer(server.url, apiProcesses));
     for (const ours of ['GET /metrics', 'GET /healthz']) answered.delete(ours);
     const serverLatency = summarize(answered);
-    const processes = watch.stop();
+    const { processes, services, machine } = watch.stop();
     await stopProcess(server.child);
     const settleRestarts = await settle(prepare, start);
     return {
@@ -286,6 +286,8 @@ async function run(
       paidAt,
       windowSeconds,
       processes,
+      services,
+      machine,
       seedSeconds,
       generatorCpuSeconds,
       generator,
@@ -444,6 +446,18 @@ const summary = {
   'seeding (s, before the window)': round(r.seedSeconds),
   'load generators (processes)': r.generator.count,
   'load generator CPU (s, same machine)': round(r.generatorCpuSeconds),
+  ...(r.services.length > 0
+    ? {
+        'services CPU (s, all their processes on this machine)': r.services
+          .map((f) => `${f.service} ${f.cpuSeconds} (${f.processes} process${f.processes === 1 ? '' : 'es'})`)
+          .join(', '),
+      }
+    : {}),
+  ...(r.machine
+    ? {
+        'machine CPU busy (%, window and drain)': `${r.machine.busyPercent} of ${r.machine.cpus} CPUs (system ${r.machine.systemPercent}, soft interrupts ${r.machine.softirqPercent})`,
+      }
+    : {}),
   'load generator event-loop delay (ms, p50 / p99 / max)': `${r.generator.loopDelayP50Ms} / ${r.generator.loopDelayP99Ms} / ${r.generator.loopDelayMaxMs}`,
   'requests queued in the generator for a connection (peak)': r.generator.peakQueued,
   'status probe on its own connection, once a second (ms, p50 / p99)': `${r.generator.probeP50Ms} / ${r.generator.probeP99Ms}`,
@@ -499,6 +513,8 @@ await writeFile(
       endpoints,
       serverLatency: r.serverLatency,
       processes: r.processes,
+      services: r.services,
+      machine: r.machine,
       pgActivity: r.pgActivity,
       series,
       outcomes,

@@ -1,5 +1,10 @@
-/** Memory and CPU of the server's processes (the launched one and its descendants), read from /proc. */
+/**
+ * Memory and CPU of the server's processes (the launched one and its descendants), the CPU of the
+ * services the scale-out shape uses (PostgreSQL, Redis, RabbitMQ: every process of theirs on the
+ * machine) and how busy the machine was, read from /proc.
+ */
 import { readdirSync, readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 
 const TICKS = 100; // USER_HZ on Linux
 
@@ -10,15 +15,48 @@ interface Sample {
   cpuSeconds: number;
 }
 
-/** The parent and CPU time of a process, from /proc/<pid>/stat alone (read for every process on the machine). */
-function readStat(pid: number): { ppid: number; cpuSeconds: number } | undefined {
+/** The services of the scale-out shape, by the command name their processes run under. */
+const SERVICES: Record<string, string> = { postgres: 'PostgreSQL', 'redis-server': 'Redis', 'beam.smp': 'RabbitMQ' };
+
+/** The parent, command name and CPU time of a process, from /proc/<pid>/stat alone (read for every process on the machine). */
+function readStat(pid: number): { ppid: number; comm: string; cpuSeconds: number } | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { ppid: Number(fields[1]), cpuSeconds: (Number(fields[11]) + Number(fields[12])) / TICKS };
+    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    return { ppid: Number(fields[1]), comm, cpuSeconds: (Number(fields[11]) + Number(fields[12])) / TICKS };
   } catch {
     return undefined;
   }
+}
+
+/** The machine's CPU time so far by kind (seconds summed over its CPUs), from the first line of /proc/stat. */
+function readMachine(): { total: number; idle: number; system: number; softirq: number } | undefined {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
+    // cpu  user nice system idle iowait irq softirq steal …
+    const ticks = line.trim().split(/\s+/).slice(1, 9).map(Number);
+    if (ticks.length < 8 || ticks.some((n) => !Number.isFinite(n))) return undefined;
+    const at = (i: number) => ticks[i] ?? 0;
+    const total = ticks.reduce((sum, n) => sum + n, 0);
+    return { total: total / TICKS, idle: (at(3) + at(4)) / TICKS, system: at(2) / TICKS, softirq: at(6) / TICKS };
+  } catch {
+    return undefined;
+  }
+}
+
+export interface ServiceFigures {
+  service: string;
+  /** Its processes seen during the window (PostgreSQL: the server's and every connection's). */
+  processes: number;
+  cpuSeconds: number;
+}
+
+export interface MachineFigures {
+  cpus: number;
+  busyPercent: number;
+  systemPercent: number;
+  softirqPercent: number;
 }
 
 /** Memory and command line too: read only for the server's own processes. */
@@ -46,6 +84,11 @@ export interface ProcessFigures {
  */
 export function watchProcesses(rootPid: number, rootRole: string, intervalMs = 1000) {
   const seen = new Map<number, ProcessFigures & { cpuAtStart: number | undefined }>();
+  // The services' processes, counted from the window's start (from 0 for those started later, as
+  // PostgreSQL's backends are); one that ends between two samples loses its last interval.
+  const services = new Map<number, { service: string; cpuAtStart: number; cpuSeconds: number }>();
+  let windowStarted = false;
+  let machineAtStart = readMachine();
   function sample() {
     let pids: number[];
     try {
@@ -55,10 +98,16 @@ export function watchProcesses(rootPid: number, rootRole: string, intervalMs = 1
     } catch {
       return;
     }
-    const all = new Map<number, { ppid: number; cpuSeconds: number }>();
+    const all = new Map<number, { ppid: number; comm: string; cpuSeconds: number }>();
     for (const pid of pids) {
       const s = readStat(pid);
-      if (s) all.set(pid, s);
+      if (!s) continue;
+      all.set(pid, s);
+      const service = SERVICES[s.comm];
+      if (service === undefined) continue;
+      const entry = services.get(pid) ?? { service, cpuAtStart: windowStarted ? 0 : s.cpuSeconds, cpuSeconds: 0 };
+      entry.cpuSeconds = s.cpuSeconds - entry.cpuAtStart;
+      services.set(pid, entry);
     }
     const family = new Set([rootPid]);
     for (let grew = true; grew;) {
@@ -93,16 +142,49 @@ export function watchProcesses(rootPid: number, rootRole: string, intervalMs = 1
     resetCpu() {
       sample();
       for (const entry of seen.values()) entry.cpuAtStart = (entry.cpuAtStart ?? 0) + entry.cpuSeconds;
+      for (const entry of services.values()) {
+        entry.cpuAtStart += entry.cpuSeconds;
+        entry.cpuSeconds = 0;
+      }
+      windowStarted = true;
+      machineAtStart = readMachine();
     },
     /** Pids of the live processes whose role starts with `prefix` (e.g. 'api:'). */
     pidsOf(prefix: string): number[] {
       sample();
       return [...seen.values()].filter((p) => p.role.startsWith(prefix) && isAlive(p.pid)).map((p) => p.pid);
     },
-    stop(): ProcessFigures[] {
+    stop(): { processes: ProcessFigures[]; services: ServiceFigures[]; machine: MachineFigures | undefined } {
       sample();
       clearInterval(timer);
-      return [...seen.values()].map(({ cpuAtStart: _c, ...rest }) => rest).filter((p) => p.peakRssMb > 0);
+      const byService = new Map<string, ServiceFigures>();
+      for (const entry of services.values()) {
+        const figures = byService.get(entry.service) ?? { service: entry.service, processes: 0, cpuSeconds: 0 };
+        figures.processes += 1;
+        figures.cpuSeconds += entry.cpuSeconds;
+        byService.set(entry.service, figures);
+      }
+      const end = readMachine();
+      const share = (part: number, total: number) => Math.round((1000 * part) / total) / 10;
+      const machine =
+        end && machineAtStart && end.total > machineAtStart.total
+          ? {
+              cpus: cpus().length,
+              busyPercent: share(
+                end.total - machineAtStart.total - (end.idle - machineAtStart.idle),
+                end.total - machineAtStart.total,
+              ),
+              systemPercent: share(end.system - machineAtStart.system, end.total - machineAtStart.total),
+              softirqPercent: share(end.softirq - machineAtStart.softirq, end.total - machineAtStart.total),
+            }
+          : undefined;
+      return {
+        processes: [...seen.values()].map(({ cpuAtStart: _c, ...rest }) => rest).filter((p) => p.peakRssMb > 0),
+        services: [...byService.values()]
+          .map((f) => ({ ...f, cpuSeconds: Math.round(f.cpuSeconds * 10) / 10 }))
+          .sort((a, b) => b.cpuSeconds - a.cpuSeconds),
+        machine,
+      };
     },
   };
 }

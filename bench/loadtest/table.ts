@@ -9,6 +9,8 @@ interface Result {
   verification: Record<string, number>;
   endpoints: Record<string, { p50: number; p99: number }>;
   processes: { role: string; peakRssMb: number; cpuSeconds: number }[];
+  /** Since 2026-12-03: the services' CPU on the machine. */
+  services?: { service: string; cpuSeconds: number }[];
 }
 
 const sellOut = (at: string | number | undefined) => (typeof at === 'number' ? `${at} s` : 'not sold out in the window');
@@ -18,10 +20,12 @@ for (const file of process.argv.slice(2)) {
   const r = JSON.parse(await readFile(file, 'utf8')) as Result;
   const s = r.summary;
   const failed = Object.entries(r.verification).filter(([, n]) => n !== 0);
-  const processes = r.processes
-    .filter((p) => !p.role.startsWith('esbuild'))
-    .map((p) => `${p.role.replace(/:\d+$/, '')} ${p.peakRssMb} MB / ${p.cpuSeconds} s`)
-    .join('; ');
+  const processes = [
+    ...r.processes
+      .filter((p) => !p.role.startsWith('esbuild'))
+      .map((p) => `${p.role.replace(/:\d+$/, '')} ${p.peakRssMb} MB / ${p.cpuSeconds} s`),
+    ...(r.services ?? []).map((f) => `${f.service} ${f.cpuSeconds} s`),
+  ].join('; ');
   const endpoints = Object.entries(r.endpoints)
     .map(([name, e]) => `${name} ${ms(e.p50)}/${ms(e.p99)}`)
     .join('; ');
