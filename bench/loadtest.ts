@@ -25,7 +25,7 @@ import { Worker } from 'node:worker_threads';
 import { randomBytes } from 'node:crypto';
 import { openDb, type Db } from '../src/platform/db.ts';
 import { migrate } from '../src/platform/migrate.ts';
-import { createBroker } from '../src/platform/amqp.ts';
+import { removeBrokerTopology } from '../src/workers/queues.ts';
 import { createRedis } from '../src/platform/redis.ts';
 import { queueKeys } from '../src/modules/waiting-room/keys.ts';
 import { percentile, startProcess, stopProcess, withDatabase } from './lib.ts';
@@ -395,12 +395,8 @@ async function queueMemoryMb(url: string, eventId: string): Promise<number> {
 
 /** Deletes the run's RabbitMQ queues and exchange (the prefix was this run's alone). Best effort. */
 async function removeQueues(url: string, prefix: string) {
-  const quiet = { info: () => undefined, warn: () => undefined };
   try {
-    const broker = await createBroker(url, quiet, { prefix, delayedQueues: ['order-expiry'] });
-    await broker.subscribe({ queue: 'refunds', topics: ['payment.refund_requested'], handler: async () => undefined });
-    await broker.destroy();
-    await broker.close();
+    await removeBrokerTopology(url, prefix);
   } catch (err) {
     console.warn(`could not remove the run's RabbitMQ queues (${prefix}.*): ${String(err)}`);
   }

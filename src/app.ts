@@ -54,6 +54,7 @@ import { ticketsRoutes } from './modules/tickets/tickets.routes.ts';
 import { createInProcessBus, createOutboxRelay } from './workers/outbox-relay.ts';
 import { periodic } from './workers/periodic.ts';
 import { createBroker } from './platform/amqp.ts';
+import { EXPIRY_QUEUE, REFUNDS_QUEUE } from './workers/queues.ts';
 import { webPages } from './modules/web/index.ts';
 import { adminRoutes, createAdminRepository, createAdminService } from './modules/admin/index.ts';
 
@@ -75,9 +76,6 @@ export interface AppDeps {
 export const BODY_LIMIT = 64 * 1024;
 /** What a worker-only process serves: operations, and the webhook its own test-gateway dispatcher delivers. */
 const OPS_PATHS = new Set(['/healthz', '/readyz', '/metrics', '/api/payments/webhook']);
-/** The work queue of delayed order-expiry checks. */
-const EXPIRY_QUEUE = 'order-expiry';
-
 function allowListOf(entries: readonly string[]) {
   const list = new BlockList();
   for (const entry of entries) {
@@ -234,7 +232,7 @@ export async function buildApp(deps: AppDeps) {
   const workers: { stop(): Promise<void> }[] = [relay];
   if (config.roles.includes('outbox')) relay.start();
   if (broker && config.roles.includes('outbox')) {
-    await broker.subscribe({ queue: 'refunds', topics: ['payment.refund_requested'], handler: refund });
+    await broker.subscribe({ queue: REFUNDS_QUEUE, topics: ['payment.refund_requested'], handler: refund });
   }
   if (config.roles.includes('expiry')) {
     // The database's expires_at is the truth; the sweeper catches whatever no job announced

@@ -9,7 +9,9 @@ import { rabbitReachable } from './broker-proxy.ts';
 import { CI, dbShapes, freshDb } from './helpers.ts';
 import { redisTargets } from './redis-helpers.ts';
 import { exitOf } from './server.ts';
+import { removeBrokerTopology } from '../src/workers/queues.ts';
 
+const AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
 const ready = (await dbShapes()).includes('postgres') && (await redisTargets()).length > 0 && (await rabbitReachable());
 if (!ready && CI) throw new Error('CI=true but PostgreSQL, Redis or RabbitMQ is unreachable');
 
@@ -56,21 +58,32 @@ const alive = (pid: number) => {
  * with its URL once it says it is running, `output` is everything it printed so far.
  */
 function launch(databaseUrl: string, api: number) {
+  const amqpPrefix = `test-${randomBytes(5).toString('hex')}`;
   const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start-scale.ts', '--api', String(api), '--port', '0'], {
     env: {
       ...process.env,
       DATABASE_URL: databaseUrl,
       // A database of its own: this run's ticker must not meet other test files' queues.
       REDIS_URL: process.env.TEST_SCALE_REDIS_URL ?? 'redis://127.0.0.1:6379/7',
-      AMQP_URL: 'amqp://guest:guest@127.0.0.1:5672',
-      TICKETMAX_AMQP_PREFIX: `test-${randomBytes(5).toString('hex')}`,
+      AMQP_URL,
+      TICKETMAX_AMQP_PREFIX: amqpPrefix,
       TICKETMAX_SECRET: 's'.repeat(40),
       PAYMENT_WEBHOOK_SECRET: 'w'.repeat(40),
       LOG_LEVEL: 'warn',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const run = { child, output: '', started: undefined as unknown as Promise<string> };
+  const run = {
+    child,
+    output: '',
+    started: undefined as unknown as Promise<string>,
+    /** Kills what is left of the run and deletes its queues from the broker (quorum queues outlive their processes). */
+    async end() {
+      child.kill('SIGKILL');
+      if (child.exitCode === null && child.signalCode === null) await new Promise((resolve) => child.once('exit', resolve));
+      await removeBrokerTopology(AMQP_URL, amqpPrefix);
+    },
+  };
   run.started = new Promise<string>((resolve, reject) => {
     const onData = (chunk: Buffer) => {
       run.output += chunk.toString();
@@ -135,7 +148,7 @@ describe('npm run start:scale', { skip: !ready && 'needs PostgreSQL, Redis and R
       assert.equal(await exited, 0);
       for (const pid of [pids[1]!, replacement]) assert.ok(!alive(pid), `API process ${pid} stopped too`);
     } finally {
-      child.kill('SIGKILL');
+      await run.end();
       await drop();
     }
   });
@@ -153,7 +166,7 @@ describe('npm run start:scale', { skip: !ready && 'needs PostgreSQL, Redis and R
       while (pids.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
       assert.deepEqual(pids.filter(alive), [], 'no API process or worker outlives the launcher');
     } finally {
-      child.kill('SIGKILL');
+      await run.end();
       await drop();
     }
   });

@@ -170,11 +170,17 @@ export async function createBroker(url: string, log: BrokerLog, options: BrokerO
       await channel.checkExchange(EVENTS_EXCHANGE);
     },
 
-    /** Deletes this prefix's queues and exchange (tests that use a throw-away prefix). */
-    async destroy(): Promise<void> {
+    /**
+     * Deletes this prefix's queues and exchange (tests and load tests that use a throw-away prefix):
+     * the delayed queues, the subscribed ones and `alsoQueues` (subscribed by other processes).
+     */
+    async destroy(alsoQueues: readonly string[] = []): Promise<void> {
       if (!model) return;
       const ch = await model.createChannel();
-      const queues = [...subscriptions.map((sub) => named(sub.queue)), ...(options.delayedQueues ?? []).map(named)];
+      const queues = [
+        ...new Set([...subscriptions.map((sub) => named(sub.queue)), ...alsoQueues.map(named)]),
+        ...(options.delayedQueues ?? []).map(named),
+      ];
       for (const queue of queues) {
         await ch.deleteQueue(queue);
         for (const ms of DELAY_STEPS_MS) await ch.deleteQueue(delayQueue(queue, ms));
