@@ -247,9 +247,9 @@ export async function buildApp(deps: AppDeps) {
     if (broker) {
       await broker.subscribe({
         queue: EXPIRY_QUEUE,
-        // Acked once the orders not yet due are scheduled again (in as few messages).
+        // Acked once the orders not yet due are scheduled again (with the others of that moment).
         handler: async (body) => {
-          await expiryChecks!.send(await orders.expireDue(orderIdsOf(body)));
+          await expiryChecks!.enqueue(await orders.expireDue(orderIdsOf(body)));
         },
       });
     }

@@ -59,7 +59,7 @@ describe('delayed expiry checks', () => {
       [10, 10, 5],
     );
     assert.deepEqual(messages.flatMap((m) => m.orderIds).sort(), Array.from({ length: 25 }, (_, i) => `o${i}`).sort());
-    await checks.send(Array.from({ length: 23 }, (_, i) => ({ orderId: `r${i}`, dueAt: NOW + 5_000 })));
+    await checks.enqueue(Array.from({ length: 23 }, (_, i) => ({ orderId: `r${i}`, dueAt: NOW + 5_000 })));
     assert.deepEqual(
       messages.slice(3).map((m) => [m.delayMs, m.orderIds.length]),
       [
@@ -113,10 +113,34 @@ describe('delayed expiry checks', () => {
     assert.deepEqual(counted, [[1, 1]]);
     refuse = true;
     await assert.rejects(
-      checks.send([{ orderId: 'd', dueAt: NOW }]),
+      checks.enqueue([{ orderId: 'd', dueAt: NOW }]),
       /unavailable/,
       'a consumer rescheduling is told, so its message is not acked',
     );
+  });
+
+  it("gathers the consumers' re-sends of one moment into one message per step, each told once it is sent", async () => {
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const { messages, deps } = recorder(gate);
+    const checks = createExpiryChecks({ ...deps, flushMs: 10 });
+    const told: string[] = [];
+    const first = checks.enqueue([{ orderId: 'a', dueAt: NOW + 3_000 }]).then(() => void told.push('first'));
+    const second = checks
+      .enqueue([
+        { orderId: 'b', dueAt: NOW + 2_000 },
+        { orderId: 'c', dueAt: NOW + 20_000 },
+      ])
+      .then(() => void told.push('second'));
+    checks.add('d', NOW + 1_500);
+    await checks.enqueue([]);
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    assert.deepEqual(told, [], 'nobody is told before the broker confirmed');
+    open();
+    await Promise.all([first, second]);
+    assert.deepEqual(told.sort(), ['first', 'second']);
+    const byDelay = Object.fromEntries(messages.map((m) => [m.delayMs, [...m.orderIds].sort()]));
+    assert.deepEqual(byDelay, { 1000: ['a', 'b', 'd'], 5000: ['c'] });
   });
 
   it('reads the order ids of a message, batched or one as sent before batching', () => {

@@ -25,7 +25,7 @@ export interface ExpiryChecksDeps {
  * this process for up to `flushMs` and sent with the others of that moment, one message per delay
  * step (see `delayStep`), so a sale of thousands of orders a minute costs the broker a few
  * messages a second rather than one per order and per hop; and a buyer's request never waits for
- * the broker. A check that is lost before it is sent (the broker away, the process killed) is what
+ * the broker. The consumer's re-sends (orders not yet due) are gathered the same way. A check that is lost before it is sent (the broker away, the process killed) is what
  * the expiry sweeper is for: the database's expires_at is the truth, the checks only make expiry
  * prompt.
  */
@@ -33,12 +33,13 @@ export function createExpiryChecks(deps: ExpiryChecksDeps) {
   const flushMs = deps.flushMs ?? 100;
   const maxPerMessage = deps.maxPerMessage ?? 500;
   let buffered: ExpiryCheck[] = [];
+  /** Those waiting for the buffered checks to reach the broker (consumers, before they ack). */
+  let waiting: { resolve(): void; reject(err: unknown): void }[] = [];
   let timer: NodeJS.Timeout | undefined;
   const inFlight = new Set<Promise<void>>();
 
   /** Sends the checks now, one message per delay step (and per `maxPerMessage`); resolves once the broker has them all. */
   async function send(checks: readonly ExpiryCheck[]): Promise<void> {
-    if (checks.length === 0) return;
     const now = deps.now();
     const byStep = new Map<number, string[]>();
     for (const check of checks) {
@@ -61,25 +62,50 @@ export function createExpiryChecks(deps: ExpiryChecksDeps) {
     if (timer) clearTimeout(timer);
     timer = undefined;
     const checks = buffered;
+    const told = waiting;
     buffered = [];
-    if (checks.length === 0) return;
+    waiting = [];
+    if (checks.length === 0) {
+      for (const w of told) w.resolve();
+      return;
+    }
     const sending = send(checks)
-      .catch((err: unknown) =>
-        deps.log.warn({ err, orders: checks.length }, 'could not send expiry checks; the sweeper will expire those orders'),
+      .then(
+        () => {
+          for (const w of told) w.resolve();
+        },
+        (err: unknown) => {
+          deps.log.warn({ err, orders: checks.length }, 'could not send expiry checks; the sweeper will expire those orders');
+          for (const w of told) w.reject(err);
+        },
       )
       .finally(() => inFlight.delete(sending));
     inFlight.add(sending);
   }
 
+  function buffer(checks: readonly ExpiryCheck[]): void {
+    buffered.push(...checks);
+    if (buffered.length >= maxPerMessage) flush();
+    else timer ??= setTimeout(flush, flushMs);
+  }
+
   return {
     /** Schedules the check of a new order; returns at once (sent within `flushMs`). */
     add(orderId: string, dueAt: number): void {
-      buffered.push({ orderId, dueAt });
-      if (buffered.length >= maxPerMessage) flush();
-      else timer ??= setTimeout(flush, flushMs);
+      buffer([{ orderId, dueAt }]);
     },
 
-    send,
+    /**
+     * Schedules checks again (a consumer, for the orders of a message not yet due), sent with
+     * every other check of the next `flushMs`; resolves once the broker has them, and rejects when
+     * it refused them — so the consumer acks its message only then.
+     */
+    enqueue(checks: readonly ExpiryCheck[]): Promise<void> {
+      if (checks.length === 0) return Promise.resolve();
+      const sent = new Promise<void>((resolve, reject) => waiting.push({ resolve, reject }));
+      buffer(checks);
+      return sent;
+    },
 
     /** Sends what is buffered and waits for every send under way (before the broker closes). */
     async close(): Promise<void> {
