@@ -25,9 +25,9 @@ export interface ExpiryChecksDeps {
  * this process for up to `flushMs` and sent with the others of that moment, one message per delay
  * step (see `delayStep`), so a sale of thousands of orders a minute costs the broker a few
  * messages a second rather than one per order and per hop; and a buyer's request never waits for
- * the broker. The consumer's re-sends (orders not yet due) are gathered the same way. A check that is lost before it is sent (the broker away, the process killed) is what
- * the expiry sweeper is for: the database's expires_at is the truth, the checks only make expiry
- * prompt.
+ * the broker. The consumer's re-sends (orders not yet due) are gathered the same way. A check
+ * that is lost before it is sent (the broker away, the process killed) is what the expiry sweeper
+ * is for: the database's expires_at is the truth, the checks only make expiry prompt.
  */
 export function createExpiryChecks(deps: ExpiryChecksDeps) {
   const flushMs = deps.flushMs ?? 100;
