@@ -244,12 +244,12 @@ export async function buildApp(deps: AppDeps) {
         (err) => app.log.warn({ err }, 'order expiry sweep failed'),
       ),
     );
-    if (broker) {
+    if (broker && expiryChecks) {
       await broker.subscribe({
         queue: EXPIRY_QUEUE,
         // Acked once the orders not yet due are scheduled again (with the others of that moment).
         handler: async (body) => {
-          await expiryChecks!.enqueue(await orders.expireDue(orderIdsOf(body)));
+          await expiryChecks.enqueue(await orders.expireDue(orderIdsOf(body)));
         },
       });
     }

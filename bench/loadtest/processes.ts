@@ -45,6 +45,21 @@ function readMachine(): { total: number; idle: number; system: number; softirq: 
   }
 }
 
+type MachineTicks = NonNullable<ReturnType<typeof readMachine>>;
+
+/** How busy the machine was between two readings of /proc/stat (shares of all its CPUs' time). */
+function machineFigures(start: MachineTicks | undefined, end: MachineTicks | undefined): MachineFigures | undefined {
+  if (!start || !end || end.total <= start.total) return undefined;
+  const share = (kind: 'idle' | 'system' | 'softirq') =>
+    Math.round((1000 * (end[kind] - start[kind])) / (end.total - start.total)) / 10;
+  return {
+    cpus: cpus().length,
+    busyPercent: Math.round(10 * (100 - share('idle'))) / 10,
+    systemPercent: share('system'),
+    softirqPercent: share('softirq'),
+  };
+}
+
 export interface ServiceFigures {
   service: string;
   /** Its processes seen during the window (PostgreSQL: the server's and every connection's). */
@@ -164,20 +179,7 @@ export function watchProcesses(rootPid: number, rootRole: string, intervalMs = 1
         figures.cpuSeconds += entry.cpuSeconds;
         byService.set(entry.service, figures);
       }
-      const end = readMachine();
-      const share = (part: number, total: number) => Math.round((1000 * part) / total) / 10;
-      const machine =
-        end && machineAtStart && end.total > machineAtStart.total
-          ? {
-              cpus: cpus().length,
-              busyPercent: share(
-                end.total - machineAtStart.total - (end.idle - machineAtStart.idle),
-                end.total - machineAtStart.total,
-              ),
-              systemPercent: share(end.system - machineAtStart.system, end.total - machineAtStart.total),
-              softirqPercent: share(end.softirq - machineAtStart.softirq, end.total - machineAtStart.total),
-            }
-          : undefined;
+      const machine = machineFigures(machineAtStart, readMachine());
       return {
         processes: [...seen.values()].map(({ cpuAtStart: _c, ...rest }) => rest).filter((p) => p.peakRssMb > 0),
         services: [...byService.values()]

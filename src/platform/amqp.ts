@@ -177,10 +177,9 @@ export async function createBroker(url: string, log: BrokerLog, options: BrokerO
     async destroy(alsoQueues: readonly string[] = []): Promise<void> {
       if (!model) return;
       const ch = await model.createChannel();
-      const queues = [
-        ...new Set([...subscriptions.map((sub) => named(sub.queue)), ...alsoQueues.map(named)]),
-        ...(options.delayedQueues ?? []).map(named),
-      ];
+      const queues = new Set(
+        [...subscriptions.map((sub) => sub.queue), ...alsoQueues, ...(options.delayedQueues ?? [])].map(named),
+      );
       for (const queue of queues) {
         await ch.deleteQueue(queue);
         for (const ms of DELAY_STEPS_MS) await ch.deleteQueue(delayQueue(queue, ms));
