@@ -360,6 +360,8 @@ export async function buildApp(deps: AppDeps) {
   if (deps.webRoot) await app.register(webPages, { root: deps.webRoot });
 
   app.addHook('onClose', async () => {
+    // Messages first: a handler still running would otherwise meet a closed pool or store.
+    await broker?.stopConsuming();
     for (const worker of workers) await worker.stop();
     await guard.stop();
     await ticker.stop();

@@ -70,36 +70,49 @@ export async function createBroker(url: string, log: BrokerLog, options: BrokerO
   let channel: ConfirmChannel | undefined;
   let model: ChannelModel | undefined;
 
+  /** Consumer channels, and the handlers running: `stopConsuming` ends both before the process lets go of what they use. */
+  const consumers = new Map<Channel, string>();
+  const running = new Set<Promise<void>>();
+  let consuming = true;
+
   async function consume(m: ChannelModel, sub: Subscription) {
+    if (!consuming) return;
     const ch = await m.createChannel();
     await ch.prefetch(sub.prefetch ?? 20);
     const queue = named(sub.queue);
     await ch.assertQueue(queue, quorum);
     for (const topic of sub.topics ?? []) await ch.bindQueue(queue, EVENTS_EXCHANGE, topic);
-    await ch.consume(queue, (message) => {
-      if (!message) return;
+    // An ack or nack on a channel that has gone away: the broker redelivers what was not acked.
+    const settle = (fn: () => void) => {
+      try {
+        fn();
+      } catch {
+        // nothing to do
+      }
+    };
+    const { consumerTag } = await ch.consume(queue, (message) => {
+      if (!message || !consuming) return;
       let body: Record<string, unknown>;
       try {
         body = JSON.parse(message.content.toString('utf8')) as Record<string, unknown>;
       } catch {
         log.warn({ queue: sub.queue }, 'dropping a message that is not JSON');
-        ch.nack(message, false, false);
+        settle(() => ch.nack(message, false, false));
         return;
       }
-      sub.handler(body, message).then(
-        () => ch.ack(message),
+      const handled = sub.handler(body, message).then(
+        () => settle(() => ch.ack(message)),
         (err: unknown) => {
           log.warn({ err, queue: sub.queue }, 'message handler failed; requeueing');
-          setTimeout(() => {
-            try {
-              ch.nack(message, false, true);
-            } catch {
-              // The channel went away; the broker redelivers unacked messages anyway.
-            }
-          }, 500).unref();
+          setTimeout(() => settle(() => ch.nack(message, false, true)), 500).unref();
         },
       );
+      running.add(handled);
+      void handled.finally(() => running.delete(handled));
     });
+    consumers.set(ch, consumerTag);
+    ch.on('close', () => consumers.delete(ch));
+    ch.on('error', () => undefined);
   }
 
   const connection = await amqplib.connect(url, {
@@ -150,6 +163,23 @@ export async function createBroker(url: string, log: BrokerLog, options: BrokerO
     });
   }
 
+  /**
+   * Takes no more messages (now or after a reconnection), waits up to `waitMs` for the handlers
+   * already running to finish and ack, then closes the consumer channels (what is still unacked
+   * goes back to its queue). Call it before closing what the handlers use.
+   */
+  async function stopConsuming(waitMs = 5000): Promise<void> {
+    consuming = false;
+    await Promise.all([...consumers].map(([ch, tag]) => ch.cancel(tag).catch(() => undefined)));
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, waitMs);
+    });
+    await Promise.race([Promise.all(running), waited]);
+    clearTimeout(timer);
+    await Promise.all([...consumers.keys()].map((ch) => ch.close().catch(() => undefined)));
+  }
+
   return {
     /** Publishes a domain event; resolves when the broker confirmed it. */
     publish: (topic: string, body: object, messageId?: string) => publishTo(EVENTS_EXCHANGE, topic, body, messageId),
@@ -188,7 +218,10 @@ export async function createBroker(url: string, log: BrokerLog, options: BrokerO
       await ch.close();
     },
 
+    stopConsuming,
+
     async close(): Promise<void> {
+      await stopConsuming(0);
       channel = undefined;
       await connection.close().catch(() => undefined);
     },
