@@ -46,6 +46,65 @@ for (const shape of shapes) {
       assert.equal(row?.status_code, 201);
     });
 
+    it("reads what the work needs in the claim's statement: the rows as of the claim, none, or read again after a takeover", async () => {
+      const read = {
+        sql: 'SELECT id, email, created_at FROM users WHERE id = $1 OR email = $2 ORDER BY id',
+        params: [userId, 'nobody@example.test'],
+      };
+      type Row = { id: string; email: string; created_at: Date };
+      let seen: Row[] = [];
+      const claim = { userId, scope: 'test', key: 'k3', hash: requestHash({ a: 3 }) };
+      const first = await idempotent<Row>(
+        db,
+        claim,
+        async (_keep, rows) => {
+          seen = rows;
+          return { status: 201, body: { rows: rows.length } };
+        },
+        read,
+      );
+      assert.deepEqual(first, { status: 201, body: { rows: 1 } });
+      // Only the read's own columns, with their types (a timestamp is a Date).
+      assert.deepEqual(Object.keys(seen[0]!).sort(), ['created_at', 'email', 'id']);
+      assert.equal(seen[0]!.id, userId);
+      assert.ok(seen[0]!.created_at instanceof Date);
+      // A replay runs no work.
+      let ran = false;
+      const again = await idempotent<Row>(
+        db,
+        claim,
+        async () => {
+          ran = true;
+          return { status: 500, body: {} };
+        },
+        read,
+      );
+      assert.equal(ran, false);
+      assert.deepEqual(again, first);
+
+      // A read that finds nothing gives no rows (not one row of nulls).
+      const none = await idempotent<Row>(
+        db,
+        { ...claim, key: 'k4' },
+        async (_keep, rows) => ({ status: 200, body: { rows: rows.length } }),
+        { sql: 'SELECT id FROM users WHERE id = $1', params: ['usr_none'] },
+      );
+      assert.deepEqual(none.body, { rows: 0 });
+
+      // A stale claim (its process died) is taken over; the work still gets its rows.
+      await db.query(
+        `INSERT INTO idempotency_keys (user_id, scope, key, request_hash, created_at) VALUES ($1, 'test', 'k5', $2, now() - interval '1 hour')`,
+        [userId, claim.hash],
+      );
+      const taken = await idempotent<Row>(
+        db,
+        { ...claim, key: 'k5' },
+        async (_keep, rows) => ({ status: 200, body: { ids: rows.map((r) => r.id) } }),
+        read,
+      );
+      assert.deepEqual(taken.body, { ids: [userId] });
+    });
+
     // PostgreSQL only: PGlite has one connection and no WAL flush to wait for.
     if (shape === 'postgres') {
       it('leaves the connection committing synchronously after a claim that did not wait for its flush', async () => {

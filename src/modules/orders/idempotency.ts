@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Db, Queryable, Statement } from '../../platform/db.ts';
+import { type Db, type Queryable, type Statement, withQueries } from '../../platform/db.ts';
 import { AppError } from '../../platform/errors.ts';
 
 /** A stored reply: what a retry with the same key and body gets back. */
@@ -42,12 +42,16 @@ export const keyReused = () =>
  * A failure that is not the client's fault releases the claim so a retry can run again.
  * `work` may keep its reply itself, in its own transaction, through the `keep` it is given; it
  * must then let a failure of that transaction propagate (a rollback un-keeps the reply).
+ *
+ * `read`, a SELECT the work needs first, runs in the claim's own statement (one round trip for
+ * both) and `work` gets its rows; they are as of the claim, the moment before `work` starts.
  */
-export async function idempotent(
+export async function idempotent<R extends object = Record<string, unknown>>(
   /** The database itself, never an open transaction: the claim commits on its own (see below). */
   db: Db,
   claim: { userId: string; scope: string; key: string; hash: string },
-  work: (keep: KeepReply) => Promise<StoredReply>,
+  work: (keep: KeepReply, read: R[]) => Promise<StoredReply>,
+  read?: Statement,
 ): Promise<StoredReply> {
   const { userId, scope, key, hash } = claim;
   const started = Date.now();
@@ -65,20 +69,29 @@ export async function idempotent(
     // and the WAL is flushed in order, so any work done under the claim (every other commit here is
     // synchronous) makes the claim durable first. A claim lost with nothing done under it is a retry
     // that runs again — what a released claim means. One flush wait of the six in a paid order saved.
-    const inserted = await db.query(
-      `INSERT INTO idempotency_keys (user_id, scope, key, request_hash)
+    const insert: Statement = {
+      sql: `INSERT INTO idempotency_keys (user_id, scope, key, request_hash)
        SELECT $1, $2, $3, $4 FROM (SELECT set_config('synchronous_commit', 'off', true)) AS without_flush_wait
        ON CONFLICT (user_id, scope, key) DO NOTHING RETURNING key`,
-      [userId, scope, key, hash],
-    );
-    let owned = inserted.length > 0;
+      params: [userId, scope, key, hash],
+    };
+    let owned: boolean;
+    let rows: R[] | undefined;
+    if (read) {
+      const both = claimAndRead(insert, read);
+      const result = await db.query<R & { tm_claimed: string | null; tm_read: boolean | null }>(both.sql, both.params);
+      owned = result[0]?.tm_claimed != null;
+      rows = result.filter((r) => r.tm_read).map(({ tm_claimed: _claimed, tm_read: _read, ...row }) => row as unknown as R);
+    } else {
+      owned = (await db.query(insert.sql, insert.params)).length > 0;
+    }
     if (!owned) {
-      const rows = await db.query<{ request_hash: string; status_code: number | null; response: unknown; stale: boolean }>(
+      const existing = await db.query<{ request_hash: string; status_code: number | null; response: unknown; stale: boolean }>(
         `SELECT request_hash, status_code, response, created_at < now() - make_interval(secs => $4) AS stale
            FROM idempotency_keys WHERE user_id = $1 AND scope = $2 AND key = $3`,
         [userId, scope, key, STALE_CLAIM_SECONDS],
       );
-      const row = rows[0];
+      const row = existing[0];
       if (!row) continue; // released between our INSERT and SELECT: claim again
       if (row.request_hash !== hash) throw keyReused();
       if (row.status_code !== null) return { status: row.status_code, body: row.response };
@@ -89,6 +102,7 @@ export async function idempotent(
           [userId, scope, key, STALE_CLAIM_SECONDS],
         );
         owned = taken.length > 0;
+        rows = undefined; // read again below, now that the claim is ours
       }
       if (!owned) {
         if (Date.now() - started > WAIT_LIMIT_MS) {
@@ -117,7 +131,9 @@ export async function idempotent(
       },
     );
     try {
-      reply = await work(keep);
+      // A claim taken over from a stale one: read as it starts.
+      if (read && !rows) rows = await db.query<R>(read.sql, read.params);
+      reply = await work(keep, rows ?? []);
       // Kept in a transaction that then rolled back would have thrown out of work: kept means stored.
       if (kept) return reply;
     } catch (err) {
@@ -148,4 +164,19 @@ async function storedReply(db: Queryable, claim: { userId: string; scope: string
     [claim.userId, claim.scope, claim.key],
   );
   return rows.length > 0;
+}
+
+/**
+ * The claim's INSERT and the work's SELECT in one statement: one row per row read (or one row of
+ * nulls when it reads none), each with `tm_claimed` (the key when the INSERT claimed it) and
+ * `tm_read` (true on a row read).
+ */
+function claimAndRead(insert: Statement, read: Statement): Statement {
+  return withQueries(
+    [
+      ['claim', insert],
+      ['wanted', { sql: `SELECT true AS tm_read, r.* FROM (${read.sql}) AS r`, params: read.params }],
+    ],
+    'SELECT claim.key AS tm_claimed, wanted.* FROM (SELECT 1) AS one LEFT JOIN claim ON true LEFT JOIN wanted ON true',
+  );
 }

@@ -53,6 +53,34 @@ export function insertOutbox(topic: string, payload: object, guard = 'true'): St
   };
 }
 
+/** The buyer's pending order for the event, if any (at most one: a unique index). */
+export function pendingOrderOf(eventId: string, userId: string): Statement {
+  return {
+    sql: "SELECT id FROM orders WHERE event_id = $1 AND user_id = $2 AND status = 'pending'",
+    params: [eventId, userId],
+  };
+}
+
+/** The order as one row with its items as a JSON array (`withItems` splits it). */
+export function orderWithItems(id: string): Statement {
+  return {
+    sql: `SELECT ${ORDER_COLUMNS},
+                coalesce((SELECT json_agg(x ORDER BY x.seat_index NULLS LAST, x.id)
+                            FROM (SELECT ${ITEM_COLUMNS} FROM ${ITEM_FROM} WHERE i.order_id = o.id) x), '[]') AS items
+           FROM orders o WHERE o.id = $1`,
+    params: [id],
+  };
+}
+
+export type OrderWithItemsRow = OrderRow & { items: OrderItemRow[] };
+
+/** A row read by `orderWithItems` as the order and its items. */
+export function withItems(found: OrderWithItemsRow | undefined): { row: OrderRow; items: OrderItemRow[] } | undefined {
+  if (!found) return undefined;
+  const { items, ...row } = found;
+  return { row, items };
+}
+
 /** SQL of orders and their items. Every function runs on whatever it is given: the database or one transaction. */
 export function createOrdersRepository(q: Queryable) {
   return {
@@ -108,17 +136,8 @@ export function createOrdersRepository(q: Queryable) {
 
     /** The order with its items, in one read. */
     async findWithItems(id: string): Promise<{ row: OrderRow; items: OrderItemRow[] } | undefined> {
-      const rows = await q.query<OrderRow & { items: OrderItemRow[] }>(
-        `SELECT ${ORDER_COLUMNS},
-                coalesce((SELECT json_agg(x ORDER BY x.seat_index NULLS LAST, x.id)
-                            FROM (SELECT ${ITEM_COLUMNS} FROM ${ITEM_FROM} WHERE i.order_id = o.id) x), '[]') AS items
-           FROM orders o WHERE o.id = $1`,
-        [id],
-      );
-      const found = rows[0];
-      if (!found) return undefined;
-      const { items, ...row } = found;
-      return { row, items };
+      const { sql, params } = orderWithItems(id);
+      return withItems((await q.query<OrderWithItemsRow>(sql, params))[0]);
     },
 
     async find(id: string): Promise<OrderRow | undefined> {

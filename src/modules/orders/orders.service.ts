@@ -11,7 +11,13 @@ import {
 import { AppError, notFound } from '../../platform/errors.ts';
 import type { Principal } from '../accounts/index.ts';
 import { idempotent, type KeepReply, requestHash, type StoredReply } from './idempotency.ts';
-import { createOrdersRepository, type OrderItemRow, type OrderRow, type OrdersRepository } from './orders.repository.ts';
+import {
+  createOrdersRepository,
+  type OrderItemRow,
+  type OrderRow,
+  type OrdersRepository,
+  pendingOrderOf,
+} from './orders.repository.ts';
 
 export interface Money {
   amount: number;
@@ -131,9 +137,11 @@ export function createOrdersService({ db, inventory, admission, clock, log, sche
     principal: Principal,
     id: string,
     allowStaff: boolean,
+    /** Already read (with `orderWithItems`), when the caller read it with something else. */
+    found?: { row: OrderRow; items: OrderItemRow[] } | null,
   ): Promise<{ row: OrderRow; items: OrderItemRow[] }> {
-    const found = await repo.findWithItems(id);
-    return { row: await own(principal, found?.row, allowStaff), items: found?.items ?? [] };
+    const order = found === undefined ? await repo.findWithItems(id) : (found ?? undefined);
+    return { row: await own(principal, order?.row, allowStaff), items: order?.items ?? [] };
   }
 
   async function own(principal: Principal, row: OrderRow | undefined, allowStaff: boolean): Promise<OrderRow> {
@@ -148,12 +156,9 @@ export function createOrdersService({ db, inventory, admission, clock, log, sche
     return rows.length > 0;
   }
 
-  async function create(principal: Principal, eventId: string, keep: KeepReply): Promise<StoredReply> {
+  /** `pending`: the buyer's pending order for the event, read with the Idempotency-Key's claim. */
+  async function create(principal: Principal, eventId: string, keep: KeepReply, pending: { id: string }[]): Promise<StoredReply> {
     const userId = principal.userId;
-    const pending = await db.query<{ id: string }>(
-      "SELECT id FROM orders WHERE event_id = $1 AND user_id = $2 AND status = 'pending'",
-      [eventId, userId],
-    );
     if (pending[0]) {
       throw new AppError('PENDING_ORDER_EXISTS', 409, 'You already have an order waiting for payment for this event', {
         orderId: pending[0].id,
@@ -321,8 +326,11 @@ export function createOrdersService({ db, inventory, admission, clock, log, sche
 
     /** POST /api/orders: the buyer's hold becomes a pending order, once per Idempotency-Key. */
     createOrder(principal: Principal, eventId: string, key: string): Promise<StoredReply> {
-      return idempotent(db, { userId: principal.userId, scope: 'orders.create', key, hash: requestHash({ eventId }) }, (keep) =>
-        create(principal, eventId, keep),
+      return idempotent<{ id: string }>(
+        db,
+        { userId: principal.userId, scope: 'orders.create', key, hash: requestHash({ eventId }) },
+        (keep, pending) => create(principal, eventId, keep, pending),
+        pendingOrderOf(eventId, principal.userId),
       );
     },
 

@@ -5,7 +5,15 @@ import { AppError } from '../../platform/errors.ts';
 import type { Principal } from '../accounts/index.ts';
 import { idempotent, type KeepReply, requestHash, type StoredReply } from '../orders/idempotency.ts';
 import { orderExpired, orderNotPayable, orderView, type OrdersService } from '../orders/orders.service.ts';
-import { createOrdersRepository, insertOutbox, type OrderItemRow, type OrderRow } from '../orders/orders.repository.ts';
+import {
+  createOrdersRepository,
+  insertOutbox,
+  orderWithItems,
+  type OrderItemRow,
+  type OrderRow,
+  type OrderWithItemsRow,
+  withItems,
+} from '../orders/orders.repository.ts';
 import { insertTickets } from '../tickets/tickets.repository.ts';
 import type { TicketsService, TicketView } from '../tickets/tickets.service.ts';
 import type { Card, GatewayEvent, PaymentGateway } from './gateway.ts';
@@ -148,8 +156,16 @@ export function createPaymentsService(deps: PaymentsDeps) {
     return { status: 200, body: { order: await orders.orderView(order), tickets: await tickets.ofOrders([order.id]) } };
   }
 
-  async function pay(principal: Principal, orderId: string, key: string, card: Card, keep: KeepReply): Promise<StoredReply> {
-    const { row: order, items } = await orders.ownOrderWithItems(principal, orderId, false);
+  /** `found`: the order with its items, read with the Idempotency-Key's claim. */
+  async function pay(
+    principal: Principal,
+    orderId: string,
+    key: string,
+    card: Card,
+    keep: KeepReply,
+    found: OrderWithItemsRow | undefined,
+  ): Promise<StoredReply> {
+    const { row: order, items } = await orders.ownOrderWithItems(principal, orderId, false, withItems(found) ?? null);
     if (order.status === 'expired' || (order.status === 'pending' && order.expires_at.getTime() <= clock.now()))
       throw orderExpired();
     if (order.status !== 'pending') throw orderNotPayable(order.status);
@@ -207,8 +223,11 @@ export function createPaymentsService(deps: PaymentsDeps) {
     /** POST /api/orders/:id/pay, once per Idempotency-Key: one charge and one set of tickets however often it is sent. */
     pay(principal: Principal, orderId: string, key: string, card: Card): Promise<StoredReply> {
       const hash = requestHash({ orderId, number: card.number, expMonth: card.expMonth, expYear: card.expYear, cvc: card.cvc });
-      return idempotent(db, { userId: principal.userId, scope: `orders.pay:${orderId}`, key, hash }, (keep) =>
-        pay(principal, orderId, key, card, keep),
+      return idempotent<OrderWithItemsRow>(
+        db,
+        { userId: principal.userId, scope: `orders.pay:${orderId}`, key, hash },
+        (keep, found) => pay(principal, orderId, key, card, keep, found[0]),
+        orderWithItems(orderId),
       );
     },
 
