@@ -569,6 +569,38 @@ for (const shape of shapes) {
         assert.deepEqual(after.json().sections[0].price, { amount: 9900, currency: 'USD' });
       });
 
+      it('shows a price change in the seat map of another API process within a second', async () => {
+        const event = await newEvent();
+        const other = await anotherProcess(t.db);
+        try {
+          const map = async () =>
+            (await other.inject({ method: 'GET', url: `/api/events/${event.id}/seatmap` })).json<{
+              version: number;
+              sections: { price: unknown }[];
+            }>();
+          assert.equal((await map()).version, 1);
+          const res = await patchEvent(event.id, {
+            prices: [
+              { section: 'Stalls', amount: 9100, currency: 'USD' },
+              { section: 'Circle', amount: 3500, currency: 'USD' },
+              { section: 'Standing', amount: 2000, currency: 'USD' },
+            ],
+          });
+          assert.equal(res.statusCode, 200, res.body);
+          const changed = Date.now();
+          let seen = await map();
+          while (seen.version !== 2 && Date.now() - changed < 3000) {
+            await new Promise((resolve) => setTimeout(resolve, 50));
+            seen = await map();
+          }
+          assert.equal(seen.version, 2);
+          assert.ok(Date.now() - changed <= 1500, `seen after ${Date.now() - changed} ms`);
+          assert.deepEqual(seen.sections[0]!.price, { amount: 9100, currency: 'USD' });
+        } finally {
+          await other.close();
+        }
+      });
+
       it('refuses a change from another organizer with 403 FORBIDDEN and leaves the event as it was', async () => {
         const event = await newEvent();
         const res = await patchEvent(event.id, { name: 'Hijacked' }, otherOrganizer);

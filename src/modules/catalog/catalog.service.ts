@@ -47,6 +47,10 @@ const DEFAULTS = {
   admissionMinutes: 15,
 };
 
+/** How long the seat map trusts the event row it read (its version), and for how many events at most. */
+const SEATMAP_ROW_TTL_MS = 1000;
+const SEATMAP_ROWS_KEPT = 1000;
+
 /** A small insertion-ordered cache: the oldest entry goes when it is full. */
 function boundedCache<V>(max: number) {
   const map = new Map<string, V>();
@@ -130,6 +134,33 @@ export interface CatalogDeps {
 export function createCatalogService({ repo, transaction, clock }: CatalogDeps) {
   const layouts = boundedCache<VenueLayout>(8);
   const seatmaps = boundedCache<SeatmapEntry>(16);
+  /** Event rows as the seat map read them (one read a second per event and process; see seatmapRow). */
+  const seatmapRows = new Map<string, { row: Promise<EventRow | undefined>; until: number }>();
+
+  /**
+   * The event row behind its seat map, read again at most once a second: every admitted buyer
+   * opens the map, and its version changes only with a PATCH of prices (this process drops its
+   * copy at once, the others within the second, as the inventory's event rows do).
+   */
+  function seatmapRow(eventId: string): Promise<EventRow | undefined> {
+    const now = clock.now();
+    const known = seatmapRows.get(eventId);
+    if (known && known.until > now) return known.row;
+    if (seatmapRows.size >= SEATMAP_ROWS_KEPT) seatmapRows.clear();
+    const row = repo.findEvent(eventId);
+    const entry = { row, until: now + SEATMAP_ROW_TTL_MS };
+    seatmapRows.set(eventId, entry);
+    // A failed read is not kept; nor is an unknown event (it may be created next).
+    row.then(
+      (found) => {
+        if (!found && seatmapRows.get(eventId) === entry) seatmapRows.delete(eventId);
+      },
+      () => {
+        if (seatmapRows.get(eventId) === entry) seatmapRows.delete(eventId);
+      },
+    );
+    return row;
+  }
 
   async function layoutOf(venueId: string): Promise<VenueLayout> {
     const cached = layouts.get(venueId);
@@ -229,6 +260,7 @@ export function createCatalogService({ repo, transaction, clock }: CatalogDeps) 
    * does not wait for it to be serialised (a 50,000-seat map takes most of a second).
    */
   function warmSeatmap(eventId: string) {
+    seatmapRows.delete(eventId);
     setImmediate(() => {
       service.seatmap(eventId).catch(() => undefined);
     });
@@ -413,7 +445,7 @@ export function createCatalogService({ repo, transaction, clock }: CatalogDeps) 
 
     /** The seat map of an event at its current version, serialised once and kept in memory. */
     async seatmap(eventId: string): Promise<SeatmapEntry> {
-      const row = await repo.findEvent(eventId);
+      const row = await seatmapRow(eventId);
       if (!row) throw notFound('Event');
       const key = `${eventId}:${row.seatmap_version}`;
       const cached = seatmaps.get(key);
