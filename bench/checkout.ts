@@ -18,6 +18,7 @@ import { createSigner, DUMMY_PASSWORD_HASH, newId, newIds } from '../src/platfor
 import { openDb, type Db } from '../src/platform/db.ts';
 import { migrate } from '../src/platform/migrate.ts';
 import { json, median, percentile, runPool, startProcess, stopProcess, withDatabase } from './lib.ts';
+import { watchProcesses } from './loadtest/processes.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const BUYERS = Number(process.env.BENCH_BUYERS ?? 1000);
@@ -31,6 +32,12 @@ interface Figures {
   paidPerSecond: number;
   p50: number;
   p99: number;
+  /**
+   * CPU per paid order during the timed window, in ms: the API process, PostgreSQL (every process
+   * of its on the machine: 0 for PGlite, which runs inside the API process) and this client.
+   * Steadier than the rate on a shared machine: a change's cost shows here first.
+   */
+  cpuMs: { api: number; postgres: number; client: number };
 }
 
 async function insertUsers(db: { query: (sql: string, params: unknown[]) => Promise<unknown> }, ids: string[]) {
@@ -43,7 +50,7 @@ async function insertUsers(db: { query: (sql: string, params: unknown[]) => Prom
 }
 
 /** Orders and payments through the real server: one event per run, each buyer buys one seat. */
-async function throughHttp(url: string, ids: string[]): Promise<Figures[]> {
+async function throughHttp(url: string, ids: string[], serverPid: number): Promise<Figures[]> {
   const session = createSigner(SECRET, 'session');
   const e = Math.floor(Date.now() / 1000) + 86_400;
   const bearer = (id: string, role: string) => ({
@@ -85,6 +92,9 @@ async function throughHttp(url: string, ids: string[]): Promise<Figures[]> {
       admitted[i] = { ...buyers[i]!, 'x-admission-token': q.queue.admission.token };
       await json(`${url}/api/events/${eventId}/hold`, 'PUT', admitted[i], { seats: [seats[i]] });
     });
+    const watch = watchProcesses(serverPid, 'api');
+    watch.resetCpu();
+    const clientCpu = process.cpuUsage();
     const { seconds, latencies } = await runPool(buyers.length, CONCURRENCY, async (i) => {
       const { body: created } = await json<{ order: { id: string } }>(
         `${url}/api/orders`,
@@ -100,13 +110,22 @@ async function throughHttp(url: string, ids: string[]): Promise<Figures[]> {
       );
       if (paid.status !== 200 || paid.body.tickets.length !== 1) throw new Error(`pay answered ${paid.status}`);
     });
+    const client = process.cpuUsage(clientCpu);
+    const used = watch.stop();
+    const perOrder = (seconds: number) => Math.round((seconds * 1000 * 100) / buyers.length) / 100;
     figures.push({
       paidPerSecond: Math.round(buyers.length / seconds),
       p50: percentile(latencies, 50),
       p99: percentile(latencies, 99),
+      cpuMs: {
+        api: perOrder(used.processes.find((p) => p.pid === serverPid)?.cpuSeconds ?? 0),
+        postgres: perOrder(used.services.find((f) => f.service === 'PostgreSQL')?.cpuSeconds ?? 0),
+        client: perOrder((client.user + client.system) / 1e6),
+      },
     });
+    const { cpuMs } = figures.at(-1)!;
     console.log(
-      `  run ${run + 1}: ${figures.at(-1)!.paidPerSecond} paid orders/s, order+pay p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms`,
+      `  run ${run + 1}: ${figures.at(-1)!.paidPerSecond} paid orders/s, order+pay p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms; CPU per paid order: API ${cpuMs.api} ms, PostgreSQL ${cpuMs.postgres} ms, client ${cpuMs.client} ms`,
     );
   }
   return figures;
@@ -165,7 +184,7 @@ async function benchPglite() {
     const server = await startProcess(['src/main.ts'], { ...baseEnv, TICKETMAX_DATA_DIR: dir });
     let http: Figures[];
     try {
-      http = await throughHttp(server.url, ids);
+      http = await throughHttp(server.url, ids, server.child.pid!);
     } finally {
       await stopProcess(server.child);
     }
@@ -188,7 +207,7 @@ async function benchPostgres() {
       await client.connect();
       await insertUsers(client, ids);
       await client.end();
-      http = await throughHttp(server.url, ids);
+      http = await throughHttp(server.url, ids, server.child.pid!);
     } finally {
       await stopProcess(server.child);
     }
@@ -209,13 +228,16 @@ for (const [shape, bench] of [
   results[shape] = await bench();
 }
 
-console.log('\nshape     paid orders/s (median)  order+pay p50   p99    raw order+ticket tx/s   ratio');
+console.log(
+  '\nshape     paid orders/s (median)  order+pay p50   p99    raw order+ticket tx/s   ratio   CPU ms per paid order (API / PostgreSQL / client)',
+);
 for (const [shape, r] of Object.entries(results)) {
   const rate = median(r.http.map((f) => f.paidPerSecond));
   const p50 = median(r.http.map((f) => f.p50));
   const p99 = median(r.http.map((f) => f.p99));
+  const cpu = (part: keyof Figures['cpuMs']) => median(r.http.map((f) => f.cpuMs[part]));
   console.log(
-    `${shape.padEnd(9)} ${String(rate).padStart(10)}              ${p50.toFixed(1).padStart(6)} ms  ${p99.toFixed(1).padStart(6)} ms  ${String(r.raw).padStart(10)}              ${(rate / r.raw).toFixed(2)}`,
+    `${shape.padEnd(9)} ${String(rate).padStart(10)}              ${p50.toFixed(1).padStart(6)} ms  ${p99.toFixed(1).padStart(6)} ms  ${String(r.raw).padStart(10)}              ${(rate / r.raw).toFixed(2)}    ${cpu('api')} / ${cpu('postgres')} / ${cpu('client')}`,
   );
 }
 await mkdir('bench/results', { recursive: true });
