@@ -451,7 +451,7 @@ const summary = {
     : {}),
   ...(r.machine
     ? {
-        'machine CPU busy (%, window and drain)': `${r.machine.busyPercent} of ${r.machine.cpus} CPUs (system ${r.machine.systemPercent}, soft interrupts ${r.machine.softirqPercent})`,
+        'machine CPU busy (%, window and drain)': `${r.machine.busyPercent} of ${r.machine.cpus} CPUs (system ${r.machine.systemPercent}, soft interrupts ${r.machine.softirqPercent}, stolen by the hypervisor ${r.machine.stealPercent})`,
       }
     : {}),
   'load generator event-loop delay (ms, p50 / p99 / max)': `${r.generator.loopDelayP50Ms} / ${r.generator.loopDelayP99Ms} / ${r.generator.loopDelayMaxMs}`,

@@ -36,6 +36,7 @@ describe('load test: processes and the machine', { skip: !existsSync('/proc/stat
     assert.ok(machine, 'the machine figures are read');
     assert.ok(machine.busyPercent > 0 && machine.busyPercent <= 100, `busy ${machine.busyPercent} %`);
     assert.ok(machine.systemPercent <= machine.busyPercent);
+    assert.ok(machine.stealPercent >= 0 && machine.stealPercent <= machine.busyPercent, `steal ${machine.stealPercent} %`);
   });
 
   if (shapes.includes('postgres')) {

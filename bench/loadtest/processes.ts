@@ -31,7 +31,7 @@ function readStat(pid: number): { ppid: number; comm: string; cpuSeconds: number
 }
 
 /** The machine's CPU time so far by kind (seconds summed over its CPUs), from the first line of /proc/stat. */
-function readMachine(): { total: number; idle: number; system: number; softirq: number } | undefined {
+function readMachine(): { total: number; idle: number; system: number; softirq: number; steal: number } | undefined {
   try {
     const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
     // cpu  user nice system idle iowait irq softirq steal …
@@ -39,7 +39,13 @@ function readMachine(): { total: number; idle: number; system: number; softirq: 
     if (ticks.length < 8 || ticks.some((n) => !Number.isFinite(n))) return undefined;
     const at = (i: number) => ticks[i] ?? 0;
     const total = ticks.reduce((sum, n) => sum + n, 0);
-    return { total: total / TICKS, idle: (at(3) + at(4)) / TICKS, system: at(2) / TICKS, softirq: at(6) / TICKS };
+    return {
+      total: total / TICKS,
+      idle: (at(3) + at(4)) / TICKS,
+      system: at(2) / TICKS,
+      softirq: at(6) / TICKS,
+      steal: at(7) / TICKS,
+    };
   } catch {
     return undefined;
   }
@@ -50,13 +56,14 @@ type MachineTicks = NonNullable<ReturnType<typeof readMachine>>;
 /** How busy the machine was between two readings of /proc/stat (shares of all its CPUs' time). */
 function machineFigures(start: MachineTicks | undefined, end: MachineTicks | undefined): MachineFigures | undefined {
   if (!start || !end || end.total <= start.total) return undefined;
-  const share = (kind: 'idle' | 'system' | 'softirq') =>
+  const share = (kind: 'idle' | 'system' | 'softirq' | 'steal') =>
     Math.round((1000 * (end[kind] - start[kind])) / (end.total - start.total)) / 10;
   return {
     cpus: cpus().length,
     busyPercent: Math.round(10 * (100 - share('idle'))) / 10,
     systemPercent: share('system'),
     softirqPercent: share('softirq'),
+    stealPercent: share('steal'),
   };
 }
 
@@ -72,6 +79,8 @@ export interface MachineFigures {
   busyPercent: number;
   systemPercent: number;
   softirqPercent: number;
+  /** Time a virtual machine's CPUs were ready but the hypervisor ran something else (counted as busy). */
+  stealPercent: number;
 }
 
 /** Memory and command line too: read only for the server's own processes. */
