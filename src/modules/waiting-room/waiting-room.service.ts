@@ -241,6 +241,18 @@ export function createWaitingRoomService({ store, repo, signer, clock, log, sett
   }
 
   /**
+   * Claims an admitted turn and returns the place as the claim left it: claimed (still since its
+   * admission) or expired, without reading the store again; read again only when the place
+   * changed meanwhile (the buyer left, say).
+   */
+  async function claimTurn(eventId: string, userId: string, place: Place, now: number, s: Settings): Promise<Place> {
+    const result = await store.claim(eventId, userId, now, s.rules);
+    if (result === 'ok' && place.mark.kind === 'admitted') return { ...place, mark: { kind: 'claimed', at: place.mark.at } };
+    if (result === 'expired') return { ...place, mark: { kind: 'expired' } };
+    return (await store.place(eventId, userId)) ?? place;
+  }
+
+  /**
    * The buyer's place as they see it. `claim`: this read is the buyer taking an admitted turn
    * (an authenticated queue read counts as showing up).
    */
@@ -249,10 +261,7 @@ export function createWaitingRoomService({ store, repo, signer, clock, log, sett
     const now = clock.now();
     let place = await readPlace(eventId, userId, s, now);
     if (!place) throw notInQueue();
-    if (options.claim && place.mark.kind === 'admitted') {
-      await store.claim(eventId, userId, now, s.rules);
-      place = (await store.place(eventId, userId)) ?? place;
-    }
+    if (options.claim && place.mark.kind === 'admitted') place = await claimTurn(eventId, userId, place, now, s);
     return { place, view: viewOf(eventId, userId, place, s, await statusEntry(eventId, s), now) };
   }
 
@@ -347,8 +356,7 @@ export function createWaitingRoomService({ store, repo, signer, clock, log, sett
       }
       if (result.place.mark.kind === 'admitted') {
         // Admitted earlier by the ticker and back: the join's answer hands over the token, so they have shown up.
-        await store.claim(eventId, userId, now, s.rules);
-        result = { created: result.created, place: (await store.place(eventId, userId)) ?? result.place };
+        result = { created: result.created, place: await claimTurn(eventId, userId, result.place, now, s) };
       }
       if (phase === 'open' && result.place.number === null) {
         // Pre-queued before the sale opened and back before the shuffle ran: number them now.
