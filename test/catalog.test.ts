@@ -548,17 +548,21 @@ for (const shape of shapes) {
         assert.equal(after.headers.etag, before.headers.etag);
       });
 
-      it('bumps the seat map version and ETag when prices change', async () => {
-        const event = await newEvent();
-        const before = await getSeatmap(event.id);
-        assert.equal(before.json().version, 1);
-        const res = await patchEvent(event.id, {
+      /** New prices for the event: the stalls at `stalls`, the others as they were. */
+      const patchStallsPrice = (id: string, stalls: number) =>
+        patchEvent(id, {
           prices: [
-            { section: 'Stalls', amount: 9900, currency: 'USD' },
+            { section: 'Stalls', amount: stalls, currency: 'USD' },
             { section: 'Circle', amount: 3500, currency: 'USD' },
             { section: 'Standing', amount: 2000, currency: 'USD' },
           ],
         });
+
+      it('bumps the seat map version and ETag when prices change', async () => {
+        const event = await newEvent();
+        const before = await getSeatmap(event.id);
+        assert.equal(before.json().version, 1);
+        const res = await patchStallsPrice(event.id, 9900);
         assert.equal(res.statusCode, 200, res.body);
         assert.equal(res.json().event.seatmapVersion, 2);
         assert.equal(res.json().event.prices[0].amount, 9900);
@@ -579,13 +583,7 @@ for (const shape of shapes) {
               sections: { price: unknown }[];
             }>();
           assert.equal((await map()).version, 1);
-          const res = await patchEvent(event.id, {
-            prices: [
-              { section: 'Stalls', amount: 9100, currency: 'USD' },
-              { section: 'Circle', amount: 3500, currency: 'USD' },
-              { section: 'Standing', amount: 2000, currency: 'USD' },
-            ],
-          });
+          const res = await patchStallsPrice(event.id, 9100);
           assert.equal(res.statusCode, 200, res.body);
           const changed = Date.now();
           let seen = await map();
