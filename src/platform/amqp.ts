@@ -82,6 +82,11 @@ export async function createBroker(url: string, log: BrokerLog, options: BrokerO
     const queue = named(sub.queue);
     await ch.assertQueue(queue, quorum);
     for (const topic of sub.topics ?? []) await ch.bindQueue(queue, EVENTS_EXCHANGE, topic);
+    if (!consuming) {
+      // Stopped while this consumer was being set up.
+      await ch.close().catch(() => undefined);
+      return;
+    }
     // An ack or nack on a channel that has gone away: the broker redelivers what was not acked.
     const settle = (fn: () => void) => {
       try {
