@@ -290,6 +290,35 @@ for (const target of ['memory', ...targets] as const) {
       assert.equal(c.active, 1);
     });
 
+    it('reads a place and claims an admitted turn in one step, or expires one left unclaimed too long', async () => {
+      const e = newEvent();
+      await openSale(store, e);
+      const r = rules({ maxActive: 2, claimMs: 1000, admitPerMinute: 6000, admissionMs: 5000 });
+      const ids = users(3, 'claimplace');
+      for (const u of ids) await joinOpen(store, e, u, T0, rules({ paused: true }));
+      assert.equal((await store.advance(e, T0 + 100, r)).admitted, 2);
+      const admitted = (await store.place(e, ids[0]!))!.mark;
+      assert.deepEqual(admitted, { kind: 'admitted', at: T0 + 100 });
+      // Claimed since its admission, from another process; reading it again changes nothing.
+      const claimed = await second.claimPlace(e, ids[0]!, T0 + 500, r);
+      assert.deepEqual(claimed, { number: 1, mark: { kind: 'claimed', at: T0 + 100 }, serving: 2 });
+      assert.deepEqual(await store.place(e, ids[0]!), claimed);
+      assert.deepEqual(await store.claimPlace(e, ids[0]!, T0 + 600, r), claimed);
+      // A waiting buyer's place is only read.
+      assert.deepEqual(await store.claimPlace(e, ids[2]!, T0 + 600, r), { number: 3, mark: { kind: 'none' }, serving: 2 });
+      // Unclaimed past claimMs: expired here and now, its slot freed at once.
+      assert.equal((await store.claimPlace(e, ids[1]!, T0 + 100 + 1000, r))!.mark.kind, 'expired');
+      let c = await store.counters(e);
+      assert.equal(c.noShows, 1);
+      assert.equal(c.active, 1);
+      // The claimed admission runs admissionMs from its admission, as claim makes it.
+      assert.equal((await store.advance(e, T0 + 5099, r)).expired, 0);
+      assert.equal((await store.advance(e, T0 + 5100, r)).expired, 1);
+      c = await store.counters(e);
+      assert.equal(c.timedOut, 1);
+      assert.equal(await store.claimPlace(e, 'usr_never_joined', T0, r), null);
+    });
+
     it('logs every admission, at once or by a step, in queue-number order after the shuffle', async () => {
       const e = newEvent();
       const early = users(40, 'log');

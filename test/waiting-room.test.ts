@@ -754,6 +754,11 @@ describe('waiting room stream cost', () => {
         placeReads += 1;
         return memory.place(eventId, userId);
       },
+      // The buyer's own reads (stream, GET /queue) read the place while claiming an admitted turn.
+      claimPlace: (eventId, userId, at, rules) => {
+        placeReads += 1;
+        return memory.claimPlace(eventId, userId, at, rules);
+      },
     };
     const clock = manualClock();
     const now = clock.now();

@@ -132,6 +132,21 @@ export function createMemoryStore(): WaitingRoomStore {
       return q ? placeOf(q, userId) : null;
     },
 
+    async claimPlace(eventId, userId, now, rules) {
+      const q = events.get(eventId);
+      if (!q) return null;
+      const mark = decodeMark(q.marks.get(userId));
+      if (mark.kind === 'admitted' && q.numbers.has(userId)) {
+        if (now >= mark.at + rules.claimMs) {
+          expire(q, userId);
+        } else {
+          q.marks.set(userId, `c${mark.at}`);
+          q.active.set(userId, mark.at + rules.admissionMs);
+        }
+      }
+      return placeOf(q, userId);
+    },
+
     async shuffle(eventId, seed: ShuffleSeed) {
       const q = queueOf(eventId);
       if (q.shuffled) return null;

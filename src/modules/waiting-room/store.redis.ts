@@ -18,6 +18,7 @@ const SCRIPTS = {
   leave: new URL('./lua/leave-queue.lua', import.meta.url),
   finish: new URL('./lua/finish-turn.lua', import.meta.url),
   readPlace: new URL('./lua/read-place.lua', import.meta.url),
+  claimPlace: new URL('./lua/claim-place.lua', import.meta.url),
   readCounters: new URL('./lua/read-counters.lua', import.meta.url),
   lease: new URL('./lua/renew-lease.lua', import.meta.url),
 };
@@ -71,6 +72,18 @@ export async function createRedisStore(redis: Redis, options: { ownsClient?: boo
       const reply = await run('readPlace', [k.meta, k.numbers, k.marks], [userId]);
       if (reply === NOT_IN_QUEUE) return null;
       if (!Array.isArray(reply)) throw new Error(`read-place: unexpected reply ${String(reply)}`);
+      return toPlace(reply[0], reply[1], reply[2]);
+    },
+
+    async claimPlace(eventId, userId, now, rules) {
+      const k = queueKeys(eventId);
+      const reply = await run(
+        'claimPlace',
+        [k.meta, k.numbers, k.marks, k.active],
+        [userId, now, rules.claimMs, rules.admissionMs],
+      );
+      if (reply === NOT_IN_QUEUE) return null;
+      if (!Array.isArray(reply)) throw new Error(`claim-place: unexpected reply ${String(reply)}`);
       return toPlace(reply[0], reply[1], reply[2]);
     },
 

@@ -230,12 +230,16 @@ export function createWaitingRoomService({ store, repo, signer, clock, log, sett
     }
   }
 
-  /** Reads a place; after onSaleAt a pre-queue place is first given its number by the (one) shuffle. */
-  async function readPlace(eventId: string, userId: string, s: Settings, now: number): Promise<Place | null> {
-    let place = await store.place(eventId, userId);
+  /**
+   * Reads a place; after onSaleAt a pre-queue place is first given its number by the (one) shuffle.
+   * `claim`: an admitted turn is claimed in the same store call (the buyer's own queue read).
+   */
+  async function readPlace(eventId: string, userId: string, s: Settings, now: number, claim = false): Promise<Place | null> {
+    const read = () => (claim ? store.claimPlace(eventId, userId, now, s.rules) : store.place(eventId, userId));
+    let place = await read();
     if (place && place.number === null && salePhase(s, now) !== 'pre' && salePhase(s, now) !== 'early') {
       await ensureShuffled(eventId);
-      place = await store.place(eventId, userId);
+      place = await read();
     }
     return place;
   }
@@ -259,9 +263,8 @@ export function createWaitingRoomService({ store, repo, signer, clock, log, sett
   async function readQueue(eventId: string, userId: string, options: { claim: boolean }) {
     const s = await settingsOf(eventId);
     const now = clock.now();
-    let place = await readPlace(eventId, userId, s, now);
+    const place = await readPlace(eventId, userId, s, now, options.claim);
     if (!place) throw notInQueue();
-    if (options.claim && place.mark.kind === 'admitted') place = await claimTurn(eventId, userId, place, now, s);
     return { place, view: viewOf(eventId, userId, place, s, await statusEntry(eventId, s), now) };
   }
 

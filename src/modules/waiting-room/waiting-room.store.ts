@@ -96,6 +96,11 @@ export interface WaitingRoomStore {
    * waiting are skipped without using the budget.
    */
   advance(eventId: string, now: number, rules: QueueRules): Promise<AdvanceResult>;
+  /**
+   * The buyer's place, with an admitted turn claimed first (as `claim` does; one unclaimed past
+   * claimMs is expired instead), in one atomic step: the buyer's own queue read. Null when never joined.
+   */
+  claimPlace(eventId: string, userId: string, now: number, rules: QueueRules): Promise<Place | null>;
   /** Marks an admitted buyer's turn as claimed (first queue read, hold or order). */
   claim(eventId: string, userId: string, now: number, rules: QueueRules): Promise<ClaimResult>;
   /** Leaves the queue for good; frees the active slot if admitted. False when never joined. */
