@@ -88,6 +88,17 @@ export function createMemoryStore(): WaitingRoomStore {
     return q.bucket;
   }
 
+  /** Claims a turn admitted at `at`, or expires it when claimMs has run out. */
+  function claimTurn(q: EventQueue, userId: string, at: number, now: number, rules: QueueRules): ClaimResult {
+    if (now >= at + rules.claimMs) {
+      expire(q, userId);
+      return 'expired';
+    }
+    q.marks.set(userId, `c${at}`);
+    q.active.set(userId, at + rules.admissionMs);
+    return 'ok';
+  }
+
   /** Ends an admission whose time ran out: an unclaimed one is a no-show. */
   function expire(q: EventQueue, userId: string) {
     const mark = q.marks.get(userId) ?? '';
@@ -136,14 +147,7 @@ export function createMemoryStore(): WaitingRoomStore {
       const q = events.get(eventId);
       if (!q) return null;
       const mark = decodeMark(q.marks.get(userId));
-      if (mark.kind === 'admitted' && q.numbers.has(userId)) {
-        if (now >= mark.at + rules.claimMs) {
-          expire(q, userId);
-        } else {
-          q.marks.set(userId, `c${mark.at}`);
-          q.active.set(userId, mark.at + rules.admissionMs);
-        }
-      }
+      if (mark.kind === 'admitted' && q.numbers.has(userId)) claimTurn(q, userId, mark.at, now, rules);
       return placeOf(q, userId);
     },
 
@@ -193,15 +197,7 @@ export function createMemoryStore(): WaitingRoomStore {
       const q = events.get(eventId);
       const mark = decodeMark(q?.marks.get(userId));
       if (!q) return 'not-admitted';
-      if (mark.kind === 'admitted') {
-        if (now >= mark.at + rules.claimMs) {
-          expire(q, userId);
-          return 'expired';
-        }
-        q.marks.set(userId, `c${mark.at}`);
-        q.active.set(userId, mark.at + rules.admissionMs);
-        return 'ok';
-      }
+      if (mark.kind === 'admitted') return claimTurn(q, userId, mark.at, now, rules);
       if (mark.kind === 'claimed') {
         if (now >= mark.at + rules.admissionMs) {
           expire(q, userId);
