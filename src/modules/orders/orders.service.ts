@@ -137,11 +137,17 @@ export function createOrdersService({ db, inventory, admission, clock, log, sche
     principal: Principal,
     id: string,
     allowStaff: boolean,
-    /** Already read (with `orderWithItems`), when the caller read it with something else. */
-    found?: { row: OrderRow; items: OrderItemRow[] } | null,
   ): Promise<{ row: OrderRow; items: OrderItemRow[] }> {
-    const order = found === undefined ? await repo.findWithItems(id) : (found ?? undefined);
-    return { row: await own(principal, order?.row, allowStaff), items: order?.items ?? [] };
+    return ownFound(principal, await repo.findWithItems(id), allowStaff);
+  }
+
+  /** As ownOrderWithItems, for an order already read (with `orderWithItems`, alongside something else). */
+  async function ownFound(
+    principal: Principal,
+    found: { row: OrderRow; items: OrderItemRow[] } | undefined,
+    allowStaff: boolean,
+  ): Promise<{ row: OrderRow; items: OrderItemRow[] }> {
+    return { row: await own(principal, found?.row, allowStaff), items: found?.items ?? [] };
   }
 
   async function own(principal: Principal, row: OrderRow | undefined, allowStaff: boolean): Promise<OrderRow> {
@@ -351,7 +357,7 @@ export function createOrdersService({ db, inventory, admission, clock, log, sche
     },
 
     ownOrder,
-    ownOrderWithItems,
+    ownFound,
 
     /**
      * The owner cancels a pending order; the event's organizer or an admin cancels any order,

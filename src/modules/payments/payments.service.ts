@@ -159,13 +159,12 @@ export function createPaymentsService(deps: PaymentsDeps) {
   /** `found`: the order with its items, read with the Idempotency-Key's claim. */
   async function pay(
     principal: Principal,
-    orderId: string,
     key: string,
     card: Card,
     keep: KeepReply,
     found: OrderWithItemsRow | undefined,
   ): Promise<StoredReply> {
-    const { row: order, items } = await orders.ownOrderWithItems(principal, orderId, false, withItems(found) ?? null);
+    const { row: order, items } = await orders.ownFound(principal, withItems(found), false);
     if (order.status === 'expired' || (order.status === 'pending' && order.expires_at.getTime() <= clock.now()))
       throw orderExpired();
     if (order.status !== 'pending') throw orderNotPayable(order.status);
@@ -226,7 +225,7 @@ export function createPaymentsService(deps: PaymentsDeps) {
       return idempotent<OrderWithItemsRow>(
         db,
         { userId: principal.userId, scope: `orders.pay:${orderId}`, key, hash },
-        (keep, found) => pay(principal, orderId, key, card, keep, found[0]),
+        (keep, found) => pay(principal, key, card, keep, found[0]),
         orderWithItems(orderId),
       );
     },

@@ -245,18 +245,6 @@ export function createWaitingRoomService({ store, repo, signer, clock, log, sett
   }
 
   /**
-   * Claims an admitted turn and returns the place as the claim left it: claimed (still since its
-   * admission) or expired, without reading the store again; read again only when the place
-   * changed meanwhile (the buyer left, say).
-   */
-  async function claimTurn(eventId: string, userId: string, place: Place, now: number, s: Settings): Promise<Place> {
-    const result = await store.claim(eventId, userId, now, s.rules);
-    if (result === 'ok' && place.mark.kind === 'admitted') return { ...place, mark: { kind: 'claimed', at: place.mark.at } };
-    if (result === 'expired') return { ...place, mark: { kind: 'expired' } };
-    return (await store.place(eventId, userId)) ?? place;
-  }
-
-  /**
    * The buyer's place as they see it. `claim`: this read is the buyer taking an admitted turn
    * (an authenticated queue read counts as showing up).
    */
@@ -359,7 +347,7 @@ export function createWaitingRoomService({ store, repo, signer, clock, log, sett
       }
       if (result.place.mark.kind === 'admitted') {
         // Admitted earlier by the ticker and back: the join's answer hands over the token, so they have shown up.
-        result = { created: result.created, place: await claimTurn(eventId, userId, result.place, now, s) };
+        result = { created: result.created, place: (await store.claimPlace(eventId, userId, now, s.rules)) ?? result.place };
       }
       if (phase === 'open' && result.place.number === null) {
         // Pre-queued before the sale opened and back before the shuffle ran: number them now.
