@@ -196,6 +196,36 @@ for (const shape of shapes) {
       assert.equal((await pay(buyer, o.id)).statusCode, 200);
     });
 
+    it("records each attempt as a payment of the order's amount, lets an admin pay a buyer's order, and opens none for a paid one", async () => {
+      const { buyer } = await holding(2);
+      const o = (await order(buyer)).json().order;
+      assert.equal((await pay(buyer, o.id, '4000000000000002')).statusCode, 402);
+      const admin = await makeUser(t.app, 'admin');
+      const res = await inject({
+        method: 'POST',
+        url: `/api/orders/${o.id}/pay`,
+        headers: { ...admin.auth, 'idempotency-key': key() },
+        payload: card(CARD.number),
+      });
+      assert.equal(res.statusCode, 200, res.body);
+      assert.equal(res.json().order.status, 'paid');
+      const payments = async () =>
+        t.db.query<{ status: string; amount: number; currency: string }>(
+          'SELECT status, amount, currency FROM payments WHERE order_id = $1 ORDER BY created_at',
+          [o.id],
+        );
+      const rows = await payments();
+      assert.deepEqual(
+        rows.map((r) => r.status),
+        ['declined', 'succeeded'],
+      );
+      for (const r of rows) assert.deepEqual({ amount: r.amount, currency: r.currency }, o.total);
+      const late = await pay(buyer, o.id);
+      assert.equal(late.statusCode, 409);
+      assert.equal(errorCode(late), 'ORDER_NOT_PAYABLE');
+      assert.equal((await payments()).length, 2);
+    });
+
     it('answers 202 for the asynchronous card and pays the order when the signed webhook arrives', async () => {
       const { buyer } = await holding(1);
       const o = (await order(buyer)).json().order;
@@ -544,6 +574,8 @@ for (const shape of shapes) {
       });
       assert.equal(late.statusCode, 410);
       assert.equal(errorCode(late), 'ORDER_EXPIRED');
+      // No payment was opened for the expired order: only the asynchronous one held back above.
+      assert.equal((await t.db.query('SELECT id FROM payments WHERE order_id = $1', [o.id])).length, 1);
 
       // Someone else buys the seat; then the held-back confirmation lands.
       const rival = await admit(t.app, second!, event.eventId);
