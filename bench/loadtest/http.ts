@@ -54,7 +54,10 @@ export const CACHED = ' (shared cache)';
  * The cache is a map of path to answer, not undici's cache interceptor: a CDN runs on machines of its
  * own, and the interceptor's general path (storing and replaying each answer as a stream) cost the
  * generator about 80 µs a hit — a tenth of its CPU in spike-10x, taken from the server it shares the
- * machine with. Only GETs without a body go through it.
+ * machine with. Only GETs without a body go through it, keyed by their path alone (`Vary` is not
+ * read: the buyers send each URL they poll with the same headers); a private GET that arrives
+ * while another for its path is on its way waits for that one's answer, finds it not to be shared
+ * and is then sent itself, as a CDN's collapsed requests are.
  */
 export function createClient(
   url: string,
@@ -82,7 +85,7 @@ export function createClient(
     raw: boolean,
   ): Promise<Answer> {
     const res = await pool.request({
-      method: method,
+      method,
       path,
       headers: body !== undefined ? { ...headers, 'content-type': 'application/json' } : headers,
       body: body !== undefined ? JSON.stringify(body) : undefined,
