@@ -56,6 +56,7 @@ function boundedCache<V>(max: number) {
   const map = new Map<string, V>();
   return {
     get: (key: string) => map.get(key),
+    delete: (key: string) => map.delete(key),
     set(key: string, value: V) {
       map.delete(key);
       map.set(key, value);
@@ -135,7 +136,7 @@ export function createCatalogService({ repo, transaction, clock }: CatalogDeps) 
   const layouts = boundedCache<VenueLayout>(8);
   const seatmaps = boundedCache<SeatmapEntry>(16);
   /** Event rows as the seat map read them (one read a second per event and process; see seatmapRow). */
-  const seatmapRows = new Map<string, { row: Promise<EventRow | undefined>; until: number }>();
+  const seatmapRows = boundedCache<{ row: Promise<EventRow | undefined>; until: number }>(SEATMAP_ROWS_KEPT);
 
   /**
    * The event row behind its seat map, read again at most once a second: every admitted buyer
@@ -146,7 +147,6 @@ export function createCatalogService({ repo, transaction, clock }: CatalogDeps) 
     const now = clock.now();
     const known = seatmapRows.get(eventId);
     if (known && known.until > now) return known.row;
-    if (seatmapRows.size >= SEATMAP_ROWS_KEPT) seatmapRows.clear();
     const row = repo.findEvent(eventId);
     const entry = { row, until: now + SEATMAP_ROW_TTL_MS };
     seatmapRows.set(eventId, entry);
