@@ -3,7 +3,8 @@
  * server started as child processes, then the invariants read from the database.
  *
  *   npm run loadtest -- --scenario seed-spike|spike-10x|stadium [--shape embedded|scale] [--buyers N]
- *                       [--api N] [--max-seconds S] [--connections C] [--profile ramp|spike|steady] [--arrival-seconds S]
+ *                       [--api N] [--max-seconds S] [--connections C] [--waiting-connections C]
+ *                       [--profile ramp|spike|steady] [--arrival-seconds S]
  *                       [--kill-api-at S]   (scale shape: SIGKILL one API process S seconds into the window)
  *                       [--think-seconds S] (a buyer's pause at each checkout decision; 0: back to back)
  *                       [--shared-cache on|off] (the waiting room's public status through a shared HTTP
@@ -90,6 +91,8 @@ const { values: args } = parseArgs({
     api: { type: 'string', default: '2' },
     'max-seconds': { type: 'string' },
     connections: { type: 'string', default: '128' },
+    // The waiting room's pool (joins and leaves); by default as many as --connections.
+    'waiting-connections': { type: 'string' },
     generators: { type: 'string', default: '1' },
     profile: { type: 'string' },
     'arrival-seconds': { type: 'string' },
@@ -103,7 +106,7 @@ const { values: args } = parseArgs({
 const base = SCENARIOS[args.scenario];
 if (!base || !['embedded', 'scale'].includes(args.shape)) {
   console.error(
-    `usage: npm run loadtest -- --scenario ${Object.keys(SCENARIOS).join('|')} [--shape embedded|scale] [--buyers N] [--think-seconds S] [--max-active N] [--admit-per-minute N]`,
+    `usage: npm run loadtest -- --scenario ${Object.keys(SCENARIOS).join('|')} [--shape embedded|scale] [--buyers N] [--think-seconds S] [--max-active N] [--admit-per-minute N] [--connections C] [--waiting-connections C]`,
   );
   process.exit(2);
 }
@@ -128,6 +131,11 @@ if (!(Number.isInteger(scenario.queue.maxActive) && scenario.queue.maxActive > 0
 }
 if (!(Number.isInteger(scenario.queue.admitPerMinute) && scenario.queue.admitPerMinute > 0)) {
   console.error('--admit-per-minute is a whole number above 0');
+  process.exit(2);
+}
+const connections = { checkout: Number(args.connections), waiting: Number(args['waiting-connections'] ?? args.connections) };
+if (!Object.values(connections).every((n) => Number.isInteger(n) && n > 0)) {
+  console.error('--connections and --waiting-connections are whole numbers above 0');
   process.exit(2);
 }
 // A shorter or longer window moves the sale's opening with it (the stadium's pre-queue stays a pre-queue).
@@ -222,7 +230,8 @@ async function run(
     const offsets = arrivals(scenario.profile, scenario.buyers, scenario.arrivalSeconds);
     const shareOf = (g: number): Share => ({
       url: server.url,
-      connections: Math.max(1, Math.round(Number(args.connections) / generatorCount)),
+      connections: Math.max(1, Math.round(connections.checkout / generatorCount)),
+      waitingConnections: Math.max(1, Math.round(connections.waiting / generatorCount)),
       sharedCache,
       scenario,
       venue,
@@ -461,6 +470,7 @@ const summary = {
     ? `on: kept as long as its Cache-Control allows, misses sent on the cache's own connections; answers from it count as "${CACHED.trim()}"`
     : 'off: every status poll reaches the server',
   'queue settings': JSON.stringify(scenario.queue),
+  'generator connections (checkout pool, waiting-room pool)': `${connections.checkout}, ${connections.waiting}`,
   'think time (s, at each of 3 checkout decisions)': `${scenario.thinkSeconds} (0.5-1.5 x)`,
   machine: `${os.cpus().length} CPUs, load average ${os
     .loadavg()

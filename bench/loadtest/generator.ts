@@ -12,8 +12,10 @@ import { createStats, round, type Stats, type StatsDump } from './stats.ts';
 
 export interface Share {
   url: string;
-  /** Per pool: one for the waiting room's requests, one for admitted buyers' checkouts. */
+  /** Connections of the admitted buyers' checkout pool. */
   connections: number;
+  /** Connections of the waiting room's pool (joins, leaves): browsers each have their own, so more than 128 is closer to them. */
+  waitingConnections: number;
   /** The public status polls pass through a shared HTTP cache with its own connections, as behind a CDN (see createClient). */
   sharedCache: boolean;
   scenario: Scenario;
@@ -43,7 +45,7 @@ export async function runShare(share: Share, stats: Stats): Promise<ShareResult>
   const t0 = fromEpoch(share.t0EpochMs);
   const venue = { ...share.venue, deadline: fromEpoch(share.deadlineEpochMs) };
   const deadline = () => venue.deadline;
-  const waiting = createClient(share.url, stats, deadline, share.connections);
+  const waiting = createClient(share.url, stats, deadline, share.waitingConnections);
   const clients = {
     waiting,
     checkout: createClient(share.url, stats, deadline, share.connections),
