@@ -426,6 +426,14 @@ const peakOrders = Math.max(0, ...series.map((s) => s.orders));
 const firstOrder = series.findIndex((s) => s.orders > 0);
 const lastOrder = series.length - 1 - [...series].reverse().findIndex((s) => s.orders > 0);
 const ordersTotal = series.reduce((sum, s) => sum + s.orders, 0);
+// After the arrival spike: from the first second after the last arrival in which no request waited
+// in the generator for a connection, to the sell-out (else the window's end). While a spike's joins
+// arrive they queue and slow everything; this is the sale once they are through.
+const settledAt = series.findIndex((s) => s.t >= Math.ceil(scenario.arrivalSeconds) && s.clientQueued === 0);
+const settledUntilMs = r.stats.soldOutAt ?? r.windowSeconds * 1000;
+const afterSpike =
+  settledAt >= 0 && settledAt * 1000 < settledUntilMs ? r.stats.endpointsBetween(settledAt * 1000, settledUntilMs) : null;
+const slowestAfterSpike = afterSpike ? Object.entries(afterSpike).sort(([, a], [, b]) => b.p99 - a.p99)[0] : undefined;
 const summary = {
   scenario: scenario.name,
   shape: shape === 'scale' ? `scale (${args.api} API + 1 worker, PostgreSQL, Redis, RabbitMQ)` : 'embedded (PGlite, memory)',
@@ -439,6 +447,10 @@ const summary = {
   'orders/s (mean while ordering)':
     lastOrder >= firstOrder && firstOrder >= 0 ? round(ordersTotal / (lastOrder - firstOrder + 1)) : 0,
   'orders/s (peak second)': peakOrders,
+  'after the arrival spike (from the first second after the arrivals with no request waiting in the generator, to the sell-out)':
+    afterSpike && slowestAfterSpike
+      ? `${settledAt}-${round(settledUntilMs / 1000)} s: highest p99 ${slowestAfterSpike[1].p99} ms (${slowestAfterSpike[0]})`
+      : 'never settled before the sell-out',
   'admitted (seen by buyers)': r.records.filter((b) => b.admitted).length,
   'admissions logged': r.sold.admissionsLogged,
   outcomes: JSON.stringify(outcomes),
@@ -495,6 +507,12 @@ for (const name of [...new Set([...Object.keys(endpoints), ...Object.keys(r.serv
     `  ${name.padEnd(24)} ${cell(e?.count, 8)} ${cell(e?.errors, 7)} ${cell(e?.p50, 8)} ${cell(e?.p99, 8)}   ${cell(own?.count, 16)} ${cell(own?.p50Ms, 8)} ${cell(own?.p99Ms, 8)}`,
   );
 }
+if (afterSpike)
+  console.log(
+    `  after the arrival spike, p50 / p99 ms: ${Object.entries(afterSpike)
+      .map(([name, e]) => `${name} ${e.p50} / ${e.p99}`)
+      .join('; ')}`,
+  );
 for (const p of r.processes) console.log(`  process ${p.role} (${p.pid}): peak RSS ${p.peakRssMb} MB, CPU ${p.cpuSeconds} s`);
 if (r.pgActivity) {
   const a = r.pgActivity;
@@ -517,6 +535,7 @@ await writeFile(
       settings,
       verification: r.verification,
       endpoints,
+      afterSpike: afterSpike ? { fromSeconds: settledAt, toSeconds: round(settledUntilMs / 1000), endpoints: afterSpike } : null,
       serverLatency: r.serverLatency,
       processes: r.processes,
       services: r.services,

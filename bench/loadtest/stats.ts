@@ -29,9 +29,17 @@ export interface EndpointSummary {
   statuses: Record<string, number>;
 }
 
+/** An endpoint's requests: each one's latency (ms) and when it was answered (ms after t0), in step. */
+interface EndpointSamples {
+  latencies: number[];
+  at: number[];
+  errors: number;
+  statuses: Record<string, number>;
+}
+
 export interface StatsDump {
   seconds: Second[];
-  endpoints: Record<string, { latencies: number[]; errors: number; statuses: Record<string, number> }>;
+  endpoints: Record<string, EndpointSamples>;
   counters: Record<string, number>;
   soldOutAt: number | undefined;
 }
@@ -50,7 +58,8 @@ const emptySecond = (): Second => ({
 
 export function createStats(t0: number) {
   const seconds: Second[] = [];
-  const endpoints = new Map<string, { latencies: number[]; errors: number; statuses: Record<string, number> }>();
+  const endpoints = new Map<string, EndpointSamples>();
+  const newSamples = (): EndpointSamples => ({ latencies: [], at: [], errors: 0, statuses: {} });
   const counters: Record<string, number> = {};
   let soldOutAt: number | undefined;
 
@@ -66,10 +75,12 @@ export function createStats(t0: number) {
     /** One request's outcome; `status` 0 is a network error or a timeout. */
     request(endpoint: string, status: number, ms: number) {
       let e = endpoints.get(endpoint);
-      if (!e) endpoints.set(endpoint, (e = { latencies: [], errors: 0, statuses: {} }));
+      if (!e) endpoints.set(endpoint, (e = newSamples()));
+      const now = performance.now();
       e.latencies.push(ms);
+      e.at.push(now - t0);
       e.statuses[status] = (e.statuses[status] ?? 0) + 1;
-      const s = at();
+      const s = at(now);
       s.requests += 1;
       s.latencies.push(ms);
       if (status === 0 || status >= 500) {
@@ -99,8 +110,9 @@ export function createStats(t0: number) {
     absorb(d: StatsDump) {
       for (const [name, theirs] of Object.entries(d.endpoints)) {
         let e = endpoints.get(name);
-        if (!e) endpoints.set(name, (e = { latencies: [], errors: 0, statuses: {} }));
+        if (!e) endpoints.set(name, (e = newSamples()));
         for (const ms of theirs.latencies) e.latencies.push(ms);
+        for (const ms of theirs.at) e.at.push(ms);
         e.errors += theirs.errors;
         for (const [status, n] of Object.entries(theirs.statuses)) e.statuses[status] = (e.statuses[status] ?? 0) + n;
       }
@@ -118,7 +130,8 @@ export function createStats(t0: number) {
     endpoints(): Record<string, EndpointSummary> {
       const out: Record<string, EndpointSummary> = {};
       for (const [name, e] of [...endpoints].sort(([a], [b]) => a.localeCompare(b))) {
-        const sorted = e.latencies.sort((a, b) => a - b);
+        // A copy: `latencies` stays in step with `at`.
+        const sorted = [...e.latencies].sort((a, b) => a - b);
         out[name] = {
           count: sorted.length,
           errors: e.errors,
@@ -127,6 +140,16 @@ export function createStats(t0: number) {
           max: round(sorted.at(-1) ?? 0),
           statuses: e.statuses,
         };
+      }
+      return out;
+    },
+    /** Per endpoint, the requests answered from `fromMs` to before `toMs` (ms after t0); endpoints with none are left out. */
+    endpointsBetween(fromMs: number, toMs: number): Record<string, { count: number; p50: number; p99: number }> {
+      const out: Record<string, { count: number; p50: number; p99: number }> = {};
+      for (const [name, e] of [...endpoints].sort(([a], [b]) => a.localeCompare(b))) {
+        const sorted = e.latencies.filter((_, i) => e.at[i]! >= fromMs && e.at[i]! < toMs).sort((a, b) => a - b);
+        if (sorted.length > 0)
+          out[name] = { count: sorted.length, p50: round(percentile(sorted, 50)), p99: round(percentile(sorted, 99)) };
       }
       return out;
     },

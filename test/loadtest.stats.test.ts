@@ -1,0 +1,52 @@
+// The load test's statistics: an endpoint's figures over a stretch of the window (the sale after the
+// arrival spike) count only the requests answered in it, and the whole run's figures stay whole.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { createStats } from '../bench/loadtest/stats.ts';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('load test: statistics over a stretch of the window', () => {
+  it('keeps to the requests answered between the two times, per endpoint', async () => {
+    const t0 = performance.now();
+    const stats = createStats(t0);
+    stats.request('GET /a', 200, 900);
+    stats.request('GET /a', 200, 800);
+    stats.request('GET /b', 200, 700);
+    await sleep(20);
+    const boundary = performance.now() - t0;
+    await sleep(20);
+    stats.request('GET /a', 200, 30);
+    stats.request('GET /a', 200, 10);
+    stats.request('GET /a', 500, 20);
+
+    // The whole run first: its sort must not separate a latency from its time.
+    const whole = stats.endpoints();
+    assert.equal(whole['GET /a']!.count, 5);
+    assert.equal(whole['GET /a']!.p99, 900);
+    assert.equal(whole['GET /a']!.errors, 1);
+
+    const later = stats.endpointsBetween(boundary, Number.POSITIVE_INFINITY);
+    assert.deepEqual(Object.keys(later), ['GET /a'], 'an endpoint with nothing answered in the stretch is left out');
+    assert.deepEqual(later['GET /a'], { count: 3, p50: 20, p99: 30 });
+
+    const earlier = stats.endpointsBetween(0, boundary);
+    assert.deepEqual(earlier['GET /a'], { count: 2, p50: 900, p99: 900 });
+    assert.deepEqual(earlier['GET /b'], { count: 1, p50: 700, p99: 700 });
+  });
+
+  it('merges another generator’s requests with their times', async () => {
+    const t0 = performance.now();
+    const mine = createStats(t0);
+    const theirs = createStats(t0);
+    theirs.request('PUT /hold', 200, 40);
+    await sleep(20);
+    const boundary = performance.now() - t0;
+    await sleep(20);
+    theirs.request('PUT /hold', 200, 60);
+    mine.request('PUT /hold', 200, 50);
+    mine.absorb(theirs.dump());
+    assert.equal(mine.endpoints()['PUT /hold']!.count, 3);
+    assert.deepEqual(mine.endpointsBetween(boundary, Number.POSITIVE_INFINITY)['PUT /hold'], { count: 2, p50: 60, p99: 60 });
+  });
+});
