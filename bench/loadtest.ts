@@ -433,6 +433,9 @@ const settledAt = series.findIndex((s) => s.t >= Math.ceil(scenario.arrivalSecon
 const settledUntilMs = r.stats.soldOutAt ?? r.windowSeconds * 1000;
 const afterSpike =
   settledAt >= 0 && settledAt * 1000 < settledUntilMs ? r.stats.endpointsBetween(settledAt * 1000, settledUntilMs) : null;
+const afterSpikeReport = afterSpike
+  ? { fromSeconds: settledAt, toSeconds: round(settledUntilMs / 1000), endpoints: afterSpike }
+  : null;
 const slowestAfterSpike = afterSpike ? Object.entries(afterSpike).sort(([, a], [, b]) => b.p99 - a.p99)[0] : undefined;
 const summary = {
   scenario: scenario.name,
@@ -535,7 +538,7 @@ await writeFile(
       settings,
       verification: r.verification,
       endpoints,
-      afterSpike: afterSpike ? { fromSeconds: settledAt, toSeconds: round(settledUntilMs / 1000), endpoints: afterSpike } : null,
+      afterSpike: afterSpikeReport,
       serverLatency: r.serverLatency,
       processes: r.processes,
       services: r.services,
@@ -556,6 +559,7 @@ await writeFile(
     verification: { ...r.verification },
     endpoints,
     serverLatency: r.serverLatency,
+    afterSpike: afterSpikeReport,
     processes: r.processes,
     pgActivity: r.pgActivity,
     series,

@@ -66,6 +66,12 @@ export interface ReportInput {
   endpoints: Record<string, { count: number; errors: number; p50: number; p99: number; max: number }>;
   /** The API processes' own answer times per endpoint (their request histograms). */
   serverLatency: Record<string, ServerLatency>;
+  /** The buyers' view after the arrival spike (see the summary), or null when it never settled. */
+  afterSpike: {
+    fromSeconds: number;
+    toSeconds: number;
+    endpoints: Record<string, { count: number; p50: number; p99: number }>;
+  } | null;
   processes: { role: string; pid: number; peakRssMb: number; cpuSeconds: number }[];
   /** What PostgreSQL's connections were doing during the window (the scale shape only). */
   pgActivity?: PgActivity;
@@ -133,6 +139,15 @@ quantiles estimated within the histogram's buckets).</p>${table(
     }),
     ['endpoint', 'requests', 'errors', 'p50 ms', 'p99 ms', 'max ms', 'server: requests', 'server p50 ms', 'server p99 ms'],
   )}
+<h2>After the arrival spike</h2>${
+    r.afterSpike
+      ? `<p>As the buyers saw them, from ${r.afterSpike.fromSeconds} s (the first second after the arrivals in which no
+request waited in the load generator for a connection) to ${r.afterSpike.toSeconds} s (the sell-out, or the window's end).</p>${table(
+          Object.entries(r.afterSpike.endpoints).map(([name, e]) => [name, e.count, e.p50, e.p99]),
+          ['endpoint', 'requests', 'p50 ms', 'p99 ms'],
+        )}`
+      : '<p>Never settled before the sell-out: requests waited in the load generator for a connection every second from the arrivals on.</p>'
+  }
 <h2>Processes</h2>${table(
     r.processes.map((p) => [p.role, p.pid, p.peakRssMb, p.cpuSeconds]),
     ['process', 'pid', 'peak RSS MB', 'CPU s (window)'],
