@@ -4,7 +4,7 @@
  *
  *   npm run loadtest -- --scenario seed-spike|spike-10x|stadium [--shape embedded|scale] [--buyers N]
  *                       [--api N] [--max-seconds S] [--connections C] [--waiting-connections C]
- *                       [--profile ramp|spike|steady] [--arrival-seconds S]
+ *                       [--profile ramp|spike|steady] [--arrival-seconds S] [--admission-backoff-ms MS]
  *                       [--kill-api-at S]   (scale shape: SIGKILL one API process S seconds into the window)
  *                       [--think-seconds S] (a buyer's pause at each checkout decision; 0: back to back)
  *                       [--shared-cache on|off] (the waiting room's public status through a shared HTTP
@@ -93,6 +93,7 @@ const { values: args } = parseArgs({
     connections: { type: 'string', default: '128' },
     // The waiting room's pool (joins and leaves); by default as many as --connections.
     'waiting-connections': { type: 'string' },
+    'admission-backoff-ms': { type: 'string' },
     generators: { type: 'string', default: '1' },
     profile: { type: 'string' },
     'arrival-seconds': { type: 'string' },
@@ -134,6 +135,10 @@ if (!(Number.isInteger(scenario.queue.admitPerMinute) && scenario.queue.admitPer
   process.exit(2);
 }
 const connections = { checkout: Number(args.connections), waiting: Number(args['waiting-connections'] ?? args.connections) };
+if (args['admission-backoff-ms'] !== undefined && !/^\d+$/.test(args['admission-backoff-ms'])) {
+  console.error('--admission-backoff-ms is a whole number of milliseconds');
+  process.exit(2);
+}
 if (!Object.values(connections).every((n) => Number.isInteger(n) && n > 0)) {
   console.error('--connections and --waiting-connections are whole numbers above 0');
   process.exit(2);
@@ -164,6 +169,8 @@ const serverEnv = {
   TICKETMAX_RATE_LIMIT_ALLOW: '127.0.0.1',
   LOG_LEVEL: 'warn',
   PORT: '0',
+  // Admission back-off (src/modules/waiting-room/backoff.ts): off unless asked for.
+  ...(args['admission-backoff-ms'] !== undefined ? { TICKETMAX_ADMISSION_BACKOFF_MS: args['admission-backoff-ms'] } : {}),
 };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -485,6 +492,7 @@ const summary = {
     ? `on: kept as long as its Cache-Control allows, misses sent on the cache's own connections; answers from it count as "${CACHED.trim()}"`
     : 'off: every status poll reaches the server',
   'queue settings': JSON.stringify(scenario.queue),
+  'admission back-off (API event loop late by, ms)': args['admission-backoff-ms'] ?? 'off',
   'generator connections (checkout pool, waiting-room pool)': `${connections.checkout}, ${connections.waiting}`,
   'think time (s, at each of 3 checkout decisions)': `${scenario.thinkSeconds} (0.5-1.5 x)`,
   machine: `${os.cpus().length} CPUs, load average ${os

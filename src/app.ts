@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { BlockList, isIPv4 } from 'node:net';
 import cookie from '@fastify/cookie';
 import rateLimit from '@fastify/rate-limit';
@@ -33,6 +34,8 @@ import {
 import { opsRoutes, type ReadinessCheck } from './modules/ops/ops.routes.ts';
 import { registerBusinessMetrics } from './modules/ops/business-metrics.ts';
 import {
+  createAdmissionGovernor,
+  createLoadSensor,
   createMemoryStore,
   createRedisStore,
   createAdmissionRecorder,
@@ -151,6 +154,15 @@ export async function buildApp(deps: AppDeps) {
     log: app.log,
     recorder,
     onFinished: (eventId, retainMs) => inventory.retire(eventId, retainMs),
+    governor: config.admissionBackoffMs > 0 ? createAdmissionGovernor(config.admissionBackoffMs) : undefined,
+  });
+  // Admission back-off: each API process reports how late its event loop runs, for the ticker.
+  const loadSensor = config.admissionBackoffMs > 0 && config.roles.includes('api') ? createLoadSensor() : undefined;
+  const loadSource = `${hostname()}:${process.pid}`;
+  loadSensor?.start((delayMs) => {
+    queueStore
+      .reportLoad(loadSource, delayMs, clock.now())
+      .catch((err: unknown) => app.log.warn({ err }, 'load report for admission back-off failed'));
   });
   metrics.gauge(
     'ticketmax_queue_buyers',
@@ -364,6 +376,7 @@ export async function buildApp(deps: AppDeps) {
     await broker?.stopConsuming();
     for (const worker of workers) await worker.stop();
     await guard.stop();
+    loadSensor?.stop();
     await ticker.stop();
     await queueStore.close();
     await inventory.close();

@@ -27,6 +27,11 @@ export interface Config {
   readonly logLevel: string;
   /** Trust X-Forwarded-For from a load balancer in front (needed for per-IP rate limits there). */
   readonly trustProxy: boolean;
+  /**
+   * Admission back-off: the API processes' event-loop delay (ms, 99th percentile over half a second)
+   * above which the ticker slows admission; 0 turns it off.
+   */
+  readonly admissionBackoffMs: number;
   readonly roles: readonly Role[];
   /** True when no DATABASE_URL is given: PGlite, memory stores, in-process jobs. */
   readonly embedded: boolean;
@@ -164,6 +169,7 @@ export function loadConfig(env: Env = process.env): Config {
     loginsPerMinute: integer(env, 'TICKETMAX_LOGINS_PER_MINUTE', 20, 1, 100_000),
     logLevel,
     trustProxy: bool(env, 'TICKETMAX_TRUST_PROXY', false),
+    admissionBackoffMs: integer(env, 'TICKETMAX_ADMISSION_BACKOFF_MS', 0, 0, 60_000),
     roles: Object.freeze(roles as Role[]),
     embedded,
   });

@@ -41,6 +41,7 @@ describe('loadConfig', () => {
     assert.equal(config.loginsPerMinute, 20);
     assert.equal(config.logLevel, 'info');
     assert.equal(config.trustProxy, false);
+    assert.equal(config.admissionBackoffMs, 0, 'admission back-off off');
     assert.deepEqual(config.roles, ['api', 'ticker', 'expiry', 'outbox']);
   });
 
@@ -65,6 +66,7 @@ describe('loadConfig', () => {
       TICKETMAX_LOGINS_PER_MINUTE: '300',
       METRICS_TOKEN: 'tok',
       TICKETMAX_TRUST_PROXY: 'yes',
+      TICKETMAX_ADMISSION_BACKOFF_MS: '80',
       TICKETMAX_ROLES: 'api',
       TICKETMAX_ADMIN_EMAIL: 'Root@Example.test',
       TICKETMAX_ADMIN_PASSWORD: 'long-enough',
@@ -78,6 +80,7 @@ describe('loadConfig', () => {
     assert.equal(config.loginsPerMinute, 300);
     assert.equal(config.metricsToken, 'tok');
     assert.equal(config.trustProxy, true);
+    assert.equal(config.admissionBackoffMs, 80);
     assert.deepEqual(config.roles, ['api']);
     assert.equal(config.adminEmail, 'root@example.test');
   });
@@ -102,6 +105,8 @@ describe('loadConfig', () => {
   it('stops on a TICKETMAX_DEMO that is neither true nor false', () =>
     assertRefuses({ TICKETMAX_DEMO: 'maybe' }, 'TICKETMAX_DEMO'));
   it('stops on an unknown LOG_LEVEL', () => assertRefuses({ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'));
+  it('stops on a TICKETMAX_ADMISSION_BACKOFF_MS that is not a whole number of ms', () =>
+    assertRefuses({ TICKETMAX_ADMISSION_BACKOFF_MS: '-5' }, 'TICKETMAX_ADMISSION_BACKOFF_MS'));
   it('stops on a TICKETMAX_RATE_LIMIT_ALLOW entry that is no address', () => {
     assertRefuses({ TICKETMAX_RATE_LIMIT_ALLOW: '1.2.3' }, 'TICKETMAX_RATE_LIMIT_ALLOW');
     assertRefuses({ TICKETMAX_RATE_LIMIT_ALLOW: '127.0.0.1,10.0.0.0/33' }, 'TICKETMAX_RATE_LIMIT_ALLOW');

@@ -426,6 +426,22 @@ for (const target of ['memory', ...targets] as const) {
       },
     );
 
+    it("keeps each API process's latest load report, for admission back-off, and gives the highest recent one", async () => {
+      const now = T0 + 5_000_000;
+      const [a, b] = users(2, 'api');
+      await store.highestLoad(now + 1e9, 0); // drops whatever an earlier run left
+      assert.equal(await second.highestLoad(now, 2000), null, 'nobody reported');
+      await store.reportLoad(a!, 40, now - 500);
+      await second.reportLoad(b!, 120, now - 2500);
+      assert.equal(await second.highestLoad(now, 2000), 40, 'a report older than the age given does not count');
+      await store.reportLoad(b!, 90, now);
+      assert.equal(await store.highestLoad(now, 2000), 90, "each process's latest report, the highest of them");
+      await second.reportLoad(a!, 10, now);
+      assert.equal(await store.highestLoad(now, 2000), 90);
+      assert.equal(await store.highestLoad(now + 2001, 2000), null, 'every report stale: none');
+      assert.equal(await second.highestLoad(now, 2000), null, 'and the stale reports are gone');
+    });
+
     it('keeps the set of events with a queue', async () => {
       const e = newEvent();
       await store.addQueue(e);

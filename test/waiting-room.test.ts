@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { buildApp, type App } from '../src/app.ts';
 import type { Db } from '../src/platform/db.ts';
 import {
+  createAdmissionGovernor,
   createMemoryStore,
   createTicker,
   createWaitingRoomService,
@@ -890,5 +891,57 @@ describe('retiring a finished event', () => {
     assert.deepEqual(await store.queues(), ['evt_live'], 'a failing read retires nothing');
     await otherProcess(async () => undefined).tick(clock.now());
     assert.deepEqual(await store.queues(), [], 'an event the database does not have is unregistered');
+  });
+});
+
+describe('admission back-off', () => {
+  it('admits more slowly while an API process reports its event loop running late, and recovers once it does not', async () => {
+    const store = createMemoryStore();
+    const clock = manualClock();
+    const row = settingsRow(clock.now(), { id: 'evt_backoff', admit_per_minute: 600, max_active: 10_000 });
+    const service = serviceOn(store, clock, async () => row);
+    const ticker = createTicker({ service, store, clock, log: { warn: () => undefined }, governor: createAdmissionGovernor(50) });
+    for (let i = 0; i < 400; i++) await service.join('evt_backoff', `usr_backoff_${i}`);
+    const serving = async () => (await store.counters('evt_backoff')).serving;
+    /** Admissions over `seconds` of 200 ms ticker steps; `load` (ms late) reported by one API process before each step. */
+    async function admittedOver(seconds: number, load?: number) {
+      const from = await serving();
+      for (let step = 0; step < seconds * 5; step++) {
+        clock.advance(200);
+        if (load !== undefined) await store.reportLoad('api-1', load, clock.now());
+        await ticker.tick(clock.now());
+      }
+      return (await serving()) - from;
+    }
+    await ticker.tick(clock.now());
+
+    const calm = await admittedOver(5, 5);
+    assert.ok(calm >= 49 && calm <= 51, `10 a second while the API processes keep up (${calm} in 5 s)`);
+    const overloaded = await admittedOver(5, 300);
+    assert.ok(overloaded <= 12, `halved each step down to a twentieth while they run late (${overloaded} in 5 s)`);
+    assert.ok(overloaded >= 1, 'never stopped altogether');
+    // The reports stop (the process is gone, or quiet): stale after 2 s, then a tenth of the rate back each step.
+    await admittedOver(4);
+    const recovered = await admittedOver(2);
+    assert.ok(recovered >= 19 && recovered <= 21, `the full rate again (${recovered} in 2 s)`);
+    assert.equal((await store.counters('evt_backoff')).active, await serving(), 'every admission is counted as active');
+  });
+
+  it('leaves admission alone without a governor, whatever the load board says', async () => {
+    const store = createMemoryStore();
+    const clock = manualClock();
+    const row = settingsRow(clock.now(), { id: 'evt_no_backoff', admit_per_minute: 600, max_active: 10_000 });
+    const service = serviceOn(store, clock, async () => row);
+    const ticker = createTicker({ service, store, clock, log: { warn: () => undefined } });
+    for (let i = 0; i < 200; i++) await service.join('evt_no_backoff', `usr_nb_${i}`);
+    await ticker.tick(clock.now());
+    const from = (await store.counters('evt_no_backoff')).serving;
+    for (let step = 0; step < 25; step++) {
+      clock.advance(200);
+      await store.reportLoad('api-1', 5000, clock.now());
+      await ticker.tick(clock.now());
+    }
+    const admitted = (await store.counters('evt_no_backoff')).serving - from;
+    assert.ok(admitted >= 49 && admitted <= 51, `10 a second (${admitted} in 5 s)`);
   });
 });

@@ -1,5 +1,5 @@
 import type { LuaReply, Redis } from '../../platform/redis.ts';
-import { queueKeys, QUEUES_KEY } from './keys.ts';
+import { LOAD_KEY, queueKeys, QUEUES_KEY } from './keys.ts';
 import type { ShuffleSeed } from './shuffle.ts';
 import {
   type ClaimResult,
@@ -165,6 +165,23 @@ export async function createRedisStore(redis: Redis, options: { ownsClient?: boo
     async expireQueue(eventId, afterMs) {
       const keys = Object.values(queueKeys(eventId));
       await Promise.all(keys.map((key) => redis.client.pExpire(key, Math.max(1, Math.round(afterMs)))));
+    },
+    async reportLoad(source, delayMs, now) {
+      await redis.client.hSet(LOAD_KEY, source, `${delayMs}:${now}`);
+    },
+    async highestLoad(now, maxAgeMs) {
+      const reports = await redis.client.hGetAll(LOAD_KEY);
+      let highest: number | null = null;
+      const stale: string[] = [];
+      for (const [source, value] of Object.entries(reports)) {
+        const [delay, at] = value.split(':').map(Number);
+        if (delay === undefined || at === undefined || !Number.isFinite(delay) || !Number.isFinite(at) || now - at > maxAgeMs)
+          stale.push(source);
+        else highest = Math.max(highest ?? 0, delay);
+      }
+      // A process that stopped reporting (stopped, or killed) leaves its last report: dropped here.
+      if (stale.length > 0) await redis.client.hDel(LOAD_KEY, stale);
+      return highest;
     },
     ping: () => redis.ping(),
     async close() {

@@ -410,14 +410,19 @@ export function createWaitingRoomService({ store, repo, signer, clock, log, sett
      * One ticker step for one event: shuffles the pre-queue once the sale opens, expires
      * admissions past their deadline and admits the next buyers. The caller holds the lease.
      */
-    async tickEvent(eventId: string, now: number) {
+    /** One ticker step for the event; `rateFactor` (admission back-off, 0–1) scales its admission rate. */
+    async tickEvent(eventId: string, now: number, rateFactor = 1) {
       const s = await settingsOf(eventId);
       const phase = salePhase(s, now);
       if (phase === 'early' || phase === 'pre') return { admitted: 0, expired: 0 };
       await ensureShuffled(eventId);
       // After the sale closes, and while nothing is left to hold, nobody more is admitted; admissions still run out.
       const wait = phase !== 'open' || (await statusEntry(eventId, s)).soldOut;
-      const rules = wait ? { ...s.rules, paused: true } : s.rules;
+      const rules = wait
+        ? { ...s.rules, paused: true }
+        : rateFactor < 1
+          ? { ...s.rules, admitPerMinute: s.rules.admitPerMinute * rateFactor }
+          : s.rules;
       const result = await store.advance(eventId, now, rules);
       if (result.admitted > 0 || result.expired > 0) statusCache.delete(eventId);
       return result;

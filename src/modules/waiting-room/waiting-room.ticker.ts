@@ -4,6 +4,7 @@ import type { Clock } from '../../platform/clock.ts';
 import type { WaitingRoomService } from './waiting-room.service.ts';
 import type { AdmissionRecorder } from './waiting-room.admissions.ts';
 import type { WaitingRoomStore } from './waiting-room.store.ts';
+import type { AdmissionGovernor } from './backoff.ts';
 
 export interface TickerDeps {
   service: WaitingRoomService;
@@ -20,7 +21,12 @@ export interface TickerDeps {
   retainMs?: number;
   /** Called once an event is over and its queue retired (the inventory lets its hot state go too). */
   onFinished?: (eventId: string, retainMs: number) => Promise<void>;
+  /** Admission back-off (backoff.ts): each step's admission rate is scaled by the factor it gives for the API processes' load. */
+  governor?: AdmissionGovernor;
 }
+
+/** Load reports older than this are a process that stopped reporting. */
+const LOAD_MAX_AGE_MS = 2000;
 
 /**
  * The admission ticker (role 'ticker'): every intervalMs, for each event with a queue, it takes
@@ -34,6 +40,7 @@ export function createTicker({
   log,
   recorder,
   onFinished,
+  governor,
   intervalMs = 200,
   leaseMs = 2000,
   retainMs = 3_600_000,
@@ -46,6 +53,8 @@ export function createTicker({
 
   async function tickAll(now = clock.now()) {
     const events = await store.queues();
+    // One reading of the load board a step, for every event this ticker leads.
+    const factor = governor && events.length > 0 ? governor.update(await store.highestLoad(now, LOAD_MAX_AGE_MS)) : 1;
     for (const eventId of events) {
       try {
         const finished = await service.finishedLongAgo(eventId, now);
@@ -64,7 +73,7 @@ export function createTicker({
           continue;
         }
         led.add(eventId);
-        await service.tickEvent(eventId, now);
+        await service.tickEvent(eventId, now, factor);
         await recorder?.record(eventId);
       } catch (err) {
         log.warn({ err, eventId }, 'queue tick failed');
