@@ -336,6 +336,8 @@ export async function buildApp(deps: AppDeps) {
 
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
+    // A stream's "answer" lasts as long as the buyer listens: not an answer time.
+    if (loadSensor && !route.endsWith('/stream')) loadSensor.answered(reply.elapsedTime);
     metrics.httpDuration.observe(
       { method: request.method, route, status: `${Math.floor(reply.statusCode / 100)}xx` },
       reply.elapsedTime / 1000,

@@ -3,23 +3,24 @@ import { describe, it } from 'node:test';
 import { createAdmissionGovernor, createLoadSensor } from './backoff.ts';
 
 describe('admission back-off governor', () => {
-  it('halves the rate for each step above the threshold, down to the floor, and brings it back a tenth a step', () => {
+  it('takes a quarter off for each step above the threshold, down to the floor, and gives a fiftieth back each step', () => {
     const governor = createAdmissionGovernor(100);
     assert.equal(governor.update(50), 1, 'under the threshold: the full rate');
     assert.equal(governor.update(null), 1, 'no report: the full rate');
     assert.equal(governor.update(100), 1, 'at the threshold: still the full rate');
-    assert.equal(governor.update(101), 0.5);
-    assert.equal(governor.update(400), 0.25);
-    for (let i = 0; i < 10; i++) governor.update(400);
+    assert.equal(governor.update(101), 0.75);
+    assert.equal(governor.update(400), 0.5625);
+    for (let i = 0; i < 20; i++) governor.update(400);
     assert.equal(governor.update(400), 0.05, 'never below the floor');
-    const back = Array.from({ length: 10 }, () => governor.update(20));
-    assert.ok(Math.abs(back[0]! - 0.15) < 1e-9);
-    assert.equal(back[9], 1, 'the full rate after ten calm steps');
+    const back = Array.from({ length: 48 }, () => governor.update(20));
+    assert.ok(Math.abs(back[0]! - 0.07) < 1e-9);
+    assert.ok(back[46]! < 1);
+    assert.equal(back[47], 1, 'the full rate after 48 calm steps');
     assert.equal(governor.update(0), 1, 'and no higher');
   });
 
   it('takes its floor and recovery step from the options', () => {
-    const governor = createAdmissionGovernor(10, { floor: 0.2, recovery: 0.5 });
+    const governor = createAdmissionGovernor(10, { floor: 0.2, decrease: 0.5, recovery: 0.5 });
     governor.update(50);
     governor.update(50);
     assert.equal(governor.update(50), 0.2);
@@ -29,7 +30,7 @@ describe('admission back-off governor', () => {
 });
 
 describe('event-loop load sensor', () => {
-  it('reads how late the event loop ran: about the length of a block of synchronous work', async () => {
+  it('reads how late the event loop ran (about the length of a block of synchronous work) or the slowest answers', async () => {
     const sensor = createLoadSensor(300);
     const readings: number[] = [];
     sensor.start((ms) => readings.push(ms));
@@ -37,10 +38,21 @@ describe('event-loop load sensor', () => {
     // Hold the event loop for 120 ms: the next reading must see it.
     const until = performance.now() + 120;
     while (performance.now() < until);
-    await new Promise((resolve) => setTimeout(resolve, 400));
+    // Long enough for a reading with the block and at least one whole period after it.
+    await new Promise((resolve) => setTimeout(resolve, 800));
     sensor.stop();
     assert.ok(readings.length >= 1);
     assert.ok(Math.max(...readings) >= 80, `a 120 ms block shows (${readings.map((r) => r.toFixed(1)).join(', ')})`);
     assert.equal(sensor.latest(), readings.at(-1));
+    assert.ok(sensor.latest() < 80, 'and is gone from the next reading');
+    // Answer times: a period whose slowest answers took 400 ms reads at least that.
+    sensor.start((ms) => readings.push(ms));
+    readings.length = 0;
+    for (let i = 0; i < 99; i++) sensor.answered(5);
+    sensor.answered(400);
+    sensor.answered(400);
+    await new Promise((resolve) => setTimeout(resolve, 350));
+    sensor.stop();
+    assert.ok(readings[0]! >= 400, `the 99th percentile of the answers (${readings[0]})`);
   });
 });

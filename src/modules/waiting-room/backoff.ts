@@ -1,16 +1,18 @@
 /**
- * Admission back-off: the ticker admits more slowly while the API processes are overloaded, so a
+ * Admission back-off: the ticker admits fewer buyers while the API processes answer slowly, so a
  * `maxActive` set higher than the servers can serve briskly does not turn into seconds of waiting
  * for every buyer in checkout, and a crowd arriving at once gets its places before the admitted
  * buyers' checkouts take the CPU (bench/README.md, spike-10x on the eighth machine).
  *
- * Each API process measures how late its event loop runs (`createLoadSensor`: the 99th percentile
- * over each half second) and reports it to the store's load board; the ticker reads the highest
- * recent report every step and `createAdmissionGovernor` turns it into a factor on the event's
- * admission rate: halved while the load is above the threshold, never below a floor, and brought
- * back by a tenth of the rate each step while it is not (two seconds from the floor to the full
- * rate at 200 ms a step). Off unless TICKETMAX_ADMISSION_BACKOFF_MS is set; `maxActive` and
- * `admitPerMinute` stay the limits — the back-off only ever admits fewer.
+ * Each API process measures how slowly it answers (`createLoadSensor`: over each half second, the
+ * 99th percentile of its answer times, or of how late its event loop ran, whichever is higher —
+ * a request waiting to be read is late before it is timed) and reports it to the store's load
+ * board; the ticker reads the highest recent report every step and `createAdmissionGovernor` turns
+ * it into a factor on the event's `maxActive` and admission rate: a quarter less each step while the
+ * load is above the threshold (never below a twentieth), a fiftieth more each step while it is not
+ * (ten seconds from half to whole at 200 ms a step), so the buyers in checkout settle at about as
+ * many as the servers answer within the threshold. Off unless TICKETMAX_ADMISSION_BACKOFF_MS is set;
+ * `maxActive` and `admitPerMinute` stay the limits — the back-off only ever admits fewer.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 
@@ -21,34 +23,49 @@ export interface AdmissionGovernor {
 
 export function createAdmissionGovernor(
   thresholdMs: number,
-  options: { floor?: number; recovery?: number } = {},
+  options: { floor?: number; decrease?: number; recovery?: number } = {},
 ): AdmissionGovernor {
   const floor = options.floor ?? 0.05;
-  const recovery = options.recovery ?? 0.1;
+  const decrease = options.decrease ?? 0.75;
+  const recovery = options.recovery ?? 0.02;
   let factor = 1;
   return {
     update(loadMs) {
-      factor = loadMs !== null && loadMs > thresholdMs ? Math.max(floor, factor / 2) : Math.min(1, factor + recovery);
+      factor = loadMs !== null && loadMs > thresholdMs ? Math.max(floor, factor * decrease) : Math.min(1, factor + recovery);
       return factor;
     },
   };
 }
 
-/** How late this process's event loop has been running: the 99th percentile of the last period, ms. */
+/** The 99th percentile of `values` (sorted in place); 0 when empty. */
+function p99(values: number[]): number {
+  if (values.length === 0) return 0;
+  values.sort((a, b) => a - b);
+  return values[Math.min(values.length - 1, Math.floor(values.length * 0.99))]!;
+}
+
+/** How slowly this process answers, per period: see the module's comment. */
 export function createLoadSensor(periodMs = 500) {
   const histogram = monitorEventLoopDelay({ resolution: 10 });
+  let answers: number[] = [];
   let latest = 0;
   let timer: NodeJS.Timeout | undefined;
   return {
-    start(onReading: (delayMs: number) => void) {
+    start(onReading: (loadMs: number) => void) {
       histogram.enable();
       timer ??= setInterval(() => {
         // The histogram counts the resolution's own sleep in every sample: what is over it is lateness.
-        latest = Math.max(0, histogram.percentile(99) / 1e6 - 10);
+        const late = Math.max(0, histogram.percentile(99) / 1e6 - 10);
         histogram.reset();
+        latest = Math.max(late, p99(answers));
+        answers = [];
         onReading(latest);
       }, periodMs);
       timer.unref();
+    },
+    /** One answer's time (ms), from its arrival to its reply. */
+    answered(ms: number) {
+      if (timer) answers.push(ms);
     },
     stop() {
       clearInterval(timer);

@@ -410,8 +410,8 @@ export function createWaitingRoomService({ store, repo, signer, clock, log, sett
      * One ticker step for one event: shuffles the pre-queue once the sale opens, expires
      * admissions past their deadline and admits the next buyers. The caller holds the lease.
      */
-    /** One ticker step for the event; `rateFactor` (admission back-off, 0–1) scales its admission rate. */
-    async tickEvent(eventId: string, now: number, rateFactor = 1) {
+    /** One ticker step for the event; `backoff` (admission back-off, 0–1) scales its maxActive and admission rate. */
+    async tickEvent(eventId: string, now: number, backoff = 1) {
       const s = await settingsOf(eventId);
       const phase = salePhase(s, now);
       if (phase === 'early' || phase === 'pre') return { admitted: 0, expired: 0 };
@@ -420,8 +420,12 @@ export function createWaitingRoomService({ store, repo, signer, clock, log, sett
       const wait = phase !== 'open' || (await statusEntry(eventId, s)).soldOut;
       const rules = wait
         ? { ...s.rules, paused: true }
-        : rateFactor < 1
-          ? { ...s.rules, admitPerMinute: s.rules.admitPerMinute * rateFactor }
+        : backoff < 1
+          ? {
+              ...s.rules,
+              admitPerMinute: s.rules.admitPerMinute * backoff,
+              maxActive: Math.max(1, Math.floor(s.rules.maxActive * backoff)),
+            }
           : s.rules;
       const result = await store.advance(eventId, now, rules);
       if (result.admitted > 0 || result.expired > 0) statusCache.delete(eventId);

@@ -21,7 +21,7 @@ export interface TickerDeps {
   retainMs?: number;
   /** Called once an event is over and its queue retired (the inventory lets its hot state go too). */
   onFinished?: (eventId: string, retainMs: number) => Promise<void>;
-  /** Admission back-off (backoff.ts): each step's admission rate is scaled by the factor it gives for the API processes' load. */
+  /** Admission back-off (backoff.ts): each step's maxActive and admission rate are scaled by the factor it gives for the API processes' load. */
   governor?: AdmissionGovernor;
 }
 
