@@ -156,12 +156,12 @@ export async function buildApp(deps: AppDeps) {
     onFinished: (eventId, retainMs) => inventory.retire(eventId, retainMs),
     governor: config.admissionBackoffMs > 0 ? createAdmissionGovernor(config.admissionBackoffMs) : undefined,
   });
-  // Admission back-off: each API process reports how late its event loop runs, for the ticker.
+  // Admission back-off: each API process reports how slowly it answers, for the ticker.
   const loadSensor = config.admissionBackoffMs > 0 && config.roles.includes('api') ? createLoadSensor() : undefined;
   const loadSource = `${hostname()}:${process.pid}`;
-  loadSensor?.start((delayMs) => {
+  loadSensor?.start((loadMs) => {
     queueStore
-      .reportLoad(loadSource, delayMs, clock.now())
+      .reportLoad(loadSource, loadMs, clock.now())
       .catch((err: unknown) => app.log.warn({ err }, 'load report for admission back-off failed'));
   });
   metrics.gauge(

@@ -41,8 +41,8 @@ interface EventQueue {
 export function createMemoryStore(): WaitingRoomStore {
   const events = new Map<string, EventQueue>();
   const leases = new Map<string, { owner: string; until: number }>();
-  /** Admission back-off: each API process's latest event-loop delay and when it was reported. */
-  const loads = new Map<string, { delayMs: number; at: number }>();
+  /** Admission back-off: each API process's latest load report (ms) and when it was made. */
+  const loads = new Map<string, { loadMs: number; at: number }>();
   const registered = new Set<string>();
 
   function queueOf(eventId: string): EventQueue {
@@ -271,14 +271,14 @@ export function createMemoryStore(): WaitingRoomStore {
     async expireQueue(eventId, afterMs) {
       setTimeout(() => events.delete(eventId), afterMs).unref();
     },
-    async reportLoad(source, delayMs, now) {
-      loads.set(source, { delayMs, at: now });
+    async reportLoad(source, loadMs, now) {
+      loads.set(source, { loadMs, at: now });
     },
     async highestLoad(now, maxAgeMs) {
       let highest: number | null = null;
       for (const [source, load] of loads) {
         if (now - load.at > maxAgeMs) loads.delete(source);
-        else highest = Math.max(highest ?? 0, load.delayMs);
+        else highest = Math.max(highest ?? 0, load.loadMs);
       }
       return highest;
     },

@@ -166,18 +166,18 @@ export async function createRedisStore(redis: Redis, options: { ownsClient?: boo
       const keys = Object.values(queueKeys(eventId));
       await Promise.all(keys.map((key) => redis.client.pExpire(key, Math.max(1, Math.round(afterMs)))));
     },
-    async reportLoad(source, delayMs, now) {
-      await redis.client.hSet(LOAD_KEY, source, `${delayMs}:${now}`);
+    async reportLoad(source, loadMs, now) {
+      await redis.client.hSet(LOAD_KEY, source, `${loadMs}:${now}`);
     },
     async highestLoad(now, maxAgeMs) {
       const reports = await redis.client.hGetAll(LOAD_KEY);
       let highest: number | null = null;
       const stale: string[] = [];
       for (const [source, value] of Object.entries(reports)) {
-        const [delay, at] = value.split(':').map(Number);
-        if (delay === undefined || at === undefined || !Number.isFinite(delay) || !Number.isFinite(at) || now - at > maxAgeMs)
+        const [load, at] = value.split(':').map(Number);
+        if (load === undefined || at === undefined || !Number.isFinite(load) || !Number.isFinite(at) || now - at > maxAgeMs)
           stale.push(source);
-        else highest = Math.max(highest ?? 0, delay);
+        else highest = Math.max(highest ?? 0, load);
       }
       // A process that stopped reporting (stopped, or killed) leaves its last report: dropped here.
       if (stale.length > 0) await redis.client.hDel(LOAD_KEY, stale);

@@ -122,11 +122,11 @@ export interface WaitingRoomStore {
   /** Forgets everything about the event's queue after `afterMs` (an event long over: its log is in the database). */
   expireQueue(eventId: string, afterMs: number): Promise<void>;
   /**
-   * The load board of admission back-off (backoff.ts): an API process reports how late its event
-   * loop has been running (ms) at `now`; `highestLoad` is the highest report younger than
-   * `maxAgeMs`, or null when there is none (reports older than that are dropped).
+   * The load board of admission back-off (backoff.ts): an API process reports how slowly it has
+   * been answering (ms) at `now`; `highestLoad` is the highest report younger than `maxAgeMs`, or
+   * null when there is none (reports older than that are dropped).
    */
-  reportLoad(source: string, delayMs: number, now: number): Promise<void>;
+  reportLoad(source: string, loadMs: number, now: number): Promise<void>;
   highestLoad(now: number, maxAgeMs: number): Promise<number | null>;
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -53,8 +53,16 @@ export function createTicker({
 
   async function tickAll(now = clock.now()) {
     const events = await store.queues();
-    // One reading of the load board a step, for every event this ticker leads.
-    const factor = governor && events.length > 0 ? governor.update(await store.highestLoad(now, LOAD_MAX_AGE_MS)) : 1;
+    // One reading of the load board a step, for every event this ticker leads; a failed read is no report.
+    const factor =
+      governor && events.length > 0
+        ? governor.update(
+            await store.highestLoad(now, LOAD_MAX_AGE_MS).catch((err: unknown) => {
+              log.warn({ err }, 'admission back-off: load board read failed');
+              return null;
+            }),
+          )
+        : 1;
     for (const eventId of events) {
       try {
         const finished = await service.finishedLongAgo(eventId, now);
