@@ -147,6 +147,7 @@ export async function buildApp(deps: AppDeps) {
     remaining: (eventId) => inventory.remaining(eventId),
   });
   const recorder = createAdmissionRecorder({ store: queueStore, db });
+  const governor = config.admissionBackoffMs > 0 ? createAdmissionGovernor(config.admissionBackoffMs) : undefined;
   const ticker = createTicker({
     service: waitingRoom,
     store: queueStore,
@@ -154,7 +155,7 @@ export async function buildApp(deps: AppDeps) {
     log: app.log,
     recorder,
     onFinished: (eventId, retainMs) => inventory.retire(eventId, retainMs),
-    governor: config.admissionBackoffMs > 0 ? createAdmissionGovernor(config.admissionBackoffMs) : undefined,
+    governor,
   });
   // Admission back-off: each API process reports how slowly it answers, for the ticker.
   const loadSensor = config.admissionBackoffMs > 0 && config.roles.includes('api') ? createLoadSensor() : undefined;
@@ -164,6 +165,26 @@ export async function buildApp(deps: AppDeps) {
       .reportLoad(loadSource, loadMs, clock.now())
       .catch((err: unknown) => app.log.warn({ err }, 'load report for admission back-off failed'));
   });
+  // What the back-off sees and does, for operators: this process's load reading (API role) and the
+  // factor its ticker applies (ticker role).
+  if (loadSensor)
+    metrics.gauge(
+      'ticketmax_admission_backoff_load_ms',
+      "This API process's load as admission back-off reads it (ms)",
+      [],
+      function () {
+        this.set(loadSensor.latest());
+      },
+    );
+  if (governor && config.roles.includes('ticker'))
+    metrics.gauge(
+      'ticketmax_admission_backoff_factor',
+      'The factor admission back-off applies to maxActive and the admission rate (1: none)',
+      [],
+      function () {
+        this.set(governor.factor);
+      },
+    );
   metrics.gauge(
     'ticketmax_queue_buyers',
     'Buyers in each event queue by state (at most a second old)',

@@ -84,6 +84,19 @@ for (const shape of shapes) {
       assert.match(res.body, /^http_request_duration_seconds_count\{[^}]*route="\/healthz"[^}]*\} [1-9]\d*$/m);
     });
 
+    it('serves the admission back-off gauges when it is on, and neither when it is off', async () => {
+      const plain = await t.app.inject({ method: 'GET', url: '/metrics' });
+      assert.doesNotMatch(plain.body, /ticketmax_admission_backoff/);
+      const on = await buildTestApp(shape, { TICKETMAX_RATE_LIMIT_ALLOW: '127.0.0.1', TICKETMAX_ADMISSION_BACKOFF_MS: '250' });
+      try {
+        const res = await on.app.inject({ method: 'GET', url: '/metrics' });
+        assert.match(res.body, /^ticketmax_admission_backoff_load_ms \d+(\.\d+)?$/m);
+        assert.match(res.body, /^ticketmax_admission_backoff_factor 1$/m, 'no step has slowed admission');
+      } finally {
+        await on.close();
+      }
+    });
+
     it('answers an unknown route with 404 and the API error body', async () => {
       const res = await t.app.inject({ method: 'GET', url: '/api/no-such-thing' });
       assert.equal(res.statusCode, 404);

@@ -19,6 +19,8 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 export interface AdmissionGovernor {
   /** The factor for this step, given the highest recent load (ms; null: no process reported). */
   update(loadMs: number | null): number;
+  /** The factor of the last step (1 before any). */
+  readonly factor: number;
 }
 
 export function createAdmissionGovernor(
@@ -32,6 +34,9 @@ export function createAdmissionGovernor(
   return {
     update(loadMs) {
       factor = loadMs !== null && loadMs > thresholdMs ? Math.max(floor, factor * decrease) : Math.min(1, factor + recovery);
+      return factor;
+    },
+    get factor() {
       return factor;
     },
   };
