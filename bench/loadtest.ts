@@ -107,7 +107,7 @@ const { values: args } = parseArgs({
 const base = SCENARIOS[args.scenario];
 if (!base || !['embedded', 'scale'].includes(args.shape)) {
   console.error(
-    `usage: npm run loadtest -- --scenario ${Object.keys(SCENARIOS).join('|')} [--shape embedded|scale] [--buyers N] [--think-seconds S] [--max-active N] [--admit-per-minute N] [--connections C] [--waiting-connections C]`,
+    `usage: npm run loadtest -- --scenario ${Object.keys(SCENARIOS).join('|')} [--shape embedded|scale] [--buyers N] [--think-seconds S] [--max-active N] [--admit-per-minute N] [--connections C] [--waiting-connections C] [--admission-backoff-ms MS]`,
   );
   process.exit(2);
 }
@@ -492,7 +492,7 @@ const summary = {
     ? `on: kept as long as its Cache-Control allows, misses sent on the cache's own connections; answers from it count as "${CACHED.trim()}"`
     : 'off: every status poll reaches the server',
   'queue settings': JSON.stringify(scenario.queue),
-  'admission back-off (API event loop late by, ms)': args['admission-backoff-ms'] ?? 'off',
+  "admission back-off (threshold on the API processes' answer times, ms)": args['admission-backoff-ms'] ?? 'off',
   'generator connections (checkout pool, waiting-room pool)': `${connections.checkout}, ${connections.waiting}`,
   'think time (s, at each of 3 checkout decisions)': `${scenario.thinkSeconds} (0.5-1.5 x)`,
   machine: `${os.cpus().length} CPUs, load average ${os

@@ -28,8 +28,8 @@ export interface Config {
   /** Trust X-Forwarded-For from a load balancer in front (needed for per-IP rate limits there). */
   readonly trustProxy: boolean;
   /**
-   * Admission back-off: the API processes' event-loop delay (ms, 99th percentile over half a second)
-   * above which the ticker slows admission; 0 turns it off.
+   * Admission back-off: how slowly an API process may answer (ms; the 99th percentile over half a
+   * second of its answer times or its event loop's lateness) before the ticker admits fewer; 0: off.
    */
   readonly admissionBackoffMs: number;
   readonly roles: readonly Role[];

@@ -6,6 +6,14 @@ import { createStats } from '../bench/loadtest/stats.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** A pause with a time in its middle (ms after t0): requests before it are answered before that time, after it after. */
+async function boundaryAfter(t0: number): Promise<number> {
+  await sleep(20);
+  const boundary = performance.now() - t0;
+  await sleep(20);
+  return boundary;
+}
+
 describe('load test: statistics over a stretch of the window', () => {
   it('keeps to the requests answered between the two times, per endpoint', async () => {
     const t0 = performance.now();
@@ -13,9 +21,7 @@ describe('load test: statistics over a stretch of the window', () => {
     stats.request('GET /a', 200, 900);
     stats.request('GET /a', 200, 800);
     stats.request('GET /b', 200, 700);
-    await sleep(20);
-    const boundary = performance.now() - t0;
-    await sleep(20);
+    const boundary = await boundaryAfter(t0);
     stats.request('GET /a', 200, 30);
     stats.request('GET /a', 200, 10);
     stats.request('GET /a', 500, 20);
@@ -40,9 +46,7 @@ describe('load test: statistics over a stretch of the window', () => {
     const mine = createStats(t0);
     const theirs = createStats(t0);
     theirs.request('PUT /hold', 200, 40);
-    await sleep(20);
-    const boundary = performance.now() - t0;
-    await sleep(20);
+    const boundary = await boundaryAfter(t0);
     theirs.request('PUT /hold', 200, 60);
     mine.request('PUT /hold', 200, 50);
     mine.absorb(theirs.dump());

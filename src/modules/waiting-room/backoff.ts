@@ -14,7 +14,7 @@
  * many as the servers answer within the threshold. Off unless TICKETMAX_ADMISSION_BACKOFF_MS is set;
  * `maxActive` and `admitPerMinute` stay the limits — the back-off only ever admits fewer.
  */
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { createHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 
 export interface AdmissionGovernor {
   /** The factor for this step, given the highest recent load (ms; null: no process reported). */
@@ -42,17 +42,11 @@ export function createAdmissionGovernor(
   };
 }
 
-/** The 99th percentile of `values` (sorted in place); 0 when empty. */
-function p99(values: number[]): number {
-  if (values.length === 0) return 0;
-  values.sort((a, b) => a - b);
-  return values[Math.min(values.length - 1, Math.floor(values.length * 0.99))]!;
-}
-
 /** How slowly this process answers, per period: see the module's comment. */
 export function createLoadSensor(periodMs = 500) {
   const histogram = monitorEventLoopDelay({ resolution: 10 });
-  let answers: number[] = [];
+  /** Answer times in µs (a histogram records whole numbers of at least 1). */
+  const answers = createHistogram();
   let latest = 0;
   let timer: NodeJS.Timeout | undefined;
   return {
@@ -62,15 +56,15 @@ export function createLoadSensor(periodMs = 500) {
         // The histogram counts the resolution's own sleep in every sample: what is over it is lateness.
         const late = Math.max(0, histogram.percentile(99) / 1e6 - 10);
         histogram.reset();
-        latest = Math.max(late, p99(answers));
-        answers = [];
+        latest = Math.max(late, answers.percentile(99) / 1000);
+        answers.reset();
         onReading(latest);
       }, periodMs);
       timer.unref();
     },
     /** One answer's time (ms), from its arrival to its reply. */
     answered(ms: number) {
-      if (timer) answers.push(ms);
+      if (timer) answers.record(Math.max(1, Math.round(ms * 1000)));
     },
     stop() {
       clearInterval(timer);

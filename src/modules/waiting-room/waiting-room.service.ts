@@ -409,8 +409,8 @@ export function createWaitingRoomService({ store, repo, signer, clock, log, sett
     /**
      * One ticker step for one event: shuffles the pre-queue once the sale opens, expires
      * admissions past their deadline and admits the next buyers. The caller holds the lease.
+     * `backoff` (admission back-off, 0–1) scales the step's maxActive and admission rate.
      */
-    /** One ticker step for the event; `backoff` (admission back-off, 0–1) scales its maxActive and admission rate. */
     async tickEvent(eventId: string, now: number, backoff = 1) {
       const s = await settingsOf(eventId);
       const phase = salePhase(s, now);
