@@ -145,6 +145,7 @@ export async function buildApp(deps: AppDeps) {
     clock,
     log: app.log,
     remaining: (eventId) => inventory.remaining(eventId),
+    backoffMs: config.admissionBackoffMs,
   });
   const recorder = createAdmissionRecorder({ store: queueStore, db });
   const governor = config.admissionBackoffMs > 0 ? createAdmissionGovernor(config.admissionBackoffMs) : undefined;
@@ -162,7 +163,7 @@ export async function buildApp(deps: AppDeps) {
   const loadSource = `${hostname()}:${process.pid}`;
   loadSensor?.start((loadMs) => {
     queueStore
-      .reportLoad(loadSource, loadMs, clock.now())
+      .report('load', loadSource, loadMs, clock.now())
       .catch((err: unknown) => app.log.warn({ err }, 'load report for admission back-off failed'));
   });
   // What the back-off sees and does, for operators: this process's load reading (API role) and the

@@ -426,20 +426,26 @@ for (const target of ['memory', ...targets] as const) {
       },
     );
 
-    it("keeps each API process's latest load report, for admission back-off, and gives the highest recent one", async () => {
+    it("keeps each process's latest report on admission back-off's boards, and drops the stale ones", async () => {
       const now = T0 + 5_000_000;
       const [a, b] = users(2, 'api');
-      await store.highestLoad(now + 1e9, 0); // drops whatever an earlier run left
-      assert.equal(await second.highestLoad(now, 2000), null, 'nobody reported');
-      await store.reportLoad(a!, 40, now - 500);
-      await second.reportLoad(b!, 120, now - 2500);
-      assert.equal(await second.highestLoad(now, 2000), 40, 'a report older than the age given does not count');
-      await store.reportLoad(b!, 90, now);
-      assert.equal(await store.highestLoad(now, 2000), 90, "each process's latest report, the highest of them");
-      await second.reportLoad(a!, 10, now);
-      assert.equal(await store.highestLoad(now, 2000), 90);
-      assert.equal(await store.highestLoad(now + 2001, 2000), null, 'every report stale: none');
-      assert.equal(await second.highestLoad(now, 2000), null, 'and the stale reports are gone');
+      const sorted = async (s: WaitingRoomStore, board: 'load' | 'factor', at: number) =>
+        (await s.readings(board, at, 2000)).sort((x, y) => x - y);
+      for (const board of ['load', 'factor'] as const) await store.readings(board, now + 1e9, 0); // drops what an earlier run left
+      assert.deepEqual(await sorted(second, 'load', now), [], 'nobody reported');
+      await store.report('load', a!, 40, now - 500);
+      await second.report('load', b!, 120, now - 2500);
+      assert.deepEqual(await sorted(second, 'load', now), [40], 'a report older than the age given does not count');
+      await store.report('load', b!, 90.5, now);
+      assert.deepEqual(await sorted(store, 'load', now), [40, 90.5], "each process's latest report");
+      await second.report('load', a!, 10, now);
+      assert.deepEqual(await sorted(store, 'load', now), [10, 90.5], "a new report replaces the process's last one");
+      await second.report('factor', a!, 0.75, now);
+      assert.deepEqual(await sorted(store, 'factor', now), [0.75], 'the boards are apart');
+      assert.deepEqual(await sorted(store, 'load', now), [10, 90.5]);
+      assert.deepEqual(await sorted(store, 'load', now + 2001), [], 'every report stale: none');
+      assert.deepEqual(await sorted(second, 'load', now), [], 'and the stale reports are gone');
+      assert.deepEqual(await sorted(second, 'factor', now), [0.75], 'from their board only');
     });
 
     it('keeps the set of events with a queue', async () => {

@@ -53,6 +53,7 @@ function serviceOn(
   store: WaitingRoomStore,
   clock: ManualClock,
   findSettings: (eventId: string) => Promise<QueueSettingsRow | undefined>,
+  backoffMs?: number,
 ) {
   return createWaitingRoomService({
     store,
@@ -60,6 +61,7 @@ function serviceOn(
     signer: createSigner(SECRET, 'admission'),
     clock,
     log: { info: () => undefined, warn: () => undefined },
+    backoffMs,
   });
 }
 
@@ -899,16 +901,19 @@ describe('admission back-off', () => {
     const store = createMemoryStore();
     const clock = manualClock();
     const row = settingsRow(clock.now(), { id: 'evt_backoff', admit_per_minute: 600, max_active: 10_000 });
-    const service = serviceOn(store, clock, async () => row);
+    const service = serviceOn(store, clock, async () => row, 50);
     const ticker = createTicker({ service, store, clock, log: { warn: () => undefined }, governor: createAdmissionGovernor(50) });
     for (let i = 0; i < 400; i++) await service.join('evt_backoff', `usr_backoff_${i}`);
+    /** What the organizer's view says of the back-off. */
+    const seen = async () => (await service.adminStatus({ userId: 'usr_admin', role: 'admin' }, 'evt_backoff')).backoff;
+    assert.deepEqual(await seen(), { thresholdMs: 50, loadMs: null, factor: null }, 'nothing reported yet');
     const serving = async () => (await store.counters('evt_backoff')).serving;
     /** Admissions over `seconds` of 200 ms ticker steps; `load` (ms late) reported by one API process before each step. */
     async function admittedOver(seconds: number, load?: number) {
       const from = await serving();
       for (let step = 0; step < seconds * 5; step++) {
         clock.advance(200);
-        if (load !== undefined) await store.reportLoad('api-1', load, clock.now());
+        if (load !== undefined) await store.report('load', 'api-1', load, clock.now());
         await ticker.tick(clock.now());
       }
       return (await serving()) - from;
@@ -917,13 +922,16 @@ describe('admission back-off', () => {
 
     const calm = await admittedOver(5, 5);
     assert.ok(calm >= 49 && calm <= 51, `10 a second while the API processes keep up (${calm} in 5 s)`);
+    assert.deepEqual(await seen(), { thresholdMs: 50, loadMs: 5, factor: 1 });
     const overloaded = await admittedOver(5, 300);
     assert.ok(overloaded <= 12, `a quarter less each step, down to a twentieth, while they answer slowly (${overloaded} in 5 s)`);
     assert.ok(overloaded >= 1, 'never stopped altogether');
+    assert.deepEqual(await seen(), { thresholdMs: 50, loadMs: 300, factor: 0.05 }, 'the organizer sees why');
     // The reports stop (the process is gone, or quiet): stale after 2 s, then a fiftieth back each step.
     await admittedOver(12);
     const recovered = await admittedOver(2);
     assert.ok(recovered >= 19 && recovered <= 21, `the full rate again (${recovered} in 2 s)`);
+    assert.deepEqual(await seen(), { thresholdMs: 50, loadMs: null, factor: 1 });
     assert.equal((await store.counters('evt_backoff')).active, await serving(), 'every admission is counted as active');
   });
 
@@ -938,10 +946,13 @@ describe('admission back-off', () => {
     const from = (await store.counters('evt_no_backoff')).serving;
     for (let step = 0; step < 25; step++) {
       clock.advance(200);
-      await store.reportLoad('api-1', 5000, clock.now());
+      await store.report('load', 'api-1', 5000, clock.now());
       await ticker.tick(clock.now());
     }
     const admitted = (await store.counters('evt_no_backoff')).serving - from;
     assert.ok(admitted >= 49 && admitted <= 51, `10 a second (${admitted} in 5 s)`);
+    assert.deepEqual(await store.readings('factor', clock.now(), 2000), [], 'no factor reported');
+    const view = await service.adminStatus({ userId: 'usr_admin', role: 'admin' }, 'evt_no_backoff');
+    assert.equal(view.backoff, null, 'the organizer sees the back-off off');
   });
 });

@@ -232,12 +232,20 @@ describe('web pages in headless Chromium', { skip: !enabled }, () => {
     await page.getByTestId('queue-state').getByText('running').waitFor();
     await page.getByRole('button', { name: 'Pause admission' }).click();
     await page.getByTestId('queue-state').getByText('paused').waitFor();
-    const queue = await apiClient(server.url, organizer.token)<{ paused: boolean; admitPerMinute: number }>(
-      'GET',
-      `/api/admin/events/${newId}/queue`,
-    );
+    await page.getByLabel('At most at once').fill('40');
+    await page.getByRole('button', { name: 'Set limit' }).click();
+    await page.getByText('(at most 40 at once)').waitFor();
+    await page.getByTestId('backoff').getByText('Admission back-off at 5,000 ms').waitFor();
+    const queue = await apiClient(server.url, organizer.token)<{
+      paused: boolean;
+      admitPerMinute: number;
+      maxActive: number;
+      backoff: { thresholdMs: number } | null;
+    }>('GET', `/api/admin/events/${newId}/queue`);
     assert.equal(queue.paused, true);
     assert.equal(queue.admitPerMinute, 120);
+    assert.equal(queue.maxActive, 40);
+    assert.equal(queue.backoff?.thresholdMs, 5000);
     await shoot(page, 'dashboard-paused');
 
     // Edit the event: the form loads its values, and the change is saved.

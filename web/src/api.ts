@@ -88,6 +88,10 @@ export interface AdminQueue {
   admitPerMinute: number;
   maxActive: number;
   paused: boolean;
+  /** Admissions a minute over the last seconds (null until there are enough samples). */
+  observedPerMinute: number | null;
+  /** Admission back-off (null: off). */
+  backoff: { thresholdMs: number; loadMs: number | null; factor: number | null } | null;
 }
 export interface Hold {
   eventId: string;

@@ -15,6 +15,39 @@
  * `maxActive` and `admitPerMinute` stay the limits — the back-off only ever admits fewer.
  */
 import { createHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
+import type { WaitingRoomStore } from './waiting-room.store.ts';
+
+/** Reports on the back-off's boards older than this are from a process that stopped reporting. */
+export const REPORT_MAX_AGE_MS = 2000;
+
+/** The highest recent load on the board (ms), or null when no API process reported lately. */
+export async function highestLoad(store: Pick<WaitingRoomStore, 'readings'>, now: number): Promise<number | null> {
+  const loads = await store.readings('load', now, REPORT_MAX_AGE_MS);
+  return loads.length > 0 ? Math.max(...loads) : null;
+}
+
+/** What admission back-off sees and does, for the organizer's dashboard. */
+export interface BackoffView {
+  /** TICKETMAX_ADMISSION_BACKOFF_MS. */
+  thresholdMs: number;
+  /** The slowest API process's recent answers (ms), or null when none reported lately. */
+  loadMs: number | null;
+  /** The factor on maxActive and the admission rate (1: none), the lowest a ticker applied lately; null when none stepped. */
+  factor: number | null;
+}
+
+export async function backoffView(
+  store: Pick<WaitingRoomStore, 'readings'>,
+  thresholdMs: number,
+  now: number,
+): Promise<BackoffView> {
+  const [loadMs, factors] = await Promise.all([highestLoad(store, now), store.readings('factor', now, REPORT_MAX_AGE_MS)]);
+  return {
+    thresholdMs,
+    loadMs: loadMs === null ? null : Math.round(loadMs * 10) / 10,
+    factor: factors.length > 0 ? Math.round(Math.min(...factors) * 1000) / 1000 : null,
+  };
+}
 
 export interface AdmissionGovernor {
   /** The factor for this step, given the highest recent load (ms; null: no process reported). */

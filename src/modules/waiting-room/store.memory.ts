@@ -2,6 +2,7 @@ import { admissionBudget, type Bucket, bucketCapacity, refill, wholeTokens } fro
 import { shuffleInPlace, type ShuffleSeed } from './shuffle.ts';
 import {
   type AdvanceResult,
+  type Board,
   type ClaimResult,
   type Counters,
   decodeMark,
@@ -42,7 +43,7 @@ export function createMemoryStore(): WaitingRoomStore {
   const events = new Map<string, EventQueue>();
   const leases = new Map<string, { owner: string; until: number }>();
   /** Admission back-off: each API process's latest load report (ms) and when it was made. */
-  const loads = new Map<string, { loadMs: number; at: number }>();
+  const boards: Record<Board, Map<string, { value: number; at: number }>> = { load: new Map(), factor: new Map() };
   const registered = new Set<string>();
 
   function queueOf(eventId: string): EventQueue {
@@ -271,16 +272,16 @@ export function createMemoryStore(): WaitingRoomStore {
     async expireQueue(eventId, afterMs) {
       setTimeout(() => events.delete(eventId), afterMs).unref();
     },
-    async reportLoad(source, loadMs, now) {
-      loads.set(source, { loadMs, at: now });
+    async report(board, source, value, now) {
+      boards[board].set(source, { value, at: now });
     },
-    async highestLoad(now, maxAgeMs) {
-      let highest: number | null = null;
-      for (const [source, load] of loads) {
-        if (now - load.at > maxAgeMs) loads.delete(source);
-        else highest = Math.max(highest ?? 0, load.loadMs);
+    async readings(board, now, maxAgeMs) {
+      const out: number[] = [];
+      for (const [source, report] of boards[board]) {
+        if (now - report.at > maxAgeMs) boards[board].delete(source);
+        else out.push(report.value);
       }
-      return highest;
+      return out;
     },
     async ping() {},
     async close() {

@@ -1,5 +1,5 @@
 import type { LuaReply, Redis } from '../../platform/redis.ts';
-import { LOAD_KEY, queueKeys, QUEUES_KEY } from './keys.ts';
+import { BOARD_KEYS, queueKeys, QUEUES_KEY } from './keys.ts';
 import type { ShuffleSeed } from './shuffle.ts';
 import {
   type ClaimResult,
@@ -166,22 +166,22 @@ export async function createRedisStore(redis: Redis, options: { ownsClient?: boo
       const keys = Object.values(queueKeys(eventId));
       await Promise.all(keys.map((key) => redis.client.pExpire(key, Math.max(1, Math.round(afterMs)))));
     },
-    async reportLoad(source, loadMs, now) {
-      await redis.client.hSet(LOAD_KEY, source, `${loadMs}:${now}`);
+    async report(board, source, value, now) {
+      await redis.client.hSet(BOARD_KEYS[board], source, `${value}:${now}`);
     },
-    async highestLoad(now, maxAgeMs) {
-      const reports = await redis.client.hGetAll(LOAD_KEY);
-      let highest: number | null = null;
+    async readings(board, now, maxAgeMs) {
+      const reports = await redis.client.hGetAll(BOARD_KEYS[board]);
+      const out: number[] = [];
       const stale: string[] = [];
-      for (const [source, value] of Object.entries(reports)) {
-        const [load, at] = value.split(':').map(Number);
-        if (load === undefined || at === undefined || !Number.isFinite(load) || !Number.isFinite(at) || now - at > maxAgeMs)
+      for (const [source, text] of Object.entries(reports)) {
+        const [value, at] = text.split(':').map(Number);
+        if (value === undefined || at === undefined || !Number.isFinite(value) || !Number.isFinite(at) || now - at > maxAgeMs)
           stale.push(source);
-        else highest = Math.max(highest ?? 0, load);
+        else out.push(value);
       }
       // A process that stopped reporting (stopped, or killed) leaves its last report: dropped here.
-      if (stale.length > 0) await redis.client.hDel(LOAD_KEY, stale);
-      return highest;
+      if (stale.length > 0) await redis.client.hDel(BOARD_KEYS[board], stale);
+      return out;
     },
     ping: () => redis.ping(),
     async close() {

@@ -1,4 +1,5 @@
 // The waiting room's views and time rules: pure, shared by the service and its tests.
+import type { BackoffView } from './backoff.ts';
 import type { QueueSettingsRow } from './waiting-room.repository.ts';
 import type { QueueRules } from './waiting-room.store.ts';
 
@@ -35,6 +36,8 @@ export interface AdminQueueView {
   paused: boolean;
   observedPerMinute: number | null;
   serving: number;
+  /** Admission back-off (null: off, TICKETMAX_ADMISSION_BACKOFF_MS is 0). */
+  backoff: BackoffView | null;
 }
 
 export interface Settings {

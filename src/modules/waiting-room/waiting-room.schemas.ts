@@ -48,6 +48,20 @@ export const AdminQueue = Type.Object({
   paused: Type.Boolean(),
   observedPerMinute: Type.Unsafe<number | null>({ type: ['number', 'null'] }),
   serving: Type.Integer(),
+  backoff: Type.Union(
+    [
+      Type.Object({
+        thresholdMs: Type.Integer(),
+        loadMs: Type.Unsafe<number | null>({ type: ['number', 'null'] }),
+        factor: Type.Unsafe<number | null>({ type: ['number', 'null'] }),
+      }),
+      Type.Null(),
+    ],
+    {
+      description:
+        "Admission back-off, null when off: the threshold on the API processes' answer times (ms), the slowest one's recent p99 (ms), and the factor the ticker applies to maxActive and the admission rate (1: none)",
+    },
+  ),
 });
 
 export const QueueControls = Type.Object(

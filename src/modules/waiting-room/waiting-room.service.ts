@@ -1,6 +1,7 @@
 import type { Clock } from '../../platform/clock.ts';
 import type { Signer } from '../../platform/crypto.ts';
 import { AppError, forbidden, notFound } from '../../platform/errors.ts';
+import { backoffView } from './backoff.ts';
 import { notAdmitted, notInQueue, saleNotOpen } from './waiting-room.errors.ts';
 import type { WaitingRoomRepository } from './waiting-room.repository.ts';
 import { newShuffleSeed } from './shuffle.ts';
@@ -51,6 +52,8 @@ export interface WaitingRoomDeps {
    * (a hold runs out, an order expires or is refunded); buyers keep their places meanwhile.
    */
   remaining?: (eventId: string) => Promise<number>;
+  /** TICKETMAX_ADMISSION_BACKOFF_MS (0 or absent: off): the organizer's view shows what the back-off sees and does. */
+  backoffMs?: number;
 }
 
 interface StatusEntry {
@@ -73,7 +76,16 @@ const WAIT_REREAD_MS = 10_000;
 /** Most waiting places remembered at once (the map is emptied when full). */
 const WAITING_CACHE_LIMIT = 200_000;
 
-export function createWaitingRoomService({ store, repo, signer, clock, log, settingsTtlMs = 1000, remaining }: WaitingRoomDeps) {
+export function createWaitingRoomService({
+  store,
+  repo,
+  signer,
+  clock,
+  log,
+  settingsTtlMs = 1000,
+  remaining,
+  backoffMs = 0,
+}: WaitingRoomDeps) {
   const settingsCache = new Map<string, Settings>();
   const settingsLoads = new Map<string, Promise<Settings>>();
   const statusCache = new Map<string, StatusEntry>();
@@ -296,7 +308,11 @@ export function createWaitingRoomService({ store, repo, signer, clock, log, sett
 
   async function adminView(eventId: string, s: Settings): Promise<AdminQueueView> {
     const now = clock.now();
-    const [counters, soldOut] = await Promise.all([store.counters(eventId), isSoldOut(eventId, s, now)]);
+    const [counters, soldOut, backoff] = await Promise.all([
+      store.counters(eventId),
+      isSoldOut(eventId, s, now),
+      backoffMs > 0 ? backoffView(store, backoffMs, now) : null,
+    ]);
     meter.sample(eventId, now, counters.admitted);
     const observed = meter.perMinute(eventId);
     return {
@@ -311,6 +327,7 @@ export function createWaitingRoomService({ store, repo, signer, clock, log, sett
       paused: s.rules.paused,
       observedPerMinute: observed === null ? null : Math.round(observed * 10) / 10,
       serving: counters.serving,
+      backoff,
     };
   }
 

@@ -68,6 +68,9 @@ export interface AdvanceResult {
 
 export type ClaimResult = 'ok' | 'expired' | 'not-admitted';
 
+/** A board of admission back-off: see `WaitingRoomStore.report`. */
+export type Board = 'load' | 'factor';
+
 export interface WaitingRoomStore {
   readonly kind: 'memory' | 'redis';
   /**
@@ -122,12 +125,12 @@ export interface WaitingRoomStore {
   /** Forgets everything about the event's queue after `afterMs` (an event long over: its log is in the database). */
   expireQueue(eventId: string, afterMs: number): Promise<void>;
   /**
-   * The load board of admission back-off (backoff.ts): an API process reports how slowly it has
-   * been answering (ms) at `now`; `highestLoad` is the highest report younger than `maxAgeMs`, or
-   * null when there is none (reports older than that are dropped).
+   * The boards of admission back-off (backoff.ts): on `load`, each API process reports how slowly
+   * it has been answering (ms); on `factor`, each ticker the factor it applies. `readings` gives each
+   * source's latest report younger than `maxAgeMs` (older ones are dropped: a process that stopped).
    */
-  reportLoad(source: string, loadMs: number, now: number): Promise<void>;
-  highestLoad(now: number, maxAgeMs: number): Promise<number | null>;
+  report(board: Board, source: string, value: number, now: number): Promise<void>;
+  readings(board: Board, now: number, maxAgeMs: number): Promise<number[]>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

@@ -4,7 +4,7 @@ import type { Clock } from '../../platform/clock.ts';
 import type { WaitingRoomService } from './waiting-room.service.ts';
 import type { AdmissionRecorder } from './waiting-room.admissions.ts';
 import type { WaitingRoomStore } from './waiting-room.store.ts';
-import type { AdmissionGovernor } from './backoff.ts';
+import { type AdmissionGovernor, highestLoad } from './backoff.ts';
 
 export interface TickerDeps {
   service: WaitingRoomService;
@@ -24,9 +24,6 @@ export interface TickerDeps {
   /** Admission back-off (backoff.ts): each step's maxActive and admission rate are scaled by the factor it gives for the API processes' load. */
   governor?: AdmissionGovernor;
 }
-
-/** Load reports older than this are a process that stopped reporting. */
-const LOAD_MAX_AGE_MS = 2000;
 
 /**
  * The admission ticker (role 'ticker'): every intervalMs, for each event with a queue, it takes
@@ -53,16 +50,20 @@ export function createTicker({
 
   async function tickAll(now = clock.now()) {
     const events = await store.queues();
-    // One reading of the load board a step, for every event this ticker leads; a failed read is no report.
-    const factor =
-      governor && events.length > 0
-        ? governor.update(
-            await store.highestLoad(now, LOAD_MAX_AGE_MS).catch((err: unknown) => {
-              log.warn({ err }, 'admission back-off: load board read failed');
-              return null;
-            }),
-          )
-        : 1;
+    // One reading of the load board a step, for every event this ticker leads; a failed read is no
+    // report. The factor goes on the board of factors, for the organizer's dashboard.
+    let factor = 1;
+    if (governor && events.length > 0) {
+      factor = governor.update(
+        await highestLoad(store, now).catch((err: unknown) => {
+          log.warn({ err }, 'admission back-off: load board read failed');
+          return null;
+        }),
+      );
+      await store
+        .report('factor', owner, factor, now)
+        .catch((err: unknown) => log.warn({ err }, 'admission back-off: factor report failed'));
+    }
     for (const eventId of events) {
       try {
         const finished = await service.finishedLongAgo(eventId, now);

@@ -37,14 +37,77 @@ function Figure({ label, value, testid }: { label: string; value: string; testid
   );
 }
 
+/** A number the organizer sets live (admission rate, buyers at once). */
+function Limit(props: {
+  id: string;
+  label: string;
+  value: string;
+  onInput(v: string): void;
+  onSet(v: number): void;
+  action: string;
+}) {
+  return (
+    <form
+      class="flex items-end gap-2"
+      onSubmit={(e) => {
+        e.preventDefault();
+        props.onSet(Math.max(0, Math.floor(Number(props.value))));
+      }}
+    >
+      <div class="flex-1">
+        <label class="label" for={props.id}>
+          {props.label}
+        </label>
+        <input
+          class="input"
+          id={props.id}
+          type="number"
+          min={0}
+          value={props.value}
+          onInput={(e) => props.onInput(e.currentTarget.value)}
+        />
+      </div>
+      <button class="btn w-28" type="submit">
+        {props.action}
+      </button>
+    </form>
+  );
+}
+
+/** What admission back-off sees and does: why fewer buyers are let in than the settings allow. */
+function Backoff({ backoff, queue }: { backoff: NonNullable<AdminQueue['backoff']>; queue: AdminQueue }) {
+  const { thresholdMs, loadMs, factor } = backoff;
+  const slow = loadMs !== null && loadMs > thresholdMs;
+  const ms = (v: number) => `${Math.round(v).toLocaleString('en-US')} ms`;
+  const answers =
+    loadMs === null ? 'no recent reading from the servers' : `the slowest server answers in ${ms(loadMs)} (99th percentile)`;
+  return (
+    <p
+      class={factor !== null && factor < 1 ? 'rounded bg-amber-100 p-2 text-amber-900' : 'text-sm text-slate-700'}
+      data-testid="backoff"
+    >
+      Admission back-off at {ms(thresholdMs)}: {answers}
+      {factor !== null && factor < 1
+        ? `; letting in ${Math.round(factor * 100)} % of the settings for now (about ${Math.round(
+            queue.admitPerMinute * factor,
+          ).toLocaleString(
+            'en-US',
+          )} a minute, ${Math.max(1, Math.floor(queue.maxActive * factor)).toLocaleString('en-US')} at once)${slow ? '' : ', recovering'}.`
+        : '; admission at the full settings.'}
+    </p>
+  );
+}
+
 function Board({ id }: { id: string }) {
   const [event, loadError] = useLoad(() => api.get<{ event: EventDetail }>(`/api/events/${id}`), [id]);
   const { stats, error, setStats } = useStats(id);
   const [controlError, setControlError] = useState<unknown>(null);
   const [rate, setRate] = useState('');
+  const [most, setMost] = useState('');
   const q = stats?.queue;
   useEffect(() => {
     if (q && rate === '') setRate(String(q.admitPerMinute));
+    if (q && most === '') setMost(String(q.maxActive));
   }, [q]);
 
   async function control(body: Partial<Pick<AdminQueue, 'paused' | 'admitPerMinute' | 'maxActive'>>) {
@@ -95,7 +158,11 @@ function Board({ id }: { id: string }) {
               <p>
                 Admission is <strong data-testid="queue-state">{q?.paused ? 'paused' : 'running'}</strong> at{' '}
                 {n(q?.admitPerMinute)} buyers a minute (at most {n(q?.maxActive)} at once).
+                {q?.observedPerMinute != null && (
+                  <span data-testid="observed-rate"> Lately {n(Math.round(q.observedPerMinute))} a minute.</span>
+                )}
               </p>
+              {q?.backoff && <Backoff backoff={q.backoff} queue={q} />}
               <button
                 type="button"
                 class={q?.paused ? 'btn' : 'btn-secondary'}
@@ -103,30 +170,22 @@ function Board({ id }: { id: string }) {
               >
                 {q?.paused ? 'Resume admission' : 'Pause admission'}
               </button>
-              <form
-                class="flex items-end gap-2"
-                onSubmit={(e) => {
-                  e.preventDefault();
-                  void control({ admitPerMinute: Math.max(0, Math.floor(Number(rate))) });
-                }}
-              >
-                <div class="flex-1">
-                  <label class="label" for="rate">
-                    Admit per minute
-                  </label>
-                  <input
-                    class="input"
-                    id="rate"
-                    type="number"
-                    min={0}
-                    value={rate}
-                    onInput={(e) => setRate(e.currentTarget.value)}
-                  />
-                </div>
-                <button class="btn" type="submit">
-                  Set rate
-                </button>
-              </form>
+              <Limit
+                id="rate"
+                label="Admit per minute"
+                value={rate}
+                onInput={setRate}
+                onSet={(v) => void control({ admitPerMinute: v })}
+                action="Set rate"
+              />
+              <Limit
+                id="max-active"
+                label="At most at once"
+                value={most}
+                onInput={setMost}
+                onSet={(v) => void control({ maxActive: v })}
+                action="Set limit"
+              />
               <ErrorBox error={controlError} />
             </div>
           </div>
