@@ -924,9 +924,12 @@ describe('admission back-off', () => {
     assert.ok(calm >= 49 && calm <= 51, `10 a second while the API processes keep up (${calm} in 5 s)`);
     assert.deepEqual(await seen(), { thresholdMs: 50, loadMs: 5, factor: 1 });
     const overloaded = await admittedOver(5, 300);
-    assert.ok(overloaded <= 12, `a quarter less each step, down to a twentieth, while they answer slowly (${overloaded} in 5 s)`);
-    assert.ok(overloaded >= 1, 'never stopped altogether');
-    assert.deepEqual(await seen(), { thresholdMs: 50, loadMs: 300, factor: 0.05 }, 'the organizer sees why');
+    assert.ok(overloaded <= 30, `a quarter less each second while they answer slowly (${overloaded} in 5 s)`);
+    assert.deepEqual(await seen(), { thresholdMs: 50, loadMs: 300, factor: 0.237 }, 'the organizer sees why (0.75 ** 5)');
+    const longer = await admittedOver(10, 300);
+    assert.ok(longer <= 10, `down to a twentieth (${longer} in 10 s)`);
+    assert.ok(longer >= 1, 'never stopped altogether');
+    assert.deepEqual(await seen(), { thresholdMs: 50, loadMs: 300, factor: 0.05 });
     // The reports stop (the process is gone, or quiet): stale after 2 s, then a fiftieth back each step.
     await admittedOver(12);
     const recovered = await admittedOver(2);

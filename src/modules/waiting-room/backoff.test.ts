@@ -3,14 +3,16 @@ import { describe, it } from 'node:test';
 import { createAdmissionGovernor, createLoadSensor } from './backoff.ts';
 
 describe('admission back-off governor', () => {
-  it('takes a quarter off for each step above the threshold, down to the floor, and gives a fiftieth back each step', () => {
+  it('takes a quarter off while the load is above the threshold, at most once in six steps, down to the floor, and gives a fiftieth back each step under it', () => {
     const governor = createAdmissionGovernor(100);
     assert.equal(governor.update(50), 1, 'under the threshold: the full rate');
     assert.equal(governor.update(null), 1, 'no report: the full rate');
     assert.equal(governor.update(100), 1, 'at the threshold: still the full rate');
     assert.equal(governor.update(101), 0.75);
-    assert.equal(governor.update(400), 0.5625);
-    for (let i = 0; i < 20; i++) governor.update(400);
+    const held = Array.from({ length: 5 }, () => governor.update(400));
+    assert.deepEqual(held, [0.75, 0.75, 0.75, 0.75, 0.75], 'no second cut before the first can show');
+    assert.equal(governor.update(400), 0.5625, 'the next cut');
+    for (let i = 0; i < 100; i++) governor.update(400);
     assert.equal(governor.update(400), 0.05, 'never below the floor');
     const back = Array.from({ length: 48 }, () => governor.update(20));
     assert.ok(Math.abs(back[0]! - 0.07) < 1e-9);
@@ -19,8 +21,18 @@ describe('admission back-off governor', () => {
     assert.equal(governor.update(0), 1, 'and no higher');
   });
 
-  it('takes its floor and recovery step from the options', () => {
-    const governor = createAdmissionGovernor(10, { floor: 0.2, decrease: 0.5, recovery: 0.5 });
+  it('holds the factor, neither cutting nor raising it, through the steps after a cut while the load stays high', () => {
+    const governor = createAdmissionGovernor(100);
+    governor.update(20);
+    assert.equal(governor.update(500), 0.75);
+    assert.equal(governor.update(20), 0.77, 'calm: a fiftieth back at once');
+    assert.equal(governor.update(500), 0.77, 'slow again within the hold: no cut');
+    for (let i = 0; i < 3; i++) governor.update(500);
+    assert.ok(Math.abs(governor.update(500) - 0.5775) < 1e-9, 'the hold over: a quarter off');
+  });
+
+  it('takes its floor, cut, recovery step and hold from the options', () => {
+    const governor = createAdmissionGovernor(10, { floor: 0.2, decrease: 0.5, recovery: 0.5, holdSteps: 0 });
     governor.update(50);
     governor.update(50);
     assert.equal(governor.update(50), 0.2);

@@ -8,10 +8,10 @@
  * 99th percentile of its answer times, or of how late its event loop ran, whichever is higher —
  * a request waiting to be read is late before it is timed) and reports it to the store's load
  * board; the ticker reads the highest recent report every step and `createAdmissionGovernor` turns
- * it into a factor on the event's `maxActive` and admission rate: a quarter less each step while the
- * load is above the threshold (never below a twentieth), a fiftieth more each step while it is not
- * (ten seconds from half to whole at 200 ms a step), so the buyers in checkout settle at about as
- * many as the servers answer within the threshold. Off unless TICKETMAX_ADMISSION_BACKOFF_MS is set;
+ * it into a factor on the event's `maxActive` and admission rate: a quarter less while the load is
+ * above the threshold, at most once a second (never below a twentieth), a fiftieth more each step
+ * while it is not (five seconds from half to whole at 200 ms a step), so the buyers in checkout
+ * settle at about as many as the servers answer within the threshold. Off unless TICKETMAX_ADMISSION_BACKOFF_MS is set;
  * `maxActive` and `admitPerMinute` stay the limits — the back-off only ever admits fewer.
  */
 import { createHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
@@ -58,15 +58,29 @@ export interface AdmissionGovernor {
 
 export function createAdmissionGovernor(
   thresholdMs: number,
-  options: { floor?: number; decrease?: number; recovery?: number } = {},
+  options: { floor?: number; decrease?: number; recovery?: number; holdSteps?: number } = {},
 ): AdmissionGovernor {
   const floor = options.floor ?? 0.05;
   const decrease = options.decrease ?? 0.75;
   const recovery = options.recovery ?? 0.02;
+  // Buyers let in now load the servers only seconds later (they choose seats, then pay), and a
+  // reading spans half a second: a cut shows in the readings only after a while. So a cut is
+  // followed by `holdSteps` steps without another (a second at 200 ms a step), or the factor would
+  // fall to the floor on one slow spell and swing back and forth between the floor and the whole.
+  const holdSteps = options.holdSteps ?? 5;
   let factor = 1;
+  let sinceCut = holdSteps;
   return {
     update(loadMs) {
-      factor = loadMs !== null && loadMs > thresholdMs ? Math.max(floor, factor * decrease) : Math.min(1, factor + recovery);
+      sinceCut++;
+      if (loadMs !== null && loadMs > thresholdMs) {
+        if (sinceCut > holdSteps) {
+          factor = Math.max(floor, factor * decrease);
+          sinceCut = 0;
+        }
+      } else {
+        factor = Math.min(1, factor + recovery);
+      }
       return factor;
     },
     get factor() {
