@@ -10,9 +10,12 @@
  * board; the ticker reads the highest recent report every step and `createAdmissionGovernor` turns
  * it into a factor on the event's `maxActive` and admission rate: a quarter less while the load is
  * above the threshold, at most once a second (never below a twentieth), a fiftieth more each step
- * while it is not (five seconds from half to whole at 200 ms a step), so the buyers in checkout
- * settle at about as many as the servers answer within the threshold. Off unless TICKETMAX_ADMISSION_BACKOFF_MS is set;
- * `maxActive` and `admitPerMinute` stay the limits — the back-off only ever admits fewer.
+ * while it is not (five seconds from half to whole at 200 ms a step), aiming at as many buyers in
+ * checkout as the servers answer within the threshold (with the seconds between an admission and
+ * its load it swings around that on a saturated machine: bench/README.md). The ticker reports
+ * the factor on a second board, for the organizer's view (`backoffView`). Off unless
+ * TICKETMAX_ADMISSION_BACKOFF_MS is set; `maxActive` and `admitPerMinute` stay the limits — the
+ * back-off only ever admits fewer.
  */
 import { createHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 import type { WaitingRoomStore } from './waiting-room.store.ts';

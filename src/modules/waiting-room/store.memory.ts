@@ -42,7 +42,7 @@ interface EventQueue {
 export function createMemoryStore(): WaitingRoomStore {
   const events = new Map<string, EventQueue>();
   const leases = new Map<string, { owner: string; until: number }>();
-  /** Admission back-off: each API process's latest load report (ms) and when it was made. */
+  /** Admission back-off's boards: each source's latest report and when it was made. */
   const boards: Record<Board, Map<string, { value: number; at: number }>> = { load: new Map(), factor: new Map() };
   const registered = new Set<string>();
 
