@@ -180,7 +180,7 @@ export async function buildApp(deps: AppDeps) {
   if (governor && config.roles.includes('ticker'))
     metrics.gauge(
       'ticketmax_admission_backoff_factor',
-      'The factor admission back-off applies to maxActive and the admission rate (1: none)',
+      'The factor admission back-off applies to maxActive (1: none)',
       [],
       function () {
         this.set(governor.factor);

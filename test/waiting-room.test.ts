@@ -897,45 +897,58 @@ describe('retiring a finished event', () => {
 });
 
 describe('admission back-off', () => {
-  it('admits more slowly while an API process reports answering slowly, and recovers once it does not', async () => {
+  it('holds the buyers in checkout under those in it when an API process answered slowly, lets in only as they finish, and recovers', async () => {
     const store = createMemoryStore();
     const clock = manualClock();
-    const row = settingsRow(clock.now(), { id: 'evt_backoff', admit_per_minute: 600, max_active: 10_000 });
+    const row = settingsRow(clock.now(), { id: 'evt_backoff', admit_per_minute: 600, max_active: 100 });
     const service = serviceOn(store, clock, async () => row, 50);
     const ticker = createTicker({ service, store, clock, log: { warn: () => undefined }, governor: createAdmissionGovernor(50) });
     for (let i = 0; i < 400; i++) await service.join('evt_backoff', `usr_backoff_${i}`);
     /** What the organizer's view says of the back-off. */
     const seen = async () => (await service.adminStatus({ userId: 'usr_admin', role: 'admin' }, 'evt_backoff')).backoff;
     assert.deepEqual(await seen(), { thresholdMs: 50, loadMs: null, factor: null }, 'nothing reported yet');
-    const serving = async () => (await store.counters('evt_backoff')).serving;
-    /** Admissions over `seconds` of 200 ms ticker steps; `load` (ms late) reported by one API process before each step. */
-    async function admittedOver(seconds: number, load?: number) {
-      const from = await serving();
-      for (let step = 0; step < seconds * 5; step++) {
+    const counters = () => store.counters('evt_backoff');
+    /** Admissions over `steps` ticker steps of 200 ms; `load` (ms) reported by one API process before each step. */
+    async function admittedOver(steps: number, load?: number) {
+      const from = (await counters()).serving;
+      for (let step = 0; step < steps; step++) {
         clock.advance(200);
         if (load !== undefined) await store.report('load', 'api-1', load, clock.now());
         await ticker.tick(clock.now());
       }
-      return (await serving()) - from;
+      return (await counters()).serving - from;
     }
     await ticker.tick(clock.now());
 
-    const calm = await admittedOver(5, 5);
+    const calm = await admittedOver(25, 5);
     assert.ok(calm >= 49 && calm <= 51, `10 a second while the API processes keep up (${calm} in 5 s)`);
     assert.deepEqual(await seen(), { thresholdMs: 50, loadMs: 5, factor: 1 });
-    const overloaded = await admittedOver(5, 300);
-    assert.ok(overloaded <= 30, `a quarter less each second while they answer slowly (${overloaded} in 5 s)`);
-    assert.deepEqual(await seen(), { thresholdMs: 50, loadMs: 300, factor: 0.237 }, 'the organizer sees why (0.75 ** 5)');
-    const longer = await admittedOver(10, 300);
-    assert.ok(longer <= 10, `down to a twentieth (${longer} in 10 s)`);
-    assert.ok(longer >= 1, 'never stopped altogether');
+    const inCheckout = (await counters()).active;
+    assert.ok(inCheckout >= 50 && inCheckout < 75, `${inCheckout} in checkout`);
+
+    // One slow reading: the limit falls to three quarters of those in checkout (not of maxActive,
+    // which would let in as many as before), and nobody is let in while more than that are in.
+    assert.equal(await admittedOver(1, 300), 0);
+    const cut = Math.round(0.75 * (inCheckout / 100) * 1000) / 1000;
+    assert.deepEqual(await seen(), { thresholdMs: 50, loadMs: 300, factor: cut }, 'the organizer sees why');
+    assert.equal(await admittedOver(5, 5), 0, 'the servers are calm again, but the limit rises by 1/250 a step');
+
+    // Twenty finish (here: leave): their places go to the next buyers, up to the limit.
+    const admitted = await store.admissions('evt_backoff', 0, 20);
+    for (const { userId } of admitted) await service.leave('evt_backoff', userId);
+    const refilled = await admittedOver(5, 5);
+    const limit = Math.floor(100 * (await seen())!.factor!);
+    assert.ok(refilled >= 1, 'as buyers finish, others are let in');
+    assert.ok((await counters()).active <= limit, `never more in checkout than the limit (${limit})`);
+
+    // Slow for long: at most a cut a second, down to a twentieth of maxActive.
+    await admittedOver(50, 300);
     assert.deepEqual(await seen(), { thresholdMs: 50, loadMs: 300, factor: 0.05 });
-    // The reports stop (the process is gone, or quiet): stale after 2 s, then a fiftieth back each step.
-    await admittedOver(12);
-    const recovered = await admittedOver(2);
-    assert.ok(recovered >= 19 && recovered <= 21, `the full rate again (${recovered} in 2 s)`);
+    // The reports stop (the process is gone, or quiet): stale after 2 s, then 1/250 back each step.
+    await admittedOver(250);
     assert.deepEqual(await seen(), { thresholdMs: 50, loadMs: null, factor: 1 });
-    assert.equal((await store.counters('evt_backoff')).active, await serving(), 'every admission is counted as active');
+    const active = (await counters()).active;
+    assert.ok(active > limit, `the full maxActive again (${active} in checkout)`);
   });
 
   it('leaves admission alone without a governor, whatever the load board says', async () => {

@@ -3,32 +3,43 @@ import { describe, it } from 'node:test';
 import { createAdmissionGovernor, createLoadSensor } from './backoff.ts';
 
 describe('admission back-off governor', () => {
-  it('takes a quarter off while the load is above the threshold, at most once in six steps, down to the floor, and gives a fiftieth back each step under it', () => {
+  it('cuts to three quarters of the share in checkout while the load is above the threshold, at most once in six steps, down to the floor, and gives 1/250 back each step under it', () => {
     const governor = createAdmissionGovernor(100);
-    assert.equal(governor.update(50), 1, 'under the threshold: the full rate');
-    assert.equal(governor.update(null), 1, 'no report: the full rate');
-    assert.equal(governor.update(100), 1, 'at the threshold: still the full rate');
-    assert.equal(governor.update(101), 0.75);
-    const held = Array.from({ length: 5 }, () => governor.update(400));
-    assert.deepEqual(held, [0.75, 0.75, 0.75, 0.75, 0.75], 'no second cut before the first can show');
-    assert.equal(governor.update(400), 0.5625, 'the next cut');
-    for (let i = 0; i < 100; i++) governor.update(400);
-    assert.equal(governor.update(400), 0.05, 'never below the floor');
-    const back = Array.from({ length: 48 }, () => governor.update(20));
-    assert.ok(Math.abs(back[0]! - 0.07) < 1e-9);
-    assert.ok(back[46]! < 1);
-    assert.equal(back[47], 1, 'the full rate after 48 calm steps');
+    assert.equal(governor.update(50, 0.4), 1, 'under the threshold: the full setting');
+    assert.equal(governor.update(null, 0.4), 1, 'no report: the full setting');
+    assert.equal(governor.update(100, 0.4), 1, 'at the threshold: still the full setting');
+    assert.ok(Math.abs(governor.update(101, 0.4) - 0.3) < 1e-9, 'a cut: three quarters of the 40 % in checkout');
+    const held = Array.from({ length: 5 }, () => governor.update(400, 0.3));
+    assert.ok(
+      held.every((f) => Math.abs(f - 0.3) < 1e-9),
+      'no second cut before the first can show',
+    );
+    assert.ok(
+      Math.abs(governor.update(400, 0.35) - 0.225) < 1e-9,
+      'the next cut, from the factor when fewer are in checkout than it allows',
+    );
+    for (let i = 0; i < 100; i++) governor.update(400, 0.2);
+    assert.equal(governor.update(400, 0.2), 0.05, 'never below the floor');
+    const back = Array.from({ length: 238 }, () => governor.update(20, 0.05));
+    assert.ok(Math.abs(back[0]! - 0.054) < 1e-9);
+    assert.ok(back[236]! < 1);
+    assert.equal(back[237], 1, 'the full setting after 238 calm steps');
     assert.equal(governor.update(0), 1, 'and no higher');
+  });
+
+  it('cuts from the factor alone when not told the share in checkout', () => {
+    const governor = createAdmissionGovernor(100);
+    assert.equal(governor.update(500), 0.75);
   });
 
   it('holds the factor, neither cutting nor raising it, through the steps after a cut while the load stays high', () => {
     const governor = createAdmissionGovernor(100);
-    governor.update(20);
-    assert.equal(governor.update(500), 0.75);
-    assert.equal(governor.update(20), 0.77, 'calm: a fiftieth back at once');
-    assert.equal(governor.update(500), 0.77, 'slow again within the hold: no cut');
-    for (let i = 0; i < 3; i++) governor.update(500);
-    assert.ok(Math.abs(governor.update(500) - 0.5775) < 1e-9, 'the hold over: a quarter off');
+    governor.update(20, 1);
+    assert.equal(governor.update(500, 1), 0.75);
+    assert.equal(governor.update(20, 1), 0.754, 'calm: 1/250 back at once');
+    assert.equal(governor.update(500, 1), 0.754, 'slow again within the hold: no cut');
+    for (let i = 0; i < 3; i++) governor.update(500, 1);
+    assert.ok(Math.abs(governor.update(500, 1) - 0.5655) < 1e-9, 'the hold over: a quarter off');
   });
 
   it('takes its floor, cut, recovery step and hold from the options', () => {

@@ -8,14 +8,15 @@
  * 99th percentile of its answer times, or of how late its event loop ran, whichever is higher —
  * a request waiting to be read is late before it is timed) and reports it to the store's load
  * board; the ticker reads the highest recent report every step and `createAdmissionGovernor` turns
- * it into a factor on the event's `maxActive` and admission rate: a quarter less while the load is
- * above the threshold, at most once a second (never below a twentieth), a fiftieth more each step
- * while it is not (five seconds from half to whole at 200 ms a step), aiming at as many buyers in
- * checkout as the servers answer within the threshold (with the seconds between an admission and
- * its load it swings around that on a saturated machine: bench/README.md). The ticker reports
- * the factor on a second board, for the organizer's view (`backoffView`). Off unless
- * TICKETMAX_ADMISSION_BACKOFF_MS is set; `maxActive` and `admitPerMinute` stay the limits — the
- * back-off only ever admits fewer.
+ * it into a factor on the event's `maxActive`. While the load is above the threshold, at most once a
+ * second, the factor becomes three quarters of the share of `maxActive` in checkout at that moment
+ * (never below a twentieth): buyers are then let in only as others finish, at most as many as the
+ * servers answered briskly, so the limit clocks itself by the buyers' own pace. While the load is
+ * under the threshold it gains 1/250 a step (a fiftieth of `maxActive` a second at 200 ms a step),
+ * feeling for what the servers can take. The admission rate is left alone: the number in checkout
+ * is what loads the servers. The ticker reports the factor on a second board, for the organizer's
+ * view (`backoffView`). Off unless TICKETMAX_ADMISSION_BACKOFF_MS is set; `maxActive` and
+ * `admitPerMinute` stay the limits — the back-off only ever admits fewer.
  */
 import { createHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 import type { WaitingRoomStore } from './waiting-room.store.ts';
@@ -35,7 +36,7 @@ export interface BackoffView {
   thresholdMs: number;
   /** The slowest API process's recent answers (ms), or null when none reported lately. */
   loadMs: number | null;
-  /** The factor on maxActive and the admission rate (1: none), the lowest a ticker applied lately; null when none stepped. */
+  /** The factor on maxActive (1: none), the lowest a ticker applied lately; null when none stepped. */
   factor: number | null;
 }
 
@@ -53,8 +54,11 @@ export async function backoffView(
 }
 
 export interface AdmissionGovernor {
-  /** The factor for this step, given the highest recent load (ms; null: no process reported). */
-  update(loadMs: number | null): number;
+  /**
+   * The factor on maxActive for this step, given the highest recent load (ms; null: no process
+   * reported) and the largest share of its maxActive that any event has in checkout now (0–1).
+   */
+  update(loadMs: number | null, activeShare?: number): number;
   /** The factor of the last step (1 before any). */
   readonly factor: number;
 }
@@ -65,20 +69,22 @@ export function createAdmissionGovernor(
 ): AdmissionGovernor {
   const floor = options.floor ?? 0.05;
   const decrease = options.decrease ?? 0.75;
-  const recovery = options.recovery ?? 0.02;
+  const recovery = options.recovery ?? 0.004;
   // Buyers let in now load the servers only seconds later (they choose seats, then pay), and a
   // reading spans half a second: a cut shows in the readings only after a while. So a cut is
   // followed by `holdSteps` steps without another (a second at 200 ms a step), or the factor would
-  // fall to the floor on one slow spell and swing back and forth between the floor and the whole.
+  // fall to the floor on one slow spell.
   const holdSteps = options.holdSteps ?? 5;
   let factor = 1;
   let sinceCut = holdSteps;
   return {
-    update(loadMs) {
+    update(loadMs, activeShare = 1) {
       sinceCut++;
       if (loadMs !== null && loadMs > thresholdMs) {
         if (sinceCut > holdSteps) {
-          factor = Math.max(floor, factor * decrease);
+          // A cut from the buyers in checkout now, not from the setting: with maxActive far above
+          // what is in checkout, a cut of the setting would let in as many as before.
+          factor = Math.max(floor, Math.min(factor, activeShare) * decrease);
           sinceCut = 0;
         }
       } else {

@@ -59,7 +59,7 @@ export const AdminQueue = Type.Object({
     ],
     {
       description:
-        "Admission back-off, null when off: the threshold on the API processes' answer times (ms), the slowest one's recent p99 (ms), and the factor the ticker applies to maxActive and the admission rate (1: none)",
+        "Admission back-off, null when off: the threshold on the API processes' answer times (ms), the slowest one's recent p99 (ms), and the factor the ticker applies to maxActive (1: none)",
     },
   ),
 });

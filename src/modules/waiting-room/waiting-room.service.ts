@@ -426,7 +426,7 @@ export function createWaitingRoomService({
     /**
      * One ticker step for one event: shuffles the pre-queue once the sale opens, expires
      * admissions past their deadline and admits the next buyers. The caller holds the lease.
-     * `backoff` (admission back-off, 0–1) scales the step's maxActive and admission rate.
+     * `backoff` (admission back-off, 0–1) scales the step's maxActive.
      */
     async tickEvent(eventId: string, now: number, backoff = 1) {
       const s = await settingsOf(eventId);
@@ -438,11 +438,7 @@ export function createWaitingRoomService({
       const rules = wait
         ? { ...s.rules, paused: true }
         : backoff < 1
-          ? {
-              ...s.rules,
-              admitPerMinute: s.rules.admitPerMinute * backoff,
-              maxActive: Math.max(1, Math.floor(s.rules.maxActive * backoff)),
-            }
+          ? { ...s.rules, maxActive: Math.max(1, Math.floor(s.rules.maxActive * backoff)) }
           : s.rules;
       const result = await store.advance(eventId, now, rules);
       if (result.admitted > 0 || result.expired > 0) statusCache.delete(eventId);

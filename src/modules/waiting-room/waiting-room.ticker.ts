@@ -21,7 +21,7 @@ export interface TickerDeps {
   retainMs?: number;
   /** Called once an event is over and its queue retired (the inventory lets its hot state go too). */
   onFinished?: (eventId: string, retainMs: number) => Promise<void>;
-  /** Admission back-off (backoff.ts): each step's maxActive and admission rate are scaled by the factor it gives for the API processes' load. */
+  /** Admission back-off (backoff.ts): each step's maxActive is scaled by the factor it gives for the API processes' load. */
   governor?: AdmissionGovernor;
 }
 
@@ -48,18 +48,34 @@ export function createTicker({
   /** Events whose lease this ticker held on its last step: their log is flushed once more on stop. */
   const led = new Set<string>();
 
+  /** The largest share of its maxActive that any of the events has in checkout (admitted, not yet done). */
+  async function activeShare(events: string[]): Promise<number> {
+    const shares = await Promise.all(
+      events.map(async (eventId) => {
+        const [s, counters] = await Promise.all([service.settingsOf(eventId), store.counters(eventId)]);
+        return s.rules.maxActive > 0 ? counters.active / s.rules.maxActive : 0;
+      }),
+    ).catch((err: unknown) => {
+      log.warn({ err }, 'admission back-off: active count read failed');
+      return [1];
+    });
+    return Math.min(1, Math.max(0, ...shares));
+  }
+
   async function tickAll(now = clock.now()) {
     const events = await store.queues();
     // One reading of the load board a step, for every event this ticker leads; a failed read is no
     // report. The factor goes on the board of factors, for the organizer's dashboard.
     let factor = 1;
     if (governor && events.length > 0) {
-      factor = governor.update(
-        await highestLoad(store, now).catch((err: unknown) => {
+      const [load, share] = await Promise.all([
+        highestLoad(store, now).catch((err: unknown) => {
           log.warn({ err }, 'admission back-off: load board read failed');
           return null;
         }),
-      );
+        activeShare(events),
+      ]);
+      factor = governor.update(load, share);
       await store
         .report('factor', owner, factor, now)
         .catch((err: unknown) => log.warn({ err }, 'admission back-off: factor report failed'));

@@ -81,18 +81,14 @@ function Backoff({ backoff, queue }: { backoff: NonNullable<AdminQueue['backoff'
   const ms = (v: number) => `${Math.round(v).toLocaleString('en-US')} ms`;
   const answers =
     loadMs === null ? 'no recent reading from the servers' : `the slowest server answers in ${ms(loadMs)} (99th percentile)`;
+  const held = factor !== null && factor < 1;
   return (
-    <p
-      class={factor !== null && factor < 1 ? 'rounded bg-amber-100 p-2 text-amber-900' : 'text-sm text-slate-700'}
-      data-testid="backoff"
-    >
+    <p class={held ? 'rounded bg-amber-100 p-2 text-amber-900' : 'text-sm text-slate-700'} data-testid="backoff">
       Admission back-off at {ms(thresholdMs)}: {answers}
-      {factor !== null && factor < 1
-        ? `; letting in ${Math.round(factor * 100)} % of the settings for now (about ${Math.round(
-            queue.admitPerMinute * factor,
-          ).toLocaleString(
-            'en-US',
-          )} a minute, ${Math.max(1, Math.floor(queue.maxActive * factor)).toLocaleString('en-US')} at once)${slow ? '' : ', recovering'}.`
+      {held
+        ? `; holding checkout to ${Math.max(1, Math.floor(queue.maxActive * factor)).toLocaleString('en-US')} buyers at once (${Math.round(
+            factor * 100,
+          )} % of the setting), letting more in as others finish${slow ? '' : ' and raising the limit'}.`
         : '; admission at the full settings.'}
     </p>
   );
