@@ -941,11 +941,11 @@ describe('admission back-off', () => {
     assert.ok(refilled >= 1, 'as buyers finish, others are let in');
     assert.ok((await counters()).active <= limit, `never more in checkout than the limit (${limit})`);
 
-    // Slow for long: at most a cut a second, down to a twentieth of maxActive.
-    await admittedOver(50, 300);
+    // Slow for long: at most a cut in two seconds, down to a twentieth of maxActive.
+    await admittedOver(100, 300);
     assert.deepEqual(await seen(), { thresholdMs: 50, loadMs: 300, factor: 0.05 });
     // The reports stop (the process is gone, or quiet): stale after 2 s, then 1/250 back each step.
-    await admittedOver(250);
+    await admittedOver(260);
     assert.deepEqual(await seen(), { thresholdMs: 50, loadMs: null, factor: 1 });
     const active = (await counters()).active;
     assert.ok(active > limit, `the full maxActive again (${active} in checkout)`);

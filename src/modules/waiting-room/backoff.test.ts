@@ -3,13 +3,13 @@ import { describe, it } from 'node:test';
 import { createAdmissionGovernor, createLoadSensor } from './backoff.ts';
 
 describe('admission back-off governor', () => {
-  it('cuts to three quarters of the share in checkout while the load is above the threshold, at most once in six steps, down to the floor, and gives 1/250 back each step under it', () => {
+  it('cuts to three quarters of the share in checkout while the load is above the threshold, at most once in eleven steps, down to the floor, and gives 1/250 back each step under half of it', () => {
     const governor = createAdmissionGovernor(100);
     assert.equal(governor.update(50, 0.4), 1, 'under the threshold: the full setting');
     assert.equal(governor.update(null, 0.4), 1, 'no report: the full setting');
     assert.equal(governor.update(100, 0.4), 1, 'at the threshold: still the full setting');
     assert.ok(Math.abs(governor.update(101, 0.4) - 0.3) < 1e-9, 'a cut: three quarters of the 40 % in checkout');
-    const held = Array.from({ length: 5 }, () => governor.update(400, 0.3));
+    const held = Array.from({ length: 10 }, () => governor.update(400, 0.3));
     assert.ok(
       held.every((f) => Math.abs(f - 0.3) < 1e-9),
       'no second cut before the first can show',
@@ -38,8 +38,17 @@ describe('admission back-off governor', () => {
     assert.equal(governor.update(500, 1), 0.75);
     assert.equal(governor.update(20, 1), 0.754, 'calm: 1/250 back at once');
     assert.equal(governor.update(500, 1), 0.754, 'slow again within the hold: no cut');
-    for (let i = 0; i < 3; i++) governor.update(500, 1);
+    for (let i = 0; i < 8; i++) governor.update(500, 1);
     assert.ok(Math.abs(governor.update(500, 1) - 0.5655) < 1e-9, 'the hold over: a quarter off');
+  });
+
+  it('neither cuts nor raises the factor while the load is between half the threshold and the threshold', () => {
+    const governor = createAdmissionGovernor(100);
+    const near = (a: number, b: number) => Math.abs(a - b) < 1e-9;
+    assert.ok(near(governor.update(500, 0.8), 0.6));
+    for (let i = 0; i < 20; i++) assert.ok(near(governor.update(75, 0.5), 0.6), 'near the threshold: held');
+    assert.ok(near(governor.update(100, 0.5), 0.6), 'at it: held');
+    assert.ok(near(governor.update(50, 0.5), 0.604), 'at half of it: raised');
   });
 
   it('takes its floor, cut, recovery step and hold from the options', () => {

@@ -8,15 +8,16 @@
  * 99th percentile of its answer times, or of how late its event loop ran, whichever is higher —
  * a request waiting to be read is late before it is timed) and reports it to the store's load
  * board; the ticker reads the highest recent report every step and `createAdmissionGovernor` turns
- * it into a factor on the event's `maxActive`. While the load is above the threshold, at most once a
- * second, the factor becomes three quarters of the share of `maxActive` in checkout at that moment
- * (never below a twentieth): buyers are then let in only as others finish, at most as many as the
- * servers answered briskly, so the limit clocks itself by the buyers' own pace. While the load is
- * under the threshold it gains 1/250 a step (a fiftieth of `maxActive` a second at 200 ms a step),
- * feeling for what the servers can take. The admission rate is left alone: the number in checkout
- * is what loads the servers. The ticker reports the factor on a second board, for the organizer's
- * view (`backoffView`). Off unless TICKETMAX_ADMISSION_BACKOFF_MS is set; `maxActive` and
- * `admitPerMinute` stay the limits — the back-off only ever admits fewer.
+ * it into a factor on the event's `maxActive`. While the load is above the threshold, at most once
+ * in two seconds, the factor becomes three quarters of the share of `maxActive` in checkout at that
+ * moment (never below a twentieth): buyers are then let in only as others finish, at most as many
+ * as the servers answered briskly, so the limit clocks itself by the buyers' own pace. While the
+ * load is under half the threshold the factor gains 1/250 a step (a fiftieth of `maxActive` a
+ * second at 200 ms a step), feeling for what the servers can take; between the two it stays. The
+ * admission rate is left alone: the number in checkout is what loads the servers. The ticker
+ * reports the factor on a second board, for the organizer's view (`backoffView`). Off unless
+ * TICKETMAX_ADMISSION_BACKOFF_MS is set; `maxActive` and `admitPerMinute` stay the limits — the
+ * back-off only ever admits fewer.
  */
 import { createHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 import type { WaitingRoomStore } from './waiting-room.store.ts';
@@ -72,9 +73,9 @@ export function createAdmissionGovernor(
   const recovery = options.recovery ?? 0.004;
   // Buyers let in now load the servers only seconds later (they choose seats, then pay), and a
   // reading spans half a second: a cut shows in the readings only after a while. So a cut is
-  // followed by `holdSteps` steps without another (a second at 200 ms a step), or the factor would
-  // fall to the floor on one slow spell.
-  const holdSteps = options.holdSteps ?? 5;
+  // followed by `holdSteps` steps without another (two seconds at 200 ms a step), or the factor
+  // would fall to the floor on one slow spell.
+  const holdSteps = options.holdSteps ?? 10;
   let factor = 1;
   let sinceCut = holdSteps;
   return {
@@ -87,7 +88,9 @@ export function createAdmissionGovernor(
           factor = Math.max(floor, Math.min(factor, activeShare) * decrease);
           sinceCut = 0;
         }
-      } else {
+      } else if (loadMs === null || loadMs <= thresholdMs / 2) {
+        // Raised only with room to spare: the load of buyers let in now shows seconds later, so a
+        // limit still rising as the load nears the threshold would overshoot it.
         factor = Math.min(1, factor + recovery);
       }
       return factor;
