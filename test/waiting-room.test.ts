@@ -951,6 +951,28 @@ describe('admission back-off', () => {
     assert.ok(active > limit, `the full maxActive again (${active} in checkout)`);
   });
 
+  it('cuts from the buyers in checkout of the events it can read, passing over one gone from the database', async () => {
+    const store = createMemoryStore();
+    const clock = manualClock();
+    const row = settingsRow(clock.now(), { id: 'evt_backoff_a', admit_per_minute: 600, max_active: 100 });
+    const service = serviceOn(store, clock, async (id) => (id === 'evt_backoff_a' ? row : undefined), 50);
+    const ticker = createTicker({ service, store, clock, log: { warn: () => undefined }, governor: createAdmissionGovernor(50) });
+    for (let i = 0; i < 100; i++) await service.join('evt_backoff_a', `usr_backoff_a_${i}`);
+    for (let step = 0; step < 10; step++) {
+      clock.advance(200);
+      await ticker.tick(clock.now());
+    }
+    const active = (await store.counters('evt_backoff_a')).active;
+    assert.ok(active >= 20, `${active} in checkout`);
+    // Registered by another process a moment ago; this step retires it.
+    await store.addQueue('evt_backoff_gone');
+    clock.advance(200);
+    await store.report('load', 'api-1', 300, clock.now());
+    await ticker.tick(clock.now());
+    const view = await service.adminStatus({ userId: 'usr_admin', role: 'admin' }, 'evt_backoff_a');
+    assert.equal(view.backoff?.factor, Math.round(0.75 * (active / 100) * 1000) / 1000);
+  });
+
   it('leaves admission alone without a governor, whatever the load board says', async () => {
     const store = createMemoryStore();
     const clock = manualClock();

@@ -48,18 +48,24 @@ export function createTicker({
   /** Events whose lease this ticker held on its last step: their log is flushed once more on stop. */
   const led = new Set<string>();
 
-  /** The largest share of its maxActive that any of the events has in checkout (admitted, not yet done). */
+  /**
+   * The largest share of its maxActive that any of the events has in checkout (admitted, not yet
+   * done). An event that cannot be read (gone from the database, retired this step) does not count;
+   * with none readable, 1: the back-off then cuts from its own factor.
+   */
   async function activeShare(events: string[]): Promise<number> {
     const shares = await Promise.all(
       events.map(async (eventId) => {
-        const [s, counters] = await Promise.all([service.settingsOf(eventId), store.counters(eventId)]);
-        return s.rules.maxActive > 0 ? counters.active / s.rules.maxActive : 0;
+        try {
+          const [s, counters] = await Promise.all([service.settingsOf(eventId), store.counters(eventId)]);
+          return s.rules.maxActive > 0 ? counters.active / s.rules.maxActive : 0;
+        } catch {
+          return null;
+        }
       }),
-    ).catch((err: unknown) => {
-      log.warn({ err }, 'admission back-off: active count read failed');
-      return [1];
-    });
-    return Math.min(1, Math.max(0, ...shares));
+    );
+    const known = shares.filter((share): share is number => share !== null);
+    return known.length > 0 ? Math.min(1, Math.max(...known)) : 1;
   }
 
   async function tickAll(now = clock.now()) {
