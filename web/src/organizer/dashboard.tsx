@@ -77,7 +77,8 @@ function Limit(props: {
 /** What admission back-off sees and does: why fewer buyers are let in than the settings allow. */
 function Backoff({ backoff, queue }: { backoff: NonNullable<AdminQueue['backoff']>; queue: AdminQueue }) {
   const { thresholdMs, loadMs, factor } = backoff;
-  const slow = loadMs !== null && loadMs > thresholdMs;
+  // The limit rises only while the servers answer within half the threshold (backoff.ts).
+  const raising = loadMs === null || loadMs <= thresholdMs / 2;
   const ms = (v: number) => `${Math.round(v).toLocaleString('en-US')} ms`;
   const answers =
     loadMs === null ? 'no recent reading from the servers' : `the slowest server answers in ${ms(loadMs)} (99th percentile)`;
@@ -88,7 +89,7 @@ function Backoff({ backoff, queue }: { backoff: NonNullable<AdminQueue['backoff'
       {held
         ? `; holding checkout to ${Math.max(1, Math.floor(queue.maxActive * factor)).toLocaleString('en-US')} buyers at once (${Math.round(
             factor * 100,
-          )} % of the setting), letting more in as others finish${slow ? '' : ' and raising the limit'}.`
+          )} % of the setting), letting more in as others finish${raising ? ' and raising the limit' : ''}.`
         : '; admission at the full settings.'}
     </p>
   );
