@@ -180,10 +180,11 @@ export async function buildApp(deps: AppDeps) {
   if (governor && config.roles.includes('ticker'))
     metrics.gauge(
       'ticketmax_admission_backoff_factor',
-      'The factor admission back-off applies to maxActive (1: none)',
-      [],
+      "The factor admission back-off applies to each event's maxActive (1: none), for the events this process's ticker leads",
+      ['event'],
       function () {
-        this.set(governor.factor);
+        this.reset();
+        for (const [event, factor] of governor.factors()) this.set({ event }, factor);
       },
     );
   metrics.gauge(

@@ -446,6 +446,10 @@ for (const target of ['memory', ...targets] as const) {
       assert.deepEqual(await sorted(store, 'load', now + 2001), [], 'every report stale: none');
       assert.deepEqual(await sorted(second, 'load', now), [], 'and the stale reports are gone');
       assert.deepEqual(await sorted(second, 'factor', now), [0.75], 'from their board only');
+      // One source's report: the organizer's view reads an event's factor by the event's id.
+      assert.equal(await store.reading('factor', a!, now, 2000), 0.75);
+      assert.equal(await second.reading('factor', b!, now, 2000), null, 'never reported');
+      assert.equal(await store.reading('factor', a!, now + 2001, 2000), null, 'too old');
     });
 
     it('keeps the set of events with a queue', async () => {

@@ -1,63 +1,86 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createAdmissionGovernor, createLoadSensor } from './backoff.ts';
+import { type AdmissionGovernor, createAdmissionGovernor, createLoadSensor } from './backoff.ts';
+
+/** One step of a governor with one event: the load, then the event's factor. */
+function stepper(governor: AdmissionGovernor, eventId = 'evt_a') {
+  return (loadMs: number | null, activeShare = 1) => {
+    governor.step(loadMs);
+    return governor.factorFor(eventId, activeShare);
+  };
+}
 
 describe('admission back-off governor', () => {
   it('cuts to three quarters of the share in checkout while the load is above the threshold, at most once in eleven steps, down to the floor, and gives 1/250 back each step under half of it', () => {
     const governor = createAdmissionGovernor(100);
-    assert.equal(governor.update(50, 0.4), 1, 'under the threshold: the full setting');
-    assert.equal(governor.update(null, 0.4), 1, 'no report: the full setting');
-    assert.equal(governor.update(100, 0.4), 1, 'at the threshold: still the full setting');
-    assert.ok(Math.abs(governor.update(101, 0.4) - 0.3) < 1e-9, 'a cut: three quarters of the 40 % in checkout');
-    const held = Array.from({ length: 10 }, () => governor.update(400, 0.3));
+    const update = stepper(governor);
+    assert.equal(update(50, 0.4), 1, 'under the threshold: the full setting');
+    assert.equal(update(null, 0.4), 1, 'no report: the full setting');
+    assert.equal(update(100, 0.4), 1, 'at the threshold: still the full setting');
+    assert.ok(Math.abs(update(101, 0.4) - 0.3) < 1e-9, 'a cut: three quarters of the 40 % in checkout');
+    const held = Array.from({ length: 10 }, () => update(400, 0.3));
     assert.ok(
       held.every((f) => Math.abs(f - 0.3) < 1e-9),
       'no second cut before the first can show',
     );
     assert.ok(
-      Math.abs(governor.update(400, 0.35) - 0.225) < 1e-9,
+      Math.abs(update(400, 0.35) - 0.225) < 1e-9,
       'the next cut, from the factor when fewer are in checkout than it allows',
     );
-    for (let i = 0; i < 100; i++) governor.update(400, 0.2);
-    assert.equal(governor.update(400, 0.2), 0.05, 'never below the floor');
-    const back = Array.from({ length: 238 }, () => governor.update(20, 0.05));
+    for (let i = 0; i < 100; i++) update(400, 0.2);
+    assert.equal(update(400, 0.2), 0.05, 'never below the floor');
+    const back = Array.from({ length: 238 }, () => update(20, 0.05));
     assert.ok(Math.abs(back[0]! - 0.054) < 1e-9);
     assert.ok(back[236]! < 1);
     assert.equal(back[237], 1, 'the full setting after 238 calm steps');
-    assert.equal(governor.update(0), 1, 'and no higher');
+    assert.equal(update(0), 1, 'and no higher');
   });
 
-  it('cuts from the factor alone when not told the share in checkout', () => {
+  it('keeps a factor for each event, cut from its own buyers in checkout, and forgets an event', () => {
     const governor = createAdmissionGovernor(100);
-    assert.equal(governor.update(500), 0.75);
+    governor.step(20);
+    assert.equal(governor.factorFor('evt_a', 0.8), 1);
+    assert.equal(governor.factorFor('evt_b', 0.1), 1);
+    governor.step(500);
+    assert.ok(Math.abs(governor.factorFor('evt_a', 0.8) - 0.6) < 1e-9, 'three quarters of its 80 % in checkout');
+    assert.ok(Math.abs(governor.factorFor('evt_b', 0.1) - 0.075) < 1e-9, 'three quarters of its 10 %');
+    assert.ok(Math.abs(governor.factorFor('evt_b', 0.1) - 0.075) < 1e-9, 'once a step, however often asked');
+    assert.deepEqual([...governor.factors().keys()], ['evt_a', 'evt_b']);
+    governor.forget('evt_a');
+    assert.deepEqual([...governor.factors().keys()], ['evt_b']);
+    governor.step(20);
+    assert.equal(governor.factorFor('evt_a', 0.8), 1, 'a forgotten event starts again whole');
   });
 
   it('holds the factor, neither cutting nor raising it, through the steps after a cut while the load stays high', () => {
     const governor = createAdmissionGovernor(100);
-    governor.update(20, 1);
-    assert.equal(governor.update(500, 1), 0.75);
-    assert.equal(governor.update(20, 1), 0.754, 'calm: 1/250 back at once');
-    assert.equal(governor.update(500, 1), 0.754, 'slow again within the hold: no cut');
-    for (let i = 0; i < 8; i++) governor.update(500, 1);
-    assert.ok(Math.abs(governor.update(500, 1) - 0.5655) < 1e-9, 'the hold over: a quarter off');
+    const update = stepper(governor);
+    update(20, 1);
+    assert.equal(update(500, 1), 0.75);
+    assert.equal(update(20, 1), 0.754, 'calm: 1/250 back at once');
+    assert.equal(update(500, 1), 0.754, 'slow again within the hold: no cut');
+    for (let i = 0; i < 8; i++) update(500, 1);
+    assert.ok(Math.abs(update(500, 1) - 0.5655) < 1e-9, 'the hold over: a quarter off');
   });
 
   it('neither cuts nor raises the factor while the load is between half the threshold and the threshold', () => {
     const governor = createAdmissionGovernor(100);
+    const update = stepper(governor);
     const near = (a: number, b: number) => Math.abs(a - b) < 1e-9;
-    assert.ok(near(governor.update(500, 0.8), 0.6));
-    for (let i = 0; i < 20; i++) assert.ok(near(governor.update(75, 0.5), 0.6), 'near the threshold: held');
-    assert.ok(near(governor.update(100, 0.5), 0.6), 'at it: held');
-    assert.ok(near(governor.update(50, 0.5), 0.604), 'at half of it: raised');
+    assert.ok(near(update(500, 0.8), 0.6));
+    for (let i = 0; i < 20; i++) assert.ok(near(update(75, 0.5), 0.6), 'near the threshold: held');
+    assert.ok(near(update(100, 0.5), 0.6), 'at it: held');
+    assert.ok(near(update(50, 0.5), 0.604), 'at half of it: raised');
   });
 
   it('takes its floor, cut, recovery step and hold from the options', () => {
     const governor = createAdmissionGovernor(10, { floor: 0.2, decrease: 0.5, recovery: 0.5, holdSteps: 0 });
-    governor.update(50);
-    governor.update(50);
-    assert.equal(governor.update(50), 0.2);
-    assert.ok(Math.abs(governor.update(5) - 0.7) < 1e-9);
-    assert.equal(governor.update(5), 1);
+    const update = stepper(governor);
+    update(50);
+    update(50);
+    assert.equal(update(50), 0.2);
+    assert.ok(Math.abs(update(5) - 0.7) < 1e-9);
+    assert.equal(update(5), 1);
   });
 });
 

@@ -8,16 +8,16 @@
  * 99th percentile of its answer times, or of how late its event loop ran, whichever is higher —
  * a request waiting to be read is late before it is timed) and reports it to the store's load
  * board; the ticker reads the highest recent report every step and `createAdmissionGovernor` turns
- * it into a factor on the event's `maxActive`. While the load is above the threshold, at most once
- * in two seconds, the factor becomes three quarters of the share of `maxActive` in checkout at that
- * moment (never below a twentieth): buyers are then let in only as others finish, at most as many
- * as the servers answered briskly, so the limit clocks itself by the buyers' own pace. While the
- * load is under half the threshold the factor gains 1/250 a step (a fiftieth of `maxActive` a
- * second at 200 ms a step), feeling for what the servers can take; between the two it stays. The
- * admission rate is left alone: the number in checkout is what loads the servers. The ticker
- * reports the factor on a second board, for the organizer's view (`backoffView`). Off unless
- * TICKETMAX_ADMISSION_BACKOFF_MS is set; `maxActive` and `admitPerMinute` stay the limits — the
- * back-off only ever admits fewer.
+ * it into a factor on each event's `maxActive`, each event its own. While the load is above the
+ * threshold, at most once in two seconds, each factor becomes three quarters of the event's share
+ * of `maxActive` in checkout at that moment (never below a twentieth): buyers are then let in only
+ * as others finish, at most as many as the servers answered briskly, so the limit clocks itself by
+ * the buyers' own pace. While the load is under half the threshold the factors gain 1/250 a step
+ * (a fiftieth of `maxActive` a second at 200 ms a step), feeling for what the servers can take;
+ * between the two they stay. The admission rate is left alone: the number in checkout is what
+ * loads the servers. The ticker reports each event's factor on a second board, for the
+ * organizer's view (`backoffView`). Off unless TICKETMAX_ADMISSION_BACKOFF_MS is set; `maxActive`
+ * and `admitPerMinute` stay the limits — the back-off only ever admits fewer.
  */
 import { createHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 import type { WaitingRoomStore } from './waiting-room.store.ts';
@@ -37,31 +37,33 @@ export interface BackoffView {
   thresholdMs: number;
   /** The slowest API process's recent answers (ms), or null when none reported lately. */
   loadMs: number | null;
-  /** The factor on maxActive (1: none), the lowest a ticker applied lately; null when none stepped. */
+  /** The factor on the event's maxActive (1: none) its ticker applied lately; null when none stepped it. */
   factor: number | null;
 }
 
 export async function backoffView(
-  store: Pick<WaitingRoomStore, 'readings'>,
+  store: Pick<WaitingRoomStore, 'readings' | 'reading'>,
   thresholdMs: number,
+  eventId: string,
   now: number,
 ): Promise<BackoffView> {
-  const [loadMs, factors] = await Promise.all([highestLoad(store, now), store.readings('factor', now, REPORT_MAX_AGE_MS)]);
+  const [loadMs, factor] = await Promise.all([highestLoad(store, now), store.reading('factor', eventId, now, REPORT_MAX_AGE_MS)]);
   return {
     thresholdMs,
     loadMs: loadMs === null ? null : Math.round(loadMs * 10) / 10,
-    factor: factors.length > 0 ? Math.round(Math.min(...factors) * 1000) / 1000 : null,
+    factor: factor === null ? null : Math.round(factor * 1000) / 1000,
   };
 }
 
 export interface AdmissionGovernor {
-  /**
-   * The factor on maxActive for this step, given the highest recent load (ms; null: no process
-   * reported) and the largest share of its maxActive that any event has in checkout now (0–1).
-   */
-  update(loadMs: number | null, activeShare?: number): number;
-  /** The factor of the last step (1 before any). */
-  readonly factor: number;
+  /** Once a step, before the events: the highest recent load (ms; null: no process reported). */
+  step(loadMs: number | null): void;
+  /** This step's factor on the event's maxActive, given the share of it in checkout now (0–1). */
+  factorFor(eventId: string, activeShare: number): number;
+  /** Each event's latest factor, for the events this governor has stepped. */
+  factors(): ReadonlyMap<string, number>;
+  /** Forgets an event (no longer led by this ticker, or retired). */
+  forget(eventId: string): void;
 }
 
 export function createAdmissionGovernor(
@@ -76,27 +78,41 @@ export function createAdmissionGovernor(
   // followed by `holdSteps` steps without another (two seconds at 200 ms a step), or the factor
   // would fall to the floor on one slow spell.
   const holdSteps = options.holdSteps ?? 10;
-  let factor = 1;
   let sinceCut = holdSteps;
+  let steps = 0;
+  let verdict: 'cut' | 'hold' | 'raise' = 'raise';
+  const events = new Map<string, { factor: number; step: number }>();
+  const factors = new Map<string, number>();
   return {
-    update(loadMs, activeShare = 1) {
+    step(loadMs) {
+      steps++;
       sinceCut++;
       if (loadMs !== null && loadMs > thresholdMs) {
-        if (sinceCut > holdSteps) {
-          // A cut from the buyers in checkout now, not from the setting: with maxActive far above
-          // what is in checkout, a cut of the setting would let in as many as before.
-          factor = Math.max(floor, Math.min(factor, activeShare) * decrease);
-          sinceCut = 0;
-        }
-      } else if (loadMs === null || loadMs <= thresholdMs / 2) {
+        verdict = sinceCut > holdSteps ? 'cut' : 'hold';
+        if (verdict === 'cut') sinceCut = 0;
+      } else {
         // Raised only with room to spare: the load of buyers let in now shows seconds later, so a
         // limit still rising as the load nears the threshold would overshoot it.
-        factor = Math.min(1, factor + recovery);
+        verdict = loadMs === null || loadMs <= thresholdMs / 2 ? 'raise' : 'hold';
       }
-      return factor;
     },
-    get factor() {
-      return factor;
+    factorFor(eventId, activeShare) {
+      const state = events.get(eventId) ?? { factor: 1, step: 0 };
+      if (state.step !== steps) {
+        state.step = steps;
+        // A cut from the buyers in checkout now, not from the setting: with maxActive far above
+        // what is in checkout, a cut of the setting would let in as many as before.
+        if (verdict === 'cut') state.factor = Math.max(floor, Math.min(state.factor, activeShare) * decrease);
+        else if (verdict === 'raise') state.factor = Math.min(1, state.factor + recovery);
+        events.set(eventId, state);
+        factors.set(eventId, state.factor);
+      }
+      return state.factor;
+    },
+    factors: () => factors,
+    forget(eventId) {
+      events.delete(eventId);
+      factors.delete(eventId);
     },
   };
 }

@@ -27,5 +27,5 @@ export function queueKeys(eventId: string) {
 
 /** The one global key: the set of events that have a queue (read by the ticker, never in a script). */
 export const QUEUES_KEY = 'tm:queues';
-/** Global: admission back-off's boards (backoff.ts), each a hash of source → `value:at`: each API process's latest load, each ticker's factor. */
+/** Global: admission back-off's boards (backoff.ts), each a hash of source → `value:at`: each API process's latest load, each event's factor (from the ticker leading it). */
 export const BOARD_KEYS = { load: 'tm:load', factor: 'tm:backoff' } as const;

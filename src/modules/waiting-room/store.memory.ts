@@ -275,6 +275,10 @@ export function createMemoryStore(): WaitingRoomStore {
     async report(board, source, value, now) {
       boards[board].set(source, { value, at: now });
     },
+    async reading(board, source, now, maxAgeMs) {
+      const report = boards[board].get(source);
+      return report && now - report.at <= maxAgeMs ? report.value : null;
+    },
     async readings(board, now, maxAgeMs) {
       const out: number[] = [];
       for (const [source, report] of boards[board]) {

@@ -169,6 +169,13 @@ export async function createRedisStore(redis: Redis, options: { ownsClient?: boo
     async report(board, source, value, now) {
       await redis.client.hSet(BOARD_KEYS[board], source, `${value}:${now}`);
     },
+    async reading(board, source, now, maxAgeMs) {
+      const text = await redis.client.hGet(BOARD_KEYS[board], source);
+      const [value, at] = (text ?? '').split(':').map(Number);
+      return value !== undefined && at !== undefined && Number.isFinite(value) && Number.isFinite(at) && now - at <= maxAgeMs
+        ? value
+        : null;
+    },
     async readings(board, now, maxAgeMs) {
       const reports = await redis.client.hGetAll(BOARD_KEYS[board]);
       const out: number[] = [];

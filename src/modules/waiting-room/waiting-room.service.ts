@@ -311,7 +311,7 @@ export function createWaitingRoomService({
     const [counters, soldOut, backoff] = await Promise.all([
       store.counters(eventId),
       isSoldOut(eventId, s, now),
-      backoffMs > 0 ? backoffView(store, backoffMs, now) : null,
+      backoffMs > 0 ? backoffView(store, backoffMs, eventId, now) : null,
     ]);
     meter.sample(eventId, now, counters.admitted);
     const observed = meter.perMinute(eventId);

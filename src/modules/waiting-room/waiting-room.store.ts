@@ -126,11 +126,14 @@ export interface WaitingRoomStore {
   expireQueue(eventId: string, afterMs: number): Promise<void>;
   /**
    * The boards of admission back-off (backoff.ts): on `load`, each API process reports how slowly
-   * it has been answering (ms); on `factor`, each ticker the factor it applies. `readings` gives each
+   * it has been answering (ms); on `factor`, the ticker leading an event the factor it applies to
+   * it (the source is the event's id). `readings` gives each
    * source's latest report younger than `maxAgeMs` (older ones are dropped: a process that stopped).
    */
   report(board: Board, source: string, value: number, now: number): Promise<void>;
   readings(board: Board, now: number, maxAgeMs: number): Promise<number[]>;
+  /** One source's latest report younger than `maxAgeMs`, or null. */
+  reading(board: Board, source: string, now: number, maxAgeMs: number): Promise<number | null>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

@@ -21,7 +21,7 @@ export interface TickerDeps {
   retainMs?: number;
   /** Called once an event is over and its queue retired (the inventory lets its hot state go too). */
   onFinished?: (eventId: string, retainMs: number) => Promise<void>;
-  /** Admission back-off (backoff.ts): each step's maxActive is scaled by the factor it gives for the API processes' load. */
+  /** Admission back-off (backoff.ts): each step scales an event's maxActive by the factor it gives for the API processes' load and the event's buyers in checkout. */
   governor?: AdmissionGovernor;
 }
 
@@ -48,43 +48,22 @@ export function createTicker({
   /** Events whose lease this ticker held on its last step: their log is flushed once more on stop. */
   const led = new Set<string>();
 
-  /**
-   * The largest share of its maxActive that any of the events has in checkout (admitted, not yet
-   * done). An event that cannot be read (gone from the database, retired this step) does not count;
-   * with none readable, 1: the back-off then cuts from its own factor.
-   */
-  async function activeShare(events: string[]): Promise<number> {
-    const shares = await Promise.all(
-      events.map(async (eventId) => {
-        try {
-          const [s, counters] = await Promise.all([service.settingsOf(eventId), store.counters(eventId)]);
-          return s.rules.maxActive > 0 ? counters.active / s.rules.maxActive : 0;
-        } catch {
-          return null;
-        }
-      }),
-    );
-    const known = shares.filter((share): share is number => share !== null);
-    return known.length > 0 ? Math.min(1, Math.max(...known)) : 1;
+  /** The share of the event's maxActive in checkout (admitted, not yet done). */
+  async function activeShare(eventId: string): Promise<number> {
+    const [s, counters] = await Promise.all([service.settingsOf(eventId), store.counters(eventId)]);
+    return s.rules.maxActive > 0 ? Math.min(1, counters.active / s.rules.maxActive) : 0;
   }
 
   async function tickAll(now = clock.now()) {
     const events = await store.queues();
-    // One reading of the load board a step, for every event this ticker leads; a failed read is no
-    // report. The factor goes on the board of factors, for the organizer's dashboard.
-    let factor = 1;
+    // One reading of the load board a step, for every event this ticker leads; a failed read is no report.
     if (governor && events.length > 0) {
-      const [load, share] = await Promise.all([
-        highestLoad(store, now).catch((err: unknown) => {
+      governor.step(
+        await highestLoad(store, now).catch((err: unknown) => {
           log.warn({ err }, 'admission back-off: load board read failed');
           return null;
         }),
-        activeShare(events),
-      ]);
-      factor = governor.update(load, share);
-      await store
-        .report('factor', owner, factor, now)
-        .catch((err: unknown) => log.warn({ err }, 'admission back-off: factor report failed'));
+      );
     }
     for (const eventId of events) {
       try {
@@ -97,13 +76,23 @@ export function createTicker({
           await store.expireQueue(eventId, retainMs);
           await onFinished?.(eventId, retainMs);
           led.delete(eventId);
+          governor?.forget(eventId);
           continue;
         }
         if (!(await store.lease(eventId, owner, leaseMs))) {
           led.delete(eventId);
+          governor?.forget(eventId);
           continue;
         }
         led.add(eventId);
+        let factor = 1;
+        if (governor) {
+          // The event's own factor, from its own buyers in checkout; on the board for the organizer's view.
+          factor = governor.factorFor(eventId, await activeShare(eventId));
+          await store
+            .report('factor', eventId, factor, now)
+            .catch((err: unknown) => log.warn({ err, eventId }, 'admission back-off: factor report failed'));
+        }
         await service.tickEvent(eventId, now, factor);
         await recorder?.record(eventId);
       } catch (err) {
