@@ -82,7 +82,6 @@ export function createAdmissionGovernor(
   let steps = 0;
   let verdict: 'cut' | 'hold' | 'raise' = 'raise';
   const events = new Map<string, { factor: number; step: number }>();
-  const factors = new Map<string, number>();
   return {
     step(loadMs) {
       steps++;
@@ -105,14 +104,12 @@ export function createAdmissionGovernor(
         if (verdict === 'cut') state.factor = Math.max(floor, Math.min(state.factor, activeShare) * decrease);
         else if (verdict === 'raise') state.factor = Math.min(1, state.factor + recovery);
         events.set(eventId, state);
-        factors.set(eventId, state.factor);
       }
       return state.factor;
     },
-    factors: () => factors,
+    factors: () => new Map([...events].map(([eventId, state]) => [eventId, state.factor])),
     forget(eventId) {
       events.delete(eventId);
-      factors.delete(eventId);
     },
   };
 }

@@ -170,20 +170,15 @@ export async function createRedisStore(redis: Redis, options: { ownsClient?: boo
       await redis.client.hSet(BOARD_KEYS[board], source, `${value}:${now}`);
     },
     async reading(board, source, now, maxAgeMs) {
-      const text = await redis.client.hGet(BOARD_KEYS[board], source);
-      const [value, at] = (text ?? '').split(':').map(Number);
-      return value !== undefined && at !== undefined && Number.isFinite(value) && Number.isFinite(at) && now - at <= maxAgeMs
-        ? value
-        : null;
+      return freshReport(await redis.client.hGet(BOARD_KEYS[board], source), now, maxAgeMs);
     },
     async readings(board, now, maxAgeMs) {
       const reports = await redis.client.hGetAll(BOARD_KEYS[board]);
       const out: number[] = [];
       const stale: string[] = [];
       for (const [source, text] of Object.entries(reports)) {
-        const [value, at] = text.split(':').map(Number);
-        if (value === undefined || at === undefined || !Number.isFinite(value) || !Number.isFinite(at) || now - at > maxAgeMs)
-          stale.push(source);
+        const value = freshReport(text, now, maxAgeMs);
+        if (value === null) stale.push(source);
         else out.push(value);
       }
       // A process that stopped reporting (stopped, or killed) leaves its last report: dropped here.
@@ -195,4 +190,12 @@ export async function createRedisStore(redis: Redis, options: { ownsClient?: boo
       if (options.ownsClient) await redis.quit();
     },
   };
+}
+
+/** A board report (`value:at`) younger than `maxAgeMs`, else null (stale, or not one). */
+function freshReport(text: string | null | undefined, now: number, maxAgeMs: number): number | null {
+  const [value, at] = (text ?? '').split(':').map(Number);
+  return value !== undefined && at !== undefined && Number.isFinite(value) && Number.isFinite(at) && now - at <= maxAgeMs
+    ? value
+    : null;
 }
