@@ -1,20 +1,22 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { BlockList, isIPv4 } from 'node:net';
 import cookie from '@fastify/cookie';
-import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { registerAppGauges } from './app.metrics.ts';
+import { registerRateLimit } from './app.rate-limit.ts';
+import { connectJobs, startWorkers } from './app.workers.ts';
 import type { Config } from './config.ts';
+import type { Broker } from './platform/amqp.ts';
 import { type Clock, systemClock } from './platform/clock.ts';
 import { createSigner } from './platform/crypto.ts';
-import { redisRateLimitStore } from './platform/rate-limit-store.ts';
 import type { Db } from './platform/db.ts';
 import { AppError } from './platform/errors.ts';
 import { frameworkErrors, installErrorHandling } from './platform/http-errors.ts';
 import { createMetrics } from './platform/metrics.ts';
+import type { OutboxRelay } from './workers/outbox-relay.ts';
 import {
   accountsRoutes,
   createAccountsRepository,
@@ -46,7 +48,6 @@ import {
 } from './modules/waiting-room/index.ts';
 import { createRedis } from './platform/redis.ts';
 import { createOrdersService } from './modules/orders/orders.service.ts';
-import { createExpiryChecks, orderIdsOf } from './modules/orders/expiry-checks.ts';
 import { ordersRoutes } from './modules/orders/orders.routes.ts';
 import { createPaymentsService } from './modules/payments/payments.service.ts';
 import { paymentsRoutes } from './modules/payments/payments.routes.ts';
@@ -54,10 +55,6 @@ import { createTestGateway } from './modules/payments/test-gateway.ts';
 import { createTicketSigner } from './modules/tickets/ticket-codes.ts';
 import { createTicketsService } from './modules/tickets/tickets.service.ts';
 import { ticketsRoutes } from './modules/tickets/tickets.routes.ts';
-import { createInProcessBus, createOutboxRelay } from './workers/outbox-relay.ts';
-import { periodic } from './workers/periodic.ts';
-import { createBroker } from './platform/amqp.ts';
-import { EXPIRY_QUEUE, REFUNDS_QUEUE } from './workers/queues.ts';
 import { webPages } from './modules/web/index.ts';
 import { adminRoutes, createAdminRepository, createAdminService } from './modules/admin/index.ts';
 
@@ -79,28 +76,6 @@ export interface AppDeps {
 export const BODY_LIMIT = 64 * 1024;
 /** What a worker-only process serves: operations, and the webhook its own test-gateway dispatcher delivers. */
 const OPS_PATHS = new Set(['/healthz', '/readyz', '/metrics', '/api/payments/webhook']);
-function allowListOf(entries: readonly string[]) {
-  const list = new BlockList();
-  for (const entry of entries) {
-    const [address = '', prefix] = entry.split('/');
-    const type = isIPv4(address) ? 'ipv4' : 'ipv6';
-    if (prefix === undefined) list.addAddress(address, type);
-    else list.addSubnet(address, Number(prefix), type);
-  }
-  if (entries.length === 0) return () => false;
-  // Asked on every request: the answer per address is kept (a bounded map, emptied when full).
-  const known = new Map<string, boolean>();
-  return (ip: string) => {
-    let allowed = known.get(ip);
-    if (allowed === undefined) {
-      const plain = ip.startsWith('::ffff:') && isIPv4(ip.slice(7)) ? ip.slice(7) : ip;
-      allowed = list.check(plain, isIPv4(plain) ? 'ipv4' : 'ipv6');
-      if (known.size >= 10_000) known.clear();
-      known.set(ip, allowed);
-    }
-    return allowed;
-  };
-}
 
 export async function buildApp(deps: AppDeps) {
   const { config, db } = deps;
@@ -166,38 +141,6 @@ export async function buildApp(deps: AppDeps) {
       .report('load', loadSource, loadMs, clock.now())
       .catch((err: unknown) => app.log.warn({ err }, 'load report for admission back-off failed'));
   });
-  // What the back-off sees and does, for operators: this process's load reading (API role) and the
-  // factor its ticker applies (ticker role).
-  if (loadSensor)
-    metrics.gauge(
-      'ticketmax_admission_backoff_load_ms',
-      "This API process's load as admission back-off reads it (ms)",
-      [],
-      function () {
-        this.set(loadSensor.latest());
-      },
-    );
-  if (governor && config.roles.includes('ticker'))
-    metrics.gauge(
-      'ticketmax_admission_backoff_factor',
-      "The factor admission back-off applies to each event's maxActive (1: none), for the events this process's ticker leads",
-      ['event'],
-      function () {
-        this.reset();
-        for (const [event, factor] of governor.factors()) this.set({ event }, factor);
-      },
-    );
-  metrics.gauge(
-    'ticketmax_queue_buyers',
-    'Buyers in each event queue by state (at most a second old)',
-    ['event', 'state'],
-    async function () {
-      for (const q of await waitingRoom.lengths()) {
-        this.set({ event: q.eventId, state: 'waiting' }, q.waiting);
-        this.set({ event: q.eventId, state: 'active' }, q.active);
-      }
-    },
-  );
   const inventory = createInventoryService({
     store: redis ? await createRedisInventoryStore(redis) : createMemoryInventoryStore(),
     events: catalog,
@@ -207,29 +150,14 @@ export async function buildApp(deps: AppDeps) {
   });
   if (config.roles.includes('expiry')) inventory.start();
   if (config.roles.includes('ticker')) ticker.start();
-  metrics.gauge('ticketmax_holds', 'Live seat holds by event', ['event'], async function () {
-    this.reset();
-    for (const [event, count] of Object.entries(await inventory.holdCounts())) this.set({ event }, count);
+  registerAppGauges(metrics, {
+    loadSensor,
+    governor: config.roles.includes('ticker') ? governor : undefined,
+    waitingRoom,
+    inventory,
   });
 
-  // Jobs: RabbitMQ when AMQP_URL is set, else an in-process bus and the sweepers alone.
-  const broker = config.amqpUrl
-    ? await createBroker(config.amqpUrl, app.log, { prefix: config.amqpPrefix, delayedQueues: [EXPIRY_QUEUE] })
-    : undefined;
-  if (broker) checks.push({ name: 'broker', check: () => broker.ping() });
-  const expiryMessages = metrics.counter('ticketmax_expiry_check_messages_total', 'Messages of delayed order-expiry checks sent');
-  const expiryChecksSent = metrics.counter('ticketmax_expiry_checks_total', 'Order-expiry checks sent (many to a message)');
-  const expiryChecks =
-    broker &&
-    createExpiryChecks({
-      schedule: (body, delayMs) => broker.schedule(EXPIRY_QUEUE, body, delayMs),
-      now: () => clock.now(),
-      log: app.log,
-      sent: (messages, checks) => {
-        expiryMessages.inc(messages);
-        expiryChecksSent.inc(checks);
-      },
-    });
+  const { broker, expiryChecks } = await connectJobs({ config, metrics, clock, log: app.log, checks });
 
   // Orders, payment and tickets. The built-in test gateway stands in for a payment provider.
   const webhookSecret = deps.webhookSecret ?? config.paymentWebhookSecret ?? deps.secret;
@@ -254,41 +182,7 @@ export async function buildApp(deps: AppDeps) {
     clock,
     log: app.log,
   });
-  const refund = (p: Record<string, unknown>) => payments.carryOutRefund(p as { ref: string | null; paymentId: string });
-  const bus = createInProcessBus();
-  bus.on('payment.refund_requested', refund);
-  const publisher = broker
-    ? {
-        publish: async (messages: { id: number; topic: string; payload: object }[]) =>
-          void (await Promise.all(messages.map((m) => broker.publish(m.topic, m.payload, String(m.id))))),
-      }
-    : bus;
-  const relay = createOutboxRelay({ db, publisher, onError: (err) => app.log.warn({ err }, 'outbox relay failed') });
-  const workers: { stop(): Promise<void> }[] = [relay];
-  if (config.roles.includes('outbox')) relay.start();
-  if (broker && config.roles.includes('outbox')) {
-    await broker.subscribe({ queue: REFUNDS_QUEUE, topics: ['payment.refund_requested'], handler: refund });
-  }
-  if (config.roles.includes('expiry')) {
-    // The database's expires_at is the truth; the sweeper catches whatever no job announced
-    // (on start-up too: it expires what was missed while nothing ran).
-    workers.push(
-      periodic(
-        () => orders.expireOverdue(),
-        broker ? 5000 : 250,
-        (err) => app.log.warn({ err }, 'order expiry sweep failed'),
-      ),
-    );
-    if (broker && expiryChecks) {
-      await broker.subscribe({
-        queue: EXPIRY_QUEUE,
-        // Acked once the orders not yet due are scheduled again (with the others of that moment).
-        handler: async (body) => {
-          await expiryChecks.enqueue(await orders.expireDue(orderIdsOf(body)));
-        },
-      });
-    }
-  }
+  const { relay, workers } = await startWorkers({ config, db, log: app.log, broker, expiryChecks, orders, payments });
   // The gateway's webhooks reach this process's own webhook route, signature and all.
   const deliverWebhook = async (body: string, signature: string) =>
     (
@@ -342,19 +236,7 @@ export async function buildApp(deps: AppDeps) {
   });
   await app.register(swaggerUi, { routePrefix: '/api/docs' });
   await app.register(cookie);
-  const allowed = allowListOf(config.rateLimitAllow);
-  await app.register(rateLimit, {
-    global: false,
-    // With Redis (the scale-out shape) every API process counts into the same windows.
-    ...(redis ? { store: await redisRateLimitStore(redis) } : {}),
-    // A Redis blip lets requests through rather than failing them (/readyz reports Redis down meanwhile).
-    skipOnError: true,
-    allowList: (request) => allowed(request.ip),
-    errorResponseBuilder: (_request, context) =>
-      new AppError('RATE_LIMITED', 429, `Too many requests; try again in ${Math.ceil(context.ttl / 1000)} s`, {
-        retryAfterSeconds: Math.ceil(context.ttl / 1000),
-      }),
-  });
+  await registerRateLimit(app, { allow: config.rateLimitAllow, redis });
   installErrorHandling(app);
 
   app.addHook('onResponse', async (request, reply) => {
@@ -430,10 +312,10 @@ export interface AppServices {
   payments: ReturnType<typeof createPaymentsService>;
   tickets: ReturnType<typeof createTicketsService>;
   gateway: ReturnType<typeof createTestGateway>;
-  relay: ReturnType<typeof createOutboxRelay>;
+  relay: OutboxRelay;
   /** Delivers one gateway webhook to this app (tests replay and reorder webhooks with it). */
   deliverWebhook: (body: string, signature: string) => Promise<number>;
-  broker: Awaited<ReturnType<typeof createBroker>> | undefined;
+  broker: Broker | undefined;
 }
 
 declare module 'fastify' {

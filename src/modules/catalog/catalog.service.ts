@@ -1,41 +1,12 @@
-import { createHash } from 'node:crypto';
-import { gzipSync } from 'node:zlib';
 import type { Clock } from '../../platform/clock.ts';
-import { newId, newIds } from '../../platform/crypto.ts';
+import { newId } from '../../platform/crypto.ts';
 import { forbidden, notFound } from '../../platform/errors.ts';
 import type { Principal } from '../accounts/index.ts';
 import { invalidField } from './catalog.errors.ts';
-import { expandSections } from './catalog.layout.ts';
-import type { CatalogRepository, EventRow, PriceRow, SeatRow, SectionRow } from './catalog.repository.ts';
-import type { EventBody, EventDetail, EventPatch, EventStatus, EventSummary, VenueBody } from './catalog.schemas.ts';
-
-export interface SeatOut {
-  id: string;
-  label: string;
-  x: number;
-  y: number;
-  index: number;
-}
-export interface LayoutSectionOut {
-  id: string;
-  name: string;
-  kind: 'seated' | 'ga';
-  capacity: number | null;
-  rows: { label: string; seats: SeatOut[] }[];
-}
-/** A venue's immutable layout as served: what the seat map and the inventory are built on. */
-export interface VenueLayout {
-  venueId: string;
-  seatCount: number;
-  sections: LayoutSectionOut[];
-}
-
-/** The seat map body, serialised once per (event, version) and served from memory. */
-export interface SeatmapEntry {
-  etag: string;
-  json: string;
-  gzip: Buffer;
-}
+import type { EventRow, PriceRow, SectionRow } from './catalog.repository.ts';
+import type { EventBody, EventDetail, EventPatch, EventStatus, EventSummary } from './catalog.schemas.ts';
+import { createSeatmaps } from './catalog.seatmap.ts';
+import { createVenueCatalog, type VenueDeps } from './catalog.venues.ts';
 
 const DEFAULTS = {
   maxSeatsPerOrder: 6,
@@ -46,59 +17,6 @@ const DEFAULTS = {
   preQueueMinutes: 30,
   admissionMinutes: 15,
 };
-
-/** How long the seat map trusts the event row it read (its version), and for how many events at most. */
-const SEATMAP_ROW_TTL_MS = 1000;
-const SEATMAP_ROWS_KEPT = 1000;
-
-/** A small insertion-ordered cache: the oldest entry goes when it is full. */
-function boundedCache<V>(max: number) {
-  const map = new Map<string, V>();
-  return {
-    get: (key: string) => map.get(key),
-    delete: (key: string) => map.delete(key),
-    set(key: string, value: V) {
-      map.delete(key);
-      map.set(key, value);
-      if (map.size > max) map.delete(map.keys().next().value as string);
-    },
-  };
-}
-
-export function buildLayout(venueId: string, sections: SectionRow[], seats: SeatRow[]): VenueLayout {
-  const bySection = new Map<string, LayoutSectionOut>();
-  const out = sections.map((s) => {
-    const section: LayoutSectionOut = { id: s.id, name: s.name, kind: s.kind, capacity: s.capacity, rows: [] };
-    bySection.set(s.id, section);
-    return section;
-  });
-  for (const seat of seats) {
-    const section = bySection.get(seat.section_id);
-    if (!section) continue;
-    let row = section.rows.at(-1);
-    if (row?.label !== seat.row_label) {
-      row = { label: seat.row_label, seats: [] };
-      section.rows.push(row);
-    }
-    row.seats.push({ id: seat.id, label: seat.label, x: seat.x, y: seat.y, index: seat.idx });
-  }
-  return { venueId, seatCount: seats.length, sections: out };
-}
-
-/** A venue as the API shows it: GA sections with a capacity, seated ones with rows. */
-function venueOut(layout: VenueLayout, name: string, gaCapacity: number) {
-  return {
-    id: layout.venueId,
-    name,
-    seatCount: layout.seatCount,
-    gaCapacity,
-    sections: layout.sections.map((s) =>
-      s.kind === 'ga'
-        ? { id: s.id, name: s.name, kind: s.kind, capacity: s.capacity ?? 0 }
-        : { id: s.id, name: s.name, kind: s.kind, rows: s.rows },
-    ),
-  };
-}
 
 // The date-time format admits strings JavaScript cannot read (a leap second "…T23:59:60Z", an
 // offset without minutes "+01") and years PostgreSQL cannot store (0000). Caught here, they are a
@@ -125,51 +43,13 @@ export function eventStatus(
   return available <= 0 ? 'sold_out' : 'on_sale';
 }
 
-export interface CatalogDeps {
-  repo: CatalogRepository;
-  /** Runs fn with a repository bound to one transaction. */
-  transaction: <T>(fn: (repo: CatalogRepository) => Promise<T>) => Promise<T>;
+export interface CatalogDeps extends VenueDeps {
   clock: Clock;
 }
 
 export function createCatalogService({ repo, transaction, clock }: CatalogDeps) {
-  const layouts = boundedCache<VenueLayout>(8);
-  const seatmaps = boundedCache<SeatmapEntry>(16);
-  /** Event rows as the seat map read them (one read a second per event and process; see seatmapRow). */
-  const seatmapRows = boundedCache<{ row: Promise<EventRow | undefined>; until: number }>(SEATMAP_ROWS_KEPT);
-
-  /**
-   * The event row behind its seat map, read again at most once a second: every admitted buyer
-   * opens the map, and its version changes only with a PATCH of prices (this process drops its
-   * copy at once, the others within the second, as the inventory's event rows do).
-   */
-  function seatmapRow(eventId: string): Promise<EventRow | undefined> {
-    const now = clock.now();
-    const known = seatmapRows.get(eventId);
-    if (known && known.until > now) return known.row;
-    const row = repo.findEvent(eventId);
-    const entry = { row, until: now + SEATMAP_ROW_TTL_MS };
-    seatmapRows.set(eventId, entry);
-    // A failed read is not kept; nor is an unknown event (it may be created next).
-    row.then(
-      (found) => {
-        if (!found && seatmapRows.get(eventId) === entry) seatmapRows.delete(eventId);
-      },
-      () => {
-        if (seatmapRows.get(eventId) === entry) seatmapRows.delete(eventId);
-      },
-    );
-    return row;
-  }
-
-  async function layoutOf(venueId: string): Promise<VenueLayout> {
-    const cached = layouts.get(venueId);
-    if (cached) return cached;
-    const [sections, seats] = await Promise.all([repo.sectionsOf([venueId]), repo.seatsOf(venueId)]);
-    const layout = buildLayout(venueId, sections, seats);
-    layouts.set(venueId, layout);
-    return layout;
-  }
+  const venues = createVenueCatalog({ repo, transaction });
+  const { seatmap, warmSeatmap } = createSeatmaps({ repo, clock, layoutOf: venues.layoutOf });
 
   function mayEdit(principal: Principal, ownerId: string) {
     if (principal.role !== 'admin' && principal.userId !== ownerId) {
@@ -255,93 +135,8 @@ export function createCatalogService({ repo, transaction, clock }: CatalogDeps) 
     return detail(row, prices, taken[0]?.taken ?? 0);
   }
 
-  /**
-   * Builds the new seat map version in the background, so the first buyer to open a large map
-   * does not wait for it to be serialised (a 50,000-seat map takes most of a second).
-   */
-  function warmSeatmap(eventId: string) {
-    seatmapRows.delete(eventId);
-    setImmediate(() => {
-      service.seatmap(eventId).catch(() => undefined);
-    });
-  }
-
-  const service = {
-    layoutOf,
-
-    async createVenue(principal: Principal, body: VenueBody) {
-      const expanded = expandSections(body.sections);
-      const venueId = newId('ven');
-      const sectionIds = newIds('sec', expanded.length);
-      const seatCount = expanded.reduce((n, s) => n + s.seats.length, 0);
-      const seatIds = newIds('st', seatCount);
-      const sections = expanded.map((s, position) => ({
-        id: sectionIds[position]!,
-        venueId,
-        name: s.name,
-        kind: s.kind,
-        capacity: s.capacity,
-        position,
-      }));
-      const seats: Parameters<CatalogRepository['insertSeats']>[1] = [];
-      expanded.forEach((s, position) => {
-        for (const seat of s.seats) {
-          const idx = seats.length;
-          seats.push({ id: seatIds[idx]!, sectionId: sectionIds[position]!, ...seat, idx });
-        }
-      });
-      await transaction(async (tx) => {
-        await tx.insertVenue({ id: venueId, name: body.name.trim(), ownerId: principal.userId, seatCount });
-        await tx.insertSections(sections);
-        await tx.insertSeats(venueId, seats);
-      });
-      // Built from what was stored, without reading it back: coordinates are double precision
-      // (migration 003), so every process that later reads the venue builds the same bytes and
-      // the same strong ETag for a seat map version.
-      const layout = buildLayout(
-        venueId,
-        sections.map((s) => ({
-          id: s.id,
-          venue_id: venueId,
-          name: s.name,
-          kind: s.kind,
-          capacity: s.capacity,
-          position: s.position,
-        })),
-        seats.map((s) => ({
-          id: s.id,
-          section_id: s.sectionId,
-          row_label: s.rowLabel,
-          label: s.label,
-          x: s.x,
-          y: s.y,
-          idx: s.idx,
-        })),
-      );
-      layouts.set(venueId, layout);
-      const gaCapacity = expanded.reduce((n, s) => n + (s.capacity ?? 0), 0);
-      return venueOut(layout, body.name.trim(), gaCapacity);
-    },
-
-    async getVenue(id: string) {
-      const venue = await repo.findVenue(id);
-      if (!venue) throw notFound('Venue');
-      return venueOut(await layoutOf(id), venue.name, venue.ga_capacity);
-    },
-
-    async listVenues() {
-      const venues = await repo.listVenues();
-      const sections = await repo.sectionsOf(venues.map((v) => v.id));
-      return venues.map((v) => ({
-        id: v.id,
-        name: v.name,
-        seatCount: v.seat_count,
-        gaCapacity: v.ga_capacity,
-        sections: sections
-          .filter((s) => s.venue_id === v.id)
-          .map((s) => ({ id: s.id, name: s.name, kind: s.kind, capacity: s.capacity ?? 0 })),
-      }));
-    },
+  return {
+    ...venues,
 
     async createEvent(principal: Principal, body: EventBody): Promise<EventDetail> {
       const venue = await repo.findVenue(body.venueId);
@@ -443,31 +238,7 @@ export function createCatalogService({ repo, transaction, clock }: CatalogDeps) 
       return row;
     },
 
-    /** The seat map of an event at its current version, serialised once and kept in memory. */
-    async seatmap(eventId: string): Promise<SeatmapEntry> {
-      const row = await seatmapRow(eventId);
-      if (!row) throw notFound('Event');
-      const key = `${eventId}:${row.seatmap_version}`;
-      const cached = seatmaps.get(key);
-      if (cached) return cached;
-      const [layout, prices] = await Promise.all([layoutOf(row.venue_id), repo.pricesOf([eventId])]);
-      const priceOf = new Map(prices.map((p) => [p.section_id, { amount: p.amount, currency: p.currency }]));
-      const body = {
-        eventId,
-        version: row.seatmap_version,
-        sections: layout.sections.map((s) =>
-          s.kind === 'ga'
-            ? { id: s.id, name: s.name, kind: s.kind, price: priceOf.get(s.id), capacity: s.capacity }
-            : { id: s.id, name: s.name, kind: s.kind, price: priceOf.get(s.id), rows: s.rows },
-        ),
-      };
-      const json = JSON.stringify(body);
-      const etag = `"${createHash('sha256').update(json).digest('base64url').slice(0, 27)}"`;
-      const entry = { etag, json, gzip: gzipSync(json, { level: 6 }) };
-      seatmaps.set(key, entry);
-      return entry;
-    },
+    seatmap,
   };
-  return service;
 }
 export type CatalogService = ReturnType<typeof createCatalogService>;
