@@ -4,7 +4,7 @@
 // before and after). The same shuffle is timed on the memory store. Results: bench/README.md.
 //   REDIS_URL (default redis://127.0.0.1:6379), BENCH_BUYERS (default 200000)
 import { randomBytes } from 'node:crypto';
-import { createMemoryStore, createRedisStore, queueKeys } from '../src/modules/waiting-room/index.ts';
+import { createMemoryStore, createRedisStore, queueKeys, withoutDatabase } from '../src/modules/waiting-room/index.ts';
 import { newShuffleSeed } from '../src/modules/waiting-room/shuffle.ts';
 import type { QueueRules, WaitingRoomStore } from '../src/modules/waiting-room/waiting-room.store.ts';
 import { createRedis } from '../src/platform/redis.ts';
@@ -32,7 +32,7 @@ async function usedMemory(client: Awaited<ReturnType<typeof createRedis>>['clien
 const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
 
 const redis = await createRedis(REDIS_URL);
-const store = await createRedisStore(redis);
+const store = withoutDatabase(await createRedisStore(redis));
 const eventId = `evt_bench_${randomBytes(6).toString('hex')}`;
 try {
   const before = await usedMemory(redis.client);
@@ -51,7 +51,7 @@ try {
   await fill(store, eventId, late, 'open');
   const withLate = await usedMemory(redis.client);
 
-  const memoryStore = createMemoryStore();
+  const memoryStore = withoutDatabase(createMemoryStore());
   const memEvent = 'evt_mem';
   await fill(memoryStore, memEvent, userIds, 'pre');
   started = performance.now();

@@ -41,10 +41,13 @@ import {
   createMemoryStore,
   createRedisStore,
   createAdmissionRecorder,
+  createSnapshotSource,
   createTicker,
   createWaitingRoomRepository,
   createWaitingRoomService,
   waitingRoomRoutes,
+  type WaitingRoomStore,
+  withRebuild,
 } from './modules/waiting-room/index.ts';
 import { createRedis } from './platform/redis.ts';
 import { createOrdersService } from './modules/orders/orders.service.ts';
@@ -112,10 +115,16 @@ export async function buildApp(deps: AppDeps) {
   // Hot state: Redis when REDIS_URL is set (shared by every API process), else this process's memory.
   const redis = config.redisUrl ? await createRedis(config.redisUrl) : undefined;
   if (redis) checks.push({ name: 'redis', check: () => redis.ping() });
-  const queueStore = redis ? await createRedisStore(redis) : createMemoryStore();
+  const queueRepo = createWaitingRoomRepository(db);
+  // A queue the store does not hold (new, or lost with Redis or a restart) is loaded from the database.
+  const queueStore = withRebuild(
+    redis ? await createRedisStore(redis) : createMemoryStore(),
+    createSnapshotSource(queueRepo, clock),
+    app.log,
+  );
   const waitingRoom = createWaitingRoomService({
     store: queueStore,
-    repo: createWaitingRoomRepository(db),
+    repo: queueRepo,
     signer: createSigner(deps.secret, 'admission'),
     clock,
     log: app.log,
@@ -205,6 +214,7 @@ export async function buildApp(deps: AppDeps) {
     db,
     waitingRoom,
     admission: waitingRoom.admission,
+    queueStore,
     ticker,
     inventory,
     orders,
@@ -305,6 +315,8 @@ export interface AppServices {
   waitingRoom: ReturnType<typeof createWaitingRoomService>;
   /** What holds and orders call: requireAdmission and finish. */
   admission: ReturnType<typeof createWaitingRoomService>['admission'];
+  /** The waiting room's hot state (tests forget a queue with it, as a Redis flush would). */
+  queueStore: WaitingRoomStore;
   /** The admission ticker; tick(now) runs one step (tests). */
   ticker: ReturnType<typeof createTicker>;
   inventory: InventoryService;

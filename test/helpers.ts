@@ -156,3 +156,23 @@ export function eventBody(venueId: string, overrides: Record<string, unknown> = 
     ...overrides,
   };
 }
+
+/** A signed-in buyer without the (deliberately slow) sign-up: a session token as sign-in issues it. */
+export function quickBuyer(app: App, clock: { now(): number }): TestUser {
+  const id = `usr_q${randomBytes(6).toString('hex')}`;
+  const token = app.services.guard.issue({ s: `ses_${id}`, u: id, r: 'buyer', e: Math.floor(clock.now() / 1000) + 86_400 });
+  return { id, email: `${id}@example.test`, password: '', token, auth: { authorization: `Bearer ${token}` } };
+}
+
+/** A new organizer's venue and event on `app` (event settings from `overrides`); returns the event id and the organizer. */
+export async function queueEvent(app: App, overrides: Record<string, unknown>): Promise<{ e: string; organizer: TestUser }> {
+  const organizer = await makeUser(app, 'organizer');
+  const venue = await app.inject({ method: 'POST', url: '/api/venues', headers: organizer.auth, payload: smallVenue() });
+  const created = await app.inject({
+    method: 'POST',
+    url: '/api/events',
+    headers: organizer.auth,
+    payload: eventBody(venue.json().venue.id, overrides),
+  });
+  return { e: created.json().event.id as string, organizer };
+}

@@ -65,6 +65,87 @@ describe('npm start on the embedded default', () => {
     }
   });
 
+  it('gives waiting buyers back their places in the queue after a restart (the memory store starts empty)', async () => {
+    const env = { TICKETMAX_DATA_DIR: dataDir, TICKETMAX_RATE_LIMIT_ALLOW: '127.0.0.1' };
+    let app = await start(env);
+    const post = async (path: string, body: unknown, token?: string) =>
+      fetch(`${app.url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        body: JSON.stringify(body),
+      });
+    const mine = async (eventId: string, token: string) => {
+      const res = await fetch(`${app.url}/api/events/${eventId}/queue`, { headers: { authorization: `Bearer ${token}` } });
+      assert.equal(res.status, 200);
+      return ((await res.json()) as { queue: { state: string; number: number; position: number | null } }).queue;
+    };
+    let eventId = '';
+    const buyers: string[] = [];
+    try {
+      const login = await post('/api/auth/login', { email: 'organizer@demo.ticketmax.dev', password: 'demo-organizer-pass' });
+      const organizer = ((await login.json()) as { token: string }).token;
+      const venue = await post(
+        '/api/venues',
+        { name: 'Restart Hall', sections: [{ name: 'Floor', kind: 'ga', capacity: 100 }] },
+        organizer,
+      );
+      const venueId = ((await venue.json()) as { venue: { id: string } }).venue.id;
+      const event = await post(
+        '/api/events',
+        {
+          venueId,
+          name: 'Restart Night',
+          startsAt: new Date(Date.now() + 86_400_000).toISOString(),
+          onSaleAt: new Date(Date.now() - 60_000).toISOString(),
+          prices: [{ section: 'Floor', amount: 1000, currency: 'USD' }],
+          queue: { maxActive: 1 },
+        },
+        organizer,
+      );
+      assert.equal(event.status, 201);
+      eventId = ((await event.json()) as { event: { id: string } }).event.id;
+      for (let i = 0; i < 3; i++) {
+        const signup = await post('/api/auth/signup', {
+          email: `restart${i}.${Date.now()}@example.test`,
+          password: 'restart-password',
+          name: 'R',
+        });
+        const token = ((await signup.json()) as { token: string }).token;
+        buyers.push(token);
+        assert.equal((await post(`/api/events/${eventId}/queue`, {}, token)).status, 201);
+      }
+      assert.deepEqual(
+        (await Promise.all(buyers.map((t) => mine(eventId, t)))).map((q) => [q.number, q.state]),
+        [
+          [1, 'admitted'],
+          [2, 'waiting'],
+          [3, 'waiting'],
+        ],
+      );
+      // The admission ticker copies the numbered places to the database a few times a second.
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+    } finally {
+      const exited = exitOf(app.child);
+      app.child.kill('SIGTERM');
+      assert.equal(await exited, 0);
+    }
+    app = await start(env);
+    try {
+      assert.deepEqual(
+        (await Promise.all(buyers.map((t) => mine(eventId, t)))).map((q) => [q.number, q.state, q.position]),
+        [
+          [1, 'admitted', 0],
+          [2, 'waiting', 0],
+          [3, 'waiting', 1],
+        ],
+      );
+    } finally {
+      const exited = exitOf(app.child);
+      app.child.kill('SIGTERM');
+      assert.equal(await exited, 0);
+    }
+  });
+
   it('refuses to start on a bad setting, naming the variable', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
       env: { ...process.env, PORT: 'eighty' },

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { createMemoryStore } from '../src/modules/waiting-room/store.memory.ts';
 import { createRedisStore } from '../src/modules/waiting-room/store.redis.ts';
+import { withoutDatabase } from '../src/modules/waiting-room/waiting-room.rebuild.ts';
 import { newShuffleSeed, shuffleInPlace } from '../src/modules/waiting-room/shuffle.ts';
 import type { QueueRules, WaitingRoomStore } from '../src/modules/waiting-room/waiting-room.store.ts';
 import { createRedis, type Redis } from '../src/platform/redis.ts';
@@ -50,12 +51,12 @@ for (const target of ['memory', ...targets] as const) {
     /** A second store on the same state: another API process sharing one Redis. */
     before(async () => {
       if (target === 'memory') {
-        store = createMemoryStore();
+        store = withoutDatabase(createMemoryStore());
         second = store;
       } else {
         for (let i = 0; i < 2; i++) clients.push(await createRedis(target));
-        store = await createRedisStore(clients[0]!);
-        second = await createRedisStore(clients[1]!);
+        store = withoutDatabase(await createRedisStore(clients[0]!));
+        second = withoutDatabase(await createRedisStore(clients[1]!));
       }
     });
     after(async () => {

@@ -1,7 +1,6 @@
 // The waiting room through the HTTP API: both database shapes on the memory store, and the
 // same cases once more on Redis. Time is a manual clock; the ticker runs by hand (tick(now)).
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { buildApp, type App } from '../src/app.ts';
@@ -13,11 +12,24 @@ import {
   createWaitingRoomService,
   type QueueView,
   type WaitingRoomStore,
+  withoutDatabase,
 } from '../src/modules/waiting-room/index.ts';
 import type { QueueSettingsRow } from '../src/modules/waiting-room/waiting-room.repository.ts';
 import { createSigner } from '../src/platform/crypto.ts';
 import { AppError } from '../src/platform/errors.ts';
-import { dbShapes, errorCode, eventBody, freshDb, makeUser, SECRET, smallVenue, testConfig, type TestUser } from './helpers.ts';
+import {
+  dbShapes,
+  errorCode,
+  eventBody,
+  freshDb,
+  makeUser,
+  queueEvent,
+  quickBuyer,
+  SECRET,
+  smallVenue,
+  testConfig,
+  type TestUser,
+} from './helpers.ts';
 import { redisTargets } from './redis-helpers.ts';
 
 interface ManualClock {
@@ -81,26 +93,6 @@ async function buildQueueApp(db: Db, clock: ManualClock, redisUrl?: string): Pro
   const app = await buildApp({ config, db, secret: SECRET, logger: false, clock });
   await app.ready();
   return app;
-}
-
-/** A signed-in buyer without the (deliberately slow) sign-up: a session token as sign-in issues it. */
-function quickBuyer(app: App, clock: ManualClock): TestUser {
-  const id = `usr_q${randomBytes(6).toString('hex')}`;
-  const token = app.services.guard.issue({ s: `ses_${id}`, u: id, r: 'buyer', e: Math.floor(clock.now() / 1000) + 86_400 });
-  return { id, email: `${id}@example.test`, password: '', token, auth: { authorization: `Bearer ${token}` } };
-}
-
-/** A new organizer's venue and event on `app` (event settings from `overrides`); returns the event id and the organizer. */
-async function queueEvent(app: App, overrides: Record<string, unknown>): Promise<{ e: string; organizer: TestUser }> {
-  const organizer = await makeUser(app, 'organizer');
-  const venue = await app.inject({ method: 'POST', url: '/api/venues', headers: organizer.auth, payload: smallVenue() });
-  const created = await app.inject({
-    method: 'POST',
-    url: '/api/events',
-    headers: organizer.auth,
-    payload: eventBody(venue.json().venue.id, overrides),
-  });
-  return { e: created.json().event.id as string, organizer };
 }
 
 const shapes = await dbShapes();
@@ -749,7 +741,7 @@ describe('rate limits with several API processes', () => {
 
 describe('waiting room stream cost', () => {
   it('follows a waiting buyer (stream or poll) from the shared status without reading their place each time', async () => {
-    const memory = createMemoryStore();
+    const memory = withoutDatabase(createMemoryStore());
     let placeReads = 0;
     const store: WaitingRoomStore = {
       ...memory,
@@ -794,7 +786,7 @@ describe('waiting room stream cost', () => {
 
 describe('admission checks on the hot path', () => {
   it('asks the store once a second per admitted buyer, and sees a turn ended elsewhere within that second', async () => {
-    const memory = createMemoryStore();
+    const memory = withoutDatabase(createMemoryStore());
     let claims = 0;
     // One store shared by two services: two API processes sharing Redis.
     const store: WaitingRoomStore = {
@@ -843,7 +835,7 @@ describe('admission checks on the hot path', () => {
 
 describe('retiring a finished event', () => {
   it('stops ticking an event long over, and lets its queue and its inventory go after the retention', async () => {
-    const store = createMemoryStore();
+    const store = withoutDatabase(createMemoryStore());
     const clock = manualClock();
     const now = clock.now();
     const row = settingsRow(now, {
@@ -898,7 +890,7 @@ describe('retiring a finished event', () => {
 
 describe('admission back-off', () => {
   it('holds the buyers in checkout under those in it when an API process answered slowly, lets in only as they finish, and recovers', async () => {
-    const store = createMemoryStore();
+    const store = withoutDatabase(createMemoryStore());
     const clock = manualClock();
     const row = settingsRow(clock.now(), { id: 'evt_backoff', admit_per_minute: 600, max_active: 100 });
     const service = serviceOn(store, clock, async () => row, 50);
@@ -952,7 +944,7 @@ describe('admission back-off', () => {
   });
 
   it('cuts from the buyers in checkout of the events it can read, passing over one gone from the database', async () => {
-    const store = createMemoryStore();
+    const store = withoutDatabase(createMemoryStore());
     const clock = manualClock();
     const row = settingsRow(clock.now(), { id: 'evt_backoff_a', admit_per_minute: 600, max_active: 100 });
     const service = serviceOn(store, clock, async (id) => (id === 'evt_backoff_a' ? row : undefined), 50);
@@ -974,7 +966,7 @@ describe('admission back-off', () => {
   });
 
   it('leaves admission alone without a governor, whatever the load board says', async () => {
-    const store = createMemoryStore();
+    const store = withoutDatabase(createMemoryStore());
     const clock = manualClock();
     const row = settingsRow(clock.now(), { id: 'evt_no_backoff', admit_per_minute: 600, max_active: 10_000 });
     const service = serviceOn(store, clock, async () => row);

@@ -1,5 +1,6 @@
 import type { Clock } from '../../platform/clock.ts';
 import { AppError } from '../../platform/errors.ts';
+import { createLoadOnDemand } from '../../platform/load-on-demand.ts';
 import { createAvailability, remainingOf } from './availability.ts';
 import { chooseBestAvailable, rowCannotHold } from './best-available.ts';
 import { countClear, testBit } from './bitmap.ts';
@@ -50,7 +51,6 @@ export function createInventoryService({ store, events, repo, clock, log, sweepM
     () => clock.now(),
     (err, eventId) => log.warn({ err, eventId }, 'event info refresh failed'),
   );
-  const loading = new Map<string, Promise<void>>();
 
   /** Builds the event's hot state from the database: seats of active orders taken, GA = capacity − active. */
   async function seedOf(eventId: string) {
@@ -63,30 +63,16 @@ export function createInventoryService({ store, events, repo, clock, log, sweepM
     };
   }
 
-  /** Loads the event into the store unless it is there (first touch in this process, or after a flush). */
-  function ensureLoaded(eventId: string): Promise<void> {
-    let pending = loading.get(eventId);
-    if (!pending) {
-      pending = seedOf(eventId)
-        .then(async (seed) => {
-          if (await store.load(eventId, seed, 'missing'))
-            log.info({ eventId, taken: seed.taken.length }, 'inventory loaded from the database');
-        })
-        .finally(() => loading.delete(eventId));
-      loading.set(eventId, pending);
-    }
-    return pending;
-  }
-
-  /** Runs a store call; when the store does not have the event, loads it and runs the call again. */
-  async function loaded<T>(eventId: string, op: () => Promise<T | NotLoaded>): Promise<T> {
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const result = await op();
-      if (!isNotLoaded(result)) return result;
-      await ensureLoaded(eventId);
-    }
-    throw new Error(`inventory of event ${eventId} could not be loaded`);
-  }
+  /** Runs a store call; when the store does not have the event (first touch, or after a flush), loads it and runs the call again. */
+  const { loaded, ensureLoaded } = createLoadOnDemand({
+    isNotLoaded,
+    what: 'inventory',
+    async load(eventId) {
+      const seed = await seedOf(eventId);
+      if (await store.load(eventId, seed, 'missing'))
+        log.info({ eventId, taken: seed.taken.length }, 'inventory loaded from the database');
+    },
+  });
 
   const remainingReads = new Map<string, { at: number; value: Promise<number> }>();
   const readSnapshot = (eventId: string): Promise<AvailabilitySnapshot> => loaded(eventId, () => store.snapshot(eventId));

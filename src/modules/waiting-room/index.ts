@@ -13,4 +13,5 @@ export { createAdmissionGovernor, createLoadSensor, type AdmissionGovernor } fro
 export { createAdmissionRecorder, type AdmissionRecorder } from './waiting-room.admissions.ts';
 export { createMemoryStore } from './store.memory.ts';
 export { createRedisStore } from './store.redis.ts';
-export type { WaitingRoomStore } from './waiting-room.store.ts';
+export { createSnapshotSource, withoutDatabase, withRebuild } from './waiting-room.rebuild.ts';
+export type { WaitingRoomStore, WaitingRoomStoreAdapter } from './waiting-room.store.ts';

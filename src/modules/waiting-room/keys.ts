@@ -6,7 +6,7 @@
 export function queueKeys(eventId: string) {
   const tag = `{e:${eventId}}`;
   return {
-    /** Hash: issued, serving, shuffled, tokens, tokens_at, admitted, no_shows, timed_out. */
+    /** Hash: loaded (the queue is held: see lua/load-queue.lua), issued, serving, shuffled, tokens, tokens_at, admitted, no_shows, timed_out. */
     meta: `${tag}:q`,
     /** Hash: user id -> number ("0" while in the pre-queue). */
     numbers: `${tag}:q:num`,

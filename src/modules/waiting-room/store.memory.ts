@@ -6,10 +6,11 @@ import {
   type ClaimResult,
   type Counters,
   decodeMark,
-  NO_COUNTERS,
+  NOT_LOADED,
   type Place,
   type QueueRules,
-  type WaitingRoomStore,
+  type QueueSnapshot,
+  type WaitingRoomStoreAdapter,
 } from './waiting-room.store.ts';
 
 /** Most buyers who left while waiting that one step passes over (keeps a step short). */
@@ -39,33 +40,35 @@ interface EventQueue {
  * The embedded shape's store: plain maps in this process. Each operation runs synchronously
  * to the end before returning, so operations on one event never interleave.
  */
-export function createMemoryStore(): WaitingRoomStore {
+export function createMemoryStore(): WaitingRoomStoreAdapter {
   const events = new Map<string, EventQueue>();
   const leases = new Map<string, { owner: string; until: number }>();
   /** Admission back-off's boards: each source's latest report and when it was made. */
   const boards: Record<Board, Map<string, { value: number; at: number }>> = { load: new Map(), factor: new Map() };
   const registered = new Set<string>();
 
-  function queueOf(eventId: string): EventQueue {
-    let q = events.get(eventId);
-    if (!q) {
-      q = {
-        numbers: new Map(),
-        marks: new Map(),
-        byNumber: [],
-        pre: [],
-        shuffled: false,
-        serving: 0,
-        active: new Map(),
-        bucket: undefined,
-        admitted: 0,
-        noShows: 0,
-        timedOut: 0,
-        log: [],
-      };
-      events.set(eventId, q);
+  /** The queue as a snapshot gives it (an empty one for a new event). */
+  function queueFrom(s: QueueSnapshot): EventQueue {
+    const byNumber: string[] = new Array<string>(s.issued);
+    const numbers = new Map<string, number>();
+    for (const { number, userId } of s.places) {
+      byNumber[number - 1] = userId;
+      numbers.set(userId, number);
     }
-    return q;
+    return {
+      numbers,
+      marks: new Map(s.marks),
+      byNumber,
+      pre: [],
+      shuffled: s.shuffled,
+      serving: s.serving,
+      active: new Map(s.active),
+      bucket: undefined,
+      admitted: s.log.length,
+      noShows: 0,
+      timedOut: 0,
+      log: [...s.log],
+    };
   }
 
   function placeOf(q: EventQueue, userId: string): Place | null {
@@ -115,7 +118,8 @@ export function createMemoryStore(): WaitingRoomStore {
     kind: 'memory',
 
     async join(eventId, userId, now, phase, rules) {
-      const q = queueOf(eventId);
+      const q = events.get(eventId);
+      if (!q) return NOT_LOADED;
       const existing = placeOf(q, userId);
       if (existing) return { created: false, place: existing };
       if (phase === 'pre' && !q.shuffled) {
@@ -143,19 +147,20 @@ export function createMemoryStore(): WaitingRoomStore {
 
     async place(eventId, userId) {
       const q = events.get(eventId);
-      return q ? placeOf(q, userId) : null;
+      return q ? placeOf(q, userId) : NOT_LOADED;
     },
 
     async claimPlace(eventId, userId, now, rules) {
       const q = events.get(eventId);
-      if (!q) return null;
+      if (!q) return NOT_LOADED;
       const mark = decodeMark(q.marks.get(userId));
       if (mark.kind === 'admitted' && q.numbers.has(userId)) claimTurn(q, userId, mark.at, now, rules);
       return placeOf(q, userId);
     },
 
     async shuffle(eventId, seed: ShuffleSeed) {
-      const q = queueOf(eventId);
+      const q = events.get(eventId);
+      if (!q) return NOT_LOADED;
       if (q.shuffled) return null;
       const order = shuffleInPlace(q.pre, seed);
       for (const userId of order) q.numbers.set(userId, q.byNumber.push(userId));
@@ -164,8 +169,9 @@ export function createMemoryStore(): WaitingRoomStore {
       return order.length;
     },
 
-    async advance(eventId, now, rules): Promise<AdvanceResult> {
-      const q = queueOf(eventId);
+    async advance(eventId, now, rules) {
+      const q = events.get(eventId);
+      if (!q) return NOT_LOADED;
       let expired = 0;
       for (const [userId, deadline] of q.active) {
         if (deadline <= now) {
@@ -181,9 +187,10 @@ export function createMemoryStore(): WaitingRoomStore {
           : admissionBudget(bucket.tokens, rules.maxActive, q.active.size, q.byNumber.length - q.serving);
         let skipped = 0;
         while (budget > 0 && q.serving < q.byNumber.length && skipped < SKIP_LIMIT) {
-          const userId = q.byNumber[q.serving]!;
+          const userId = q.byNumber[q.serving];
           q.serving += 1;
-          if (q.marks.has(userId)) {
+          // A number the database lost with the store (userId undefined) is passed over like one who left.
+          if (userId === undefined || q.marks.has(userId)) {
             skipped += 1; // left while waiting: passes without using a turn
             continue;
           }
@@ -193,13 +200,13 @@ export function createMemoryStore(): WaitingRoomStore {
           bucket.tokens -= 1;
         }
       }
-      return { admitted, expired, serving: q.serving };
+      return { admitted, expired, serving: q.serving } satisfies AdvanceResult;
     },
 
-    async claim(eventId, userId, now, rules): Promise<ClaimResult> {
+    async claim(eventId, userId, now, rules) {
       const q = events.get(eventId);
-      const mark = decodeMark(q?.marks.get(userId));
-      if (!q) return 'not-admitted';
+      if (!q) return NOT_LOADED;
+      const mark = decodeMark(q.marks.get(userId));
       if (mark.kind === 'admitted') return claimTurn(q, userId, mark.at, now, rules);
       if (mark.kind === 'claimed') {
         if (now >= mark.at + rules.admissionMs) {
@@ -208,12 +215,13 @@ export function createMemoryStore(): WaitingRoomStore {
         }
         return 'ok';
       }
-      return mark.kind === 'expired' ? 'expired' : 'not-admitted';
+      return (mark.kind === 'expired' ? 'expired' : 'not-admitted') satisfies ClaimResult;
     },
 
     async leave(eventId, userId) {
       const q = events.get(eventId);
-      if (!q?.numbers.has(userId)) return false;
+      if (!q) return NOT_LOADED;
+      if (!q.numbers.has(userId)) return false;
       const mark = decodeMark(q.marks.get(userId)).kind;
       if (mark === 'none' || mark === 'admitted' || mark === 'claimed') {
         q.marks.set(userId, 'l');
@@ -224,16 +232,17 @@ export function createMemoryStore(): WaitingRoomStore {
 
     async finish(eventId, userId) {
       const q = events.get(eventId);
-      if (!q?.active.has(userId)) return false;
+      if (!q) return NOT_LOADED;
+      if (!q.active.has(userId)) return false;
       q.marks.set(userId, 'f');
       q.active.delete(userId);
       return true;
     },
 
-    async counters(eventId): Promise<Counters> {
+    async counters(eventId) {
       const q = events.get(eventId);
-      if (!q) return NO_COUNTERS;
-      return {
+      if (!q) return NOT_LOADED;
+      const counters: Counters = {
         joined: q.numbers.size,
         issued: q.byNumber.length,
         serving: q.serving,
@@ -244,12 +253,34 @@ export function createMemoryStore(): WaitingRoomStore {
         noShows: q.noShows,
         timedOut: q.timedOut,
       };
+      return counters;
     },
 
     async admissions(eventId, from, limit) {
       const q = events.get(eventId);
       if (!q) return [];
-      return q.log.slice(from, from + limit).map((number) => ({ number, userId: q.byNumber[number - 1]! }));
+      return q.log.slice(from, from + limit).map((number) => ({ number, userId: q.byNumber[number - 1] ?? '' }));
+    },
+
+    async places(eventId, from, limit) {
+      const q = events.get(eventId);
+      const out: { number: number; userId: string }[] = [];
+      if (!q) return out;
+      for (let n = Math.max(1, from); n < from + limit && n <= q.byNumber.length; n++) {
+        const userId = q.byNumber[n - 1];
+        if (userId !== undefined) out.push({ number: n, userId });
+      }
+      return out;
+    },
+
+    async load(eventId, snapshot) {
+      if (events.has(eventId)) return false;
+      events.set(eventId, queueFrom(snapshot));
+      return true;
+    },
+
+    async forget(eventId) {
+      events.delete(eventId);
     },
 
     async lease(eventId, owner, ttlMs) {

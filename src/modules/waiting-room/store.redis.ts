@@ -2,12 +2,13 @@ import type { LuaReply, Redis } from '../../platform/redis.ts';
 import { BOARD_KEYS, queueKeys, QUEUES_KEY } from './keys.ts';
 import type { ShuffleSeed } from './shuffle.ts';
 import {
-  type ClaimResult,
-  type Counters,
   decodeMark,
+  isNotLoaded,
+  NOT_LOADED,
   type Place,
   type QueueRules,
-  type WaitingRoomStore,
+  type QueueSnapshot,
+  type WaitingRoomStoreAdapter,
 } from './waiting-room.store.ts';
 
 const SCRIPTS = {
@@ -21,6 +22,7 @@ const SCRIPTS = {
   claimPlace: new URL('./lua/claim-place.lua', import.meta.url),
   readCounters: new URL('./lua/read-counters.lua', import.meta.url),
   lease: new URL('./lua/renew-lease.lua', import.meta.url),
+  load: new URL('./lua/load-queue.lua', import.meta.url),
 };
 
 /** Negative script returns, by name (see each script's header). */
@@ -29,6 +31,8 @@ const ALREADY_SHUFFLED = -1;
 const NOT_IN_QUEUE = -1;
 const NOT_ADMITTED = -1;
 const EXPIRED = -2;
+/** Every queue script's answer while the store does not hold the event's queue. */
+const QUEUE_NOT_LOADED = -9;
 
 /** Most waiting buyers who left that one ticker step passes over. */
 const SKIP_LIMIT = 10_000;
@@ -49,8 +53,12 @@ const flag = (b: boolean) => (b ? '1' : '0');
  * The scale-out store: one Lua script per operation, so each is atomic in Redis however many
  * API processes call it. Scripts are loaded once here and run by SHA.
  */
-export async function createRedisStore(redis: Redis, options: { ownsClient?: boolean } = {}): Promise<WaitingRoomStore> {
-  const run = await redis.loadScripts(SCRIPTS);
+export async function createRedisStore(redis: Redis, options: { ownsClient?: boolean } = {}): Promise<WaitingRoomStoreAdapter> {
+  const loadScripts = await redis.loadScripts(SCRIPTS);
+  const run = async (...args: Parameters<typeof loadScripts>) => {
+    const reply = await loadScripts(...args);
+    return reply === QUEUE_NOT_LOADED ? NOT_LOADED : reply;
+  };
 
   return {
     kind: 'redis',
@@ -62,6 +70,7 @@ export async function createRedisStore(redis: Redis, options: { ownsClient?: boo
         [k.meta, k.numbers, k.byNumber, k.marks, k.pre, k.active, k.log],
         [userId, now, phase, flag(rules.paused), rules.admitPerMinute, rules.maxActive, rules.admissionMs],
       );
+      if (isNotLoaded(reply)) return reply;
       if (reply === SHUFFLE_NEEDED) return 'shuffle-needed';
       if (!Array.isArray(reply)) throw new Error(`join-queue: unexpected reply ${String(reply)}`);
       return { created: Number(reply[0]) === 1, place: toPlace(reply[1], reply[2], reply[3]) };
@@ -70,6 +79,7 @@ export async function createRedisStore(redis: Redis, options: { ownsClient?: boo
     async place(eventId, userId) {
       const k = queueKeys(eventId);
       const reply = await run('readPlace', [k.meta, k.numbers, k.marks], [userId]);
+      if (isNotLoaded(reply)) return reply;
       if (reply === NOT_IN_QUEUE) return null;
       if (!Array.isArray(reply)) throw new Error(`read-place: unexpected reply ${String(reply)}`);
       return toPlace(reply[0], reply[1], reply[2]);
@@ -82,6 +92,7 @@ export async function createRedisStore(redis: Redis, options: { ownsClient?: boo
         [k.meta, k.numbers, k.marks, k.active],
         [userId, now, rules.claimMs, rules.admissionMs],
       );
+      if (isNotLoaded(reply)) return reply;
       if (reply === NOT_IN_QUEUE) return null;
       if (!Array.isArray(reply)) throw new Error(`claim-place: unexpected reply ${String(reply)}`);
       return toPlace(reply[0], reply[1], reply[2]);
@@ -90,24 +101,26 @@ export async function createRedisStore(redis: Redis, options: { ownsClient?: boo
     async shuffle(eventId, seed: ShuffleSeed) {
       const k = queueKeys(eventId);
       const reply = await run('shuffle', [k.meta, k.numbers, k.byNumber, k.pre], [...seed]);
+      if (isNotLoaded(reply)) return reply;
       return reply === ALREADY_SHUFFLED ? null : Number(reply);
     },
 
     async advance(eventId, now, rules: QueueRules) {
       const k = queueKeys(eventId);
-      const [admitted = 0, expired = 0, serving = 0] = ints(
-        await run(
-          'advance',
-          [k.meta, k.byNumber, k.marks, k.active, k.log],
-          [now, flag(rules.paused), rules.admitPerMinute, rules.maxActive, rules.claimMs, SKIP_LIMIT],
-        ),
+      const reply = await run(
+        'advance',
+        [k.meta, k.byNumber, k.marks, k.active, k.log],
+        [now, flag(rules.paused), rules.admitPerMinute, rules.maxActive, rules.claimMs, SKIP_LIMIT],
       );
+      if (isNotLoaded(reply)) return reply;
+      const [admitted = 0, expired = 0, serving = 0] = ints(reply);
       return { admitted, expired, serving };
     },
 
-    async claim(eventId, userId, now, rules): Promise<ClaimResult> {
+    async claim(eventId, userId, now, rules) {
       const k = queueKeys(eventId);
       const reply = await run('claim', [k.meta, k.marks, k.active], [userId, now, rules.claimMs, rules.admissionMs]);
+      if (isNotLoaded(reply)) return reply;
       if (reply === NOT_ADMITTED) return 'not-admitted';
       if (reply === EXPIRED) return 'expired';
       return 'ok';
@@ -115,16 +128,20 @@ export async function createRedisStore(redis: Redis, options: { ownsClient?: boo
 
     async leave(eventId, userId) {
       const k = queueKeys(eventId);
-      return (await run('leave', [k.numbers, k.marks, k.active], [userId])) !== NOT_IN_QUEUE;
+      const reply = await run('leave', [k.meta, k.numbers, k.marks, k.active], [userId]);
+      return isNotLoaded(reply) ? reply : reply !== NOT_IN_QUEUE;
     },
 
     async finish(eventId, userId) {
       const k = queueKeys(eventId);
-      return (await run('finish', [k.marks, k.active], [userId])) === 1;
+      const reply = await run('finish', [k.meta, k.marks, k.active], [userId]);
+      return isNotLoaded(reply) ? reply : reply === 1;
     },
 
-    async counters(eventId): Promise<Counters> {
+    async counters(eventId) {
       const k = queueKeys(eventId);
+      const reply = await run('readCounters', [k.meta, k.numbers, k.pre, k.active], []);
+      if (isNotLoaded(reply)) return reply;
       const [
         joined = 0,
         issued = 0,
@@ -135,7 +152,7 @@ export async function createRedisStore(redis: Redis, options: { ownsClient?: boo
         admitted = 0,
         noShows = 0,
         timedOut = 0,
-      ] = ints(await run('readCounters', [k.meta, k.numbers, k.pre, k.active], []));
+      ] = ints(reply);
       return { joined, issued, serving, preQueued, shuffled: shuffled === 1, active, admitted, noShows, timedOut };
     },
 
@@ -147,6 +164,44 @@ export async function createRedisStore(redis: Redis, options: { ownsClient?: boo
       if (numbers.length === 0) return [];
       const users = await redis.client.hmGet(k.byNumber, numbers);
       return numbers.map((n, i) => ({ number: Number(n), userId: users[i] ?? '' }));
+    },
+
+    async places(eventId, from, limit) {
+      const k = queueKeys(eventId);
+      const issued = Number((await redis.client.hGet(k.meta, 'issued')) ?? 0);
+      const first = Math.max(1, from);
+      const last = Math.min(issued, from + limit - 1);
+      if (last < first) return [];
+      // Read-only: a number, once given, keeps its buyer.
+      const numbers = Array.from({ length: last - first + 1 }, (_, i) => String(first + i));
+      const users = await redis.client.hmGet(k.byNumber, numbers);
+      const out: { number: number; userId: string }[] = [];
+      users.forEach((userId, i) => userId && out.push({ number: first + i, userId }));
+      return out;
+    },
+
+    async load(eventId, s: QueueSnapshot) {
+      const k = queueKeys(eventId);
+      const args: (string | number)[] = [
+        s.issued,
+        s.serving,
+        flag(s.shuffled),
+        s.places.length,
+        s.log.length,
+        s.marks.length,
+        s.active.length,
+      ];
+      for (const p of s.places) args.push(p.number, p.userId);
+      for (const n of s.log) args.push(n);
+      for (const [userId, mark] of s.marks) args.push(userId, mark);
+      for (const [userId, deadline] of s.active) args.push(deadline, userId);
+      return (await run('load', [k.meta, k.numbers, k.byNumber, k.marks, k.pre, k.active, k.log], args)) === 1;
+    },
+
+    async forget(eventId) {
+      // The ticker's lease is not the queue's state: it stays.
+      const keys = Object.entries(queueKeys(eventId)).filter(([name]) => name !== 'lease');
+      await redis.client.del(keys.map(([, key]) => key));
     },
 
     async lease(eventId, owner, ttlMs) {

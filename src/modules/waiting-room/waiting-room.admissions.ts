@@ -5,20 +5,52 @@ import type { WaitingRoomStore } from './waiting-room.store.ts';
 const BATCH = 5000;
 
 /**
- * Copies the store's admission log to the queue_admissions table in batches (the ticker calls
- * `record` after each step and once more when it stops). Only the ticker that holds an event's
- * lease records it; the next seq to copy is read from the table when this process does not know
- * it yet, and a row already there is left alone, so a lease moving between processes loses or
- * doubles nothing.
+ * Copies the store's admission log to the queue_admissions table, and its numbered places to
+ * queue_places, in batches (the ticker calls `record` after each step and once more when it stops;
+ * waiting-room.rebuild.ts reads both back into a store that lost the queue). Only the ticker that
+ * holds an event's lease records it; where to go on from is read from the tables when this process
+ * does not know it yet, and a row already there is left alone, so a lease moving between processes
+ * loses or doubles nothing. Places are copied after the admissions, so every admission copied has
+ * its place copied by the end of the same call.
  */
 export function createAdmissionRecorder({ store, db }: { store: WaitingRoomStore; db: Queryable }) {
   const next = new Map<string, number>();
+  const nextPlace = new Map<string, number>();
 
   async function nextSeq(eventId: string): Promise<number> {
     const known = next.get(eventId);
     if (known !== undefined) return known;
     const [row] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM queue_admissions WHERE event_id = $1', [eventId]);
     return row?.n ?? 0;
+  }
+
+  async function recordPlaces(eventId: string): Promise<number> {
+    let from = nextPlace.get(eventId);
+    if (from === undefined) {
+      const [row] = await db.query<{ n: number }>(
+        'SELECT coalesce(max(number), 0)::int AS n FROM queue_places WHERE event_id = $1',
+        [eventId],
+      );
+      from = (row?.n ?? 0) + 1;
+    }
+    let written = 0;
+    for (;;) {
+      const places = await store.places(eventId, from, BATCH);
+      if (places.length > 0)
+        await db.query(
+          `INSERT INTO queue_places (event_id, number, user_id)
+           SELECT $1, n, u FROM unnest($2::int[], $3::text[]) AS t(n, u)
+           ON CONFLICT DO NOTHING`,
+          [eventId, places.map((p) => p.number), places.map((p) => p.userId)],
+        );
+      written += places.length;
+      const last = places.at(-1)?.number;
+      if (last === undefined) break;
+      from = last + 1;
+      nextPlace.set(eventId, from);
+      if (places.length < BATCH) break;
+    }
+    return written;
   }
 
   return {
@@ -41,10 +73,11 @@ export function createAdmissionRecorder({ store, db }: { store: WaitingRoomStore
         if (entries.length < BATCH) break;
       }
       next.set(eventId, from);
-      return written;
+      return written + (await recordPlaces(eventId));
     },
     forget(eventId: string) {
       next.delete(eventId);
+      nextPlace.delete(eventId);
     },
   };
 }

@@ -15,6 +15,18 @@ export interface QueueSettingsRow {
   queue_paused: boolean;
 }
 
+/** What the database holds of an event's queue: what waiting-room.rebuild.ts builds a snapshot from. */
+export interface QueueRecord {
+  places: { number: number; user_id: string }[];
+  /** The admission log, in admission order. */
+  admissions: { number: number; user_id: string; recorded_at: Date }[];
+  /** Every buyer with an order for the event; `pending` when one of theirs is still pending. */
+  orders: { user_id: string; pending: boolean }[];
+  admission_minutes: number;
+  /** When the sale closes: off_sale_at, else the event's start. */
+  closes_at: Date;
+}
+
 const COLUMNS = `id, organizer_id, starts_at, on_sale_at, off_sale_at, admit_per_minute, max_active, claim_seconds,
   pre_queue_minutes, admission_minutes, queue_paused`;
 
@@ -23,6 +35,29 @@ export function createWaitingRoomRepository(db: Queryable) {
     async findSettings(eventId: string) {
       const rows = await db.query<QueueSettingsRow>(`SELECT ${COLUMNS} FROM events WHERE id = $1`, [eventId]);
       return rows[0];
+    },
+
+    /** The event's queue as the admission ticker copied it (undefined: no such event). */
+    async queueRecord(eventId: string): Promise<QueueRecord | undefined> {
+      const [event] = await db.query<{ admission_minutes: number; closes_at: Date }>(
+        'SELECT admission_minutes, coalesce(off_sale_at, starts_at) AS closes_at FROM events WHERE id = $1',
+        [eventId],
+      );
+      if (!event) return undefined;
+      const [places, admissions, orders] = await Promise.all([
+        db.query<QueueRecord['places'][number]>('SELECT number, user_id FROM queue_places WHERE event_id = $1 ORDER BY number', [
+          eventId,
+        ]),
+        db.query<QueueRecord['admissions'][number]>(
+          'SELECT number, user_id, recorded_at FROM queue_admissions WHERE event_id = $1 ORDER BY seq',
+          [eventId],
+        ),
+        db.query<QueueRecord['orders'][number]>(
+          `SELECT user_id, bool_or(status = 'pending') AS pending FROM orders WHERE event_id = $1 GROUP BY user_id`,
+          [eventId],
+        ),
+      ]);
+      return { places, admissions, orders, admission_minutes: event.admission_minutes, closes_at: event.closes_at };
     },
 
     /** Writes the organizer's live controls, so they survive restarts and reach every process. */

@@ -39,7 +39,7 @@ export interface WaitingRoomLog {
 
 export interface WaitingRoomDeps {
   store: WaitingRoomStore;
-  repo: WaitingRoomRepository;
+  repo: Pick<WaitingRoomRepository, 'findSettings' | 'updateControls'>;
   /** createSigner(secret, 'admission'): tokens that can never pass as session tokens. */
   signer: Signer;
   clock: Clock;

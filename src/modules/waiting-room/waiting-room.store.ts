@@ -71,6 +71,31 @@ export type ClaimResult = 'ok' | 'expired' | 'not-admitted';
 /** A board of admission back-off: see `WaitingRoomStore.report`. */
 export type Board = 'load' | 'factor';
 
+/**
+ * An event's queue as the database knows it, to load into a store that has lost it (a Redis
+ * restart or flush, a restart of the embedded process): see waiting-room.rebuild.ts.
+ */
+export interface QueueSnapshot {
+  /** Numbered places, ascending by number. */
+  places: { number: number; userId: string }[];
+  issued: number;
+  serving: number;
+  shuffled: boolean;
+  /** The number of every admission, in admission order (the admission log so far). */
+  log: number[];
+  /** Each admitted (or passed-over) buyer's mark, as encodeMark writes it. */
+  marks: [userId: string, mark: string][];
+  /** Active buyers and the moment their admission runs out. */
+  active: [userId: string, deadline: number][];
+}
+
+/** A store's answer for an event it does not hold (never loaded, or lost): load it, then ask again. */
+export type NotLoaded = { readonly code: 'QUEUE_NOT_LOADED' };
+export const NOT_LOADED: NotLoaded = Object.freeze({ code: 'QUEUE_NOT_LOADED' as const });
+export function isNotLoaded(value: unknown): value is NotLoaded {
+  return value === NOT_LOADED;
+}
+
 export interface WaitingRoomStore {
   readonly kind: 'memory' | 'redis';
   /**
@@ -116,12 +141,19 @@ export interface WaitingRoomStore {
    * ticker step) in the order the store made them. Append-only; the ticker copies it to the database.
    */
   admissions(eventId: string, from: number, limit: number): Promise<{ number: number; userId: string }[]>;
+  /**
+   * Numbered places `from` … `from + limit - 1` (those given out so far), ascending: the ticker copies
+   * them to the database, so that a store that loses the queue can be given it back.
+   */
+  places(eventId: string, from: number, limit: number): Promise<{ number: number; userId: string }[]>;
   /** Takes or renews the ticker lease for an event; true while `owner` holds it. */
   lease(eventId: string, owner: string, ttlMs: number): Promise<boolean>;
   /** The events that have a queue, for the ticker. */
   addQueue(eventId: string): Promise<void>;
   queues(): Promise<string[]>;
   removeQueue(eventId: string): Promise<void>;
+  /** Forgets an event's queue at once, as a Redis flush would (tests; the next call loads it from the database). */
+  forget(eventId: string): Promise<void>;
   /** Forgets everything about the event's queue after `afterMs` (an event long over: its log is in the database). */
   expireQueue(eventId: string, afterMs: number): Promise<void>;
   /**
@@ -137,6 +169,24 @@ export interface WaitingRoomStore {
   ping(): Promise<void>;
   close(): Promise<void>;
 }
+
+/** The operations on one event's queue, which an adapter answers with NOT_LOADED until the queue is loaded. */
+type EventOps = 'join' | 'place' | 'claimPlace' | 'shuffle' | 'advance' | 'claim' | 'leave' | 'finish' | 'counters';
+
+/**
+ * What store.memory.ts and store.redis.ts implement: the port, except that each operation on an
+ * event's queue answers NOT_LOADED while the store does not hold that queue; `withRebuild`
+ * (waiting-room.rebuild.ts) turns an adapter into the port by loading the queue from the database then.
+ */
+export type WaitingRoomStoreAdapter = Omit<WaitingRoomStore, EventOps> & {
+  [K in EventOps]: (...args: Parameters<WaitingRoomStore[K]>) => Promise<Awaited<ReturnType<WaitingRoomStore[K]>> | NotLoaded>;
+} & {
+  /**
+   * Loads an event's queue from `snapshot` unless the store holds it; true when it loaded it. A
+   * queue the store holds is kept as it is, whatever the snapshot says (the store is ahead of the database).
+   */
+  load(eventId: string, snapshot: QueueSnapshot): Promise<boolean>;
+};
 
 export const NO_COUNTERS: Counters = Object.freeze({
   joined: 0,

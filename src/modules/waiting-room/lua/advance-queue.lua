@@ -8,7 +8,10 @@
 -- KEYS[5] admission log list
 -- ARGV[1] now (ms)    ARGV[2] paused "1"|"0"   ARGV[3] admitPerMinute   ARGV[4] maxActive
 -- ARGV[5] claimMs     ARGV[6] skip limit
--- Returns {admitted, expired, serving}
+-- Returns {admitted, expired, serving}, or -9 NOT_LOADED (load the queue from the database first)
+if redis.call('HGET', KEYS[1], 'loaded') ~= '1' then
+  return -9
+end
 local now = tonumber(ARGV[1])
 local expired = 0
 local due = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now, 'LIMIT', 0, 5000)
@@ -53,7 +56,8 @@ local mark = 'a' .. ARGV[1]
 while budget > 0 and serving < issued and skipped < skipLimit do
   serving = serving + 1
   local user = redis.call('HGET', KEYS[2], serving)
-  if redis.call('HEXISTS', KEYS[3], user) == 1 then
+  -- A number the database lost with the store (no user) is passed over like one who left.
+  if not user or redis.call('HEXISTS', KEYS[3], user) == 1 then
     skipped = skipped + 1
   else
     redis.call('HSET', KEYS[3], user, mark)

@@ -3,7 +3,10 @@
 -- A turn unclaimed past claimMs is expired instead; other marks are left as they are.
 -- KEYS[1] meta hash   KEYS[2] numbers (user -> number)   KEYS[3] marks   KEYS[4] active zset
 -- ARGV[1] user id     ARGV[2] now (ms)   ARGV[3] claimMs   ARGV[4] admissionMs
--- Returns {number (0 = in the pre-queue), mark ("" = waiting), serving} or -1 NOT_IN_QUEUE
+-- Returns {number (0 = in the pre-queue), mark ("" = waiting), serving} or -1 NOT_IN_QUEUE, -9 NOT_LOADED
+if redis.call('HGET', KEYS[1], 'loaded') ~= '1' then
+  return -9
+end
 local user = ARGV[1]
 local number = redis.call('HGET', KEYS[2], user)
 if not number then

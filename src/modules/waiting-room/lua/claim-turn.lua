@@ -3,7 +3,10 @@
 -- would do the same on its next step), freeing the slot.
 -- KEYS[1] meta hash   KEYS[2] marks   KEYS[3] active zset
 -- ARGV[1] user id     ARGV[2] now (ms)   ARGV[3] claimMs   ARGV[4] admissionMs
--- Returns 1 OK, -1 NOT_ADMITTED, -2 EXPIRED
+-- Returns 1 OK, -1 NOT_ADMITTED, -2 EXPIRED, -9 NOT_LOADED
+if redis.call('HGET', KEYS[1], 'loaded') ~= '1' then
+  return -9
+end
 local user = ARGV[1]
 local now = tonumber(ARGV[2])
 local mark = redis.call('HGET', KEYS[2], user) or ''

@@ -9,7 +9,11 @@
 -- ARGV[1] user id     ARGV[2] now (ms)   ARGV[3] phase: "pre" | "open"   ARGV[4] paused: "1" | "0"
 -- ARGV[5] admitPerMinute   ARGV[6] maxActive   ARGV[7] admissionMs
 -- Returns {created 1|0, number (0 = in the pre-queue), mark ("" = waiting), serving}
---   or -1 SHUFFLE_NEEDED: the sale is open but the pre-queue is not shuffled yet.
+--   or -1 SHUFFLE_NEEDED: the sale is open but the pre-queue is not shuffled yet,
+--   or -9 NOT_LOADED: the store does not hold this queue (load it from the database, then ask again).
+if redis.call('HGET', KEYS[1], 'loaded') ~= '1' then
+  return -9
+end
 local user = ARGV[1]
 local existing = redis.call('HGET', KEYS[2], user)
 if existing then

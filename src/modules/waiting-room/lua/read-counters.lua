@@ -1,6 +1,9 @@
 -- read-counters: an event's queue counters in one consistent read.
 -- KEYS[1] meta hash   KEYS[2] numbers   KEYS[3] pre-queue list   KEYS[4] active zset
--- Returns {joined, issued, serving, preQueued, shuffled, active, admitted, noShows, timedOut}
+-- Returns {joined, issued, serving, preQueued, shuffled, active, admitted, noShows, timedOut}, or -9 NOT_LOADED
+if redis.call('HGET', KEYS[1], 'loaded') ~= '1' then
+  return -9
+end
 local m = redis.call('HMGET', KEYS[1], 'issued', 'serving', 'shuffled', 'admitted', 'no_shows', 'timed_out')
 return {
   redis.call('HLEN', KEYS[2]),

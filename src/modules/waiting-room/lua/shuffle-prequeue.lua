@@ -3,7 +3,10 @@
 -- stores give the same order for the same seed. The 'shuffled' flag makes every later call a no-op.
 -- KEYS[1] meta hash   KEYS[2] numbers (user -> number)   KEYS[3] byNumber (number -> user)   KEYS[4] pre-queue list
 -- ARGV[1..4] the seed: four signed 32-bit integers, not all zero
--- Returns the number of buyers numbered, or -1 ALREADY_SHUFFLED.
+-- Returns the number of buyers numbered, or -1 ALREADY_SHUFFLED, -9 NOT_LOADED.
+if redis.call('HGET', KEYS[1], 'loaded') ~= '1' then
+  return -9
+end
 if redis.call('HGET', KEYS[1], 'shuffled') == '1' then
   return -1
 end

@@ -1,0 +1,325 @@
+// The waiting room's hot state is rebuildable: a store that loses an event's queue (a Redis restart
+// or flush, a restart of the embedded process) is given it back from the database. Three tiers: the
+// adapters' load (memory and the real Redis), the snapshot built from the database's rows, and the
+// whole app through HTTP with the queue forgotten in the middle of a sale.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { buildApp, type App } from '../src/app.ts';
+import { createMemoryStore } from '../src/modules/waiting-room/store.memory.ts';
+import { createRedisStore } from '../src/modules/waiting-room/store.redis.ts';
+import { createSnapshotSource, snapshotOf } from '../src/modules/waiting-room/waiting-room.rebuild.ts';
+import {
+  isNotLoaded,
+  type QueueRules,
+  type QueueSnapshot,
+  type WaitingRoomStoreAdapter,
+} from '../src/modules/waiting-room/waiting-room.store.ts';
+import type { QueueView } from '../src/modules/waiting-room/index.ts';
+import type { Db } from '../src/platform/db.ts';
+import { createRedis, type Redis } from '../src/platform/redis.ts';
+import { dbShapes, freshDb, queueEvent, quickBuyer, SECRET, testConfig, type TestUser } from './helpers.ts';
+import { redisTargets } from './redis-helpers.ts';
+
+const T0 = 1_800_000_000_000;
+const RULES: QueueRules = { paused: false, admitPerMinute: 600, maxActive: 3, claimMs: 120_000, admissionMs: 900_000 };
+const newEvent = () => `evt_test_${randomBytes(8).toString('hex')}`;
+const redis = await redisTargets();
+const shapes = await dbShapes();
+
+/** Six numbered places: 1 and 2 admitted (2 still active), 3 left while waiting, 4–6 waiting. */
+function sampleSnapshot(): QueueSnapshot {
+  return {
+    places: [1, 2, 3, 4, 5, 6].map((n) => ({ number: n, userId: `usr_${n}` })),
+    issued: 6,
+    serving: 3,
+    shuffled: true,
+    log: [1, 2],
+    marks: [
+      ['usr_1', 'f'],
+      ['usr_2', `c${T0}`],
+      ['usr_3', 'l'],
+    ],
+    active: [['usr_2', T0 + RULES.admissionMs]],
+  };
+}
+
+for (const target of ['memory', ...redis] as const) {
+  describe(`waiting-room store load (${target})`, () => {
+    let store: WaitingRoomStoreAdapter;
+    let client: Redis | undefined;
+    before(async () => {
+      if (target === 'memory') store = createMemoryStore();
+      else {
+        client = await createRedis(target);
+        store = await createRedisStore(client);
+      }
+    });
+    after(async () => client?.quit());
+
+    it('answers NOT_LOADED for a queue it does not hold, until a snapshot is loaded, and loads one only once', async () => {
+      const e = newEvent();
+      assert.ok(isNotLoaded(await store.join(e, 'usr_x', T0, 'open', RULES)));
+      assert.ok(isNotLoaded(await store.place(e, 'usr_1')));
+      assert.ok(isNotLoaded(await store.claim(e, 'usr_2', T0, RULES)));
+      assert.ok(isNotLoaded(await store.advance(e, T0, RULES)));
+      assert.ok(isNotLoaded(await store.counters(e)));
+      assert.ok(isNotLoaded(await store.leave(e, 'usr_1')));
+      assert.ok(isNotLoaded(await store.finish(e, 'usr_2')));
+
+      assert.equal(await store.load(e, sampleSnapshot()), true);
+      // A second load (another process, a little later) changes nothing: the store is ahead.
+      assert.equal(
+        await store.load(e, { ...sampleSnapshot(), places: [], issued: 0, serving: 0, log: [], marks: [], active: [] }),
+        false,
+      );
+
+      assert.deepEqual(await store.counters(e), {
+        joined: 6,
+        issued: 6,
+        serving: 3,
+        preQueued: 0,
+        shuffled: true,
+        active: 1,
+        admitted: 2,
+        noShows: 0,
+        timedOut: 0,
+      });
+      assert.deepEqual(await store.place(e, 'usr_5'), { number: 5, mark: { kind: 'none' }, serving: 3 });
+      assert.deepEqual(await store.place(e, 'usr_2'), { number: 2, mark: { kind: 'claimed', at: T0 }, serving: 3 });
+      assert.equal(await store.claim(e, 'usr_2', T0 + 1000, RULES), 'ok');
+      assert.deepEqual(await store.admissions(e, 0, 10), [
+        { number: 1, userId: 'usr_1' },
+        { number: 2, userId: 'usr_2' },
+      ]);
+      assert.deepEqual(await store.places(e, 5, 10), [
+        { number: 5, userId: 'usr_5' },
+        { number: 6, userId: 'usr_6' },
+      ]);
+      // The next join gets the number after the last one given; the left buyer's number is not reused.
+      const joined = await store.join(e, 'usr_new', T0 + 1000, 'open', { ...RULES, paused: true });
+      assert.ok(!isNotLoaded(joined) && joined !== 'shuffle-needed');
+      assert.equal(joined.place.number, 7);
+      // maxActive 3 with one active: two more are admitted, in number order, and the log goes on after the loaded entries.
+      const step = await store.advance(e, T0 + 2000, RULES);
+      assert.ok(!isNotLoaded(step));
+      assert.deepEqual(step, { admitted: 2, expired: 0, serving: 5 });
+      assert.deepEqual(
+        (await store.admissions(e, 2, 10)).map((a) => a.number),
+        [4, 5],
+      );
+      await store.forget(e);
+      assert.ok(isNotLoaded(await store.counters(e)));
+    });
+
+    it('passes over a number the database lost, as over a buyer who left', async () => {
+      const e = newEvent();
+      const snapshot = sampleSnapshot();
+      snapshot.places = snapshot.places.filter((p) => p.number !== 4);
+      await store.load(e, snapshot);
+      const step = await store.advance(e, T0 + 1000, RULES);
+      assert.ok(!isNotLoaded(step));
+      assert.deepEqual(step, { admitted: 2, expired: 0, serving: 6 });
+      assert.deepEqual(
+        (await store.admissions(e, 0, 10)).map((a) => a.number),
+        [1, 2, 5, 6],
+      );
+      assert.deepEqual(
+        (await store.places(e, 1, 10)).map((p) => p.number),
+        [1, 2, 3, 5, 6],
+      );
+      await store.forget(e);
+    });
+  });
+}
+
+describe('the snapshot of a queue from the database', () => {
+  const now = T0 + 60_000;
+  const at = (ms: number) => new Date(T0 + ms);
+
+  it('keeps numbers, puts the serving counter at the last admission, and marks each admitted buyer by what the orders say', () => {
+    const s = snapshotOf(
+      {
+        places: [1, 2, 3, 4, 5, 6, 7].map((n) => ({ number: n, user_id: `usr_${n}` })),
+        admissions: [
+          { number: 1, user_id: 'usr_1', recorded_at: at(-20 * 60_000) }, // admission ran out
+          { number: 2, user_id: 'usr_2', recorded_at: at(0) }, // paid: finished
+          { number: 3, user_id: 'usr_3', recorded_at: at(0) }, // an order pending: active
+          { number: 5, user_id: 'usr_5', recorded_at: at(1000) }, // no order yet: active
+          { number: 8, user_id: 'usr_8', recorded_at: at(2000) }, // its place not copied yet
+        ],
+        orders: [
+          { user_id: 'usr_2', pending: false },
+          { user_id: 'usr_3', pending: true },
+        ],
+        admission_minutes: 15,
+        closes_at: new Date(T0 + 86_400_000),
+      },
+      now,
+    );
+    assert.equal(s.issued, 8);
+    assert.equal(s.serving, 8);
+    assert.equal(s.shuffled, true);
+    assert.deepEqual(s.log, [1, 2, 3, 5, 8]);
+    assert.deepEqual(
+      s.places.map((p) => p.number),
+      [1, 2, 3, 4, 5, 6, 7, 8],
+    );
+    assert.deepEqual(
+      new Map(s.marks),
+      new Map([
+        ['usr_1', 'x'],
+        ['usr_2', 'f'],
+        ['usr_3', `c${T0}`],
+        ['usr_5', `c${T0 + 1000}`],
+        ['usr_8', `c${T0 + 2000}`],
+        // Passed over by admission without being admitted: they had left while waiting.
+        ['usr_4', 'l'],
+        ['usr_6', 'l'],
+        ['usr_7', 'l'],
+      ]),
+    );
+    assert.deepEqual(
+      new Map(s.active),
+      new Map([
+        ['usr_3', T0 + 900_000],
+        ['usr_5', T0 + 901_000],
+        ['usr_8', T0 + 902_000],
+      ]),
+    );
+  });
+
+  it('is empty for an event whose queue the ticker retired, or that the database does not know', async () => {
+    const record = {
+      places: [{ number: 1, user_id: 'usr_1' }],
+      admissions: [],
+      orders: [],
+      admission_minutes: 15,
+      closes_at: new Date(now - 31 * 60_000),
+    };
+    const source = (r: typeof record | undefined) => createSnapshotSource({ queueRecord: async () => r }, { now: () => now });
+    assert.equal((await source(record)('evt_old')).issued, 0);
+    assert.equal((await source(undefined)('evt_none')).issued, 0);
+    // Closed 29 minutes ago: still within twice the admission time, so the queue comes back.
+    assert.equal((await source({ ...record, closes_at: new Date(now - 29 * 60_000) })('evt_recent')).issued, 1);
+  });
+
+  it('is an empty, unshuffled queue when nothing was numbered yet', () => {
+    const s = snapshotOf({ places: [], admissions: [], orders: [], admission_minutes: 15, closes_at: new Date(T0) }, now);
+    assert.deepEqual(s, { places: [], issued: 0, serving: 0, shuffled: false, log: [], marks: [], active: [] });
+  });
+});
+
+const targets = [
+  ...shapes.map((shape) => ({ shape, redisUrl: undefined as string | undefined })),
+  ...redis.map((url) => ({ shape: shapes[0]!, redisUrl: url })),
+];
+
+for (const target of targets) {
+  describe(`a queue lost by the store in the middle of a sale (${target.shape}, ${target.redisUrl ? 'redis' : 'memory'})`, () => {
+    let app: App;
+    let db: Db;
+    let drop: () => Promise<void>;
+    let now = Date.now();
+    const clock = { now: () => now };
+
+    before(async () => {
+      ({ db, drop } = await freshDb(target.shape));
+      const config = testConfig({
+        TICKETMAX_RATE_LIMIT_ALLOW: '127.0.0.1',
+        TICKETMAX_ROLES: 'api', // the test ticks by hand
+        ...(target.redisUrl ? { REDIS_URL: target.redisUrl } : {}),
+      });
+      app = await buildApp({ config, db, secret: SECRET, logger: false, clock });
+      await app.ready();
+    });
+    after(async () => {
+      await app.close();
+      await drop();
+    });
+
+    const join = (e: string, b: TestUser) => app.inject({ method: 'POST', url: `/api/events/${e}/queue`, headers: b.auth });
+    const mine = (e: string, b: TestUser) => app.inject({ method: 'GET', url: `/api/events/${e}/queue`, headers: b.auth });
+    const view = async (e: string, b: TestUser) => {
+      const res = await mine(e, b);
+      assert.equal(res.statusCode, 200, res.body);
+      return res.json<{ queue: QueueView }>().queue;
+    };
+    const tick = () => app.services.ticker.tick(now);
+
+    it('gives buyers back their numbers, the serving counter and the active buyers, and goes on in number order', async () => {
+      const { e } = await queueEvent(app, { queue: { admitPerMinute: 600, maxActive: 2 } });
+      const buyers = Array.from({ length: 6 }, () => quickBuyer(app, clock));
+      for (const b of buyers.slice(0, 5)) assert.equal((await join(e, b)).statusCode, 201);
+      // The ticker copies places and admissions to the database.
+      now += 1000;
+      await tick();
+      const admittedBefore = await view(e, buyers[0]!);
+      assert.equal(admittedBefore.state, 'admitted');
+      // Buyer 6 joins after the last copy: the store loses the queue before the ticker runs again.
+      assert.equal((await join(e, buyers[5]!)).json().queue.number, 6);
+      await app.services.queueStore.forget(e);
+
+      now += 1000;
+      // Waiting buyers keep their numbers and their place in line; the admitted keep their turn and token.
+      const third = await view(e, buyers[2]!);
+      assert.equal(third.number, 3);
+      assert.equal(third.state, 'waiting');
+      assert.equal(third.position, 0);
+      assert.equal((await view(e, buyers[4]!)).position, 2);
+      const first = await view(e, buyers[0]!);
+      assert.equal(first.state, 'admitted');
+      await app.services.admission.requireAdmission({
+        token: admittedBefore.admission!.token,
+        userId: buyers[0]!.id,
+        eventId: e,
+      });
+      const status = await app.inject({ method: 'GET', url: `/api/events/${e}/queue/status` });
+      assert.equal(status.json().serving, 2);
+      // The one place made after the last copy is gone: that buyer joins again, behind those before.
+      assert.equal((await mine(e, buyers[5]!)).statusCode, 404);
+      const rejoined = await join(e, buyers[5]!);
+      assert.equal(rejoined.statusCode, 201);
+      assert.equal(rejoined.json().queue.number, 6);
+
+      // Both admitted buyers still count against maxActive 2: nobody more is let in ...
+      now += 1000;
+      await tick();
+      assert.equal((await view(e, buyers[2]!)).state, 'waiting');
+      // ... until one finishes: then number 3, then 4.
+      await app.services.admission.finish(e, buyers[0]!.id);
+      now += 1000;
+      await tick();
+      assert.equal((await view(e, buyers[2]!)).state, 'admitted');
+      assert.equal((await view(e, buyers[3]!)).state, 'waiting');
+      await app.services.admission.finish(e, buyers[1]!.id);
+      now += 1000;
+      await tick();
+      assert.equal((await view(e, buyers[3]!)).state, 'admitted');
+      assert.equal((await view(e, buyers[4]!)).state, 'waiting');
+
+      // The admission log in the database goes on without a gap or a repeat, in number order.
+      const rows = await db.query<{ seq: number; number: number }>(
+        'SELECT seq, number FROM queue_admissions WHERE event_id = $1 ORDER BY seq',
+        [e],
+      );
+      assert.deepEqual(
+        rows.map((r) => [r.seq, r.number]),
+        [
+          [0, 1],
+          [1, 2],
+          [2, 3],
+          [3, 4],
+        ],
+      );
+      const places = await db.query<{ number: number; user_id: string }>(
+        'SELECT number, user_id FROM queue_places WHERE event_id = $1 ORDER BY number',
+        [e],
+      );
+      assert.deepEqual(
+        places.map((p) => p.user_id),
+        buyers.map((b) => b.id),
+      );
+    });
+  });
+}
