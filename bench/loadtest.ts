@@ -6,6 +6,8 @@
  *                       [--api N] [--max-seconds S] [--connections C] [--waiting-connections C]
  *                       [--profile ramp|spike|steady] [--arrival-seconds S] [--admission-backoff-ms MS]
  *                       [--kill-api-at S]   (scale shape: SIGKILL one API process S seconds into the window)
+ *                       [--flush-redis-at S] (scale shape: FLUSHDB the servers' Redis database S seconds into
+ *                                            the window, as a Redis restart without persistence would)
  *                       [--think-seconds S] (a buyer's pause at each checkout decision; 0: back to back)
  *                       [--shared-cache on|off] (the waiting room's public status through a shared HTTP
  *                                            cache, as behind a CDN; default on)
@@ -98,6 +100,7 @@ const { values: args } = parseArgs({
     profile: { type: 'string' },
     'arrival-seconds': { type: 'string' },
     'kill-api-at': { type: 'string' },
+    'flush-redis-at': { type: 'string' },
     'think-seconds': { type: 'string' },
     'max-active': { type: 'string' },
     'admit-per-minute': { type: 'string' },
@@ -161,6 +164,11 @@ if (killApiAt !== undefined && (shape !== 'scale' || !(killApiAt >= 0))) {
   console.error('--kill-api-at <seconds into the window> needs --shape scale');
   process.exit(2);
 }
+const flushRedisAt = args['flush-redis-at'] === undefined ? undefined : Number(args['flush-redis-at']);
+if (flushRedisAt !== undefined && (shape !== 'scale' || !(flushRedisAt >= 0))) {
+  console.error('--flush-redis-at <seconds into the window> needs --shape scale');
+  process.exit(2);
+}
 const SECRET = `loadtest-${randomBytes(16).toString('hex')}`;
 const serverEnv = {
   TICKETMAX_SECRET: SECRET,
@@ -181,6 +189,8 @@ async function run(
   rootRole: string,
   /** The PostgreSQL database's URL, to sample its activity during the window (PGlite has none to sample). */
   databaseUrl?: string,
+  /** The fault of --flush-redis-at: empties the servers' Redis database. */
+  flushRedis?: () => Promise<void>,
 ) {
   const seedStarted = performance.now();
   const db = await prepare();
@@ -234,6 +244,18 @@ async function run(
             killed = { pid, atSeconds: round((performance.now() - t0) / 1000) };
             console.log(`  killed API process ${pid} with SIGKILL at ${killed.atSeconds} s`);
           }, killApiAt * 1000);
+    // The other fault: Redis loses everything (queues, holds, availability, rate-limit counts, leases);
+    // the servers rebuild the hot state from the database.
+    let flushed: { atSeconds: number } | undefined;
+    const flusher =
+      flushRedisAt === undefined || !flushRedis
+        ? undefined
+        : setTimeout(() => {
+            void flushRedis().then(() => {
+              flushed = { atSeconds: round((performance.now() - t0) / 1000) };
+              console.log(`  flushed Redis (FLUSHDB) at ${flushed.atSeconds} s`);
+            });
+          }, flushRedisAt * 1000);
     const offsets = arrivals(scenario.profile, scenario.buyers, scenario.arrivalSeconds);
     const shareOf = (g: number): Share => ({
       url: server.url,
@@ -261,6 +283,8 @@ async function run(
     const records = shares.flatMap((r) => r.records);
     const paidAt = shares.flatMap((r) => r.paidAt);
     clearTimeout(killer);
+    clearTimeout(flusher);
+    if (flushRedisAt !== undefined && !flushed) throw new Error(`Redis was not flushed (--flush-redis-at ${flushRedisAt})`);
     if (killApiAt !== undefined && !killed) throw new Error(`no API process was killed (--kill-api-at ${killApiAt})`);
     const windowSeconds = (performance.now() - t0) / 1000;
     const pgActivity = await pgSampler?.stop();
@@ -309,6 +333,7 @@ async function run(
       generator,
       settleRestarts,
       killed,
+      flushed,
       serverLatency,
       pgActivity,
     };
@@ -379,6 +404,11 @@ async function scale() {
         }),
       'launcher (cluster primary)',
       databaseUrl,
+      async () => {
+        const client = await createRedis(redisUrl);
+        await client.client.flushDb();
+        await client.quit();
+      },
     );
     const db = await openDb({ url: databaseUrl, poolSize: 2 });
     try {
@@ -470,6 +500,7 @@ const summary = {
   'restarts to settle cut-off payments': r.settleRestarts,
   ...('queueMb' in r ? { "waiting room in Redis (MB, the event's queue keys after the run)": Number(r.queueMb) } : {}),
   'API process killed (SIGKILL)': r.killed ? `pid ${r.killed.pid} at ${r.killed.atSeconds} s` : 'none',
+  'Redis flushed (FLUSHDB)': r.flushed ? `at ${r.flushed.atSeconds} s` : 'none',
   'seeding (s, before the window)': round(r.seedSeconds),
   'load generators (processes)': r.generator.count,
   'load generator CPU (s, same machine)': round(r.generatorCpuSeconds),

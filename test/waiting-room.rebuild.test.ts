@@ -4,6 +4,7 @@
 // whole app through HTTP with the queue forgotten in the middle of a sale.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { buildApp, type App } from '../src/app.ts';
 import { createMemoryStore } from '../src/modules/waiting-room/store.memory.ts';
@@ -198,10 +199,10 @@ describe('the snapshot of a queue from the database', () => {
       closes_at: new Date(now - 31 * 60_000),
     };
     const source = (r: typeof record | undefined) => createSnapshotSource({ queueRecord: async () => r }, { now: () => now });
-    assert.equal((await source(record)('evt_old')).issued, 0);
-    assert.equal((await source(undefined)('evt_none')).issued, 0);
+    assert.equal(await source(record)('evt_old'), null);
+    assert.equal(await source(undefined)('evt_none'), null);
     // Closed 29 minutes ago: still within twice the admission time, so the queue comes back.
-    assert.equal((await source({ ...record, closes_at: new Date(now - 29 * 60_000) })('evt_recent')).issued, 1);
+    assert.equal((await source({ ...record, closes_at: new Date(now - 29 * 60_000) })('evt_recent'))?.issued, 1);
   });
 
   it('is an empty, unshuffled queue when nothing was numbered yet', () => {
@@ -258,7 +259,9 @@ for (const target of targets) {
       assert.equal(admittedBefore.state, 'admitted');
       // Buyer 6 joins after the last copy: the store loses the queue before the ticker runs again.
       assert.equal((await join(e, buyers[5]!)).json().queue.number, 6);
+      // As a Redis flush does, this takes the event off the ticker's list of queues too.
       await app.services.queueStore.forget(e);
+      assert.ok(!(await app.services.queueStore.queues()).includes(e));
 
       now += 1000;
       // Waiting buyers keep their numbers and their place in line; the admitted keep their turn and token.
@@ -323,3 +326,48 @@ for (const target of targets) {
     });
   });
 }
+
+describe('a stream whose place was lost with the store (real port)', () => {
+  it('ends, so that the page asks again, gets 404 and joins again', async () => {
+    const { db, drop } = await freshDb('pglite');
+    const clock = { now: () => Date.now() };
+    const app = await buildApp({
+      config: testConfig({ TICKETMAX_RATE_LIMIT_ALLOW: '127.0.0.1', TICKETMAX_ROLES: 'api' }),
+      db,
+      secret: SECRET,
+      logger: false,
+    });
+    try {
+      const { e } = await queueEvent(app, { queue: { maxActive: 1 } });
+      const first = quickBuyer(app, clock);
+      const second = quickBuyer(app, clock);
+      for (const b of [first, second])
+        assert.equal((await app.inject({ method: 'POST', url: `/api/events/${e}/queue`, headers: b.auth })).statusCode, 201);
+      await app.listen({ port: 0, host: '127.0.0.1' });
+      const { port } = app.server.address() as AddressInfo;
+      const res = await fetch(`http://127.0.0.1:${port}/api/events/${e}/queue/stream`, { headers: second.auth });
+      assert.equal(res.status, 200);
+      const reader = res.body!.getReader();
+      let text = '';
+      const first1 = await reader.read();
+      text += Buffer.from(first1.value ?? new Uint8Array()).toString();
+      assert.match(text, /event: queue/);
+      // No ticker ran: neither place was copied to the database when the store loses the queue.
+      await app.services.queueStore.forget(e);
+      const ended = await Promise.race([
+        (async () => {
+          for (;;) if ((await reader.read()).done) return true;
+        })(),
+        new Promise<false>((resolve) => setTimeout(() => resolve(false), 5000)),
+      ]);
+      assert.equal(ended, true, 'the stream ends within a few seconds');
+      const again = await fetch(`http://127.0.0.1:${port}/api/events/${e}/queue`, { headers: second.auth });
+      assert.equal(again.status, 404);
+      const rejoined = await fetch(`http://127.0.0.1:${port}/api/events/${e}/queue`, { method: 'POST', headers: second.auth });
+      assert.equal(rejoined.status, 201);
+    } finally {
+      await app.close();
+      await drop();
+    }
+  });
+});

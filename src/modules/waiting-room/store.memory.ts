@@ -281,6 +281,7 @@ export function createMemoryStore(): WaitingRoomStoreAdapter {
 
     async forget(eventId) {
       events.delete(eventId);
+      registered.delete(eventId);
     },
 
     async lease(eventId, owner, ttlMs) {

@@ -202,6 +202,7 @@ export async function createRedisStore(redis: Redis, options: { ownsClient?: boo
       // The ticker's lease is not the queue's state: it stays.
       const keys = Object.entries(queueKeys(eventId)).filter(([name]) => name !== 'lease');
       await redis.client.del(keys.map(([, key]) => key));
+      await redis.client.sRem(QUEUES_KEY, eventId);
     },
 
     async lease(eventId, owner, ttlMs) {

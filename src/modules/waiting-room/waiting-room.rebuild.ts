@@ -69,15 +69,15 @@ export const EMPTY_SNAPSHOT: QueueSnapshot = Object.freeze({
 });
 
 /**
- * Snapshots read from the database. An event it does not know, and one whose queue the ticker has
- * retired (closed longer ago than twice the admission time: nobody is left to admit), get an empty
- * queue: a status read of an old event does not bring all its places back into the store.
+ * Snapshots read from the database. Null (an empty queue, not ticked) for an event it does not
+ * know, and for one whose queue the ticker has retired (closed longer ago than twice the admission
+ * time: nobody is left to admit): a status read of an old event does not bring its places back.
  */
 export function createSnapshotSource(repo: Pick<WaitingRoomRepository, 'queueRecord'>, clock: Clock) {
-  return async (eventId: string): Promise<QueueSnapshot> => {
+  return async (eventId: string): Promise<QueueSnapshot | null> => {
     const record = await repo.queueRecord(eventId);
     const now = clock.now();
-    if (!record || new Date(record.closes_at).getTime() + 2 * record.admission_minutes * 60_000 <= now) return EMPTY_SNAPSHOT;
+    if (!record || new Date(record.closes_at).getTime() + 2 * record.admission_minutes * 60_000 <= now) return null;
     return snapshotOf(record, now);
   };
 }
@@ -89,11 +89,13 @@ export interface RebuildLog {
 /**
  * The port over an adapter: an operation the adapter answers with NOT_LOADED loads the event's
  * queue (once per event at a time in this process; the adapter's load is a no-op when another
- * process loaded it first) and runs again.
+ * process loaded it first) and runs again. A queue brought back is put back on the ticker's list
+ * of queues too (a Redis flush empties that list, and each process adds an event to it only once).
+ * A null snapshot loads an empty queue and leaves the list alone.
  */
 export function withRebuild(
   adapter: WaitingRoomStoreAdapter,
-  snapshot: (eventId: string) => Promise<QueueSnapshot>,
+  snapshot: (eventId: string) => Promise<QueueSnapshot | null>,
   log: RebuildLog,
 ): WaitingRoomStore {
   const { loaded } = createLoadOnDemand({
@@ -101,7 +103,10 @@ export function withRebuild(
     what: 'queue',
     async load(eventId) {
       const s = await snapshot(eventId);
-      if ((await adapter.load(eventId, s)) && s.issued > 0)
+      const loaded = await adapter.load(eventId, s ?? EMPTY_SNAPSHOT);
+      if (!s) return;
+      await adapter.addQueue(eventId);
+      if (loaded && s.issued > 0)
         log.info(
           { eventId, places: s.places.length, serving: s.serving, active: s.active.length },
           'queue loaded from the database',
@@ -125,5 +130,5 @@ export function withRebuild(
 
 /** The port over an adapter with no database behind it: a queue it does not hold starts empty (benchmarks, unit tests). */
 export function withoutDatabase(adapter: WaitingRoomStoreAdapter): WaitingRoomStore {
-  return withRebuild(adapter, async () => EMPTY_SNAPSHOT, { info: () => undefined });
+  return withRebuild(adapter, async () => null, { info: () => undefined });
 }

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
+import { AppError } from '../../platform/errors.ts';
 import { errors, IdParams } from '../../platform/http-schemas.ts';
 import { openSse } from '../../platform/sse.ts';
 import { type Auth, requirePrincipal } from '../accounts/index.ts';
@@ -152,7 +153,12 @@ export const waitingRoomRoutes: FastifyPluginAsyncTypebox<WaitingRoomRoutesOptio
               stream.send('queue', { queue });
             }
           })
-          .catch((err: unknown) => request.log.warn({ err }, 'queue stream update failed'))
+          .catch((err: unknown) => {
+            // The place is gone (lost with the hot state before the ticker copied it): the stream
+            // ends, so the page asks again, gets the 404 and joins again.
+            if (err instanceof AppError && err.status === 404) stream.close();
+            else request.log.warn({ err }, 'queue stream update failed');
+          })
           .finally(() => {
             busy = false;
           });

@@ -282,7 +282,14 @@ export function createWaitingRoomService({
       const s = await settingsOf(eventId);
       const now = clock.now();
       const entry = await statusEntry(eventId, s);
-      if (known.place.number !== null && known.place.number > entry.counters.serving + 1 && now - known.at < WAIT_REREAD_MS) {
+      // A number past the last one given out is a place the store has lost since (waiting-room.rebuild.ts): read it.
+      const { serving, issued } = entry.counters;
+      if (
+        known.place.number !== null &&
+        known.place.number > serving + 1 &&
+        known.place.number <= issued &&
+        now - known.at < WAIT_REREAD_MS
+      ) {
         return viewOf(eventId, userId, known.place, s, entry, now);
       }
       waitingPlaces.delete(key);

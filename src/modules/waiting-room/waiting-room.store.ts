@@ -152,7 +152,7 @@ export interface WaitingRoomStore {
   addQueue(eventId: string): Promise<void>;
   queues(): Promise<string[]>;
   removeQueue(eventId: string): Promise<void>;
-  /** Forgets an event's queue at once, as a Redis flush would (tests; the next call loads it from the database). */
+  /** Forgets an event's queue at once, and takes it off the list of queues, as a Redis flush would (tests; the next call loads it from the database). */
   forget(eventId: string): Promise<void>;
   /** Forgets everything about the event's queue after `afterMs` (an event long over: its log is in the database). */
   expireQueue(eventId: string, afterMs: number): Promise<void>;

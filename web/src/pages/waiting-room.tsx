@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, type EventDetail, type QueueView, type RoomStatus } from '../api.ts';
+import { api, ApiError, type EventDetail, type QueueView, type RoomStatus } from '../api.ts';
 import { ErrorBox, Notice, RequireUser, Title, useLoad } from '../components.tsx';
 import { dateTime, duration } from '../format.ts';
 import { admission, navigate, useNow } from '../state.ts';
@@ -27,16 +27,25 @@ function useQueue(eventId: string) {
       if (q.admission) admission.set(eventId, q.admission.token);
     };
     let previous: { serving: number; at: number } | null = null;
-    /** While waiting with a number, the public status (cacheable, the same for everyone) tells the place; the own place is read when the turn may have come. */
-    const pollOnce = async () => {
-      if (last?.state === 'waiting' && last.number !== null) {
+    /**
+     * While waiting with a number, the public status (cacheable, the same for everyone) tells the
+     * place; the own place is read when the turn may have come, or at once when `own` is set.
+     */
+    const pollOnce = async (own = false) => {
+      if (!own && last?.state === 'waiting' && last.number !== null) {
         const status = await api.get<RoomStatus>(`/api/events/${eventId}/queue/status`);
         const now = Date.now();
         const place = followFromStatus(last.number, status, now, previous);
         if (!previous || now - previous.at >= 1000) previous = { serving: status.serving, at: now };
         if (!place.turn) return accept({ ...last, position: place.position, etaSeconds: place.etaSeconds });
       }
-      accept((await api.get<{ queue: QueueView }>(`/api/events/${eventId}/queue`)).queue);
+      try {
+        accept((await api.get<{ queue: QueueView }>(`/api/events/${eventId}/queue`)).queue);
+      } catch (err) {
+        // No place any more (lost with the server's hot state before it was saved): join again.
+        if (!(err instanceof ApiError && err.status === 404)) throw err;
+        accept((await api.send<{ queue: QueueView }>('POST', `/api/events/${eventId}/queue`)).queue);
+      }
     };
     const startPolling = () => {
       if (poll || stopped) return;
@@ -67,8 +76,9 @@ function useQueue(eventId: string) {
           accept((JSON.parse((e as MessageEvent<string>).data) as { queue: QueueView }).queue),
         );
         source.addEventListener('error', () => {
-          // EventSource retries by itself; if it has given up, poll instead.
-          if (source?.readyState === EventSource.CLOSED) startPolling();
+          // EventSource retries by itself; if it has given up (the place may be gone: 404), read the
+          // own place at once (joining again if it is gone), then poll.
+          if (source?.readyState === EventSource.CLOSED) pollOnce(true).catch(setError).finally(startPolling);
         });
       })
       .catch(setError);
