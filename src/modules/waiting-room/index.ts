@@ -10,7 +10,7 @@ export {
 } from './waiting-room.service.ts';
 export { createTicker, type Ticker } from './waiting-room.ticker.ts';
 export { createAdmissionGovernor, createLoadSensor, type AdmissionGovernor } from './backoff.ts';
-export { createAdmissionRecorder, type AdmissionRecorder } from './waiting-room.admissions.ts';
+export { createAdmissionRecorder, type AdmissionRecorder } from './waiting-room.recorder.ts';
 export { createMemoryStore } from './store.memory.ts';
 export { createRedisStore } from './store.redis.ts';
 export { createSnapshotSource, withoutDatabase, withRebuild } from './waiting-room.rebuild.ts';

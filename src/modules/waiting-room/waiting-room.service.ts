@@ -1,31 +1,23 @@
 import type { Clock } from '../../platform/clock.ts';
 import type { Signer } from '../../platform/crypto.ts';
 import { AppError, forbidden, notFound } from '../../platform/errors.ts';
-import { backoffView } from './backoff.ts';
-import { notAdmitted, notInQueue, saleNotOpen } from './waiting-room.errors.ts';
+import { notInQueue, saleNotOpen } from './waiting-room.errors.ts';
 import type { WaitingRoomRepository } from './waiting-room.repository.ts';
 import { newShuffleSeed } from './shuffle.ts';
-import type { Counters, Place, WaitingRoomStore } from './waiting-room.store.ts';
+import type { Place, WaitingRoomStore } from './waiting-room.store.ts';
 import {
   type AdminQueueView,
-  createRateMeter,
   type QueueView,
-  type RoomState,
   type RoomStatus,
   salePhase,
   type Settings,
   toSettings,
 } from './waiting-room.model.ts';
+import { createAdmission } from './waiting-room.admission.ts';
+import { createSettingsCache } from './waiting-room.settings.ts';
+import { createRoomStatus } from './waiting-room.status.ts';
 
 export type { AdminQueueView, QueueView, RoomStatus } from './waiting-room.model.ts';
-
-/** What an admission token carries. Short keys: it rides on every hold and order call. */
-interface AdmissionClaims {
-  u: string; // user id
-  e: string; // event id
-  n: number; // queue number
-  x: number; // expiry, epoch ms
-}
 
 export interface Actor {
   userId: string;
@@ -56,21 +48,6 @@ export interface WaitingRoomDeps {
   backoffMs?: number;
 }
 
-interface StatusEntry {
-  at: number;
-  status: RoomStatus;
-  counters: Counters;
-  /** Admissions a minute used for waiting times: observed once there are 10 s of samples, else configured. */
-  ratePerMinute: number;
-  /** Nothing could be held when this entry was read: admission waits. */
-  soldOut: boolean;
-}
-
-const STATUS_TTL_MS = 1000;
-/** How long a claimed turn is trusted by this process before the store is asked again. */
-const CLAIM_TRUST_MS = 1000;
-/** Most claimed turns remembered at once (the map is emptied when full). */
-const CLAIM_CACHE_LIMIT = 100_000;
 /** How long a waiting place read from the store serves this process's polls and streams. */
 const WAIT_REREAD_MS = 10_000;
 /** Most waiting places remembered at once (the map is emptied when full). */
@@ -86,57 +63,17 @@ export function createWaitingRoomService({
   remaining,
   backoffMs = 0,
 }: WaitingRoomDeps) {
-  const settingsCache = new Map<string, Settings>();
-  const settingsLoads = new Map<string, Promise<Settings>>();
-  const statusCache = new Map<string, StatusEntry>();
-  const statusLoads = new Map<string, Promise<StatusEntry>>();
-  const meter = createRateMeter();
+  const settings = createSettingsCache({ repo, clock, log, ttlMs: settingsTtlMs });
+  const { settingsOf } = settings;
   /** Events known (to this process) to be shuffled, and registered with the ticker. */
   const shuffled = new Set<string>();
-  /**
-   * Turns this process saw claimed in the store: event|user -> until when the claim is trusted
-   * without asking the store again. A leave or finish here forgets it at once; one in another
-   * process is seen within CLAIM_TRUST_MS (as a revoked session is).
-   */
-  const claimedTurns = new Map<string, number>();
   const turnKey = (eventId: string, userId: string) => `${eventId}|${userId}`;
   /** Places of buyers still waiting, as this process last read them: event|user -> place and when. */
   const waitingPlaces = new Map<string, { place: Place; at: number }>();
   const registered = new Set<string>();
-
-  function loadSettings(eventId: string): Promise<Settings> {
-    let load = settingsLoads.get(eventId);
-    if (!load) {
-      load = repo
-        .findSettings(eventId)
-        .then((row) => {
-          if (!row) {
-            settingsCache.delete(eventId);
-            throw notFound('Event');
-          }
-          const s = toSettings(row, clock.now());
-          settingsCache.set(eventId, s);
-          return s;
-        })
-        .finally(() => settingsLoads.delete(eventId));
-      settingsLoads.set(eventId, load);
-    }
-    return load;
-  }
-
-  /**
-   * The event's settings from memory, read again from the database at most every settingsTtlMs
-   * (so a change made by another process or through PATCH /api/events applies within about a
-   * second). A stale entry is served while the fresh one loads: no request waits on the database.
-   */
-  async function settingsOf(eventId: string): Promise<Settings> {
-    const cached = settingsCache.get(eventId);
-    if (!cached) return loadSettings(eventId);
-    if (clock.now() - cached.loadedAt >= settingsTtlMs) {
-      loadSettings(eventId).catch((err: unknown) => log.warn({ err, eventId }, 'queue settings refresh failed'));
-    }
-    return cached;
-  }
+  const admission = createAdmission({ store, signer, clock, settingsOf });
+  const status = createRoomStatus({ store, clock, log, remaining, backoffMs, tokenOf: admission.tokenOf });
+  const { statusEntry, viewOf } = status;
 
   async function ensureShuffled(eventId: string) {
     if (shuffled.has(eventId)) return;
@@ -149,97 +86,6 @@ export function createWaitingRoomService({
     if (registered.has(eventId)) return;
     await store.addQueue(eventId);
     registered.add(eventId);
-  }
-
-  function roomState(s: Settings, now: number, soldOut: boolean): RoomState {
-    const phase = salePhase(s, now);
-    if (phase === 'closed') return 'closed';
-    if (phase !== 'open') return 'prequeue';
-    if (soldOut) return 'sold_out';
-    return s.rules.paused ? 'paused' : 'open';
-  }
-
-  /** Whether nothing can be held now. An inventory that cannot answer does not stop the queue. */
-  async function isSoldOut(eventId: string, s: Settings, now: number): Promise<boolean> {
-    if (!remaining || salePhase(s, now) !== 'open') return false;
-    try {
-      return (await remaining(eventId)) <= 0;
-    } catch (err) {
-      log.warn({ err, eventId }, 'remaining seats unknown');
-      return false;
-    }
-  }
-
-  async function refreshStatus(eventId: string, s: Settings): Promise<StatusEntry> {
-    const now = clock.now();
-    const [counters, soldOut] = await Promise.all([store.counters(eventId), isSoldOut(eventId, s, now)]);
-    meter.sample(eventId, now, counters.admitted);
-    const entry: StatusEntry = {
-      at: now,
-      counters,
-      soldOut,
-      ratePerMinute: meter.perMinute(eventId) ?? s.rules.admitPerMinute,
-      status: {
-        state: roomState(s, now, soldOut),
-        serving: counters.serving,
-        waiting: counters.preQueued + Math.max(0, counters.issued - counters.serving),
-        admitPerMinute: s.rules.admitPerMinute,
-        onSaleAt: s.row.on_sale_at.toISOString(),
-      },
-    };
-    statusCache.set(eventId, entry);
-    return entry;
-  }
-
-  /** The public status, read from the store at most once a second per process. */
-  async function statusEntry(eventId: string, s: Settings): Promise<StatusEntry> {
-    const cached = statusCache.get(eventId);
-    if (cached && clock.now() - cached.at < STATUS_TTL_MS) return cached;
-    let load = statusLoads.get(eventId);
-    if (!load) {
-      load = refreshStatus(eventId, s).finally(() => statusLoads.delete(eventId));
-      statusLoads.set(eventId, load);
-    }
-    return load;
-  }
-
-  function admissionOf(eventId: string, userId: string, number: number, admittedAt: number, s: Settings) {
-    const expiresAt = admittedAt + s.rules.admissionMs;
-    const claims: AdmissionClaims = { u: userId, e: eventId, n: number, x: expiresAt };
-    return { token: signer.sign(claims), expiresAt: new Date(expiresAt).toISOString() };
-  }
-
-  /** The buyer's view of a place. Deadlines are applied here too, so a late ticker never shows a stale turn. */
-  function viewOf(eventId: string, userId: string, place: Place, s: Settings, entry: StatusEntry, now: number): QueueView {
-    const none = { number: place.number, position: null, etaSeconds: null, admission: null };
-    if (place.number === null) return { state: 'prequeue', ...none };
-    const mark = place.mark;
-    switch (mark.kind) {
-      case 'none': {
-        const serving = Math.max(place.serving, entry.counters.serving);
-        const position = Math.max(0, place.number - serving - 1);
-        const perSecond = entry.ratePerMinute / 60;
-        const stalled = s.rules.paused || entry.soldOut || perSecond <= 0 || salePhase(s, now) !== 'open';
-        return { state: 'waiting', ...none, position, etaSeconds: stalled ? null : Math.ceil((position + 1) / perSecond) };
-      }
-      case 'admitted':
-      case 'claimed': {
-        const limit = mark.kind === 'admitted' ? s.rules.claimMs : s.rules.admissionMs;
-        if (now >= mark.at + limit) return { state: 'expired', ...none };
-        return {
-          state: 'admitted',
-          ...none,
-          position: 0,
-          etaSeconds: 0,
-          admission: admissionOf(eventId, userId, place.number, mark.at, s),
-        };
-      }
-      case 'expired':
-        return { state: 'expired', ...none };
-      case 'left':
-      case 'finished':
-        return { state: 'left', ...none };
-    }
   }
 
   /**
@@ -313,31 +159,6 @@ export function createWaitingRoomService({
     }
   }
 
-  async function adminView(eventId: string, s: Settings): Promise<AdminQueueView> {
-    const now = clock.now();
-    const [counters, soldOut, backoff] = await Promise.all([
-      store.counters(eventId),
-      isSoldOut(eventId, s, now),
-      backoffMs > 0 ? backoffView(store, backoffMs, eventId, now) : null,
-    ]);
-    meter.sample(eventId, now, counters.admitted);
-    const observed = meter.perMinute(eventId);
-    return {
-      state: roomState(s, now, soldOut),
-      joined: counters.joined,
-      waiting: counters.preQueued + Math.max(0, counters.issued - counters.serving),
-      active: counters.active,
-      admitted: counters.admitted,
-      noShows: counters.noShows,
-      admitPerMinute: s.rules.admitPerMinute,
-      maxActive: s.rules.maxActive,
-      paused: s.rules.paused,
-      observedPerMinute: observed === null ? null : Math.round(observed * 10) / 10,
-      serving: counters.serving,
-      backoff,
-    };
-  }
-
   return {
     settingsOf,
 
@@ -385,7 +206,7 @@ export function createWaitingRoomService({
 
     async leave(eventId: string, userId: string): Promise<void> {
       await settingsOf(eventId);
-      claimedTurns.delete(turnKey(eventId, userId));
+      admission.forget(eventId, userId);
       waitingPlaces.delete(turnKey(eventId, userId));
       if (!(await store.leave(eventId, userId))) throw notInQueue();
     },
@@ -398,7 +219,7 @@ export function createWaitingRoomService({
 
     /** Waiting and active buyers of the queues this process has seen (for /metrics; at most a second old). */
     async lengths(): Promise<{ eventId: string; waiting: number; active: number }[]> {
-      const ids = new Set([...registered, ...statusCache.keys()]);
+      const ids = new Set([...registered, ...status.events()]);
       const out: { eventId: string; waiting: number; active: number }[] = [];
       for (const eventId of ids) {
         try {
@@ -406,7 +227,7 @@ export function createWaitingRoomService({
           out.push({ eventId, waiting: entry.status.waiting, active: entry.counters.active });
         } catch {
           registered.delete(eventId); // the event is gone
-          statusCache.delete(eventId);
+          status.forget(eventId);
         }
       }
       return out;
@@ -415,7 +236,7 @@ export function createWaitingRoomService({
     async adminStatus(actor: Actor, eventId: string): Promise<AdminQueueView> {
       const s = await settingsOf(eventId);
       mayControl(actor, s);
-      return adminView(eventId, s);
+      return status.adminView(eventId, s);
     },
 
     /** Organizer controls, live: written to the events table first (restarts and other processes read it there). */
@@ -424,10 +245,10 @@ export function createWaitingRoomService({
       const row = await repo.updateControls(eventId, controls);
       if (!row) throw notFound('Event');
       const s = toSettings(row, clock.now());
-      settingsCache.set(eventId, s);
-      statusCache.delete(eventId);
+      settings.remember(eventId, s);
+      status.forget(eventId);
       log.info({ eventId, ...controls }, 'queue controls changed');
-      return adminView(eventId, s);
+      return status.adminView(eventId, s);
     },
 
     /**
@@ -448,7 +269,7 @@ export function createWaitingRoomService({
           ? { ...s.rules, maxActive: Math.max(1, Math.floor(s.rules.maxActive * backoff)) }
           : s.rules;
       const result = await store.advance(eventId, now, rules);
-      if (result.admitted > 0 || result.expired > 0) statusCache.delete(eventId);
+      if (result.admitted > 0 || result.expired > 0) status.forget(eventId);
       return result;
     },
 
@@ -470,39 +291,11 @@ export function createWaitingRoomService({
 
     /** The door other modules use (holds, orders): see index.ts. */
     admission: {
-      /**
-       * Throws NOT_ADMITTED unless `token` is a valid admission token of this user for this event
-       * that has not run out, been left or finished. The signature and expiry are checked in
-       * memory; one O(1) store call then checks the mark (revocation) and records the claim,
-       * and a claim seen in the last second is trusted without asking again (see claimedTurns).
-       */
-      async requireAdmission(request: { token: string | undefined; userId: string; eventId: string }): Promise<void> {
-        const { token, userId, eventId } = request;
-        if (!token) throw notAdmitted('Send your admission token in the X-Admission-Token header');
-        const claims = signer.verify<AdmissionClaims>(token);
-        const now = clock.now();
-        if (!claims || claims.u !== userId || claims.e !== eventId || typeof claims.x !== 'number') throw notAdmitted();
-        if (claims.x <= now) throw notAdmitted('Your admission has expired');
-        const key = turnKey(eventId, userId);
-        const trusted = claimedTurns.get(key);
-        if (trusted !== undefined && now < trusted) return;
-        const s = await settingsOf(eventId).catch(() => {
-          throw notAdmitted(); // the event is gone
-        });
-        const result = await store.claim(eventId, userId, now, s.rules);
-        if (result === 'expired') throw notAdmitted('Your admission has expired');
-        if (result !== 'ok') {
-          claimedTurns.delete(key);
-          throw notAdmitted('You are no longer admitted to this event');
-        }
-        if (claimedTurns.size >= CLAIM_CACHE_LIMIT) claimedTurns.clear();
-        claimedTurns.set(key, Math.min(now + CLAIM_TRUST_MS, claims.x));
-      },
+      requireAdmission: admission.requireAdmission,
 
       /** The buyer's order was paid, canceled or expired: their active slot goes to the next buyer. */
       async finish(eventId: string, userId: string): Promise<void> {
-        claimedTurns.delete(turnKey(eventId, userId));
-        if (await store.finish(eventId, userId)) statusCache.delete(eventId);
+        if (await admission.finish(eventId, userId)) status.forget(eventId);
       },
     },
   };

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../../platform/clock.ts';
 import type { WaitingRoomService } from './waiting-room.service.ts';
-import type { AdmissionRecorder } from './waiting-room.admissions.ts';
+import type { AdmissionRecorder } from './waiting-room.recorder.ts';
 import type { WaitingRoomStore } from './waiting-room.store.ts';
 import { type AdmissionGovernor, highestLoad } from './backoff.ts';
 

@@ -1,0 +1,268 @@
+/**
+ * One run of the load test: seeds the accounts, starts the server, sends the buyers through the
+ * measured window (with the faults of --kill-api-at and --flush-redis-at), lets the server drain and
+ * stops it. The shapes (embedded, scale) say which server and storage; see shapes.ts.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { Db } from '../../src/platform/db.ts';
+import { migrate } from '../../src/platform/migrate.ts';
+import { percentile, stopProcess } from '../lib.ts';
+import type { Venue } from './buyer.ts';
+import { runShare, type Share, type ShareResult } from './generator.ts';
+import { watchProcesses } from './processes.ts';
+import { startPgActivitySampler } from './pg-activity.ts';
+import { arrivals, type Scenario } from './scenarios.ts';
+import { between, scrape as scrapeServer, summarize } from './server-latency.ts';
+import { createEvent, seedAccounts } from './setup.ts';
+import { createStats, round, type StatsDump } from './stats.ts';
+
+/** What a run is asked to do, from the command line (see bench/loadtest.ts). */
+export interface RunOptions {
+  scenario: Scenario;
+  shape: 'embedded' | 'scale';
+  /** --api: the scale shape's API processes. */
+  api: string;
+  /** --generators: load generators, each in a process of its own when more than one. */
+  generators: string;
+  connections: { checkout: number; waiting: number };
+  sharedCache: boolean;
+  /** The servers' TICKETMAX_SECRET: the seeded session tokens are signed with it. */
+  secret: string;
+  /** The servers' environment; each shape adds where its storage is. */
+  serverEnv: Record<string, string>;
+  /** The results' path without its extension: the server's log is written beside them. */
+  file: string;
+  killApiAt: number | undefined;
+  flushRedisAt: number | undefined;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The status monitor's thread: one status read a second; what it saw and how long it took. */
+const PROBE = `
+const { parentPort, workerData } = require('node:worker_threads');
+(async () => {
+  for (;;) {
+    const asked = performance.now();
+    try {
+      const res = await fetch(workerData);
+      const body = await res.json();
+      // As wall-clock time: each thread has its own performance.timeOrigin.
+      const at = performance.timeOrigin + asked;
+      parentPort.postMessage({ at, ms: performance.now() - asked, waiting: body.waiting, serving: body.serving });
+    } catch {
+      // best effort: the buyers' own requests carry the errors
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+})();
+`;
+
+/** A generator in a child process of its own (see bench/loadtest/generator.ts), loaded and waiting. */
+async function forkGenerator(): Promise<{ run(share: Share): Promise<{ result: ShareResult; stats: StatsDump }> }> {
+  const child = fork(fileURLToPath(new URL('./generator.ts', import.meta.url)), [], {
+    execArgv: ['--import', 'tsx'],
+    serialization: 'advanced',
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.once('message', () => resolve());
+    child.once('exit', (code) => reject(new Error(`a load generator exited with ${code} before it was ready`)));
+  });
+  return {
+    run: (share) =>
+      new Promise((resolve, reject) => {
+        child.removeAllListeners('exit');
+        child.once('message', (m) => resolve(m as { result: ShareResult; stats: StatsDump }));
+        child.once('exit', (code) => reject(new Error(`a load generator exited with ${code}`)));
+        child.send(share);
+      }),
+  };
+}
+
+/** Seeds, starts the server, runs the buyers, stops the server; returns what verification needs. */
+export async function run(
+  o: RunOptions,
+  prepare: () => Promise<Db>,
+  start: () => Promise<{ url: string; child: ChildProcess }>,
+  rootRole: string,
+  /** The PostgreSQL database's URL, to sample its activity during the window (PGlite has none to sample). */
+  databaseUrl?: string,
+  /** The fault of --flush-redis-at: empties the servers' Redis database. */
+  flushRedis?: () => Promise<void>,
+) {
+  const { scenario, shape, connections, sharedCache, killApiAt, flushRedisAt } = o;
+  const seedStarted = performance.now();
+  const db = await prepare();
+  await migrate(db);
+  const accounts = await seedAccounts(db, o.secret, scenario.buyers);
+  await db.close();
+  const seedSeconds = (performance.now() - seedStarted) / 1000;
+  const server = await start();
+  // The server's own log (warnings and errors) goes beside the results, for what went wrong under load.
+  const serverLog = createWriteStream(`${o.file}.server.log`);
+  server.child.stdout?.pipe(serverLog);
+  server.child.stderr?.pipe(serverLog);
+  const watch = watchProcesses(server.child.pid!, rootRole);
+  try {
+    const venue: Venue & { capacity: number } = await createEvent(
+      server.url,
+      accounts.organizer,
+      scenario,
+      scenario.saleOpensAfter > 0 ? scenario.saleOpensAfter * 1000 : -1000,
+    );
+    // Several generators: forked and loaded before the window opens, each given every n-th buyer.
+    const generatorCount = Math.max(1, Number(o.generators));
+    const children = generatorCount === 1 ? [] : await Promise.all(Array.from({ length: generatorCount }, forkGenerator));
+    // The API processes' own request histograms before the window, to count only the window's requests.
+    const apiProcesses = shape === 'scale' ? Number(o.api) : 1;
+    const metricsBefore = await scrapeServer(server.url, apiProcesses);
+    watch.resetCpu();
+    const pgSampler = databaseUrl === undefined ? undefined : await startPgActivitySampler(databaseUrl);
+    const t0 = performance.now();
+    const t0EpochMs = performance.timeOrigin + t0;
+    venue.deadline = t0 + scenario.maxSeconds * 1000;
+    const stats = createStats(t0);
+    // The status monitor runs on a thread of its own, with its own event loop and connection, so
+    // its timing is the server's answer to one cheap request while the buyers' requests are in
+    // flight, not the generator's backlog or its event loop's delays.
+    const probes: number[] = [];
+    const monitor = new Worker(PROBE, { eval: true, workerData: `${server.url}/api/events/${venue.eventId}/queue/status` });
+    monitor.on('message', (m: { at: number; ms: number; waiting: number; serving: number }) => {
+      probes.push(m.ms);
+      Object.assign(stats.at(m.at - performance.timeOrigin), { waiting: m.waiting, serving: m.serving, probeMs: round(m.ms) });
+    });
+    // The fault: one API process killed outright mid-run (start:scale starts another in its place).
+    let killed: { pid: number; atSeconds: number } | undefined;
+    const killer =
+      killApiAt === undefined
+        ? undefined
+        : setTimeout(() => {
+            const pid = watch.pidsOf('api:')[0];
+            if (pid === undefined) return;
+            process.kill(pid, 'SIGKILL');
+            killed = { pid, atSeconds: round((performance.now() - t0) / 1000) };
+            console.log(`  killed API process ${pid} with SIGKILL at ${killed.atSeconds} s`);
+          }, killApiAt * 1000);
+    // The other fault: Redis loses everything (queues, holds, availability, rate-limit counts, leases);
+    // the servers rebuild the hot state from the database.
+    let flushed: { atSeconds: number } | undefined;
+    const flusher =
+      flushRedisAt === undefined || !flushRedis
+        ? undefined
+        : setTimeout(() => {
+            void flushRedis().then(() => {
+              flushed = { atSeconds: round((performance.now() - t0) / 1000) };
+              console.log(`  flushed Redis (FLUSHDB) at ${flushed.atSeconds} s`);
+            });
+          }, flushRedisAt * 1000);
+    const offsets = arrivals(scenario.profile, scenario.buyers, scenario.arrivalSeconds);
+    const shareOf = (g: number): Share => ({
+      url: server.url,
+      connections: Math.max(1, Math.round(connections.checkout / generatorCount)),
+      waitingConnections: Math.max(1, Math.round(connections.waiting / generatorCount)),
+      sharedCache,
+      scenario,
+      venue,
+      buyers: offsets.flatMap((offsetMs, index) =>
+        index % generatorCount === g ? [{ ...accounts.buyers[index]!, index, offsetMs }] : [],
+      ),
+      t0EpochMs,
+      deadlineEpochMs: performance.timeOrigin + venue.deadline,
+    });
+    const shares: ShareResult[] =
+      children.length === 0
+        ? [await runShare(shareOf(0), stats)]
+        : await Promise.all(
+            children.map(async (child, g) => {
+              const { result, stats: measured } = await child.run(shareOf(g));
+              stats.absorb(measured);
+              return result;
+            }),
+          );
+    const records = shares.flatMap((r) => r.records);
+    const paidAt = shares.flatMap((r) => r.paidAt);
+    clearTimeout(killer);
+    clearTimeout(flusher);
+    if (flushRedisAt !== undefined && !flushed) throw new Error(`Redis was not flushed (--flush-redis-at ${flushRedisAt})`);
+    if (killApiAt !== undefined && !killed) throw new Error(`no API process was killed (--kill-api-at ${killApiAt})`);
+    const windowSeconds = (performance.now() - t0) / 1000;
+    const pgActivity = await pgSampler?.stop();
+    const generatorCpuSeconds = shares.reduce((sum, r) => sum + r.cpuSeconds, 0);
+    await monitor.terminate();
+    const sortedProbes = probes.sort((a, b) => a - b);
+    const generator = {
+      count: generatorCount,
+      loopDelayP50Ms: Math.max(...shares.map((r) => r.loopDelay.p50Ms)),
+      loopDelayP99Ms: Math.max(...shares.map((r) => r.loopDelay.p99Ms)),
+      loopDelayMaxMs: Math.max(...shares.map((r) => r.loopDelay.maxMs)),
+      peakQueued: Math.max(0, ...stats.seconds.map((s) => s.clientQueued)),
+      probeP50Ms: round(percentile(sortedProbes, 50)),
+      probeP99Ms: round(percentile(sortedProbes, 99)),
+    };
+    // Requests the buyers gave up on may still be queued in the server: let it drain (a quick
+    // /healthz means the backlog is gone), then give late webhooks a moment before stopping.
+    for (const until = performance.now() + 60_000; performance.now() < until;) {
+      const asked = performance.now();
+      const ok = await fetch(`${server.url}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      );
+      if (ok && performance.now() - asked < 250) break;
+      await sleep(500);
+    }
+    await sleep(2000);
+    // The run's own scrapes and drain checks are not the buyers' requests.
+    const answered = between(metricsBefore, await scrapeServer(server.url, apiProcesses));
+    for (const ours of ['GET /metrics', 'GET /healthz']) answered.delete(ours);
+    const serverLatency = summarize(answered);
+    const { processes, services, machine } = watch.stop();
+    await stopProcess(server.child);
+    const settleRestarts = await settle(prepare, start);
+    return {
+      venue,
+      stats,
+      records,
+      paidAt,
+      windowSeconds,
+      processes,
+      services,
+      machine,
+      seedSeconds,
+      generatorCpuSeconds,
+      generator,
+      settleRestarts,
+      killed,
+      flushed,
+      serverLatency,
+      pgActivity,
+    };
+  } catch (err) {
+    watch.stop();
+    await stopProcess(server.child);
+    throw err;
+  }
+}
+
+/**
+ * A stop can cut payments short (the server exits 10 s after SIGTERM however busy it is): their
+ * charges stand in the test gateway's ledger with webhooks not yet delivered, which by design settle
+ * after a restart. While any is undelivered, start the server again for a few seconds (at most 3
+ * times) so the run is verified as the system leaves it. Returns how many restarts it took.
+ */
+export async function settle(open: () => Promise<Db>, start: () => Promise<{ child: ChildProcess }>): Promise<number> {
+  for (let restarts = 0; ; restarts++) {
+    const db = await open();
+    const [row] = await db.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM test_gateway_webhooks WHERE delivered_at IS NULL',
+    );
+    await db.close();
+    if ((row?.n ?? 0) === 0 || restarts === 3) return restarts;
+    console.log(`  ${row?.n} gateway webhooks undelivered at the stop: restarting the server to let them settle`);
+    const server = await start();
+    await sleep(8000);
+    await stopProcess(server.child);
+  }
+}
