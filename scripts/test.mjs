@@ -25,7 +25,7 @@ if (files.length === 0) {
   process.exit(1);
 }
 // The browser tests check timing budgets (the 50,000-seat map's first frame) on this machine, so they
-// run after the rest, on their own, rather than sharing the two cores with another test file.
+// run after the rest, one file at a time, rather than sharing the two cores with another test file.
 const browser = files.filter((f) => f.split(path.sep).includes('e2e'));
 const rest = files.filter((f) => !browser.includes(f));
 let status = 0;
@@ -33,7 +33,7 @@ for (const group of [rest, browser]) {
   if (group.length === 0) continue;
   const result = spawnSync(
     process.execPath,
-    ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=300000', ...flags, ...group],
+    ['--import', 'tsx', '--test', `--test-concurrency=${group === browser ? 1 : 2}`, '--test-timeout=300000', ...flags, ...group],
     { stdio: 'inherit' },
   );
   if (result.status !== 0) status = result.status ?? 1;

@@ -41,15 +41,39 @@ export function buildWeb() {
 export interface Server {
   url: string;
   stop(): Promise<void>;
+  /** Stops the server (SIGTERM) and starts it again on the same port and data directory. */
+  restart(): Promise<void>;
 }
 
 /** Starts src/main.ts on a free port with a throw-away data directory and no demo data. */
 export async function startServer(): Promise<Server> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'ticketmax-e2e-'));
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  let child = spawnMain(dataDir, 0);
+  const url = await listening(child);
+  const stopChild = async () => {
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
+  };
+  return {
+    url,
+    async stop() {
+      await stopChild();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+    async restart() {
+      await stopChild();
+      child = spawnMain(dataDir, Number(new URL(url).port));
+      await listening(child);
+    },
+  };
+}
+
+function spawnMain(dataDir: string, port: number): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     env: {
       ...process.env,
-      PORT: '0',
+      PORT: String(port),
       LOG_LEVEL: 'warn',
       TICKETMAX_DATA_DIR: dataDir,
       TICKETMAX_DEMO: 'false',
@@ -62,8 +86,12 @@ export async function startServer(): Promise<Server> {
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+}
+
+/** Resolves with the server's URL once it listens. */
+function listening(child: ChildProcess): Promise<string> {
   let output = '';
-  const url = await new Promise<string>((resolve, reject) => {
+  return new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no start within 60 s:\n${output}`)), 60_000);
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
@@ -77,15 +105,6 @@ export async function startServer(): Promise<Server> {
     child.stderr!.on('data', onData);
     child.once('exit', (code) => reject(new Error(`server exited with ${code}:\n${output}`)));
   });
-  return {
-    url,
-    async stop() {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-      await rm(dataDir, { recursive: true, force: true });
-    },
-  };
 }
 
 export async function launch(): Promise<Browser> {
@@ -130,6 +149,15 @@ export async function signup(base: string, name: string, role?: string, adminTok
 
 export async function login(base: string, email: string, password: string): Promise<string> {
   return (await apiClient(base)<{ token: string }>('POST', '/api/auth/login', { email, password })).token;
+}
+
+/** Signs in through the sign-in page. */
+export async function signIn(page: Page, base: string, email: string, password: string) {
+  await page.goto(`${base}/signin`);
+  await page.getByLabel('E-mail').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign out' }).waitFor();
 }
 
 /** Saves the page at 1280×800 and at 375 px wide, then puts the viewport back. */

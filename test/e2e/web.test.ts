@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import {
   ADMIN,
   apiClient,
@@ -13,6 +13,7 @@ import {
   login,
   type Server,
   shoot,
+  signIn,
   signup,
   startServer,
   until,
@@ -469,11 +470,3 @@ describe('web pages in headless Chromium', { skip: !enabled }, () => {
     await page.context().close();
   });
 });
-
-async function signIn(page: Page, base: string, email: string, password: string) {
-  await page.goto(`${base}/signin`);
-  await page.getByLabel('E-mail').fill(email);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('button', { name: 'Sign out' }).waitFor();
-}

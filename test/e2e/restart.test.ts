@@ -1,0 +1,86 @@
+// The waiting-room page across a restart of the embedded server: the memory store starts empty,
+// the queue comes back from the database (waiting-room.rebuild.ts), and the page's stream picks it
+// up again without the buyer doing anything.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Browser } from 'playwright-core';
+import {
+  ADMIN,
+  apiClient,
+  buildWeb,
+  chromiumAvailable,
+  launch,
+  login,
+  type Server,
+  signIn,
+  signup,
+  startServer,
+  until,
+} from './e2e.helpers.ts';
+
+const enabled = chromiumAvailable();
+
+describe('the waiting room page across a server restart', { skip: !enabled }, () => {
+  let server: Server;
+  let browser: Browser;
+
+  before(async () => {
+    buildWeb();
+    server = await startServer();
+    browser = await launch();
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  it("keeps the buyer's place while the server restarts, then admits them in turn", async () => {
+    const adminToken = await login(server.url, ADMIN.email, ADMIN.password);
+    const organizer = await signup(server.url, 'rhea', 'organizer', adminToken);
+    const org = apiClient(server.url, organizer.token);
+    const { venue } = await org<{ venue: { id: string } }>('POST', '/api/venues', {
+      name: 'Pier Hall',
+      sections: [{ name: 'Floor', kind: 'ga', capacity: 100 }],
+    });
+    const { event } = await org<{ event: { id: string } }>('POST', '/api/events', {
+      venueId: venue.id,
+      name: 'Night Ferry',
+      startsAt: new Date(Date.now() + 30 * 86_400_000).toISOString(),
+      onSaleAt: new Date(Date.now() - 60_000).toISOString(),
+      prices: [{ section: 'Floor', amount: 2000, currency: 'USD' }],
+      queue: { admitPerMinute: 60 },
+    });
+    // Three buyers ahead while admission is paused.
+    await org('PATCH', `/api/admin/events/${event.id}/queue`, { paused: true });
+    for (const name of ['ada', 'bo', 'cy']) {
+      const b = await signup(server.url, name);
+      await apiClient(server.url, b.token)('POST', `/api/events/${event.id}/queue`);
+    }
+    const buyer = await signup(server.url, 'ivy');
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    await signIn(page, server.url, buyer.email, buyer.password);
+    await page.goto(`${server.url}/events/${event.id}/queue`);
+    await page.getByText('Updating live.').waitFor();
+    assert.equal(Number(await page.getByTestId('queue-position').textContent()), 3);
+
+    // The admission ticker copies the numbered places to the database a few times a second.
+    await page.waitForTimeout(1000);
+    let streamsAfter = 0;
+    let restarted = false;
+    page.on('response', (res) => {
+      if (restarted && res.url().endsWith(`/api/events/${event.id}/queue/stream`) && res.status() === 200) streamsAfter++;
+    });
+    await server.restart();
+    restarted = true;
+    // The page's stream reconnects by itself and finds the same place: three still ahead.
+    await until(() => streamsAfter > 0, 20_000, 'the stream to reconnect after the restart');
+    await page.waitForTimeout(500);
+    assert.equal(Number(await page.getByTestId('queue-position').textContent()), 3);
+
+    await org('PATCH', `/api/admin/events/${event.id}/queue`, { paused: false });
+    await page.getByTestId('queue-admitted').waitFor({ timeout: 30_000 });
+    await page.waitForURL(`**/events/${event.id}/seats`, { timeout: 10_000 });
+    await context.close();
+  });
+});
