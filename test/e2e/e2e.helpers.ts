@@ -151,6 +151,36 @@ export async function login(base: string, email: string, password: string): Prom
   return (await apiClient(base)<{ token: string }>('POST', '/api/auth/login', { email, password })).token;
 }
 
+/**
+ * An event on sale in a one-section venue (`section` as the venue API takes it, named Floor), its
+ * queue paused with the named buyers already in it, in that order. Returns the event's id.
+ */
+export async function pausedQueue(
+  base: string,
+  organizerToken: string,
+  o: { venue: string; event: string; section: Record<string, unknown>; amount: number; admitPerMinute: number; ahead: string[] },
+): Promise<string> {
+  const org = apiClient(base, organizerToken);
+  const { venue } = await org<{ venue: { id: string } }>('POST', '/api/venues', {
+    name: o.venue,
+    sections: [{ name: 'Floor', ...o.section }],
+  });
+  const { event } = await org<{ event: { id: string } }>('POST', '/api/events', {
+    venueId: venue.id,
+    name: o.event,
+    startsAt: new Date(Date.now() + 30 * 86_400_000).toISOString(),
+    onSaleAt: new Date(Date.now() - 60_000).toISOString(),
+    prices: [{ section: 'Floor', amount: o.amount, currency: 'USD' }],
+    queue: { admitPerMinute: o.admitPerMinute },
+  });
+  await org('PATCH', `/api/admin/events/${event.id}/queue`, { paused: true });
+  for (const name of o.ahead) {
+    const b = await signup(base, name);
+    await apiClient(base, b.token)('POST', `/api/events/${event.id}/queue`);
+  }
+  return event.id;
+}
+
 /** Signs in through the sign-in page. */
 export async function signIn(page: Page, base: string, email: string, password: string) {
   await page.goto(`${base}/signin`);

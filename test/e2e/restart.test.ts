@@ -11,6 +11,7 @@ import {
   chromiumAvailable,
   launch,
   login,
+  pausedQueue,
   type Server,
   signIn,
   signup,
@@ -38,24 +39,17 @@ describe('the waiting room page across a server restart', { skip: !enabled }, ()
     const adminToken = await login(server.url, ADMIN.email, ADMIN.password);
     const organizer = await signup(server.url, 'rhea', 'organizer', adminToken);
     const org = apiClient(server.url, organizer.token);
-    const { venue } = await org<{ venue: { id: string } }>('POST', '/api/venues', {
-      name: 'Pier Hall',
-      sections: [{ name: 'Floor', kind: 'ga', capacity: 100 }],
-    });
-    const { event } = await org<{ event: { id: string } }>('POST', '/api/events', {
-      venueId: venue.id,
-      name: 'Night Ferry',
-      startsAt: new Date(Date.now() + 30 * 86_400_000).toISOString(),
-      onSaleAt: new Date(Date.now() - 60_000).toISOString(),
-      prices: [{ section: 'Floor', amount: 2000, currency: 'USD' }],
-      queue: { admitPerMinute: 60 },
-    });
     // Three buyers ahead while admission is paused.
-    await org('PATCH', `/api/admin/events/${event.id}/queue`, { paused: true });
-    for (const name of ['ada', 'bo', 'cy']) {
-      const b = await signup(server.url, name);
-      await apiClient(server.url, b.token)('POST', `/api/events/${event.id}/queue`);
-    }
+    const event = {
+      id: await pausedQueue(server.url, organizer.token, {
+        venue: 'Pier Hall',
+        event: 'Night Ferry',
+        section: { kind: 'ga', capacity: 100 },
+        amount: 2000,
+        admitPerMinute: 60,
+        ahead: ['ada', 'bo', 'cy'],
+      }),
+    };
     const buyer = await signup(server.url, 'ivy');
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     const page = await context.newPage();

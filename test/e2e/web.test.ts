@@ -11,6 +11,7 @@ import {
   chromiumAvailable,
   launch,
   login,
+  pausedQueue,
   type Server,
   shoot,
   signIn,
@@ -323,24 +324,17 @@ describe('web pages in headless Chromium', { skip: !enabled }, () => {
 
   it('follows the queue through the public status when the browser cannot stream, reading its own place only when its turn comes', async () => {
     const org = apiClient(server.url, organizer.token);
-    const { venue } = await org<{ venue: { id: string } }>('POST', '/api/venues', {
-      name: 'Quay Studio',
-      sections: [{ name: 'Floor', kind: 'seated', grid: { rows: 2, seatsPerRow: 10 } }],
-    });
-    const { event } = await org<{ event: { id: string } }>('POST', '/api/events', {
-      venueId: venue.id,
-      name: 'Tide Tables',
-      startsAt: new Date(Date.now() + 30 * 86_400_000).toISOString(),
-      onSaleAt: new Date(Date.now() - 60_000).toISOString(),
-      prices: [{ section: 'Floor', amount: 3000, currency: 'USD' }],
-      queue: { admitPerMinute: 20 },
-    });
     // Four buyers ahead while admission is paused; at 20 a minute it then takes about 12 s to reach this one.
-    await org('PATCH', `/api/admin/events/${event.id}/queue`, { paused: true });
-    for (const name of ['dee', 'eli', 'fay', 'gus']) {
-      const b = await signup(server.url, name);
-      await apiClient(server.url, b.token)('POST', `/api/events/${event.id}/queue`);
-    }
+    const event = {
+      id: await pausedQueue(server.url, organizer.token, {
+        venue: 'Quay Studio',
+        event: 'Tide Tables',
+        section: { kind: 'seated', grid: { rows: 2, seatsPerRow: 10 } },
+        amount: 3000,
+        admitPerMinute: 20,
+        ahead: ['dee', 'eli', 'fay', 'gus'],
+      }),
+    };
     const b = await signup(server.url, 'hal');
     const context = await browser.newContext(VIEW);
     // A browser (or a proxy) without server-sent events: the page falls back to polling.
