@@ -315,13 +315,13 @@ for (const target of targets) {
           [3, 4],
         ],
       );
-      const places = await db.query<{ number: number; user_id: string }>(
-        'SELECT number, user_id FROM queue_places WHERE event_id = $1 ORDER BY number',
+      const ranges = await db.query<{ first_number: number; user_ids: string[] }>(
+        'SELECT first_number, user_ids FROM queue_place_ranges WHERE event_id = $1 ORDER BY first_number',
         [e],
       );
       assert.deepEqual(
-        places.map((p) => p.user_id),
-        buyers.map((b) => b.id),
+        ranges.flatMap((r) => r.user_ids.map((u, i) => [r.first_number + i, u])),
+        buyers.map((b, i) => [i + 1, b.id]),
       );
     });
   });

@@ -6,7 +6,7 @@ const BATCH = 5000;
 
 /**
  * Copies the store's admission log to the queue_admissions table, and its numbered places to
- * queue_places, in batches (the ticker calls `record` after each step and once more when it stops;
+ * queue_place_ranges (one row a copy: the buyers of consecutive numbers), in batches (the ticker calls `record` after each step and once more when it stops;
  * waiting-room.rebuild.ts reads both back into a store that lost the queue). Only the ticker that
  * holds an event's lease records it; where to go on from is read from the tables when this process
  * does not know it yet, and a row already there is left alone, so a lease moving between processes
@@ -28,24 +28,24 @@ export function createAdmissionRecorder({ store, db }: { store: WaitingRoomStore
     let from = nextPlace.get(eventId);
     if (from === undefined) {
       const [row] = await db.query<{ n: number }>(
-        'SELECT coalesce(max(number), 0)::int AS n FROM queue_places WHERE event_id = $1',
+        'SELECT coalesce(max(first_number + cardinality(user_ids)), 1)::int AS n FROM queue_place_ranges WHERE event_id = $1',
         [eventId],
       );
-      from = (row?.n ?? 0) + 1;
+      from = row?.n ?? 1;
     }
     let written = 0;
     for (;;) {
       const places = await store.places(eventId, from, BATCH);
-      if (places.length > 0)
-        await db.query(
-          `INSERT INTO queue_places (event_id, number, user_id)
-           SELECT $1, n, u FROM unnest($2::int[], $3::text[]) AS t(n, u)
-           ON CONFLICT DO NOTHING`,
-          [eventId, places.map((p) => p.number), places.map((p) => p.userId)],
-        );
-      written += places.length;
       const last = places.at(-1)?.number;
       if (last === undefined) break;
+      // Consecutive numbers from `from`: a number the store no longer knows (after a rebuild) is ''.
+      const users = new Array<string>(last - from + 1).fill('');
+      for (const p of places) users[p.number - from] = p.userId;
+      await db.query(
+        'INSERT INTO queue_place_ranges (event_id, first_number, user_ids) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING',
+        [eventId, from, users],
+      );
+      written += places.length;
       from = last + 1;
       nextPlace.set(eventId, from);
       if (places.length < BATCH) break;

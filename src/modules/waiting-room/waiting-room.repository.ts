@@ -45,9 +45,10 @@ export function createWaitingRoomRepository(db: Queryable) {
       );
       if (!event) return undefined;
       const [places, admissions, orders] = await Promise.all([
-        db.query<QueueRecord['places'][number]>('SELECT number, user_id FROM queue_places WHERE event_id = $1 ORDER BY number', [
-          eventId,
-        ]),
+        db.query<{ first_number: number; user_ids: string[] }>(
+          'SELECT first_number, user_ids FROM queue_place_ranges WHERE event_id = $1 ORDER BY first_number',
+          [eventId],
+        ),
         db.query<QueueRecord['admissions'][number]>(
           'SELECT number, user_id, recorded_at FROM queue_admissions WHERE event_id = $1 ORDER BY seq',
           [eventId],
@@ -57,7 +58,15 @@ export function createWaitingRoomRepository(db: Queryable) {
           [eventId],
         ),
       ]);
-      return { places, admissions, orders, admission_minutes: event.admission_minutes, closes_at: event.closes_at };
+      return {
+        places: places.flatMap((r) =>
+          r.user_ids.flatMap((user_id, i) => (user_id ? [{ number: r.first_number + i, user_id }] : [])),
+        ),
+        admissions,
+        orders,
+        admission_minutes: event.admission_minutes,
+        closes_at: event.closes_at,
+      };
     },
 
     /** Writes the organizer's live controls, so they survive restarts and reach every process. */
