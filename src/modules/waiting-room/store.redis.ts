@@ -54,9 +54,10 @@ const flag = (b: boolean) => (b ? '1' : '0');
  * API processes call it. Scripts are loaded once here and run by SHA.
  */
 export async function createRedisStore(redis: Redis, options: { ownsClient?: boolean } = {}): Promise<WaitingRoomStoreAdapter> {
-  const loadScripts = await redis.loadScripts(SCRIPTS);
-  const run = async (...args: Parameters<typeof loadScripts>) => {
-    const reply = await loadScripts(...args);
+  const runScript = await redis.loadScripts(SCRIPTS);
+  // Every queue script answers QUEUE_NOT_LOADED the same way: one sentinel for the port.
+  const run = async (...args: Parameters<typeof runScript>) => {
+    const reply = await runScript(...args);
     return reply === QUEUE_NOT_LOADED ? NOT_LOADED : reply;
   };
 

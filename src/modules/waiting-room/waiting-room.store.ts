@@ -188,18 +188,6 @@ export type WaitingRoomStoreAdapter = Omit<WaitingRoomStore, EventOps> & {
   load(eventId: string, snapshot: QueueSnapshot): Promise<boolean>;
 };
 
-export const NO_COUNTERS: Counters = Object.freeze({
-  joined: 0,
-  issued: 0,
-  serving: 0,
-  preQueued: 0,
-  shuffled: false,
-  active: 0,
-  admitted: 0,
-  noShows: 0,
-  timedOut: 0,
-});
-
 /** Marks as both adapters store them: one short string per buyer, absent while waiting. */
 export function encodeMark(mark: Mark): string | undefined {
   switch (mark.kind) {
