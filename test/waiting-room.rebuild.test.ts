@@ -42,6 +42,7 @@ function sampleSnapshot(): QueueSnapshot {
       ['usr_3', 'l'],
     ],
     active: [['usr_2', T0 + RULES.admissionMs]],
+    leaves: ['usr_3'],
   };
 }
 
@@ -71,7 +72,7 @@ for (const target of ['memory', ...redis] as const) {
       assert.equal(await store.load(e, sampleSnapshot()), true);
       // A second load (another process, a little later) changes nothing: the store is ahead.
       assert.equal(
-        await store.load(e, { ...sampleSnapshot(), places: [], issued: 0, serving: 0, log: [], marks: [], active: [] }),
+        await store.load(e, { places: [], issued: 0, serving: 0, shuffled: false, log: [], marks: [], active: [], leaves: [] }),
         false,
       );
 
@@ -113,6 +114,27 @@ for (const target of ['memory', ...redis] as const) {
       assert.ok(isNotLoaded(await store.counters(e)));
     });
 
+    it('keeps a leave log (each buyer once, in the order they left) that goes on from the loaded one', async () => {
+      const e = newEvent();
+      await store.load(e, sampleSnapshot());
+      assert.deepEqual(await store.leaves(e, 0, 10), ['usr_3']);
+      assert.equal(await store.leave(e, 'usr_5'), true); // waiting
+      assert.equal(await store.leave(e, 'usr_2'), true); // admitted and active: the slot is freed
+      assert.equal(await store.leave(e, 'usr_1'), true); // finished already: stays finished, not logged
+      assert.equal(await store.leave(e, 'usr_5'), true); // again: logged once
+      assert.equal(await store.leave(e, 'usr_9'), false); // never joined
+      assert.deepEqual(await store.leaves(e, 0, 10), ['usr_3', 'usr_5', 'usr_2']);
+      assert.deepEqual(await store.leaves(e, 1, 1), ['usr_5']);
+      assert.deepEqual(await store.leaves(e, 3, 10), []);
+      assert.deepEqual(await store.place(e, 'usr_1'), { number: 1, mark: { kind: 'finished' }, serving: 3 });
+      // Nobody active now: maxActive 3 lets in 4 and 6, passing over 5, who left.
+      const step = await store.advance(e, T0 + 1000, RULES);
+      assert.ok(!isNotLoaded(step));
+      assert.deepEqual(step, { admitted: 2, expired: 0, serving: 6 });
+      await store.forget(e);
+      assert.deepEqual(await store.leaves(e, 0, 10), []);
+    });
+
     it('passes over a number the database lost, as over a buyer who left', async () => {
       const e = newEvent();
       const snapshot = sampleSnapshot();
@@ -141,14 +163,18 @@ describe('the snapshot of a queue from the database', () => {
   it('keeps numbers, puts the serving counter at the last admission, and marks each admitted buyer by what the orders say', () => {
     const s = snapshotOf(
       {
-        places: [1, 2, 3, 4, 5, 6, 7].map((n) => ({ number: n, user_id: `usr_${n}` })),
+        places: [1, 2, 3, 4, 5, 6, 7, 9, 10].map((n) => ({ number: n, user_id: `usr_${n}` })),
         admissions: [
           { number: 1, user_id: 'usr_1', recorded_at: at(-20 * 60_000) }, // admission ran out
           { number: 2, user_id: 'usr_2', recorded_at: at(0) }, // paid: finished
           { number: 3, user_id: 'usr_3', recorded_at: at(0) }, // an order pending: active
           { number: 5, user_id: 'usr_5', recorded_at: at(1000) }, // no order yet: active
+          { number: 6, user_id: 'usr_6', recorded_at: at(1500) }, // no order, left: not active
           { number: 8, user_id: 'usr_8', recorded_at: at(2000) }, // its place not copied yet
         ],
+        // The leave log: 10 left while waiting, past the serving counter (9 waits on); 6 after
+        // admission; 4 while waiting, before their number came.
+        leaves: ['usr_10', 'usr_6', 'usr_4'],
         orders: [
           { user_id: 'usr_2', pending: false },
           { user_id: 'usr_3', pending: true },
@@ -158,13 +184,14 @@ describe('the snapshot of a queue from the database', () => {
       },
       now,
     );
-    assert.equal(s.issued, 8);
+    assert.equal(s.issued, 10);
     assert.equal(s.serving, 8);
     assert.equal(s.shuffled, true);
-    assert.deepEqual(s.log, [1, 2, 3, 5, 8]);
+    assert.deepEqual(s.log, [1, 2, 3, 5, 6, 8]);
+    assert.deepEqual(s.leaves, ['usr_10', 'usr_6', 'usr_4']);
     assert.deepEqual(
       s.places.map((p) => p.number),
-      [1, 2, 3, 4, 5, 6, 7, 8],
+      [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
     );
     assert.deepEqual(
       new Map(s.marks),
@@ -173,11 +200,14 @@ describe('the snapshot of a queue from the database', () => {
         ['usr_2', 'f'],
         ['usr_3', `c${T0}`],
         ['usr_5', `c${T0 + 1000}`],
-        ['usr_8', `c${T0 + 2000}`],
-        // Passed over by admission without being admitted: they had left while waiting.
-        ['usr_4', 'l'],
         ['usr_6', 'l'],
+        ['usr_8', `c${T0 + 2000}`],
+        // Passed over by admission without being admitted: they had left while waiting (7's leave
+        // is not on the log: made in the last step before the loss).
+        ['usr_4', 'l'],
         ['usr_7', 'l'],
+        // Still waiting, but on the leave log: passed over when admission reaches them.
+        ['usr_10', 'l'],
       ]),
     );
     assert.deepEqual(
@@ -194,6 +224,7 @@ describe('the snapshot of a queue from the database', () => {
     const record = {
       places: [{ number: 1, user_id: 'usr_1' }],
       admissions: [],
+      leaves: [],
       orders: [],
       admission_minutes: 15,
       closes_at: new Date(now - 31 * 60_000),
@@ -206,8 +237,11 @@ describe('the snapshot of a queue from the database', () => {
   });
 
   it('is an empty, unshuffled queue when nothing was numbered yet', () => {
-    const s = snapshotOf({ places: [], admissions: [], orders: [], admission_minutes: 15, closes_at: new Date(T0) }, now);
-    assert.deepEqual(s, { places: [], issued: 0, serving: 0, shuffled: false, log: [], marks: [], active: [] });
+    const s = snapshotOf(
+      { places: [], admissions: [], leaves: [], orders: [], admission_minutes: 15, closes_at: new Date(T0) },
+      now,
+    );
+    assert.deepEqual(s, { places: [], issued: 0, serving: 0, shuffled: false, log: [], marks: [], active: [], leaves: [] });
   });
 });
 
@@ -322,6 +356,65 @@ for (const target of targets) {
       assert.deepEqual(
         ranges.flatMap((r) => r.user_ids.map((u, i) => [r.first_number + i, u])),
         buyers.map((b, i) => [i + 1, b.id]),
+      );
+    });
+
+    it('remembers who left: one who left while waiting is passed over, one who left after admission is not active', async () => {
+      const { e } = await queueEvent(app, { queue: { admitPerMinute: 600, maxActive: 2 } });
+      const buyers = Array.from({ length: 5 }, () => quickBuyer(app, clock));
+      for (const b of buyers) assert.equal((await join(e, b)).statusCode, 201);
+      const leave = (b: TestUser) => app.inject({ method: 'DELETE', url: `/api/events/${e}/queue`, headers: b.auth });
+      now += 1000;
+      await tick(); // 1 and 2 admitted
+      assert.equal((await leave(buyers[3]!)).statusCode, 204); // 4, waiting
+      assert.equal((await leave(buyers[0]!)).statusCode, 204); // 1, admitted: frees a slot
+      now += 1000;
+      await tick(); // 3 admitted; the leave log is copied
+      assert.equal((await view(e, buyers[2]!)).state, 'admitted');
+      const logged = await db.query<{ seq: number; user_id: string }>(
+        'SELECT seq, user_id FROM queue_leaves WHERE event_id = $1 ORDER BY seq',
+        [e],
+      );
+      assert.deepEqual(
+        logged.map((r) => [r.seq, r.user_id]),
+        [
+          [0, buyers[3]!.id],
+          [1, buyers[0]!.id],
+        ],
+      );
+
+      await app.services.queueStore.forget(e);
+      now += 1000;
+      assert.equal((await view(e, buyers[3]!)).state, 'left');
+      assert.equal((await view(e, buyers[0]!)).state, 'left');
+      assert.equal((await view(e, buyers[4]!)).state, 'waiting');
+      // 2 and 3 are active (maxActive 2), 1 is not: when 2 finishes, 5 is admitted, passing over 4.
+      await tick();
+      assert.equal((await view(e, buyers[4]!)).state, 'waiting');
+      await app.services.admission.finish(e, buyers[1]!.id);
+      now += 1000;
+      await tick();
+      assert.equal((await view(e, buyers[4]!)).state, 'admitted');
+      assert.equal((await view(e, buyers[3]!)).state, 'left');
+      // The logs in the database go on without a gap: a leave after the rebuild is seq 2.
+      assert.equal((await leave(buyers[4]!)).statusCode, 204);
+      now += 1000;
+      await tick();
+      const admitted = await db.query<{ number: number }>(
+        'SELECT number FROM queue_admissions WHERE event_id = $1 ORDER BY seq',
+        [e],
+      );
+      assert.deepEqual(
+        admitted.map((r) => r.number),
+        [1, 2, 3, 5],
+      );
+      const after = await db.query<{ seq: number }>('SELECT seq FROM queue_leaves WHERE event_id = $1 AND user_id = $2', [
+        e,
+        buyers[4]!.id,
+      ]);
+      assert.deepEqual(
+        after.map((r) => r.seq),
+        [2],
       );
     });
   });

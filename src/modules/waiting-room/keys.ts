@@ -20,6 +20,8 @@ export function queueKeys(eventId: string) {
     active: `${tag}:q:active`,
     /** List: the number of every admission, in the order they were made (the admission log). */
     log: `${tag}:q:log`,
+    /** List: every buyer who left, in the order they left (the leave log). */
+    leaves: `${tag}:q:left`,
     /** String: the ticker lease holder. */
     lease: `${tag}:q:ticker`,
   };

@@ -34,6 +34,8 @@ interface EventQueue {
   timedOut: number;
   /** The number of every admission, in the order they were made. */
   log: number[];
+  /** Every buyer who left, in the order they left. */
+  leaves: string[];
 }
 
 /**
@@ -68,6 +70,7 @@ export function createMemoryStore(): WaitingRoomStoreAdapter {
       noShows: 0,
       timedOut: 0,
       log: [...s.log],
+      leaves: [...s.leaves],
     };
   }
 
@@ -226,6 +229,7 @@ export function createMemoryStore(): WaitingRoomStoreAdapter {
       if (mark === 'none' || mark === 'admitted' || mark === 'claimed') {
         q.marks.set(userId, 'l');
         q.active.delete(userId);
+        q.leaves.push(userId);
       }
       return true;
     },
@@ -260,6 +264,10 @@ export function createMemoryStore(): WaitingRoomStoreAdapter {
       const q = events.get(eventId);
       if (!q) return [];
       return q.log.slice(from, from + limit).map((number) => ({ number, userId: q.byNumber[number - 1] ?? '' }));
+    },
+
+    async leaves(eventId, from, limit) {
+      return events.get(eventId)?.leaves.slice(from, from + limit) ?? [];
     },
 
     async places(eventId, from, limit) {

@@ -129,7 +129,7 @@ export async function createRedisStore(redis: Redis, options: { ownsClient?: boo
 
     async leave(eventId, userId) {
       const k = queueKeys(eventId);
-      const reply = await run('leave', [k.meta, k.numbers, k.marks, k.active], [userId]);
+      const reply = await run('leave', [k.meta, k.numbers, k.marks, k.active, k.leaves], [userId]);
       return isNotLoaded(reply) ? reply : reply !== NOT_IN_QUEUE;
     },
 
@@ -167,6 +167,12 @@ export async function createRedisStore(redis: Redis, options: { ownsClient?: boo
       return numbers.map((n, i) => ({ number: Number(n), userId: users[i] ?? '' }));
     },
 
+    async leaves(eventId, from, limit) {
+      if (limit <= 0) return [];
+      // Append-only, as the admission log.
+      return redis.client.lRange(queueKeys(eventId).leaves, from, from + limit - 1);
+    },
+
     async places(eventId, from, limit) {
       const k = queueKeys(eventId);
       const issued = Number((await redis.client.hGet(k.meta, 'issued')) ?? 0);
@@ -191,12 +197,15 @@ export async function createRedisStore(redis: Redis, options: { ownsClient?: boo
         s.log.length,
         s.marks.length,
         s.active.length,
+        s.leaves.length,
       ];
       for (const p of s.places) args.push(p.number, p.userId);
       for (const n of s.log) args.push(n);
       for (const [userId, mark] of s.marks) args.push(userId, mark);
       for (const [userId, deadline] of s.active) args.push(deadline, userId);
-      return (await run('load', [k.meta, k.numbers, k.byNumber, k.marks, k.pre, k.active, k.log], args)) === 1;
+      args.push(...s.leaves);
+      const keys = [k.meta, k.numbers, k.byNumber, k.marks, k.pre, k.active, k.log, k.leaves];
+      return (await run('load', keys, args)) === 1;
     },
 
     async forget(eventId) {

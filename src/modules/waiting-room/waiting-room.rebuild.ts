@@ -13,15 +13,16 @@ import {
  * The waiting room's hot state is rebuildable, as the inventory's is: when the store does not hold
  * an event's queue — a new event, or one lost in a Redis restart or flush, or in a restart of the
  * embedded process — it is loaded from what the admission ticker copied to the database (numbered
- * places, the admission log) and from the orders. What the database cannot know is filled in on the
+ * places, the admission log, the leave log) and from the orders. What the database cannot know is filled in on the
  * safe side:
  * - a buyer admitted and not finished (no order closed, none pending) counts as active until their
  *   admission runs out, so maxActive still holds: their slot returns then, or when they finish;
  * - places and admissions made in the last ticker step before the loss were not copied yet: those
  *   buyers are asked to join again (and get a new number) or are admitted again in number order;
  * - a pre-queue (before the shuffle there are no numbers) is not copied: its buyers join again;
- * - a buyer who left while still waiting is not known to have left: when their number comes they
- *   are admitted, and free the slot again as a no-show after claimSeconds;
+ * - a buyer on the leave log stays left: passed over while waiting, not active if admitted;
+ * - leaves of the last ticker step were not copied yet either: a buyer who had left while waiting
+ *   is admitted when their number comes, and frees the slot again as a no-show after claimSeconds;
  * - the no-show and timed-out counts start again from 0.
  */
 export function snapshotOf(record: QueueRecord, now: number): QueueSnapshot {
@@ -34,6 +35,7 @@ export function snapshotOf(record: QueueRecord, now: number): QueueSnapshot {
   const issued = places.at(-1)?.number ?? 0;
 
   const orders = new Map(record.orders.map((o) => [o.user_id, o.pending]));
+  const left = new Set(record.leaves);
   const marks: [string, string][] = [];
   const active: [string, number][] = [];
   const admitted = new Set<string>();
@@ -43,6 +45,7 @@ export function snapshotOf(record: QueueRecord, now: number): QueueSnapshot {
     serving = Math.max(serving, a.number);
     const at = new Date(a.recorded_at).getTime();
     if (orders.get(a.user_id) === false) marks.push([a.user_id, encodeMark({ kind: 'finished' })!]);
+    else if (left.has(a.user_id)) marks.push([a.user_id, encodeMark({ kind: 'left' })!]);
     else if (at + admissionMs <= now) marks.push([a.user_id, encodeMark({ kind: 'expired' })!]);
     else {
       marks.push([a.user_id, encodeMark({ kind: 'claimed', at })!]);
@@ -50,12 +53,20 @@ export function snapshotOf(record: QueueRecord, now: number): QueueSnapshot {
     }
   }
   // Admission goes in number order, passing over those who left: a number at or below the
-  // serving counter that was never admitted is one who left while waiting.
-  for (const { number, userId } of places) {
-    if (number > serving) break;
-    if (!admitted.has(userId)) marks.push([userId, encodeMark({ kind: 'left' })!]);
-  }
-  return { places, issued, serving, shuffled: issued > 0, log: record.admissions.map((a) => a.number), marks, active };
+  // serving counter that was never admitted is one who left while waiting (their leave may be one
+  // the database did not get), as is a number past it whose buyer's leave it did get.
+  for (const { number, userId } of places)
+    if (!admitted.has(userId) && (number <= serving || left.has(userId))) marks.push([userId, encodeMark({ kind: 'left' })!]);
+  return {
+    places,
+    issued,
+    serving,
+    shuffled: issued > 0,
+    log: record.admissions.map((a) => a.number),
+    marks,
+    active,
+    leaves: record.leaves,
+  };
 }
 
 export const EMPTY_SNAPSHOT: QueueSnapshot = Object.freeze({
@@ -66,6 +77,7 @@ export const EMPTY_SNAPSHOT: QueueSnapshot = Object.freeze({
   log: [],
   marks: [],
   active: [],
+  leaves: [],
 });
 
 /**

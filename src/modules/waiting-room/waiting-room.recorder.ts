@@ -5,24 +5,76 @@ import type { WaitingRoomStore } from './waiting-room.store.ts';
 const BATCH = 5000;
 
 /**
- * Copies the store's admission log to the queue_admissions table, and its numbered places to
- * queue_place_ranges (one row a copy: the buyers of consecutive numbers), in batches (the ticker calls `record` after each step and once more when it stops;
- * waiting-room.rebuild.ts reads both back into a store that lost the queue). Only the ticker that
+ * Copies the store's admission log to the queue_admissions table, its leave log to queue_leaves,
+ * and its numbered places to queue_place_ranges (one row a copy: the buyers of consecutive
+ * numbers), in batches (the ticker calls `record` after each step and once more when it stops;
+ * waiting-room.rebuild.ts reads them back into a store that lost the queue). Only the ticker that
  * holds an event's lease records it; where to go on from is read from the tables when this process
  * does not know it yet, and a row already there is left alone, so a lease moving between processes
  * loses or doubles nothing. Places are copied after the admissions, so every admission copied has
  * its place copied by the end of the same call.
  */
 export function createAdmissionRecorder({ store, db }: { store: WaitingRoomStore; db: Queryable }) {
-  const next = new Map<string, number>();
+  /** Where each log goes on from, per event, once this process knows it. */
+  const next = { admissions: new Map<string, number>(), leaves: new Map<string, number>() };
   const nextPlace = new Map<string, number>();
 
-  async function nextSeq(eventId: string): Promise<number> {
-    const known = next.get(eventId);
-    if (known !== undefined) return known;
-    const [row] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM queue_admissions WHERE event_id = $1', [eventId]);
-    return row?.n ?? 0;
+  /**
+   * Copies one of the store's append-only logs (entries seq 0, 1, 2, … of an event) to its table,
+   * from where the table ends; the first call for an event reads that from the table.
+   */
+  async function copyLog<T>(
+    eventId: string,
+    log: keyof typeof next,
+    read: (from: number) => Promise<T[]>,
+    write: (from: number, entries: T[]) => Promise<unknown>,
+  ): Promise<number> {
+    let from = next[log].get(eventId);
+    if (from === undefined) {
+      const [row] = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM queue_${log} WHERE event_id = $1`, [eventId]);
+      from = row?.n ?? 0;
+    }
+    let written = 0;
+    for (;;) {
+      const entries = await read(from);
+      if (entries.length === 0) break;
+      await write(from, entries);
+      from += entries.length;
+      written += entries.length;
+      next[log].set(eventId, from);
+      if (entries.length < BATCH) break;
+    }
+    next[log].set(eventId, from);
+    return written;
   }
+
+  const recordAdmissions = (eventId: string) =>
+    copyLog(
+      eventId,
+      'admissions',
+      (from) => store.admissions(eventId, from, BATCH),
+      (from, entries) =>
+        db.query(
+          `INSERT INTO queue_admissions (event_id, seq, number, user_id)
+           SELECT $1, $2::int + i - 1, n, u FROM unnest($3::int[], $4::text[]) WITH ORDINALITY AS t(n, u, i)
+           ON CONFLICT (event_id, seq) DO NOTHING`,
+          [eventId, from, entries.map((e) => e.number), entries.map((e) => e.userId)],
+        ),
+    );
+
+  const recordLeaves = (eventId: string) =>
+    copyLog(
+      eventId,
+      'leaves',
+      (from) => store.leaves(eventId, from, BATCH),
+      (from, users) =>
+        db.query(
+          `INSERT INTO queue_leaves (event_id, seq, user_id)
+           SELECT $1, $2::int + i - 1, u FROM unnest($3::text[]) WITH ORDINALITY AS t(u, i)
+           ON CONFLICT (event_id, seq) DO NOTHING`,
+          [eventId, from, users],
+        ),
+    );
 
   async function recordPlaces(eventId: string): Promise<number> {
     let from = nextPlace.get(eventId);
@@ -56,27 +108,12 @@ export function createAdmissionRecorder({ store, db }: { store: WaitingRoomStore
   return {
     /** Copies what the store logged since the last call; returns how many rows were written. */
     async record(eventId: string): Promise<number> {
-      let from = await nextSeq(eventId);
-      let written = 0;
-      for (;;) {
-        const entries = await store.admissions(eventId, from, BATCH);
-        if (entries.length === 0) break;
-        await db.query(
-          `INSERT INTO queue_admissions (event_id, seq, number, user_id)
-           SELECT $1, $2::int + i - 1, n, u FROM unnest($3::int[], $4::text[]) WITH ORDINALITY AS t(n, u, i)
-           ON CONFLICT (event_id, seq) DO NOTHING`,
-          [eventId, from, entries.map((e) => e.number), entries.map((e) => e.userId)],
-        );
-        from += entries.length;
-        written += entries.length;
-        next.set(eventId, from);
-        if (entries.length < BATCH) break;
-      }
-      next.set(eventId, from);
-      return written + (await recordPlaces(eventId));
+      const admissions = await recordAdmissions(eventId);
+      return admissions + (await recordLeaves(eventId)) + (await recordPlaces(eventId));
     },
     forget(eventId: string) {
-      next.delete(eventId);
+      next.admissions.delete(eventId);
+      next.leaves.delete(eventId);
       nextPlace.delete(eventId);
     },
   };

@@ -20,6 +20,8 @@ export interface QueueRecord {
   places: { number: number; user_id: string }[];
   /** The admission log, in admission order. */
   admissions: { number: number; user_id: string; recorded_at: Date }[];
+  /** The leave log: buyers who left the queue (for good), in the order they left. */
+  leaves: string[];
   /** Every buyer with an order for the event; `pending` when one of theirs is still pending. */
   orders: { user_id: string; pending: boolean }[];
   admission_minutes: number;
@@ -44,7 +46,7 @@ export function createWaitingRoomRepository(db: Queryable) {
         [eventId],
       );
       if (!event) return undefined;
-      const [places, admissions, orders] = await Promise.all([
+      const [places, admissions, leaves, orders] = await Promise.all([
         db.query<{ first_number: number; user_ids: string[] }>(
           'SELECT first_number, user_ids FROM queue_place_ranges WHERE event_id = $1 ORDER BY first_number',
           [eventId],
@@ -53,6 +55,7 @@ export function createWaitingRoomRepository(db: Queryable) {
           'SELECT number, user_id, recorded_at FROM queue_admissions WHERE event_id = $1 ORDER BY seq',
           [eventId],
         ),
+        db.query<{ user_id: string }>('SELECT user_id FROM queue_leaves WHERE event_id = $1 ORDER BY seq', [eventId]),
         db.query<QueueRecord['orders'][number]>(
           `SELECT user_id, bool_or(status = 'pending') AS pending FROM orders WHERE event_id = $1 GROUP BY user_id`,
           [eventId],
@@ -63,6 +66,7 @@ export function createWaitingRoomRepository(db: Queryable) {
           r.user_ids.flatMap((user_id, i) => (user_id ? [{ number: r.first_number + i, user_id }] : [])),
         ),
         admissions,
+        leaves: leaves.map((r) => r.user_id),
         orders,
         admission_minutes: event.admission_minutes,
         closes_at: event.closes_at,

@@ -87,6 +87,8 @@ export interface QueueSnapshot {
   marks: [userId: string, mark: string][];
   /** Active buyers and the moment their admission runs out. */
   active: [userId: string, deadline: number][];
+  /** Every buyer who left, in the order they left (the leave log so far). */
+  leaves: string[];
 }
 
 /** A store's answer for an event it does not hold (never loaded, or lost): load it, then ask again. */
@@ -131,7 +133,10 @@ export interface WaitingRoomStore {
   claimPlace(eventId: string, userId: string, now: number, rules: QueueRules): Promise<Place | null>;
   /** Marks an admitted buyer's turn as claimed (first queue read, hold or order). */
   claim(eventId: string, userId: string, now: number, rules: QueueRules): Promise<ClaimResult>;
-  /** Leaves the queue for good; frees the active slot if admitted. False when never joined. */
+  /**
+   * Leaves the queue for good; frees the active slot if admitted, and appends the buyer to the
+   * leave log (once: a final mark stays as it is). False when never joined.
+   */
   leave(eventId: string, userId: string): Promise<boolean>;
   /** The buyer is done (order paid or canceled): frees the active slot. False when not active. */
   finish(eventId: string, userId: string): Promise<boolean>;
@@ -141,6 +146,11 @@ export interface WaitingRoomStore {
    * ticker step) in the order the store made them. Append-only; the ticker copies it to the database.
    */
   admissions(eventId: string, from: number, limit: number): Promise<{ number: number; userId: string }[]>;
+  /**
+   * The leave log: entries `from` … `from + limit - 1`, the buyers who left in the order they left.
+   * Append-only; the ticker copies it to the database.
+   */
+  leaves(eventId: string, from: number, limit: number): Promise<string[]>;
   /**
    * Numbered places `from` … `from + limit - 1` (those given out so far), ascending: the ticker copies
    * them to the database, so that a store that loses the queue can be given it back.

@@ -4,9 +4,10 @@
 -- A queue found here without the 'loaded' mark (live state from an earlier version) is kept as it is.
 -- KEYS[1] meta hash   KEYS[2] numbers (user -> number)   KEYS[3] byNumber (number -> user)
 -- KEYS[4] marks       KEYS[5] pre-queue list             KEYS[6] active zset   KEYS[7] admission log
+-- KEYS[8] leave log
 -- ARGV[1] issued   ARGV[2] serving   ARGV[3] shuffled "1"|"0"
--- ARGV[4] places P   ARGV[5] log entries L   ARGV[6] marks M   ARGV[7] active A
--- then P pairs (number, user), L numbers, M pairs (user, mark), A pairs (deadline, user)
+-- ARGV[4] places P   ARGV[5] log entries L   ARGV[6] marks M   ARGV[7] active A   ARGV[8] leaves V
+-- then P pairs (number, user), L numbers, M pairs (user, mark), A pairs (deadline, user), V users
 -- Returns 1 when it loaded the snapshot, 0 when the store held the queue.
 if redis.call('HGET', KEYS[1], 'loaded') == '1' then
   return 0
@@ -15,10 +16,11 @@ if redis.call('EXISTS', KEYS[1], KEYS[2], KEYS[5]) > 0 then
   redis.call('HSET', KEYS[1], 'loaded', 1)
   return 0
 end
-redis.call('DEL', KEYS[3], KEYS[4], KEYS[6], KEYS[7])
+redis.call('DEL', KEYS[3], KEYS[4], KEYS[6], KEYS[7], KEYS[8])
 
 local places, logs, marks, active = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
-local i = 8
+local leaves = tonumber(ARGV[8])
+local i = 9
 local function batch(count, width, write)
   local done = 0
   while done < count do
@@ -50,6 +52,9 @@ batch(marks, 2, function(args)
 end)
 batch(active, 2, function(args)
   redis.call('ZADD', KEYS[6], unpack(args))
+end)
+batch(leaves, 1, function(args)
+  redis.call('RPUSH', KEYS[8], unpack(args))
 end)
 redis.call('HSET', KEYS[1], 'loaded', 1, 'issued', ARGV[1], 'serving', ARGV[2], 'shuffled', ARGV[3], 'admitted', logs)
 return 1
