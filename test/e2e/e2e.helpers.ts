@@ -41,8 +41,11 @@ export function buildWeb() {
 export interface Server {
   url: string;
   stop(): Promise<void>;
-  /** Stops the server (SIGTERM) and starts it again on the same port and data directory. */
-  restart(): Promise<void>;
+  /**
+   * Stops the server (SIGTERM) and starts it again on the same port and data directory;
+   * `whileDown` runs in between, given the embedded database's data directory.
+   */
+  restart(whileDown?: (dataDir: string) => Promise<void>): Promise<void>;
 }
 
 /** Starts src/main.ts on a free port with a throw-away data directory and no demo data. */
@@ -61,8 +64,9 @@ export async function startServer(): Promise<Server> {
       await stopChild();
       await rm(dataDir, { recursive: true, force: true });
     },
-    async restart() {
+    async restart(whileDown) {
       await stopChild();
+      await whileDown?.(dataDir);
       child = spawnMain(dataDir, Number(new URL(url).port));
       await listening(child);
     },

@@ -1,9 +1,11 @@
 // The waiting-room page across a restart of the embedded server: the memory store starts empty,
 // the queue comes back from the database (waiting-room.rebuild.ts), and the page's stream picks it
-// up again without the buyer doing anything.
+// up again without the buyer doing anything — or, where the buyer's place was lost before it was
+// saved, the page joins again by itself.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
+import { openDb } from '../../src/platform/db.ts';
 import {
   ADMIN,
   apiClient,
@@ -71,6 +73,67 @@ describe('the waiting room page across a server restart', { skip: !enabled }, ()
     await until(() => streamsAfter > 0, 20_000, 'the stream to reconnect after the restart');
     await page.waitForTimeout(500);
     assert.equal(Number(await page.getByTestId('queue-position').textContent()), 3);
+
+    await org('PATCH', `/api/admin/events/${event.id}/queue`, { paused: false });
+    await page.getByTestId('queue-admitted').waitFor({ timeout: 30_000 });
+    await page.waitForURL(`**/events/${event.id}/seats`, { timeout: 10_000 });
+    await context.close();
+  });
+
+  it('joins again by itself when its place was lost before it was saved, and is admitted in turn', async () => {
+    const adminToken = await login(server.url, ADMIN.email, ADMIN.password);
+    const organizer = await signup(server.url, 'otto', 'organizer', adminToken);
+    const org = apiClient(server.url, organizer.token);
+    const event = {
+      id: await pausedQueue(server.url, organizer.token, {
+        venue: 'Mill Yard',
+        event: 'Low Tide',
+        section: { kind: 'ga', capacity: 100 },
+        amount: 1500,
+        admitPerMinute: 60,
+        ahead: ['dee', 'eli'],
+      }),
+    };
+    const buyer = await signup(server.url, 'june');
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    await signIn(page, server.url, buyer.email, buyer.password);
+    await page.goto(`${server.url}/events/${event.id}/queue`);
+    await page.getByText('Updating live.').waitFor();
+    assert.equal(Number(await page.getByTestId('queue-position').textContent()), 2);
+    await page.waitForTimeout(1000);
+
+    const seen: string[] = [];
+    let restarted = false;
+    page.on('response', (res) => {
+      const url = new URL(res.url());
+      if (restarted && url.pathname.startsWith(`/api/events/${event.id}/queue`))
+        seen.push(`${res.request().method()} ${url.pathname.slice(`/api/events/${event.id}`.length)} ${res.status()}`);
+    });
+    // While the server is down, the buyer's copied place is taken out of the database, as if the
+    // server had stopped before the ticker copied it (the two ahead keep theirs).
+    await server.restart(async (dataDir) => {
+      const db = await openDb({ dataDir });
+      try {
+        const rows = await db.query<{ n: number }>(
+          `UPDATE queue_place_ranges SET user_ids = array_replace(user_ids, $2, '')
+            WHERE event_id = $1 AND $2 = ANY (user_ids) RETURNING 1 AS n`,
+          [event.id, buyer.id],
+        );
+        assert.equal(rows.length, 1, "the buyer's place had been copied");
+      } finally {
+        await db.close();
+      }
+    });
+    restarted = true;
+    // The stream is refused (no place), the page reads its place (404) and joins again: behind the two.
+    await until(() => seen.includes('POST /queue 201'), 30_000, `the page to join again (saw: ${seen.join(', ')})`);
+    assert.ok(seen.includes('GET /queue 404'), seen.join(', '));
+    await until(
+      async () => Number(await page.getByTestId('queue-position').textContent()) === 2,
+      10_000,
+      'the position after joining again',
+    );
 
     await org('PATCH', `/api/admin/events/${event.id}/queue`, { paused: false });
     await page.getByTestId('queue-admitted').waitFor({ timeout: 30_000 });
