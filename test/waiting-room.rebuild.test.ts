@@ -43,6 +43,7 @@ function sampleSnapshot(): QueueSnapshot {
     ],
     active: [['usr_2', T0 + RULES.admissionMs]],
     leaves: ['usr_3'],
+    pre: [],
   };
 }
 
@@ -72,7 +73,17 @@ for (const target of ['memory', ...redis] as const) {
       assert.equal(await store.load(e, sampleSnapshot()), true);
       // A second load (another process, a little later) changes nothing: the store is ahead.
       assert.equal(
-        await store.load(e, { places: [], issued: 0, serving: 0, shuffled: false, log: [], marks: [], active: [], leaves: [] }),
+        await store.load(e, {
+          places: [],
+          issued: 0,
+          serving: 0,
+          shuffled: false,
+          log: [],
+          marks: [],
+          active: [],
+          leaves: [],
+          pre: [],
+        }),
         false,
       );
 
@@ -135,6 +146,45 @@ for (const target of ['memory', ...redis] as const) {
       assert.deepEqual(await store.leaves(e, 0, 10), []);
     });
 
+    it('loads a pre-queue not yet shuffled, which goes on taking arrivals, then is numbered by the shuffle', async () => {
+      const e = newEvent();
+      await store.load(e, {
+        places: [],
+        issued: 0,
+        serving: 0,
+        shuffled: false,
+        log: [],
+        marks: [['usr_b', 'l']],
+        active: [],
+        leaves: ['usr_b'],
+        pre: ['usr_a', 'usr_b', 'usr_c'],
+      });
+      const counters = await store.counters(e);
+      assert.ok(!isNotLoaded(counters));
+      assert.equal(counters.preQueued, 3);
+      assert.equal(counters.joined, 3);
+      assert.equal(counters.shuffled, false);
+      assert.deepEqual(await store.place(e, 'usr_a'), { number: null, mark: { kind: 'none' }, serving: 0 });
+      assert.deepEqual(await store.preQueue(e, 0, 10), ['usr_a', 'usr_b', 'usr_c']);
+      // Joining again keeps the place; a new buyer goes to the end of the pre-queue.
+      const again = await store.join(e, 'usr_c', T0, 'pre', RULES);
+      assert.ok(!isNotLoaded(again) && again !== 'shuffle-needed' && !again.created);
+      await store.join(e, 'usr_d', T0, 'pre', RULES);
+      assert.deepEqual(await store.preQueue(e, 2, 10), ['usr_c', 'usr_d']);
+      assert.equal(await store.shuffle(e, [1, 2, 3, 4]), 4);
+      assert.deepEqual(await store.preQueue(e, 0, 10), []);
+      const numbers = (await store.places(e, 1, 10)).map((p) => p.userId).sort();
+      assert.deepEqual(numbers, ['usr_a', 'usr_b', 'usr_c', 'usr_d']);
+      // The one who left before the shuffle stays left, and admission passes over them.
+      const left = await store.place(e, 'usr_b');
+      assert.ok(left && !isNotLoaded(left));
+      assert.deepEqual(left.mark, { kind: 'left' });
+      const step = await store.advance(e, T0 + 1000, RULES);
+      assert.ok(!isNotLoaded(step));
+      assert.equal(step.admitted, 3);
+      await store.forget(e);
+    });
+
     it('passes over a number the database lost, as over a buyer who left', async () => {
       const e = newEvent();
       const snapshot = sampleSnapshot();
@@ -175,6 +225,8 @@ describe('the snapshot of a queue from the database', () => {
         // The leave log: 10 left while waiting, past the serving counter (9 waits on); 6 after
         // admission; 4 while waiting, before their number came.
         leaves: ['usr_10', 'usr_6', 'usr_4'],
+        // Shuffled long ago: the pre-queue's copy is not read.
+        prequeue: ['usr_1', 'usr_2'],
         orders: [
           { user_id: 'usr_2', pending: false },
           { user_id: 'usr_3', pending: true },
@@ -189,6 +241,7 @@ describe('the snapshot of a queue from the database', () => {
     assert.equal(s.shuffled, true);
     assert.deepEqual(s.log, [1, 2, 3, 5, 6, 8]);
     assert.deepEqual(s.leaves, ['usr_10', 'usr_6', 'usr_4']);
+    assert.deepEqual(s.pre, []);
     assert.deepEqual(
       s.places.map((p) => p.number),
       [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
@@ -225,6 +278,7 @@ describe('the snapshot of a queue from the database', () => {
       places: [{ number: 1, user_id: 'usr_1' }],
       admissions: [],
       leaves: [],
+      prequeue: [],
       orders: [],
       admission_minutes: 15,
       closes_at: new Date(now - 31 * 60_000),
@@ -238,10 +292,40 @@ describe('the snapshot of a queue from the database', () => {
 
   it('is an empty, unshuffled queue when nothing was numbered yet', () => {
     const s = snapshotOf(
-      { places: [], admissions: [], leaves: [], orders: [], admission_minutes: 15, closes_at: new Date(T0) },
+      { places: [], admissions: [], leaves: [], prequeue: [], orders: [], admission_minutes: 15, closes_at: new Date(T0) },
       now,
     );
-    assert.deepEqual(s, { places: [], issued: 0, serving: 0, shuffled: false, log: [], marks: [], active: [], leaves: [] });
+    assert.deepEqual(s, {
+      places: [],
+      issued: 0,
+      serving: 0,
+      shuffled: false,
+      log: [],
+      marks: [],
+      active: [],
+      leaves: [],
+      pre: [],
+    });
+  });
+
+  it('gives back the pre-queue, in arrival order, while nothing is numbered, with its leavers marked', () => {
+    const s = snapshotOf(
+      {
+        places: [],
+        admissions: [],
+        leaves: ['usr_b'],
+        // A copy retried after a lease moved may repeat a buyer: each is in the pre-queue once.
+        prequeue: ['usr_a', 'usr_b', 'usr_c', 'usr_c'],
+        orders: [],
+        admission_minutes: 15,
+        closes_at: new Date(T0 + 86_400_000),
+      },
+      now,
+    );
+    assert.deepEqual(s.pre, ['usr_a', 'usr_b', 'usr_c']);
+    assert.equal(s.shuffled, false);
+    assert.equal(s.issued, 0);
+    assert.deepEqual(s.marks, [['usr_b', 'l']]);
   });
 });
 
@@ -415,6 +499,61 @@ for (const target of targets) {
       assert.deepEqual(
         after.map((r) => r.seq),
         [2],
+      );
+    });
+
+    it('gives the pre-queue back before the sale opens, and the shuffle numbers every buyer in it once', async () => {
+      const onSaleAt = now + 10 * 60_000;
+      const { e } = await queueEvent(app, {
+        onSaleAt: new Date(onSaleAt).toISOString(),
+        queue: { admitPerMinute: 600, maxActive: 10, preQueueMinutes: 30 },
+      });
+      const buyers = Array.from({ length: 4 }, () => quickBuyer(app, clock));
+      for (const b of buyers.slice(0, 3)) {
+        const res = await join(e, b);
+        assert.equal(res.statusCode, 201, res.body);
+        assert.equal(res.json().queue.state, 'prequeue');
+      }
+      now += 1000;
+      await tick(); // copies the pre-queue
+      assert.equal((await join(e, buyers[3]!)).statusCode, 201); // after the copy: lost with the store
+      const copied = await db.query<{ first_seq: number; user_ids: string[] }>(
+        'SELECT first_seq, user_ids FROM queue_prequeue_ranges WHERE event_id = $1 ORDER BY first_seq',
+        [e],
+      );
+      assert.deepEqual(
+        copied.map((r) => [r.first_seq, r.user_ids]),
+        [[0, buyers.slice(0, 3).map((b) => b.id)]],
+      );
+
+      await app.services.queueStore.forget(e);
+      now += 1000;
+      for (const b of buyers.slice(0, 3)) assert.equal((await view(e, b)).state, 'prequeue');
+      assert.equal((await mine(e, buyers[3]!)).statusCode, 404);
+      assert.equal((await join(e, buyers[3]!)).json().queue.state, 'prequeue');
+      const status = await app.inject({ method: 'GET', url: `/api/events/${e}/queue/status` });
+      assert.equal(status.json().state, 'prequeue');
+      await tick(); // the new arrival is copied after the three
+
+      // The sale opens: one shuffle numbers all four, 1 to 4.
+      now = onSaleAt + 1000;
+      const numbers = [];
+      for (const b of buyers) numbers.push((await view(e, b)).number);
+      assert.deepEqual(
+        [...numbers].sort((a, b) => a! - b!),
+        [1, 2, 3, 4],
+      );
+      await tick();
+      const ranges = await db.query<{ first_seq: number; user_ids: string[] }>(
+        'SELECT first_seq, user_ids FROM queue_prequeue_ranges WHERE event_id = $1 ORDER BY first_seq',
+        [e],
+      );
+      assert.deepEqual(
+        ranges.map((r) => [r.first_seq, r.user_ids]),
+        [
+          [0, buyers.slice(0, 3).map((b) => b.id)],
+          [3, [buyers[3]!.id]],
+        ],
       );
     });
   });

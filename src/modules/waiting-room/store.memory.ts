@@ -57,11 +57,12 @@ export function createMemoryStore(): WaitingRoomStoreAdapter {
       byNumber[number - 1] = userId;
       numbers.set(userId, number);
     }
+    for (const userId of s.pre) numbers.set(userId, 0);
     return {
       numbers,
       marks: new Map(s.marks),
       byNumber,
-      pre: [],
+      pre: [...s.pre],
       shuffled: s.shuffled,
       serving: s.serving,
       active: new Map(s.active),
@@ -268,6 +269,10 @@ export function createMemoryStore(): WaitingRoomStoreAdapter {
 
     async leaves(eventId, from, limit) {
       return events.get(eventId)?.leaves.slice(from, from + limit) ?? [];
+    },
+
+    async preQueue(eventId, from, limit) {
+      return events.get(eventId)?.pre.slice(from, from + limit) ?? [];
     },
 
     async places(eventId, from, limit) {

@@ -173,6 +173,12 @@ export async function createRedisStore(redis: Redis, options: { ownsClient?: boo
       return redis.client.lRange(queueKeys(eventId).leaves, from, from + limit - 1);
     },
 
+    async preQueue(eventId, from, limit) {
+      if (limit <= 0) return [];
+      // Append-only until the shuffle deletes it.
+      return redis.client.lRange(queueKeys(eventId).pre, from, from + limit - 1);
+    },
+
     async places(eventId, from, limit) {
       const k = queueKeys(eventId);
       const issued = Number((await redis.client.hGet(k.meta, 'issued')) ?? 0);
@@ -198,12 +204,13 @@ export async function createRedisStore(redis: Redis, options: { ownsClient?: boo
         s.marks.length,
         s.active.length,
         s.leaves.length,
+        s.pre.length,
       ];
       for (const p of s.places) args.push(p.number, p.userId);
       for (const n of s.log) args.push(n);
       for (const [userId, mark] of s.marks) args.push(userId, mark);
       for (const [userId, deadline] of s.active) args.push(deadline, userId);
-      args.push(...s.leaves);
+      args.push(...s.leaves, ...s.pre);
       const keys = [k.meta, k.numbers, k.byNumber, k.marks, k.pre, k.active, k.log, k.leaves];
       return (await run('load', keys, args)) === 1;
     },

@@ -19,7 +19,9 @@ import {
  *   admission runs out, so maxActive still holds: their slot returns then, or when they finish;
  * - places and admissions made in the last ticker step before the loss were not copied yet: those
  *   buyers are asked to join again (and get a new number) or are admitted again in number order;
- * - a pre-queue (before the shuffle there are no numbers) is not copied: its buyers join again;
+ * - a pre-queue is copied too, and comes back while nothing is numbered; its buyers who joined in
+ *   the last step join again (into it, before the sale opens). Were the queue lost after the
+ *   shuffle but before its numbers were copied, the pre-queue comes back and is shuffled again;
  * - a buyer on the leave log stays left: passed over while waiting, not active if admitted;
  * - leaves of the last ticker step were not copied yet either: a buyer who had left while waiting
  *   is admitted when their number comes, and frees the slot again as a no-show after claimSeconds;
@@ -33,6 +35,8 @@ export function snapshotOf(record: QueueRecord, now: number): QueueSnapshot {
   for (const a of record.admissions) users.set(a.number, a.user_id);
   const places = [...users].sort((a, b) => a[0] - b[0]).map(([number, userId]) => ({ number, userId }));
   const issued = places.at(-1)?.number ?? 0;
+  // Before the shuffle nobody has a number; after it, the places hold every pre-queued buyer.
+  const pre = issued === 0 ? [...new Set(record.prequeue)] : [];
 
   const orders = new Map(record.orders.map((o) => [o.user_id, o.pending]));
   const left = new Set(record.leaves);
@@ -57,6 +61,7 @@ export function snapshotOf(record: QueueRecord, now: number): QueueSnapshot {
   // the database did not get), as is a number past it whose buyer's leave it did get.
   for (const { number, userId } of places)
     if (!admitted.has(userId) && (number <= serving || left.has(userId))) marks.push([userId, encodeMark({ kind: 'left' })!]);
+  for (const userId of pre) if (left.has(userId)) marks.push([userId, encodeMark({ kind: 'left' })!]);
   return {
     places,
     issued,
@@ -66,6 +71,7 @@ export function snapshotOf(record: QueueRecord, now: number): QueueSnapshot {
     marks,
     active,
     leaves: record.leaves,
+    pre,
   };
 }
 
@@ -78,6 +84,7 @@ export const EMPTY_SNAPSHOT: QueueSnapshot = Object.freeze({
   marks: [],
   active: [],
   leaves: [],
+  pre: [],
 });
 
 /**

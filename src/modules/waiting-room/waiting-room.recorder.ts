@@ -4,10 +4,17 @@ import type { WaitingRoomStore } from './waiting-room.store.ts';
 /** Most log entries copied in one insert. */
 const BATCH = 5000;
 
+/** Where each copied log ends in its table: where copying goes on from. */
+const LOG_END = {
+  admissions: 'SELECT count(*)::int AS n FROM queue_admissions WHERE event_id = $1',
+  leaves: 'SELECT count(*)::int AS n FROM queue_leaves WHERE event_id = $1',
+  prequeue: 'SELECT coalesce(max(first_seq + cardinality(user_ids)), 0)::int AS n FROM queue_prequeue_ranges WHERE event_id = $1',
+};
+
 /**
  * Copies the store's admission log to the queue_admissions table, its leave log to queue_leaves,
- * and its numbered places to queue_place_ranges (one row a copy: the buyers of consecutive
- * numbers), in batches (the ticker calls `record` after each step and once more when it stops;
+ * its pre-queue (until the shuffle) to queue_prequeue_ranges and its numbered places to
+ * queue_place_ranges (one row a copy of each of the last two: the buyers who joined since), in batches (the ticker calls `record` after each step and once more when it stops;
  * waiting-room.rebuild.ts reads them back into a store that lost the queue). Only the ticker that
  * holds an event's lease records it; where to go on from is read from the tables when this process
  * does not know it yet, and a row already there is left alone, so a lease moving between processes
@@ -16,7 +23,11 @@ const BATCH = 5000;
  */
 export function createAdmissionRecorder({ store, db }: { store: WaitingRoomStore; db: Queryable }) {
   /** Where each log goes on from, per event, once this process knows it. */
-  const next = { admissions: new Map<string, number>(), leaves: new Map<string, number>() };
+  const next: Record<keyof typeof LOG_END, Map<string, number>> = {
+    admissions: new Map(),
+    leaves: new Map(),
+    prequeue: new Map(),
+  };
   const nextPlace = new Map<string, number>();
 
   /**
@@ -25,13 +36,13 @@ export function createAdmissionRecorder({ store, db }: { store: WaitingRoomStore
    */
   async function copyLog<T>(
     eventId: string,
-    log: keyof typeof next,
+    log: keyof typeof LOG_END,
     read: (from: number) => Promise<T[]>,
     write: (from: number, entries: T[]) => Promise<unknown>,
   ): Promise<number> {
     let from = next[log].get(eventId);
     if (from === undefined) {
-      const [row] = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM queue_${log} WHERE event_id = $1`, [eventId]);
+      const [row] = await db.query<{ n: number }>(LOG_END[log], [eventId]);
       from = row?.n ?? 0;
     }
     let written = 0;
@@ -76,6 +87,19 @@ export function createAdmissionRecorder({ store, db }: { store: WaitingRoomStore
         ),
     );
 
+  const recordPreQueue = (eventId: string) =>
+    copyLog(
+      eventId,
+      'prequeue',
+      (from) => store.preQueue(eventId, from, BATCH),
+      (from, users) =>
+        db.query('INSERT INTO queue_prequeue_ranges (event_id, first_seq, user_ids) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [
+          eventId,
+          from,
+          users,
+        ]),
+    );
+
   async function recordPlaces(eventId: string): Promise<number> {
     let from = nextPlace.get(eventId);
     if (from === undefined) {
@@ -109,11 +133,11 @@ export function createAdmissionRecorder({ store, db }: { store: WaitingRoomStore
     /** Copies what the store logged since the last call; returns how many rows were written. */
     async record(eventId: string): Promise<number> {
       const admissions = await recordAdmissions(eventId);
-      return admissions + (await recordLeaves(eventId)) + (await recordPlaces(eventId));
+      const leaves = await recordLeaves(eventId);
+      return admissions + leaves + (await recordPreQueue(eventId)) + (await recordPlaces(eventId));
     },
     forget(eventId: string) {
-      next.admissions.delete(eventId);
-      next.leaves.delete(eventId);
+      for (const log of Object.values(next)) log.delete(eventId);
       nextPlace.delete(eventId);
     },
   };

@@ -22,6 +22,8 @@ export interface QueueRecord {
   admissions: { number: number; user_id: string; recorded_at: Date }[];
   /** The leave log: buyers who left the queue (for good), in the order they left. */
   leaves: string[];
+  /** The pre-queue as copied before the shuffle, in arrival order. */
+  prequeue: string[];
   /** Every buyer with an order for the event; `pending` when one of theirs is still pending. */
   orders: { user_id: string; pending: boolean }[];
   admission_minutes: number;
@@ -46,7 +48,7 @@ export function createWaitingRoomRepository(db: Queryable) {
         [eventId],
       );
       if (!event) return undefined;
-      const [places, admissions, leaves, orders] = await Promise.all([
+      const [places, admissions, leaves, prequeue, orders] = await Promise.all([
         db.query<{ first_number: number; user_ids: string[] }>(
           'SELECT first_number, user_ids FROM queue_place_ranges WHERE event_id = $1 ORDER BY first_number',
           [eventId],
@@ -56,6 +58,9 @@ export function createWaitingRoomRepository(db: Queryable) {
           [eventId],
         ),
         db.query<{ user_id: string }>('SELECT user_id FROM queue_leaves WHERE event_id = $1 ORDER BY seq', [eventId]),
+        db.query<{ user_ids: string[] }>('SELECT user_ids FROM queue_prequeue_ranges WHERE event_id = $1 ORDER BY first_seq', [
+          eventId,
+        ]),
         db.query<QueueRecord['orders'][number]>(
           `SELECT user_id, bool_or(status = 'pending') AS pending FROM orders WHERE event_id = $1 GROUP BY user_id`,
           [eventId],
@@ -67,6 +72,7 @@ export function createWaitingRoomRepository(db: Queryable) {
         ),
         admissions,
         leaves: leaves.map((r) => r.user_id),
+        prequeue: prequeue.flatMap((r) => r.user_ids),
         orders,
         admission_minutes: event.admission_minutes,
         closes_at: event.closes_at,

@@ -89,6 +89,8 @@ export interface QueueSnapshot {
   active: [userId: string, deadline: number][];
   /** Every buyer who left, in the order they left (the leave log so far). */
   leaves: string[];
+  /** The pre-queue in arrival order (empty once shuffled: `shuffled` is then true). */
+  pre: string[];
 }
 
 /** A store's answer for an event it does not hold (never loaded, or lost): load it, then ask again. */
@@ -151,6 +153,11 @@ export interface WaitingRoomStore {
    * Append-only; the ticker copies it to the database.
    */
   leaves(eventId: string, from: number, limit: number): Promise<string[]>;
+  /**
+   * The pre-queue: entries `from` … `from + limit - 1` in arrival order, until the shuffle numbers
+   * them (then none). The ticker copies it to the database.
+   */
+  preQueue(eventId: string, from: number, limit: number): Promise<string[]>;
   /**
    * Numbered places `from` … `from + limit - 1` (those given out so far), ascending: the ticker copies
    * them to the database, so that a store that loses the queue can be given it back.

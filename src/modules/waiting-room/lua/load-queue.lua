@@ -7,7 +7,9 @@
 -- KEYS[8] leave log
 -- ARGV[1] issued   ARGV[2] serving   ARGV[3] shuffled "1"|"0"
 -- ARGV[4] places P   ARGV[5] log entries L   ARGV[6] marks M   ARGV[7] active A   ARGV[8] leaves V
--- then P pairs (number, user), L numbers, M pairs (user, mark), A pairs (deadline, user), V users
+-- ARGV[9] pre-queue Q
+-- then P pairs (number, user), L numbers, M pairs (user, mark), A pairs (deadline, user), V users,
+-- Q users (in arrival order)
 -- Returns 1 when it loaded the snapshot, 0 when the store held the queue.
 if redis.call('HGET', KEYS[1], 'loaded') == '1' then
   return 0
@@ -19,8 +21,8 @@ end
 redis.call('DEL', KEYS[3], KEYS[4], KEYS[6], KEYS[7], KEYS[8])
 
 local places, logs, marks, active = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
-local leaves = tonumber(ARGV[8])
-local i = 9
+local leaves, pre = tonumber(ARGV[8]), tonumber(ARGV[9])
+local i = 10
 local function batch(count, width, write)
   local done = 0
   while done < count do
@@ -55,6 +57,15 @@ batch(active, 2, function(args)
 end)
 batch(leaves, 1, function(args)
   redis.call('RPUSH', KEYS[8], unpack(args))
+end)
+batch(pre, 1, function(args)
+  local numbers = {}
+  for _, user in ipairs(args) do
+    numbers[#numbers + 1] = user
+    numbers[#numbers + 1] = 0
+  end
+  redis.call('RPUSH', KEYS[5], unpack(args))
+  redis.call('HSET', KEYS[2], unpack(numbers))
 end)
 redis.call('HSET', KEYS[1], 'loaded', 1, 'issued', ARGV[1], 'serving', ARGV[2], 'shuffled', ARGV[3], 'admitted', logs)
 return 1
