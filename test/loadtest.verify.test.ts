@@ -57,6 +57,7 @@ describe('load test verification', () => {
         couldNotAct: false,
         outcome: 'paid',
         seats: 1,
+        rejoined: 0,
       });
     }
     await t.app.services.ticker.tick();

@@ -32,6 +32,8 @@ export interface BuyerRecord {
   couldNotAct: boolean;
   outcome: Outcome;
   seats: number;
+  /** Times the buyer's place was gone (lost with the server's hot state before it was copied) and they joined again, as the page does. */
+  rejoined: number;
 }
 
 const CARDS = { ok: '4242424242424242', declined: '4000000000000002', async: '4000000000000077' };
@@ -146,8 +148,13 @@ export async function runBuyer(
     // The turn has come (or may have): the buyer's own read, on the pool of those who are checking
     // out, as the first request of an admitted buyer — not behind tens of thousands of strangers'
     // polls in the generator, which no browser waits behind, while the claimSeconds run.
-    const res = await clients.checkout.call<{ queue: QueueView }>('GET /queue', 'GET', `/api/events/${e}/queue`, auth);
-    if (res.status === 200) {
+    let res = await clients.checkout.call<{ queue: QueueView }>('GET /queue', 'GET', `/api/events/${e}/queue`, auth);
+    if (res.status === 404) {
+      // The place is gone (lost with the server's hot state before it was copied): join again, as the page does.
+      record.rejoined += 1;
+      res = await clients.checkout.call<{ queue: QueueView }>('POST /queue', 'POST', `/api/events/${e}/queue`, auth);
+    }
+    if (res.status === 200 || res.status === 201) {
       view = res.body.queue;
       etaSeconds = view.etaSeconds;
     }

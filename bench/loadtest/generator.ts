@@ -81,6 +81,7 @@ export async function runShare(share: Share, stats: Stats): Promise<ShareResult>
         couldNotAct: false,
         outcome: 'failed',
         seats: 0,
+        rejoined: 0,
       };
       running.push(
         runBuyer(clients, stats, share.scenario, venue, buyer, buyer.index, record).then(

@@ -55,6 +55,7 @@ export function buildSummary(r: ShapeResult, o: SummaryOptions) {
         ? `${settledAt}-${round(settledUntilMs / 1000)} s: highest p99 ${slowestAfterSpike[1].p99} ms (${slowestAfterSpike[0]})`
         : 'never settled before the sell-out',
     'admitted (seen by buyers)': r.records.filter((b) => b.admitted).length,
+    'buyers whose place was lost and who joined again': r.records.filter((b) => b.rejoined > 0).length,
     'admissions logged': r.sold.admissionsLogged,
     outcomes: JSON.stringify(outcomes),
     'hold refusals, card declines': JSON.stringify(r.stats.counters),
