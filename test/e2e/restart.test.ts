@@ -1,7 +1,8 @@
 // The waiting-room page across a restart of the embedded server: the memory store starts empty,
 // the queue comes back from the database (waiting-room.rebuild.ts), and the page's stream picks it
 // up again without the buyer doing anything — or, where the buyer's place was lost before it was
-// saved, the page joins again by itself.
+// saved, the page joins again by itself. Holds are not saved: the seat page asks for the same seats
+// again when the server no longer knows its hold.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
@@ -138,6 +139,60 @@ describe('the waiting room page across a server restart', { skip: !enabled }, ()
     await org('PATCH', `/api/admin/events/${event.id}/queue`, { paused: false });
     await page.getByTestId('queue-admitted').waitFor({ timeout: 30_000 });
     await page.waitForURL(`**/events/${event.id}/seats`, { timeout: 10_000 });
+    await context.close();
+  });
+
+  it('asks for the same seats again at checkout when the hold was lost in a restart', async () => {
+    const adminToken = await login(server.url, ADMIN.email, ADMIN.password);
+    const organizer = await signup(server.url, 'nell', 'organizer', adminToken);
+    const org = apiClient(server.url, organizer.token);
+    const eventId = await pausedQueue(server.url, organizer.token, {
+      venue: 'Rope Walk',
+      event: 'Slack Water',
+      section: { kind: 'seated', grid: { rows: 2, seatsPerRow: 5 } },
+      amount: 2500,
+      admitPerMinute: 60,
+      ahead: [],
+    });
+    await org('PATCH', `/api/admin/events/${eventId}/queue`, { paused: false });
+    const buyer = await signup(server.url, 'wren');
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    await signIn(page, server.url, buyer.email, buyer.password);
+    await page.goto(`${server.url}/events/${eventId}/queue`);
+    await page.waitForURL(`**/events/${eventId}/seats`, { timeout: 20_000 });
+    const map = await apiClient(server.url)<{ sections: { rows?: { seats: { id: string }[] }[] }[] }>(
+      'GET',
+      `/api/events/${eventId}/seatmap`,
+    );
+    const seat = map.sections[0]!.rows![1]!.seats[2]!; // row B, seat 3
+    await page.locator('#list-row').selectOption('B');
+    await page.locator(`[data-seat-id="${seat.id}"]`).check();
+    await page.getByTestId('hold-seats').getByText('row B · seat 3').waitFor();
+
+    // The embedded server restarts: its holds were in memory only.
+    await server.restart();
+    const buyerApi = apiClient(server.url, buyer.token);
+    const { queue } = await buyerApi<{ queue: { admission: { token: string } | null } }>('GET', `/api/events/${eventId}/queue`);
+    const hold = await fetch(`${server.url}/api/events/${eventId}/hold`, {
+      headers: { authorization: `Bearer ${buyer.token}`, 'x-admission-token': queue.admission!.token },
+    });
+    assert.equal(hold.status, 404, 'the server has no hold for the buyer after the restart');
+
+    const puts: number[] = [];
+    page.on('response', (res) => {
+      if (res.request().method() === 'PUT' && res.url().endsWith(`/api/events/${eventId}/hold`)) puts.push(res.status());
+    });
+    await page.getByRole('button', { name: 'Continue to checkout' }).click();
+    await page.waitForURL('**/checkout/*', { timeout: 10_000 });
+    assert.deepEqual(puts, [200], 'the page held the same seat again once');
+    const orderId = page.url().split('/').at(-1)!;
+    const { order } = await buyerApi<{ order: { status: string; items: { seatId: string }[] } }>('GET', `/api/orders/${orderId}`);
+    assert.equal(order.status, 'pending');
+    assert.deepEqual(
+      order.items.map((i) => i.seatId),
+      [seat.id],
+    );
     await context.close();
   });
 });

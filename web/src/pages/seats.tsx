@@ -169,20 +169,37 @@ export function SeatsPage({ id }: { id: string }) {
   const toggleRef = useRef(toggle);
   toggleRef.current = toggle;
 
+  async function order() {
+    const headers = { ...admissionHeader(token ?? undefined), 'idempotency-key': orderKey.current };
+    return (await api.send<{ order: Order }>('POST', '/api/orders', { eventId: id }, headers)).order;
+  }
+
   async function checkout() {
     setBusy(true);
     setError(null);
     try {
-      const { order } = await api.send<{ order: Order }>(
-        'POST',
-        '/api/orders',
-        { eventId: id },
-        {
-          ...admissionHeader(token ?? undefined),
-          'idempotency-key': orderKey.current,
-        },
-      );
-      navigate(`/checkout/${order.id}`);
+      let created: Order;
+      try {
+        created = await order();
+      } catch (err) {
+        // No hold on the server while this page shows one that has not run out: it was lost with
+        // the server's hot state (a restart). Ask for the same seats again, then order once more.
+        if (!(err instanceof ApiError && err.code === 'NO_HOLD') || !hold || Date.parse(hold.expiresAt) <= Date.now()) throw err;
+        const again =
+          hold.seats.length > 0
+            ? { seats: hold.seats.map((seat) => seat.id) }
+            : { ga: { section: hold.ga[0]!.sectionId, quantity: hold.ga[0]!.quantity } };
+        const held = await api
+          .send<{ hold: Hold }>('PUT', `/api/events/${id}/hold`, again, admissionHeader(token ?? undefined))
+          .catch((refused: unknown) => {
+            applyHold(null); // some of them were taken meanwhile: the map shows what is free now
+            throw refused;
+          });
+        applyHold(held.hold);
+        orderKey.current = idempotencyKey();
+        created = await order();
+      }
+      navigate(`/checkout/${created.id}`);
     } catch (err) {
       if (err instanceof ApiError && err.code === 'IDEMPOTENCY_KEY_REUSED') orderKey.current = idempotencyKey();
       setError(err);
