@@ -801,6 +801,8 @@ for (const shape of shapes) {
         assert.equal(body.error?.code, c.code, res.body);
         assert.equal(typeof body.error?.message, 'string');
         assert.ok((body.error?.message as string).length > 0);
+        // The contract's body always has details, an object ({} when there is nothing more to say).
+        assert.ok(body.error?.details !== null && typeof body.error?.details === 'object', `${c.name}: details ${res.body}`);
         for (const leak of LEAKS) assert.doesNotMatch(res.body, leak, `${c.name} leaks internals: ${res.body}`);
         for (const path of SERVER_PATHS) assert.ok(!res.body.includes(path), `${c.name} leaks a server path: ${res.body}`);
         if (c.field) {

@@ -174,7 +174,7 @@ for (const shape of shapes) {
           const schema = response.content?.['application/json']?.schema;
           assert.ok(schema, `${key} ${status} has a schema`);
           assert.deepEqual(schema.required, ['error'], `${key} ${status}`);
-          assert.deepEqual(schema.properties?.error?.required, ['code', 'message'], `${key} ${status}`);
+          assert.deepEqual(schema.properties?.error?.required, ['code', 'message', 'details'], `${key} ${status}`);
         }
       }
     });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { InjectOptions } from 'fastify';
 import { createTicketSigner } from '../src/modules/tickets/ticket-codes.ts';
+import { createSigner } from '../src/platform/crypto.ts';
 import { signWebhook } from '../src/modules/payments/webhook-signature.ts';
 import { buildTestApp, dbShapes, errorCode, makeUser, SECRET, type TestApp } from './helpers.ts';
 import { admit, bulkBuyers, holdAndOrder, type Buyer, onSaleEvent, takenIndexes, waitFor } from './inventory.helpers.ts';
@@ -104,6 +105,84 @@ for (const shape of shapes) {
       });
       assert.equal(other.statusCode, 409);
       assert.equal(errorCode(other), 'IDEMPOTENCY_KEY_REUSED');
+    });
+
+    it('replays the stored order to a retry with the same key after the admission ended, and to nothing else', async () => {
+      const { buyer } = await holding(1);
+      const k = key();
+      const first = await order(buyer, event.eventId, k);
+      assert.equal(first.statusCode, 201, first.body);
+      const paid = await pay(buyer, first.json().order.id);
+      assert.equal(paid.statusCode, 200, paid.body);
+      // Paid: the buyer's turn is over, so the admission token no longer passes ...
+      const fresh = await order(buyer);
+      assert.equal(fresh.statusCode, 403);
+      assert.equal(errorCode(fresh), 'NOT_ADMITTED');
+      // ... but a retry of the request that created the order gets what it got then.
+      const retry = await order(buyer, event.eventId, k);
+      assert.equal(retry.statusCode, 201, retry.body);
+      assert.deepEqual(retry.json(), first.json());
+      // The same key for another event is not that request.
+      const other = await order(buyer, `${event.eventId}x`, k);
+      assert.equal(other.statusCode, 403);
+      assert.equal(errorCode(other), 'NOT_ADMITTED');
+    });
+
+    it('pays once per key: the same key with another card is refused, and a key is required', async () => {
+      const { buyer } = await holding(1);
+      const o = (await order(buyer)).json().order;
+      const k = key();
+      const declined = await pay(buyer, o.id, '4000000000000002', k);
+      assert.equal(declined.statusCode, 402);
+      // The same key and card: the same answer, without a second attempt at the gateway.
+      const again = await pay(buyer, o.id, '4000000000000002', k);
+      assert.equal(again.statusCode, 402);
+      assert.deepEqual(again.json(), declined.json());
+      const otherCard = await pay(buyer, o.id, CARD.number, k);
+      assert.equal(otherCard.statusCode, 409, otherCard.body);
+      assert.equal(errorCode(otherCard), 'IDEMPOTENCY_KEY_REUSED');
+      const noKey = await inject({
+        method: 'POST',
+        url: `/api/orders/${o.id}/pay`,
+        headers: buyer.auth,
+        payload: card(CARD.number),
+      });
+      assert.equal(noKey.statusCode, 400);
+      assert.equal(errorCode(noKey), 'VALIDATION_FAILED');
+      const attempts = await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM payments WHERE order_id = $1', [o.id]);
+      assert.equal(attempts[0]!.n, 1, 'one payment attempt for the key');
+      // A new key pays it.
+      assert.equal((await pay(buyer, o.id)).statusCode, 200);
+    });
+
+    it('refuses expired, forged, foreign and misdirected admission tokens on the hold and order routes', async () => {
+      const { buyer } = await holding(1);
+      const other = await admit(t.app, buyers[nextBuyer++]!, event.eventId);
+      const signer = createSigner(SECRET, 'admission');
+      const claims = { u: buyer.id, e: event.eventId, n: 1, x: Date.now() + 600_000 };
+      const tokens: Record<string, string> = {
+        expired: signer.sign({ ...claims, x: Date.now() - 1000 }),
+        forged: createSigner('not-the-secret', 'admission').sign(claims),
+        "another buyer's": other.headers['x-admission-token']!,
+        "another event's": signer.sign({ ...claims, e: `${event.eventId}x` }),
+        'a session token as one': buyer.auth.authorization.slice('Bearer '.length),
+      };
+      for (const [what, token] of Object.entries(tokens)) {
+        const headers = { ...buyer.auth, 'x-admission-token': token };
+        const hold = await inject({ method: 'GET', url: `/api/events/${event.eventId}/hold`, headers });
+        assert.equal(hold.statusCode, 403, `${what}: ${hold.body}`);
+        assert.equal(errorCode(hold), 'NOT_ADMITTED', what);
+        const res = await inject({
+          method: 'POST',
+          url: '/api/orders',
+          headers: { ...headers, 'idempotency-key': key() },
+          payload: { eventId: event.eventId },
+        });
+        assert.equal(res.statusCode, 403, `${what}: ${res.body}`);
+        assert.equal(errorCode(res), 'NOT_ADMITTED', what);
+      }
+      // The buyer's own token still works: the refusals above changed nothing.
+      assert.equal((await order(buyer)).statusCode, 201);
     });
 
     it('refuses an order without a key, without admission, or without a hold', async () => {
@@ -337,7 +416,9 @@ for (const shape of shapes) {
       assert.equal(second.statusCode, 409);
       assert.equal(errorCode(second), 'ALREADY_CHECKED_IN');
       assert.equal(second.json().error.details.checkedInAt, first.json().ticket.checkedInAt);
-      assert.equal(errorCode(await scan(ticket.code, 'evt_elsewhere')), 'WRONG_EVENT');
+      const elsewhere = await scan(ticket.code, 'evt_elsewhere');
+      assert.equal(elsewhere.statusCode, 409);
+      assert.equal(errorCode(elsewhere), 'WRONG_EVENT');
       const forged = await scan(`${ticket.code.slice(0, -4)}AAAA`);
       assert.equal(forged.statusCode, 400);
       assert.equal(errorCode(forged), 'INVALID_TICKET');

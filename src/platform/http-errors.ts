@@ -44,11 +44,13 @@ const CLIENT_ERRORS: Record<string, { status: number; code: string; message: str
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'VALIDATION_FAILED', message: 'Content-Length is wrong' },
 };
 
+/** The API's error body: `details` is always there, `{}` when there is nothing more to say. */
+export function errorBody(code: string, message: string, details?: Record<string, unknown>) {
+  return { error: { code, message, details: details ?? {} } };
+}
+
 export function sendError(reply: FastifyReply, status: number, code: string, message: string, details?: Record<string, unknown>) {
-  return reply
-    .code(status)
-    .type('application/json; charset=utf-8')
-    .send({ error: details === undefined ? { code, message } : { code, message, details } });
+  return reply.code(status).type('application/json; charset=utf-8').send(errorBody(code, message, details));
 }
 
 /**

@@ -6,7 +6,7 @@ export const ErrorBody = Type.Object(
     error: Type.Object({
       code: Type.String(),
       message: Type.String(),
-      details: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+      details: Type.Record(Type.String(), Type.Unknown()),
     }),
   },
   { $id: 'ErrorBody', description: 'Every error: a machine code, a sentence for people, and details.' },

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { type Db, type Queryable, type Statement, withQueries } from '../../platform/db.ts';
 import { AppError } from '../../platform/errors.ts';
+import { errorBody } from '../../platform/http-errors.ts';
 
 /** A stored reply: what a retry with the same key and body gets back. */
 export interface StoredReply {
@@ -142,7 +143,7 @@ export async function idempotent<R extends object = Record<string, unknown>>(
       if (err instanceof AppError && err.status < 500) {
         reply = {
           status: err.status,
-          body: { error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } },
+          body: errorBody(err.code, err.message, err.details),
         };
       } else {
         await db.query('DELETE FROM idempotency_keys WHERE user_id = $1 AND scope = $2 AND key = $3 AND status_code IS NULL', [
@@ -156,6 +157,23 @@ export async function idempotent<R extends object = Record<string, unknown>>(
     await saveReply(db, reply);
     return reply;
   }
+}
+
+/**
+ * The reply stored for this key and the same request, or null (none yet, or another request's):
+ * for a route that checks something before `idempotent` runs (an admission that has since ended)
+ * to answer a retry as the first request was answered.
+ */
+export async function replayOf(
+  db: Queryable,
+  claim: { userId: string; scope: string; key: string; hash: string },
+): Promise<StoredReply | null> {
+  const [row] = await db.query<{ status_code: number; response: unknown }>(
+    `SELECT status_code, response FROM idempotency_keys
+      WHERE user_id = $1 AND scope = $2 AND key = $3 AND request_hash = $4 AND status_code IS NOT NULL`,
+    [claim.userId, claim.scope, claim.key, claim.hash],
+  );
+  return row ? { status: row.status_code, body: row.response } : null;
 }
 
 async function storedReply(db: Queryable, claim: { userId: string; scope: string; key: string }): Promise<boolean> {

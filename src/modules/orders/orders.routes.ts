@@ -33,12 +33,18 @@ export const ordersRoutes: FastifyPluginAsyncTypebox<OrdersRoutesOptions> = asyn
     },
     async (request, reply) => {
       const principal = requirePrincipal(request);
-      await admission.requireAdmission({
-        token: request.headers['x-admission-token'],
-        userId: principal.userId,
-        eventId: request.body.eventId,
-      });
-      const result = await orders.createOrder(principal, request.body.eventId, request.headers['idempotency-key']);
+      const { eventId } = request.body;
+      const key = request.headers['idempotency-key'];
+      try {
+        await admission.requireAdmission({ token: request.headers['x-admission-token'], userId: principal.userId, eventId });
+      } catch (err) {
+        // A retry of a request that created the order, after the admission ended (the order was
+        // paid, say): the same key and body get the same reply, as for any Idempotency-Key.
+        const stored = await orders.storedCreateReply(principal, eventId, key);
+        if (!stored) throw err;
+        return reply.code(stored.status as 201).send(stored.body as never);
+      }
+      const result = await orders.createOrder(principal, eventId, key);
       return reply.code(result.status as 201).send(result.body as never);
     },
   );

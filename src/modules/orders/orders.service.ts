@@ -1,7 +1,7 @@
 import type { Db, Queryable } from '../../platform/db.ts';
 import { AppError, notFound } from '../../platform/errors.ts';
 import type { Principal } from '../accounts/index.ts';
-import { idempotent, requestHash, type StoredReply } from './idempotency.ts';
+import { idempotent, replayOf, requestHash, type StoredReply } from './idempotency.ts';
 import { createOrderPlacement, type OrderPlacementDeps } from './orders.create.ts';
 import {
   createOrdersRepository,
@@ -123,6 +123,11 @@ export function createOrdersService({ db, inventory, admission, clock, log, sche
         (keep, pending) => create(principal, eventId, keep, pending),
         pendingOrderOf(eventId, principal.userId),
       );
+    },
+
+    /** The reply createOrder stored for this key and event, or null: a retry after the admission ended gets it. */
+    storedCreateReply(principal: Principal, eventId: string, key: string): Promise<StoredReply | null> {
+      return replayOf(db, { userId: principal.userId, scope: 'orders.create', key, hash: requestHash({ eventId }) });
     },
 
     async listMine(principal: Principal): Promise<OrderView[]> {
