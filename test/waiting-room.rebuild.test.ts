@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { buildApp, type App } from '../src/app.ts';
 import { createMemoryStore } from '../src/modules/waiting-room/store.memory.ts';
 import { createRedisStore } from '../src/modules/waiting-room/store.redis.ts';
-import { createSnapshotSource, snapshotOf } from '../src/modules/waiting-room/waiting-room.rebuild.ts';
+import { createSnapshotSource, EMPTY_SNAPSHOT, snapshotOf } from '../src/modules/waiting-room/waiting-room.rebuild.ts';
 import {
   isNotLoaded,
   type QueueRules,
@@ -72,20 +72,7 @@ for (const target of ['memory', ...redis] as const) {
 
       assert.equal(await store.load(e, sampleSnapshot()), true);
       // A second load (another process, a little later) changes nothing: the store is ahead.
-      assert.equal(
-        await store.load(e, {
-          places: [],
-          issued: 0,
-          serving: 0,
-          shuffled: false,
-          log: [],
-          marks: [],
-          active: [],
-          leaves: [],
-          pre: [],
-        }),
-        false,
-      );
+      assert.equal(await store.load(e, EMPTY_SNAPSHOT), false);
 
       assert.deepEqual(await store.counters(e), {
         joined: 6,
@@ -295,17 +282,7 @@ describe('the snapshot of a queue from the database', () => {
       { places: [], admissions: [], leaves: [], prequeue: [], orders: [], admission_minutes: 15, closes_at: new Date(T0) },
       now,
     );
-    assert.deepEqual(s, {
-      places: [],
-      issued: 0,
-      serving: 0,
-      shuffled: false,
-      log: [],
-      marks: [],
-      active: [],
-      leaves: [],
-      pre: [],
-    });
+    assert.deepEqual(s, { ...EMPTY_SNAPSHOT });
   });
 
   it('gives back the pre-queue, in arrival order, while nothing is numbered, with its leavers marked', () => {

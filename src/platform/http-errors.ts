@@ -50,7 +50,10 @@ export function errorBody(code: string, message: string, details?: Record<string
 }
 
 export function sendError(reply: FastifyReply, status: number, code: string, message: string, details?: Record<string, unknown>) {
-  return reply.code(status).type('application/json; charset=utf-8').send(errorBody(code, message, details));
+  return reply
+    .code(status)
+    .type('application/json; charset=utf-8')
+    .send(errorBody(code, message, details));
 }
 
 /**
