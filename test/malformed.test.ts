@@ -139,8 +139,9 @@ const CASES: Case[] = [
     url: '/api/auth/signup',
     headers: { 'content-type': 'text/plain' },
     raw: JSON.stringify(signup()),
-    status: 415,
-    code: 'UNSUPPORTED_MEDIA_TYPE',
+    status: 400,
+    code: 'VALIDATION_FAILED',
+    field: 'headers.content-type',
   },
   {
     name: 'signup: form-encoded body',
@@ -148,8 +149,9 @@ const CASES: Case[] = [
     url: '/api/auth/signup',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     raw: 'email=a%40b.co&password=long-enough-pw&name=x',
-    status: 415,
-    code: 'UNSUPPORTED_MEDIA_TYPE',
+    status: 400,
+    code: 'VALIDATION_FAILED',
+    field: 'headers.content-type',
   },
   {
     name: 'signup: body over 64 KiB',

@@ -31,13 +31,17 @@ function fieldsOf(err: FastifyError): { field: string; message: string }[] {
   return fields.filter((f) => (seen.has(f.field) ? false : (seen.add(f.field), true)));
 }
 
-/** Framework errors that are the client's fault, by Fastify code. */
-const CLIENT_ERRORS: Record<string, { status: number; code: string; message: string }> = {
+/** Framework errors that are the client's fault, by Fastify code (statuses and codes of the API's table only). */
+const CLIENT_ERRORS: Record<
+  string,
+  { status: number; code: string; message: string; details?: { fields: { field: string; message: string }[] } }
+> = {
   FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'PAYLOAD_TOO_LARGE', message: 'The request body is larger than 64 KiB' },
   FST_ERR_CTP_INVALID_MEDIA_TYPE: {
-    status: 415,
-    code: 'UNSUPPORTED_MEDIA_TYPE',
+    status: 400,
+    code: 'VALIDATION_FAILED',
     message: 'Send the body as application/json',
+    details: { fields: [{ field: 'headers.content-type', message: 'must be application/json' }] },
   },
   FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'VALIDATION_FAILED', message: 'The JSON body is empty' },
   FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: 'VALIDATION_FAILED', message: 'The body is not valid JSON' },
@@ -84,7 +88,7 @@ export function frameworkErrors(err: FastifyError, request: FastifyRequest, repl
  */
 export function installErrorHandling(app: FastifyInstance) {
   // The API speaks JSON only. Fastify also parses text/plain by default, which turned a text body
-  // into a 400 "body must be object" instead of the 415 every other media type gets. (text/plain is
+  // into a 400 "body must be object" instead of naming the content type as every other media type's does. (text/plain is
   // also what a cross-site form can send without a CORS preflight.) Routes registered after this
   // inherit the removal.
   app.removeContentTypeParser('text/plain');
@@ -101,14 +105,16 @@ export function installErrorHandling(app: FastifyInstance) {
       return sendError(reply, 400, 'VALIDATION_FAILED', message, { fields });
     }
     const known = err.code ? CLIENT_ERRORS[err.code] : undefined;
-    if (known) return sendError(reply, known.status, known.code, known.message);
+    if (known) return sendError(reply, known.status, known.code, known.message, known.details);
     if (err instanceof SyntaxError || (err.statusCode === 400 && /JSON|Unexpected token/i.test(err.message))) {
       return sendError(reply, 400, 'VALIDATION_FAILED', 'The body is not valid JSON');
     }
     if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
       // Any other framework 4xx (bad header, unsupported method...): keep the status, name it plainly.
       request.log.info({ code: err.code }, 'client error');
-      return sendError(reply, err.statusCode, 'BAD_REQUEST', 'The request could not be understood');
+      // 400 is the table's VALIDATION_FAILED; any other status keeps a plain name.
+      const code = err.statusCode === 400 ? 'VALIDATION_FAILED' : 'BAD_REQUEST';
+      return sendError(reply, err.statusCode, code, 'The request could not be understood');
     }
     request.log.error({ err }, 'unhandled error');
     return sendError(reply, 500, 'INTERNAL', `Something went wrong on our side (reference ${request.id})`);
