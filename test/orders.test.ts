@@ -166,6 +166,7 @@ for (const shape of shapes) {
         "another buyer's": other.headers['x-admission-token']!,
         "another event's": signer.sign({ ...claims, e: `${event.eventId}x` }),
         'a session token as one': buyer.auth.authorization.slice('Bearer '.length),
+        oversized: `${signer.sign(claims)}${'A'.repeat(5000)}`,
       };
       for (const [what, token] of Object.entries(tokens)) {
         const headers = { ...buyer.auth, 'x-admission-token': token };

@@ -18,7 +18,8 @@ export interface InventoryRoutesOptions {
   admission: AdmissionCheck;
 }
 
-const AdmissionHeaders = Type.Object({ [ADMISSION_HEADER]: Type.Optional(Type.String({ maxLength: 2048 })) });
+// No length limit here: an oversized token is an invalid one, 403 NOT_ADMITTED (requireAdmission), as the API says.
+const AdmissionHeaders = Type.Object({ [ADMISSION_HEADER]: Type.Optional(Type.String()) });
 
 export const inventoryRoutes: FastifyPluginAsyncTypebox<InventoryRoutesOptions> = async (app, { inventory, auth, admission }) => {
   async function admitted(request: FastifyRequest<{ Params: { id: string } }>) {

@@ -46,7 +46,7 @@ export const CreateOrderBody = Type.Object({ eventId: Id }, { additionalProperti
 
 export const IdempotencyHeaders = Type.Object({
   'idempotency-key': Type.String({ minLength: 1, maxLength: 255, description: 'Same key and body → the same stored response' }),
-  'x-admission-token': Type.Optional(Type.String({ maxLength: 2048 })),
+  'x-admission-token': Type.Optional(Type.String()),
 });
 
 export const PayBody = Type.Object(
