@@ -4,7 +4,8 @@ import type { InjectOptions } from 'fastify';
 import { createTicketSigner } from '../src/modules/tickets/ticket-codes.ts';
 import { createSigner } from '../src/platform/crypto.ts';
 import { signWebhook } from '../src/modules/payments/webhook-signature.ts';
-import { buildTestApp, dbShapes, errorCode, makeUser, SECRET, type TestApp } from './helpers.ts';
+import { buildApp } from '../src/app.ts';
+import { buildTestApp, dbShapes, errorCode, freshDb, makeUser, queueEvent, SECRET, testConfig, type TestApp } from './helpers.ts';
 import { admit, bulkBuyers, holdAndOrder, type Buyer, onSaleEvent, takenIndexes, waitFor } from './inventory.helpers.ts';
 
 const shapes = await dbShapes();
@@ -727,3 +728,51 @@ for (const shape of shapes) {
     });
   });
 }
+
+describe('paying an order still pending past its deadline (no expiry sweeper running)', () => {
+  it('is refused as expired, and nothing is charged', async () => {
+    const { db, drop } = await freshDb(shapes[0]!);
+    let now = Date.now();
+    const clock = { now: () => now };
+    // Only the API role: no sweeper expires the order, so pay itself must see the deadline passed.
+    const config = testConfig({ TICKETMAX_ROLES: 'api', TICKETMAX_RATE_LIMIT_ALLOW: '127.0.0.1' });
+    const app = await buildApp({ config, db, secret: SECRET, logger: false, clock });
+    try {
+      const { e } = await queueEvent(app, { holdSeconds: 60 });
+      const b = await makeUser(app, 'buyer');
+      const joined = await app.inject({ method: 'POST', url: `/api/events/${e}/queue`, headers: b.auth });
+      const headers = { ...b.auth, 'x-admission-token': joined.json().queue.admission.token as string };
+      const held = await app.inject({
+        method: 'PUT',
+        url: `/api/events/${e}/hold`,
+        headers,
+        payload: { bestAvailable: { quantity: 1 } },
+      });
+      assert.equal(held.statusCode, 200, held.body);
+      const created = await app.inject({
+        method: 'POST',
+        url: '/api/orders',
+        headers: { ...headers, 'idempotency-key': key() },
+        payload: { eventId: e },
+      });
+      assert.equal(created.statusCode, 201, created.body);
+      const id = created.json().order.id as string;
+      now += 61_000;
+      const paid = await app.inject({
+        method: 'POST',
+        url: `/api/orders/${id}/pay`,
+        headers: { ...b.auth, 'idempotency-key': key() },
+        payload: card(CARD.number),
+      });
+      assert.equal(paid.statusCode, 410, paid.body);
+      assert.equal(errorCode(paid), 'ORDER_EXPIRED');
+      const [row] = await db.query<{ status: string }>('SELECT status FROM orders WHERE id = $1', [id]);
+      assert.equal(row!.status, 'pending', 'no sweeper ran: the refusal came from the deadline');
+      const charges = await db.query('SELECT 1 FROM test_gateway_charges WHERE order_id = $1', [id]);
+      assert.equal(charges.length, 0);
+    } finally {
+      await app.close();
+      await drop();
+    }
+  });
+});
