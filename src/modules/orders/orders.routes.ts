@@ -105,9 +105,10 @@ export const ordersRoutes: FastifyPluginAsyncTypebox<OrdersRoutesOptions> = asyn
     {
       schema: {
         tags,
-        summary: 'Cancel: the buyer while pending; the organizer or an admin at any time (a paid order is refunded)',
+        summary:
+          'Cancel: the buyer while pending; the organizer or an admin at any time (a paid order is refunded); an order already over is answered as it is',
         params: IdParams,
-        response: { 200: Type.Object({ order: Order }), ...errors(400, 401, 403, 404, 409) },
+        response: { 200: Type.Object({ order: Order }), ...errors(400, 401, 403, 404) },
       },
       preHandler: auth.user,
     },

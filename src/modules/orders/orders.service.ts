@@ -1,5 +1,5 @@
 import type { Db, Queryable } from '../../platform/db.ts';
-import { AppError, notFound } from '../../platform/errors.ts';
+import { AppError, forbidden, notFound } from '../../platform/errors.ts';
 import type { Principal } from '../accounts/index.ts';
 import { idempotent, replayOf, requestHash, type StoredReply } from './idempotency.ts';
 import { createOrderPlacement, type OrderPlacementDeps } from './orders.create.ts';
@@ -151,7 +151,9 @@ export function createOrdersService({ db, inventory, admission, clock, log, sche
 
     /**
      * The owner cancels a pending order; the event's organizer or an admin cancels any order,
-     * a paid one being refunded (tickets void, seats free) through `refund`.
+     * a paid one being refunded (tickets void, seats free) through `refund`. An order that is
+     * already over (canceled, expired, refunded) is answered as it is: there is nothing left to
+     * cancel. Only a paid order asked by its buyer is refused (403: the organizer cancels those).
      */
     async cancel(
       principal: Principal,
@@ -172,13 +174,9 @@ export function createOrdersService({ db, inventory, admission, clock, log, sche
       }
       const now = (await repo.find(id))!;
       if (now.status === 'paid' && !privileged) {
-        throw new AppError('ORDER_NOT_CANCELABLE', 409, 'A paid order can only be canceled by the organizer, who refunds it', {
-          status: now.status,
-        });
+        throw forbidden('A paid order can only be canceled by the organizer, who refunds it');
       }
-      throw new AppError('ORDER_NOT_CANCELABLE', 409, `This order is ${now.status} and cannot be canceled`, {
-        status: now.status,
-      });
+      return load(now);
     },
 
     close,
