@@ -13,8 +13,8 @@ import {
  * The waiting room's hot state is rebuildable, as the inventory's is: when the store does not hold
  * an event's queue — a new event, or one lost in a Redis restart or flush, or in a restart of the
  * embedded process — it is loaded from what the admission ticker copied to the database (numbered
- * places, the admission log, the leave log) and from the orders. What the database cannot know is filled in on the
- * safe side:
+ * places, the pre-queue, the admission log, the leave log) and from the orders. What the database
+ * cannot know is filled in on the safe side:
  * - a buyer admitted and not finished (no order closed, none pending) counts as active until their
  *   admission runs out, so maxActive still holds: their slot returns then, or when they finish;
  * - places and admissions made in the last ticker step before the loss were not copied yet: those

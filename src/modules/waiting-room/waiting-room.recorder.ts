@@ -14,8 +14,9 @@ const LOG_END = {
 /**
  * Copies the store's admission log to the queue_admissions table, its leave log to queue_leaves,
  * its pre-queue (until the shuffle) to queue_prequeue_ranges and its numbered places to
- * queue_place_ranges (one row a copy of each of the last two: the buyers who joined since), in batches (the ticker calls `record` after each step and once more when it stops;
- * waiting-room.rebuild.ts reads them back into a store that lost the queue). Only the ticker that
+ * queue_place_ranges (one row a copy of each of the last two: the buyers who joined since), in
+ * batches. The ticker calls `record` after each step and once more when it stops;
+ * waiting-room.rebuild.ts reads them back into a store that lost the queue. Only the ticker that
  * holds an event's lease records it; where to go on from is read from the tables when this process
  * does not know it yet, and a row already there is left alone, so a lease moving between processes
  * loses or doubles nothing. Places are copied after the admissions, so every admission copied has
