@@ -172,6 +172,39 @@ for (const target of ['memory', ...redis] as const) {
       await store.forget(e);
     });
 
+    it('loads a large queue (a stadium: 150,000 places, 100,000 admitted, 20,000 left), as one atomic step', async () => {
+      const e = newEvent();
+      const n = 150_000;
+      const places = Array.from({ length: n }, (_, i) => ({ number: i + 1, userId: `usr_${i + 1}` }));
+      const log = places.slice(0, 100_000).map((p) => p.number);
+      const marks: [string, string][] = places.slice(0, 100_000).map((p) => [p.userId, 'f']);
+      const leaves = places.slice(100_000, 120_000).map((p) => p.userId);
+      for (const u of leaves) marks.push([u, 'l']);
+      const active: [string, number][] = [['usr_100000', T0 + RULES.admissionMs]];
+      marks[99_999] = ['usr_100000', `c${T0}`];
+      const snapshot = { places, issued: n, serving: 100_000, shuffled: true, log, marks, active, leaves, pre: [] };
+      assert.equal(await store.load(e, snapshot), true);
+      const counters = await store.counters(e);
+      assert.ok(!isNotLoaded(counters));
+      assert.deepEqual(
+        [counters.joined, counters.issued, counters.serving, counters.active, counters.admitted],
+        [n, n, 100_000, 1, 100_000],
+      );
+      assert.deepEqual(await store.place(e, `usr_${n}`), { number: n, mark: { kind: 'none' }, serving: 100_000 });
+      assert.deepEqual(await store.leaves(e, 19_999, 5), ['usr_120000']);
+      assert.deepEqual(
+        (await store.admissions(e, 99_999, 5)).map((a) => a.number),
+        [100_000],
+      );
+      // Admission passes over the 20,000 who left (at most SKIP_LIMIT a step) and goes on at 120,001.
+      for (let i = 0; i < 3; i++) await store.advance(e, T0 + 1000, RULES);
+      assert.deepEqual(
+        (await store.admissions(e, 100_000, 5)).map((a) => a.number),
+        [120_001, 120_002],
+      );
+      await store.forget(e);
+    });
+
     it('passes over a number the database lost, as over a buyer who left', async () => {
       const e = newEvent();
       const snapshot = sampleSnapshot();

@@ -27,6 +27,24 @@ export function queueKeys(eventId: string) {
   };
 }
 
+/**
+ * One loader's staged copy of an event's queue (lua/load-queue.lua renames it into place): private
+ * to the loader (`token`), in the event's slot, short-lived. A large queue is written here in
+ * chunks, since one script call with every place as an argument overflows the client's stack.
+ */
+export function stagedQueueKeys(eventId: string, token: string) {
+  const stage = `{e:${eventId}}:q:stage:${token}`;
+  return {
+    numbers: `${stage}:num`,
+    byNumber: `${stage}:by`,
+    marks: `${stage}:mark`,
+    pre: `${stage}:pre`,
+    active: `${stage}:active`,
+    log: `${stage}:log`,
+    leaves: `${stage}:left`,
+  };
+}
+
 /** The one global key: the set of events that have a queue (read by the ticker, never in a script). */
 export const QUEUES_KEY = 'tm:queues';
 /** Global: admission back-off's boards (backoff.ts), each a hash of source → `value:at`: each API process's latest load, each event's factor (from the ticker leading it). */

@@ -1,5 +1,6 @@
 import type { LuaReply, Redis } from '../../platform/redis.ts';
-import { BOARD_KEYS, queueKeys, QUEUES_KEY } from './keys.ts';
+import { randomBytes } from 'node:crypto';
+import { BOARD_KEYS, queueKeys, QUEUES_KEY, stagedQueueKeys } from './keys.ts';
 import type { ShuffleSeed } from './shuffle.ts';
 import {
   decodeMark,
@@ -36,6 +37,10 @@ const QUEUE_NOT_LOADED = -9;
 
 /** Most waiting buyers who left that one ticker step passes over. */
 const SKIP_LIMIT = 10_000;
+/** Entries a loader writes to its staged keys per command (see load). */
+const LOAD_CHUNK = 5000;
+/** Staged keys of a loader that stopped half-way go by themselves after this long. */
+const STAGE_TTL_MS = 120_000;
 
 function ints(reply: LuaReply): number[] {
   if (!Array.isArray(reply)) throw new Error(`unexpected script reply ${String(reply)}`);
@@ -195,24 +200,35 @@ export async function createRedisStore(redis: Redis, options: { ownsClient?: boo
 
     async load(eventId, s: QueueSnapshot) {
       const k = queueKeys(eventId);
-      const args: (string | number)[] = [
-        s.issued,
-        s.serving,
-        flag(s.shuffled),
-        s.places.length,
-        s.log.length,
-        s.marks.length,
-        s.active.length,
-        s.leaves.length,
-        s.pre.length,
-      ];
-      for (const p of s.places) args.push(p.number, p.userId);
-      for (const n of s.log) args.push(n);
-      for (const [userId, mark] of s.marks) args.push(userId, mark);
-      for (const [userId, deadline] of s.active) args.push(deadline, userId);
-      args.push(...s.leaves, ...s.pre);
+      // Staged in chunks under this loader's own keys, then renamed into place by one script call.
+      const st = stagedQueueKeys(eventId, randomBytes(8).toString('hex'));
+      const c = redis.client;
+      const staged = async <T>(items: readonly T[], key: string, write: (chunk: T[]) => Promise<unknown>) => {
+        for (let i = 0; i < items.length; i += LOAD_CHUNK) {
+          await Promise.all([write(items.slice(i, i + LOAD_CHUNK)), c.pExpire(key, STAGE_TTL_MS)]);
+        }
+      };
+      await staged(s.places, st.byNumber, (chunk) =>
+        c.hSet(st.byNumber, Object.fromEntries(chunk.map((p) => [p.number, p.userId]))),
+      );
+      await staged(s.places, st.numbers, (chunk) =>
+        c.hSet(st.numbers, Object.fromEntries(chunk.map((p) => [p.userId, p.number]))),
+      );
+      await staged(s.pre, st.numbers, (chunk) => c.hSet(st.numbers, Object.fromEntries(chunk.map((u) => [u, 0]))));
+      await staged(s.pre, st.pre, (chunk) => c.rPush(st.pre, chunk));
+      await staged(s.log, st.log, (chunk) => c.rPush(st.log, chunk.map(String)));
+      await staged(s.marks, st.marks, (chunk) => c.hSet(st.marks, Object.fromEntries(chunk)));
+      await staged(s.active, st.active, (chunk) =>
+        c.zAdd(
+          st.active,
+          chunk.map(([value, score]) => ({ score, value })),
+        ),
+      );
+      await staged(s.leaves, st.leaves, (chunk) => c.rPush(st.leaves, chunk));
       const keys = [k.meta, k.numbers, k.byNumber, k.marks, k.pre, k.active, k.log, k.leaves];
-      return (await run('load', keys, args)) === 1;
+      const stagedKeys = [st.numbers, st.byNumber, st.marks, st.pre, st.active, st.log, st.leaves];
+      const args = [s.issued, s.serving, flag(s.shuffled), s.log.length];
+      return (await run('load', [...keys, ...stagedKeys], args)) === 1;
     },
 
     async forget(eventId) {
