@@ -202,6 +202,10 @@ for (const target of ['memory', ...redis] as const) {
         (await store.admissions(e, 100_000, 5)).map((a) => a.number),
         [120_001, 120_002],
       );
+      // A second loader that comes too late changes nothing and leaves none of its staged keys behind.
+      assert.equal(await store.load(e, snapshot), false);
+      assert.deepEqual((await store.admissions(e, 100_000, 5)).length, 2);
+      if (client) assert.deepEqual(await client.client.keys(`{e:${e}}:q:stage:*`), []);
       await store.forget(e);
     });
 
