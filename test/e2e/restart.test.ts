@@ -38,26 +38,41 @@ describe('the waiting room page across a server restart', { skip: !enabled }, ()
     await server?.stop();
   });
 
-  it("keeps the buyer's place while the server restarts, then admits them in turn", async () => {
+  /**
+   * An organizer's event with its queue paused and `queue.ahead` already in it, and a new buyer
+   * signed in on the waiting-room page (admission opened first when `open`).
+   */
+  async function buyerAtQueue(
+    names: { organizer: string; buyer: string },
+    queue: Parameters<typeof pausedQueue>[2],
+    open = false,
+  ) {
     const adminToken = await login(server.url, ADMIN.email, ADMIN.password);
-    const organizer = await signup(server.url, 'rhea', 'organizer', adminToken);
+    const organizer = await signup(server.url, names.organizer, 'organizer', adminToken);
     const org = apiClient(server.url, organizer.token);
+    const eventId = await pausedQueue(server.url, organizer.token, queue);
+    if (open) await org('PATCH', `/api/admin/events/${eventId}/queue`, { paused: false });
+    const buyer = await signup(server.url, names.buyer);
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    await signIn(page, server.url, buyer.email, buyer.password);
+    await page.goto(`${server.url}/events/${eventId}/queue`);
+    return { org, eventId, buyer, context, page };
+  }
+
+  it("keeps the buyer's place while the server restarts, then admits them in turn", async () => {
     // Three buyers ahead while admission is paused.
-    const event = {
-      id: await pausedQueue(server.url, organizer.token, {
+    const { org, eventId, context, page } = await buyerAtQueue(
+      { organizer: 'rhea', buyer: 'ivy' },
+      {
         venue: 'Pier Hall',
         event: 'Night Ferry',
         section: { kind: 'ga', capacity: 100 },
         amount: 2000,
         admitPerMinute: 60,
         ahead: ['ada', 'bo', 'cy'],
-      }),
-    };
-    const buyer = await signup(server.url, 'ivy');
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    const page = await context.newPage();
-    await signIn(page, server.url, buyer.email, buyer.password);
-    await page.goto(`${server.url}/events/${event.id}/queue`);
+      },
+    );
     await page.getByText('Updating live.').waitFor();
     assert.equal(Number(await page.getByTestId('queue-position').textContent()), 3);
 
@@ -66,7 +81,7 @@ describe('the waiting room page across a server restart', { skip: !enabled }, ()
     let streamsAfter = 0;
     let restarted = false;
     page.on('response', (res) => {
-      if (restarted && res.url().endsWith(`/api/events/${event.id}/queue/stream`) && res.status() === 200) streamsAfter++;
+      if (restarted && res.url().endsWith(`/api/events/${eventId}/queue/stream`) && res.status() === 200) streamsAfter++;
     });
     await server.restart();
     restarted = true;
@@ -75,31 +90,24 @@ describe('the waiting room page across a server restart', { skip: !enabled }, ()
     await page.waitForTimeout(500);
     assert.equal(Number(await page.getByTestId('queue-position').textContent()), 3);
 
-    await org('PATCH', `/api/admin/events/${event.id}/queue`, { paused: false });
+    await org('PATCH', `/api/admin/events/${eventId}/queue`, { paused: false });
     await page.getByTestId('queue-admitted').waitFor({ timeout: 30_000 });
-    await page.waitForURL(`**/events/${event.id}/seats`, { timeout: 10_000 });
+    await page.waitForURL(`**/events/${eventId}/seats`, { timeout: 10_000 });
     await context.close();
   });
 
   it('joins again by itself when its place was lost before it was saved, and is admitted in turn', async () => {
-    const adminToken = await login(server.url, ADMIN.email, ADMIN.password);
-    const organizer = await signup(server.url, 'otto', 'organizer', adminToken);
-    const org = apiClient(server.url, organizer.token);
-    const event = {
-      id: await pausedQueue(server.url, organizer.token, {
+    const { org, eventId, buyer, context, page } = await buyerAtQueue(
+      { organizer: 'otto', buyer: 'june' },
+      {
         venue: 'Mill Yard',
         event: 'Low Tide',
         section: { kind: 'ga', capacity: 100 },
         amount: 1500,
         admitPerMinute: 60,
         ahead: ['dee', 'eli'],
-      }),
-    };
-    const buyer = await signup(server.url, 'june');
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    const page = await context.newPage();
-    await signIn(page, server.url, buyer.email, buyer.password);
-    await page.goto(`${server.url}/events/${event.id}/queue`);
+      },
+    );
     await page.getByText('Updating live.').waitFor();
     assert.equal(Number(await page.getByTestId('queue-position').textContent()), 2);
     await page.waitForTimeout(1000);
@@ -108,8 +116,8 @@ describe('the waiting room page across a server restart', { skip: !enabled }, ()
     let restarted = false;
     page.on('response', (res) => {
       const url = new URL(res.url());
-      if (restarted && url.pathname.startsWith(`/api/events/${event.id}/queue`))
-        seen.push(`${res.request().method()} ${url.pathname.slice(`/api/events/${event.id}`.length)} ${res.status()}`);
+      if (restarted && url.pathname.startsWith(`/api/events/${eventId}/queue`))
+        seen.push(`${res.request().method()} ${url.pathname.slice(`/api/events/${eventId}`.length)} ${res.status()}`);
     });
     // While the server is down, the buyer's copied place is taken out of the database, as if the
     // server had stopped before the ticker copied it (the two ahead keep theirs).
@@ -119,7 +127,7 @@ describe('the waiting room page across a server restart', { skip: !enabled }, ()
         const rows = await db.query<{ n: number }>(
           `UPDATE queue_place_ranges SET user_ids = array_replace(user_ids, $2, '')
             WHERE event_id = $1 AND $2 = ANY (user_ids) RETURNING 1 AS n`,
-          [event.id, buyer.id],
+          [eventId, buyer.id],
         );
         assert.equal(rows.length, 1, "the buyer's place had been copied");
       } finally {
@@ -136,30 +144,25 @@ describe('the waiting room page across a server restart', { skip: !enabled }, ()
       'the position after joining again',
     );
 
-    await org('PATCH', `/api/admin/events/${event.id}/queue`, { paused: false });
+    await org('PATCH', `/api/admin/events/${eventId}/queue`, { paused: false });
     await page.getByTestId('queue-admitted').waitFor({ timeout: 30_000 });
-    await page.waitForURL(`**/events/${event.id}/seats`, { timeout: 10_000 });
+    await page.waitForURL(`**/events/${eventId}/seats`, { timeout: 10_000 });
     await context.close();
   });
 
   it('asks for the same seats again at checkout when the hold was lost in a restart', async () => {
-    const adminToken = await login(server.url, ADMIN.email, ADMIN.password);
-    const organizer = await signup(server.url, 'nell', 'organizer', adminToken);
-    const org = apiClient(server.url, organizer.token);
-    const eventId = await pausedQueue(server.url, organizer.token, {
-      venue: 'Rope Walk',
-      event: 'Slack Water',
-      section: { kind: 'seated', grid: { rows: 2, seatsPerRow: 5 } },
-      amount: 2500,
-      admitPerMinute: 60,
-      ahead: [],
-    });
-    await org('PATCH', `/api/admin/events/${eventId}/queue`, { paused: false });
-    const buyer = await signup(server.url, 'wren');
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    const page = await context.newPage();
-    await signIn(page, server.url, buyer.email, buyer.password);
-    await page.goto(`${server.url}/events/${eventId}/queue`);
+    const { eventId, buyer, context, page } = await buyerAtQueue(
+      { organizer: 'nell', buyer: 'wren' },
+      {
+        venue: 'Rope Walk',
+        event: 'Slack Water',
+        section: { kind: 'seated', grid: { rows: 2, seatsPerRow: 5 } },
+        amount: 2500,
+        admitPerMinute: 60,
+        ahead: [],
+      },
+      true,
+    );
     await page.waitForURL(`**/events/${eventId}/seats`, { timeout: 20_000 });
     const map = await apiClient(server.url)<{ sections: { rows?: { seats: { id: string }[] }[] }[] }>(
       'GET',

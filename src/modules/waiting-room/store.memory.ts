@@ -267,13 +267,8 @@ export function createMemoryStore(): WaitingRoomStoreAdapter {
       return q.log.slice(from, from + limit).map((number) => ({ number, userId: q.byNumber[number - 1] ?? '' }));
     },
 
-    async leaves(eventId, from, limit) {
-      return events.get(eventId)?.leaves.slice(from, from + limit) ?? [];
-    },
-
-    async preQueue(eventId, from, limit) {
-      return events.get(eventId)?.pre.slice(from, from + limit) ?? [];
-    },
+    leaves: async (eventId, from, limit) => events.get(eventId)?.leaves.slice(from, from + limit) ?? [],
+    preQueue: async (eventId, from, limit) => events.get(eventId)?.pre.slice(from, from + limit) ?? [],
 
     async places(eventId, from, limit) {
       const q = events.get(eventId);

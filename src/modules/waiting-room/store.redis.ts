@@ -1,5 +1,5 @@
-import type { LuaReply, Redis } from '../../platform/redis.ts';
 import { randomBytes } from 'node:crypto';
+import type { LuaReply, Redis } from '../../platform/redis.ts';
 import { BOARD_KEYS, queueKeys, QUEUES_KEY, stagedQueueKeys } from './keys.ts';
 import type { ShuffleSeed } from './shuffle.ts';
 import {
@@ -65,6 +65,10 @@ export async function createRedisStore(redis: Redis, options: { ownsClient?: boo
     const reply = await runScript(...args);
     return reply === QUEUE_NOT_LOADED ? NOT_LOADED : reply;
   };
+
+  /** Entries `from` … `from + limit - 1` of a list. */
+  const listRange = async (key: string, from: number, limit: number) =>
+    limit <= 0 ? [] : redis.client.lRange(key, from, from + limit - 1);
 
   return {
     kind: 'redis',
@@ -172,17 +176,9 @@ export async function createRedisStore(redis: Redis, options: { ownsClient?: boo
       return numbers.map((n, i) => ({ number: Number(n), userId: users[i] ?? '' }));
     },
 
-    async leaves(eventId, from, limit) {
-      if (limit <= 0) return [];
-      // Append-only, as the admission log.
-      return redis.client.lRange(queueKeys(eventId).leaves, from, from + limit - 1);
-    },
-
-    async preQueue(eventId, from, limit) {
-      if (limit <= 0) return [];
-      // Append-only until the shuffle deletes it.
-      return redis.client.lRange(queueKeys(eventId).pre, from, from + limit - 1);
-    },
+    // Both append-only (the pre-queue until the shuffle deletes it), as the admission log.
+    leaves: (eventId, from, limit) => listRange(queueKeys(eventId).leaves, from, limit),
+    preQueue: (eventId, from, limit) => listRange(queueKeys(eventId).pre, from, limit),
 
     async places(eventId, from, limit) {
       const k = queueKeys(eventId);
