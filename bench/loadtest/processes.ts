@@ -155,7 +155,9 @@ export function watchProcesses(rootPid: number, rootRole: string, intervalMs = 1
         cpuAtStart: s.cpuSeconds,
       };
       entry.peakRssMb = Math.max(entry.peakRssMb, Math.round(s.rssMb));
-      entry.cpuSeconds = Math.round((s.cpuSeconds - (entry.cpuAtStart ?? 0)) * 10) / 10;
+      // Kept unrounded: resetCpu moves the start by it, and a rounded figure would shift the
+      // window's start by up to 0.05 s each time (rounded only in what stop() returns).
+      entry.cpuSeconds = s.cpuSeconds - (entry.cpuAtStart ?? 0);
       seen.set(pid, entry);
     }
   }
@@ -190,7 +192,9 @@ export function watchProcesses(rootPid: number, rootRole: string, intervalMs = 1
       }
       const machine = machineFigures(machineAtStart, readMachine());
       return {
-        processes: [...seen.values()].map(({ cpuAtStart: _c, ...rest }) => rest).filter((p) => p.peakRssMb > 0),
+        processes: [...seen.values()]
+          .map(({ cpuAtStart: _c, ...rest }) => ({ ...rest, cpuSeconds: Math.round(rest.cpuSeconds * 10) / 10 }))
+          .filter((p) => p.peakRssMb > 0),
         services: [...byService.values()]
           .map((f) => ({ ...f, cpuSeconds: Math.round(f.cpuSeconds * 10) / 10 }))
           .sort((a, b) => b.cpuSeconds - a.cpuSeconds),
