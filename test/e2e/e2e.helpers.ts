@@ -185,6 +185,28 @@ export async function pausedQueue(
   return event.id;
 }
 
+/**
+ * Through the API, as the buyer's page would: joins the event's waiting room, waits for the turn,
+ * holds the seat and turns the hold into a pending order. Returns the order's id.
+ */
+export async function pendingOrder(base: string, buyer: { id: string; token: string }, eventId: string, seatId: string) {
+  const call = apiClient(base, buyer.token);
+  type Q = { queue: { admission: { token: string } | null } };
+  const queued = await call<Q>('POST', `/api/events/${eventId}/queue`);
+  const token =
+    queued.queue.admission?.token ??
+    (await until(async () => (await call<Q>('GET', `/api/events/${eventId}/queue`)).queue.admission?.token, 20_000, 'admission'));
+  const headers = { 'x-admission-token': token! };
+  await call('PUT', `/api/events/${eventId}/hold`, { seats: [seatId] }, headers);
+  const { order } = await call<{ order: { id: string } }>(
+    'POST',
+    '/api/orders',
+    { eventId },
+    { ...headers, 'idempotency-key': `e2e-${buyer.id}` },
+  );
+  return order.id;
+}
+
 /** Signs in through the sign-in page. */
 export async function signIn(page: Page, base: string, email: string, password: string) {
   await page.goto(`${base}/signin`);

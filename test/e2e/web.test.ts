@@ -12,6 +12,7 @@ import {
   launch,
   login,
   pausedQueue,
+  pendingOrder,
   type Server,
   shoot,
   signIn,
@@ -286,26 +287,9 @@ describe('web pages in headless Chromium', { skip: !enabled }, () => {
 
   it('shows a "confirming with your bank" wait for the asynchronous card, then the tickets', async () => {
     const b = await signup(server.url, 'dee');
-    const call = apiClient(server.url, b.token);
-    type Q = { queue: { admission: { token: string } | null } };
-    const queued = await call<Q>('POST', `/api/events/${eventId}/queue`);
-    const token =
-      queued.queue.admission?.token ??
-      (await until(
-        async () => (await call<Q>('GET', `/api/events/${eventId}/queue`)).queue.admission?.token,
-        20_000,
-        'admission',
-      ));
     const map = await apiClient(server.url)<SeatmapBody>('GET', `/api/events/${eventId}/seatmap`);
     const seat = map.sections.find((s) => s.name === 'Circle')!.rows![0]!.seats[0]!;
-    const headers = { 'x-admission-token': token! };
-    await call('PUT', `/api/events/${eventId}/hold`, { seats: [seat.id] }, headers);
-    const { order } = await call<{ order: { id: string } }>(
-      'POST',
-      '/api/orders',
-      { eventId },
-      { ...headers, 'idempotency-key': `e2e-${b.id}` },
-    );
+    const order = { id: await pendingOrder(server.url, b, eventId, seat.id) };
 
     const context = await browser.newContext(VIEW);
     const page = await context.newPage();
@@ -319,6 +303,52 @@ describe('web pages in headless Chromium', { skip: !enabled }, () => {
     await shoot(page, 'checkout-confirming');
     await page.waitForURL(`**/orders/${order.id}`, { timeout: 15_000 });
     await page.getByRole('img', { name: /QR code of the ticket for Circle · row A · seat 1/ }).waitFor();
+    await context.close();
+  });
+
+  it("lets an organizer find a buyer's order on the dashboard and refund it, voiding the tickets", async () => {
+    const b = await signup(server.url, 'ivy');
+    const map = await apiClient(server.url)<SeatmapBody>('GET', `/api/events/${eventId}/seatmap`);
+    const seat = map.sections.find((s) => s.name === 'Circle')!.rows![1]!.seats[3]!; // row B, seat 4
+    const orderId = await pendingOrder(server.url, b, eventId, seat.id);
+    await apiClient(server.url, b.token)(
+      'POST',
+      `/api/orders/${orderId}/pay`,
+      { card: { number: '4242424242424242', expMonth: 12, expYear: 2030, cvc: '123' } },
+      { 'idempotency-key': `e2e-pay-${b.id}` },
+    );
+
+    const context = await browser.newContext(VIEW);
+    const page = await context.newPage();
+    await signIn(page, server.url, organizer.email, organizer.password);
+    await page.goto(`${server.url}/organizer/events/${eventId}`);
+    const rows = page.getByTestId('event-order');
+    await rows.first().waitFor();
+    assert.ok((await rows.count()) >= 2, 'every order of the event is listed');
+    await page.getByLabel("Buyer's e-mail or name, or an order id").fill(b.email.toUpperCase());
+    await page.getByLabel('Status').selectOption('paid');
+    await page.getByRole('button', { name: 'Find orders' }).click();
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="event-order"]').length === 1);
+    const row = rows.first();
+    await row.getByText('Circle · row B · seat 4').waitFor();
+    await row.getByText(orderId).waitFor();
+    await shoot(page, 'dashboard-orders');
+
+    let asked = '';
+    page.once('dialog', (dialog) => {
+      asked = dialog.message();
+      void dialog.accept();
+    });
+    await row.getByRole('button', { name: 'Refund' }).click();
+    await row.getByTestId('order-status').getByText('refunded').waitFor();
+    assert.match(asked, new RegExp(`^Refund \\$40\\.00 to ${b.email.replace(/[.]/g, '\\.')}\\?`));
+    assert.equal(await row.getByRole('button', { name: 'Refund' }).count(), 0, 'nothing left to refund');
+    const { tickets } = await apiClient(server.url, b.token)<{ tickets: { orderId: string; status: string }[] }>(
+      'GET',
+      '/api/tickets',
+    );
+    const refunded = tickets.filter((t) => t.orderId === orderId);
+    assert.ok(refunded.length === 1 && refunded[0]!.status === 'void', JSON.stringify(refunded));
     await context.close();
   });
 

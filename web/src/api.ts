@@ -118,6 +118,10 @@ export interface Order {
   expiresAt: string;
   paidAt: string | null;
 }
+/** An order as its event's organizer sees it, with its buyer. */
+export interface EventOrder extends Order {
+  buyer: { id: string; email: string; name: string };
+}
 export interface Ticket {
   id: string;
   orderId: string;

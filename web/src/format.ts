@@ -1,4 +1,4 @@
-import type { Money } from './api.ts';
+import type { Money, OrderItem } from './api.ts';
 
 export function money(m: Money): string {
   return new Intl.NumberFormat('en-US', { style: 'currency', currency: m.currency }).format(m.amount / 100);
@@ -25,4 +25,9 @@ export function clock(seconds: number): string {
 export function field(form: FormData, name: string): string {
   const v = form.get(name);
   return typeof v === 'string' ? v : '';
+}
+
+/** "Stalls · row C · seat 6", or "Standing · 2 standing": one line of an order. */
+export function itemLabel(it: OrderItem): string {
+  return it.seatId ? `${it.section} · row ${it.row} · seat ${it.label}` : `${it.section} · ${it.quantity} standing`;
 }

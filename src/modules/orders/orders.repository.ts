@@ -29,6 +29,19 @@ export interface OrderItemRow {
   active: boolean;
 }
 
+/** Where a page of an event's orders ended: the last order's creation time (in microseconds) and id. */
+export interface OrderListPosition {
+  createdUs: string;
+  id: string;
+}
+
+export interface EventOrderRow extends OrderRow {
+  buyer_email: string;
+  buyer_name: string;
+  /** created_at in microseconds since the epoch: exact, unlike a Date, for the next page's position. */
+  created_us: string;
+}
+
 export interface NewOrder {
   id: string;
   eventId: string;
@@ -156,6 +169,39 @@ export function createOrdersRepository(q: Queryable) {
         userId,
         limit,
       ]);
+    },
+
+    /**
+     * One page of an event's orders, newest first, with their buyers: the organizer's list.
+     * `search` matches an order id exactly or a piece of the buyer's e-mail or name (any case);
+     * `after` is the position of the previous page's last order (keyset paging, so orders placed
+     * meanwhile neither shift nor repeat a page).
+     */
+    async listByEvent(
+      eventId: string,
+      filter: { status?: OrderStatus; search?: string; after?: OrderListPosition; limit: number },
+    ): Promise<EventOrderRow[]> {
+      return q.query<EventOrderRow>(
+        `SELECT ${ORDER_COLUMNS.split(', ')
+          .map((c) => `o.${c}`)
+          .join(', ')}, u.email AS buyer_email, u.name AS buyer_name,
+                (extract(epoch FROM o.created_at) * 1000000)::bigint::text AS created_us
+           FROM orders o JOIN users u ON u.id = o.user_id
+          WHERE o.event_id = $1
+            AND ($2::text IS NULL OR o.status = $2)
+            AND ($3::text IS NULL OR o.id = $3 OR strpos(lower(u.email), lower($3)) > 0 OR strpos(lower(u.name), lower($3)) > 0)
+            AND ($4::bigint IS NULL OR (o.created_at, o.id) < (timestamptz 'epoch' + $4::bigint * interval '1 microsecond', $5::text))
+          ORDER BY o.created_at DESC, o.id DESC
+          LIMIT $6`,
+        [
+          eventId,
+          filter.status ?? null,
+          filter.search ?? null,
+          filter.after?.createdUs ?? null,
+          filter.after?.id ?? null,
+          filter.limit,
+        ],
+      );
     },
 
     async itemsOf(orderIds: string[]): Promise<OrderItemRow[]> {

@@ -3,7 +3,7 @@ import { Type } from 'typebox';
 import { errors, IdParams } from '../../platform/http-schemas.ts';
 import { type Auth, requirePrincipal } from '../accounts/index.ts';
 import type { PaymentsService } from '../payments/payments.service.ts';
-import { CreateOrderBody, IdempotencyHeaders, Order, PayBody, Ticket } from './orders.schemas.ts';
+import { CreateOrderBody, EventOrder, EventOrdersQuery, IdempotencyHeaders, Order, PayBody, Ticket } from './orders.schemas.ts';
 import type { OrdersService } from './orders.service.ts';
 
 export interface OrdersRoutesOptions {
@@ -56,6 +56,39 @@ export const ordersRoutes: FastifyPluginAsyncTypebox<OrdersRoutesOptions> = asyn
       preHandler: auth.user,
     },
     async (request) => ({ orders: await orders.listMine(requirePrincipal(request)) }),
+  );
+
+  app.get(
+    '/api/admin/events/:id/orders',
+    {
+      schema: {
+        tags: ['organizer dashboard'],
+        summary:
+          "The event's orders with their buyers, newest first, a page at a time (its organizer or an admin); `q` finds an order by id or buyer",
+        params: IdParams,
+        querystring: EventOrdersQuery,
+        response: {
+          200: Type.Object({
+            orders: Type.Array(EventOrder),
+            next: Type.Union([Type.String(), Type.Null()], {
+              description: 'Pass as `after` for the next page; null on the last',
+            }),
+          }),
+          ...errors(400, 401, 403, 404),
+        },
+      },
+      preHandler: auth.role('organizer'),
+    },
+    async (request, reply) => {
+      reply.header('cache-control', 'private, no-store');
+      const { status, q, limit, after } = request.query;
+      return orders.listForEvent(requirePrincipal(request), request.params.id, {
+        status,
+        search: q,
+        after,
+        limit: limit === undefined ? 50 : Number(limit),
+      });
+    },
   );
 
   app.get(

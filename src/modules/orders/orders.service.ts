@@ -1,4 +1,5 @@
 import type { Db, Queryable } from '../../platform/db.ts';
+import type { OrderStatus } from './order-state.ts';
 import { AppError, forbidden, notFound } from '../../platform/errors.ts';
 import type { Principal } from '../accounts/index.ts';
 import { idempotent, replayOf, requestHash, type StoredReply } from './idempotency.ts';
@@ -41,6 +42,17 @@ export function createOrdersService({ db, inventory, admission, clock, log, sche
 
   async function load(row: OrderRow, q: Queryable = db): Promise<OrderView> {
     return orderView(row, await createOrdersRepository(q).itemsOf([row.id]));
+  }
+
+  /** The views of these orders, in their order, with every order's items read in one query. */
+  async function viewsOf(rows: OrderRow[]): Promise<OrderView[]> {
+    const items = await repo.itemsOf(rows.map((r) => r.id));
+    return rows.map((row) =>
+      orderView(
+        row,
+        items.filter((i) => i.order_id === row.id),
+      ),
+    );
   }
 
   /** Runs fn in one transaction with a repository bound to it. */
@@ -131,14 +143,40 @@ export function createOrdersService({ db, inventory, admission, clock, log, sche
     },
 
     async listMine(principal: Principal): Promise<OrderView[]> {
-      const rows = await repo.listByUser(principal.userId);
-      const items = await repo.itemsOf(rows.map((r) => r.id));
-      return rows.map((row) =>
-        orderView(
-          row,
-          items.filter((i) => i.order_id === row.id),
-        ),
-      );
+      return viewsOf(await repo.listByUser(principal.userId));
+    },
+
+    /**
+     * GET /api/admin/events/:id/orders: the event's orders with their buyers, for its organizer
+     * or an admin (someone else's event 403, an unknown one 404), newest first, a page at a time.
+     */
+    async listForEvent(
+      principal: Principal,
+      eventId: string,
+      filter: { status?: OrderStatus; search?: string; after?: string; limit: number },
+    ): Promise<{ orders: (OrderView & { buyer: { id: string; email: string; name: string } })[]; next: string | null }> {
+      const [event] = await db.query<{ organizer_id: string }>('SELECT organizer_id FROM events WHERE id = $1', [eventId]);
+      if (!event) throw notFound('Event');
+      if (principal.role !== 'admin' && event.organizer_id !== principal.userId) {
+        throw forbidden("Only the event's organizer, or an admin, may see its orders");
+      }
+      const [createdUs, id] = filter.after?.split('.') ?? [];
+      const rows = await repo.listByEvent(eventId, {
+        status: filter.status,
+        search: filter.search?.trim() || undefined,
+        after: createdUs && id ? { createdUs, id } : undefined,
+        limit: filter.limit + 1,
+      });
+      const page = rows.slice(0, filter.limit);
+      const views = await viewsOf(page);
+      const last = page.at(-1);
+      return {
+        orders: page.map((row, n) => ({
+          ...views[n]!,
+          buyer: { id: row.user_id, email: row.buyer_email, name: row.buyer_name },
+        })),
+        next: rows.length > filter.limit && last ? `${last.created_us}.${last.id}` : null,
+      };
     },
 
     async get(principal: Principal, id: string): Promise<OrderView> {

@@ -4,6 +4,7 @@ import { type AdminQueue, api, type EventDetail, type Stats } from '../api.ts';
 import { ErrorBox, Loading, RequireUser, Title, useLoad } from '../components.tsx';
 import { money } from '../format.ts';
 import { OrdersChart } from './chart.tsx';
+import { EventOrders } from './orders.tsx';
 
 /** The event's stats: SSE about once a second, polling every 2 s when the stream fails. */
 function useStats(id: string) {
@@ -188,6 +189,7 @@ function Board({ id }: { id: string }) {
           </div>
         </>
       )}
+      <EventOrders id={id} />
     </section>
   );
 }

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, ApiError, type EventSummary, idempotencyKey, type Order, request, type Ticket } from '../api.ts';
 import { ErrorBox, Loading, Notice, RequireUser, Title, useLoad } from '../components.tsx';
-import { clock, dateTime, field, money } from '../format.ts';
+import { clock, dateTime, field, itemLabel, money } from '../format.ts';
 import { navigate, useNow } from '../state.ts';
 
 export function OrderSummary({ order }: { order: Order }) {
@@ -10,9 +10,7 @@ export function OrderSummary({ order }: { order: Order }) {
       <ul class="divide-y divide-slate-200">
         {order.items.map((it, i) => (
           <li key={i} class="flex justify-between gap-2 py-1">
-            <span>
-              {it.seatId ? `${it.section} · row ${it.row} · seat ${it.label}` : `${it.section} · ${it.quantity} standing`}
-            </span>
+            <span>{itemLabel(it)}</span>
             <span>{money({ amount: it.price.amount * it.quantity, currency: it.price.currency })}</span>
           </li>
         ))}
