@@ -352,6 +352,32 @@ describe('web pages in headless Chromium', { skip: !enabled }, () => {
     await context.close();
   });
 
+  it('lets a buyer cancel a pending order at checkout, so its seat is on sale again at once', async () => {
+    const b = await signup(server.url, 'jo');
+    const map = await apiClient(server.url)<SeatmapBody>('GET', `/api/events/${eventId}/seatmap`);
+    const seat = map.sections.find((s) => s.name === 'Circle')!.rows![0]!.seats[1]!; // row A, seat 2
+    const orderId = await pendingOrder(server.url, b, eventId, seat.id);
+    const context = await browser.newContext(VIEW);
+    const page = await context.newPage();
+    await signIn(page, server.url, b.email, b.password);
+    await page.goto(`${server.url}/checkout/${orderId}`);
+    let asked = '';
+    page.once('dialog', (dialog) => {
+      asked = dialog.message();
+      void dialog.accept();
+    });
+    await page.getByRole('button', { name: 'Cancel order and release the seats' }).click();
+    await page.getByText('This order is canceled.').waitFor();
+    assert.match(asked, /^Cancel this order\? Your seats go back on sale at once/);
+    assert.equal(await page.getByRole('button', { name: /^Pay / }).isDisabled(), true);
+    const { order } = await apiClient(server.url, b.token)<{ order: { status: string } }>('GET', `/api/orders/${orderId}`);
+    assert.equal(order.status, 'canceled');
+    // Another buyer takes the same seat straight away.
+    const next = await signup(server.url, 'kit');
+    assert.ok(await pendingOrder(server.url, next, eventId, seat.id));
+    await context.close();
+  });
+
   it('follows the queue through the public status when the browser cannot stream, reading its own place only when its turn comes', async () => {
     const org = apiClient(server.url, organizer.token);
     // Four buyers ahead while admission is paused; at 20 a minute it then takes about 12 s to reach this one.

@@ -24,7 +24,7 @@ export function OrderSummary({ order }: { order: Order }) {
 }
 
 function Pay({ id }: { id: string }) {
-  const [data, loadError] = useLoad(() => api.get<{ order: Order }>(`/api/orders/${id}`), [id]);
+  const [data, loadError, reload] = useLoad(() => api.get<{ order: Order }>(`/api/orders/${id}`), [id]);
   const [error, setError] = useState<unknown>(null);
   const [phase, setPhase] = useState<'form' | 'paying' | 'confirming'>('form');
   const stopped = useRef(false);
@@ -87,6 +87,24 @@ function Pay({ id }: { id: string }) {
     }
   }
 
+  /** The buyer changed their mind: the seats go back on sale now rather than when the time runs out. */
+  async function cancel() {
+    const sure = window.confirm(
+      'Cancel this order? Your seats go back on sale at once, and to buy for this event again you join the waiting room again.',
+    );
+    if (!sure) return;
+    setError(null);
+    setPhase('paying');
+    try {
+      await api.send('POST', `/api/orders/${id}/cancel`);
+      reload();
+    } catch (err) {
+      setError(err);
+    } finally {
+      setPhase('form');
+    }
+  }
+
   if (loadError) return <ErrorBox error={loadError} />;
   if (!data) return <Loading what="Loading your order" />;
   const order = data.order;
@@ -105,7 +123,21 @@ function Pay({ id }: { id: string }) {
                 : 'Time is up: your seats are being released.'}
             </p>
           )}
-          {order.status !== 'pending' && <Notice tone="warn">This order is {order.status}.</Notice>}
+          {order.status === 'pending' && left > 0 && (
+            <button type="button" class="btn-secondary mt-3 w-full" disabled={phase !== 'form'} onClick={() => void cancel()}>
+              Cancel order and release the seats
+            </button>
+          )}
+          {order.status !== 'pending' && (
+            <div class="mt-3">
+              <Notice tone="warn">
+                This order is {order.status}.{' '}
+                <a class="link" href={`/events/${order.eventId}`}>
+                  Back to the event
+                </a>
+              </Notice>
+            </div>
+          )}
         </div>
         <form class="card flex flex-col gap-3" onSubmit={(e) => void submit(e)} aria-busy={phase !== 'form'}>
           <h2 class="text-lg font-bold">Pay by card</h2>
