@@ -124,7 +124,12 @@ function Pay({ id }: { id: string }) {
             </p>
           )}
           {order.status === 'pending' && left > 0 && (
-            <button type="button" class="btn-secondary mt-3 w-full" disabled={phase !== 'form'} onClick={() => void cancel()}>
+            <button
+              type="button"
+              class="mt-3 text-sm text-slate-700 underline hover:text-slate-900 disabled:opacity-50"
+              disabled={phase !== 'form'}
+              onClick={() => void cancel()}
+            >
               Cancel order and release the seats
             </button>
           )}
