@@ -141,6 +141,52 @@ for (const shape of shapes) {
       assert.ok(mine.every((x) => x.status === 'void'));
     });
 
+    it('exports the orders matching the filter as CSV, with spreadsheet formulas in names escaped', async () => {
+      // A buyer whose name a spreadsheet would run as a formula.
+      await t.app.services.db.query('UPDATE users SET name = $2 WHERE id = $1', [
+        buyers[0]!.id,
+        '=HYPERLINK("http://x.test","win")',
+      ]);
+      const res = await t.app.inject({
+        method: 'GET',
+        url: `/api/admin/events/${event.eventId}/orders.csv?status=paid`,
+        headers: event.organizer.auth,
+      });
+      assert.equal(res.statusCode, 200, res.body);
+      assert.equal(res.headers['content-type'], 'text/csv; charset=utf-8');
+      assert.equal(res.headers['content-disposition'], `attachment; filename="orders-${event.eventId}.csv"`);
+      assert.equal(res.headers['cache-control'], 'private, no-store');
+      const lines = res.body.trimEnd().split('\n');
+      assert.equal(lines[0], 'order,status,ordered_at,paid_at,buyer_name,buyer_email,places,count,total,currency');
+      // Paid at this point: orders 0 and 2 (1 was refunded above), newest first.
+      assert.equal(lines.length, 3, res.body);
+      assert.ok(lines[1]!.startsWith(`${orderIds[2]},paid,`), lines[1]);
+      const first = lines[2]!;
+      assert.ok(first.startsWith(`${orderIds[0]},paid,`), first);
+      assert.ok(first.includes(`"'=HYPERLINK(""http://x.test"",""win"")"`), `the formula is escaped and quoted: ${first}`);
+      assert.match(first, /,Stalls · row A · seat 1,1,50\.00,USD$/);
+      const all = await t.app.inject({
+        method: 'GET',
+        url: `/api/admin/events/${event.eventId}/orders.csv`,
+        headers: event.organizer.auth,
+      });
+      assert.equal(all.body.trimEnd().split('\n').length, 1 + orderIds.length + 1, 'every order, the late one included');
+      const other = await makeUser(t.app, 'organizer');
+      const refused = await t.app.inject({
+        method: 'GET',
+        url: `/api/admin/events/${event.eventId}/orders.csv`,
+        headers: other.auth,
+      });
+      assert.equal(refused.statusCode, 403);
+      assert.equal(errorCode(refused), 'FORBIDDEN');
+      const bad = await t.app.inject({
+        method: 'GET',
+        url: `/api/admin/events/${event.eventId}/orders.csv?limit=5`,
+        headers: event.organizer.auth,
+      });
+      assert.equal(errorCode(bad), 'VALIDATION_FAILED');
+    });
+
     it('is for the event’s organizer and admins only, and refuses bad queries with 400', async () => {
       const other = await makeUser(t.app, 'organizer');
       const staff = await makeUser(t.app, 'staff');

@@ -333,6 +333,17 @@ describe('web pages in headless Chromium', { skip: !enabled }, () => {
     await row.getByText('Circle · row B · seat 4').waitFor();
     await row.getByText(orderId).waitFor();
     await shoot(page, 'dashboard-orders');
+    // The list as a spreadsheet, with the same filter.
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('link', { name: 'Download CSV' }).click(),
+    ]);
+    assert.equal(download.suggestedFilename(), `orders-${eventId}.csv`);
+    const csv = readFileSync(await download.path(), 'utf8')
+      .trimEnd()
+      .split('\n');
+    assert.equal(csv.length, 2, csv.join('\n'));
+    assert.ok(csv[1]!.startsWith(`${orderId},paid,`) && csv[1]!.includes(b.email), csv[1]);
 
     let asked = '';
     page.once('dialog', (dialog) => {

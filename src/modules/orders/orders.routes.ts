@@ -3,7 +3,16 @@ import { Type } from 'typebox';
 import { errors, IdParams } from '../../platform/http-schemas.ts';
 import { type Auth, requirePrincipal } from '../accounts/index.ts';
 import type { PaymentsService } from '../payments/payments.service.ts';
-import { CreateOrderBody, EventOrder, EventOrdersQuery, IdempotencyHeaders, Order, PayBody, Ticket } from './orders.schemas.ts';
+import {
+  CreateOrderBody,
+  EventOrder,
+  EventOrdersExportQuery,
+  EventOrdersQuery,
+  IdempotencyHeaders,
+  Order,
+  PayBody,
+  Ticket,
+} from './orders.schemas.ts';
 import type { OrdersService } from './orders.service.ts';
 
 export interface OrdersRoutesOptions {
@@ -88,6 +97,33 @@ export const ordersRoutes: FastifyPluginAsyncTypebox<OrdersRoutesOptions> = asyn
         after,
         limit: limit === undefined ? 50 : Number(limit),
       });
+    },
+  );
+
+  app.get(
+    '/api/admin/events/:id/orders.csv',
+    {
+      schema: {
+        tags: ['organizer dashboard'],
+        summary:
+          'Every order of the event matching `status` and `q`, newest first, as a CSV download (its organizer or an admin); cells a spreadsheet would run as formulas are escaped',
+        params: IdParams,
+        querystring: EventOrdersExportQuery,
+        response: {
+          200: { description: 'CSV with a header line', content: { 'text/csv': { schema: Type.String() } } },
+          ...errors(400, 401, 403, 404),
+        },
+      },
+      preHandler: auth.role('organizer'),
+    },
+    async (request, reply) => {
+      const { status, q } = request.query;
+      const csv = await orders.exportForEvent(requirePrincipal(request), request.params.id, { status, search: q });
+      return reply
+        .type('text/csv; charset=utf-8')
+        .header('cache-control', 'private, no-store')
+        .header('content-disposition', `attachment; filename="orders-${request.params.id}.csv"`)
+        .send(csv);
     },
   );
 

@@ -69,12 +69,16 @@ export const EventOrder = Type.Object({
   buyer: Type.Object({ id: Type.String(), email: Type.String(), name: Type.String() }),
 });
 
+const eventOrdersFilter = {
+  status: Type.Optional(Order.properties.status),
+  q: Type.Optional(
+    Type.String({ minLength: 1, maxLength: 200, description: "An order id, or part of the buyer's e-mail or name" }),
+  ),
+};
+
 export const EventOrdersQuery = Type.Object(
   {
-    status: Type.Optional(Order.properties.status),
-    q: Type.Optional(
-      Type.String({ minLength: 1, maxLength: 200, description: "An order id, or part of the buyer's e-mail or name" }),
-    ),
+    ...eventOrdersFilter,
     limit: Type.Optional(Type.String({ pattern: '^([1-9][0-9]?|1[0-9]{2}|200)$', description: 'Orders a page, 1–200 (50)' })),
     after: Type.Optional(
       Type.String({ pattern: '^[0-9]{1,20}[.][A-Za-z0-9_-]{1,64}$', description: 'The `next` of the previous page' }),
@@ -82,3 +86,5 @@ export const EventOrdersQuery = Type.Object(
   },
   { additionalProperties: false },
 );
+
+export const EventOrdersExportQuery = Type.Object(eventOrdersFilter, { additionalProperties: false });

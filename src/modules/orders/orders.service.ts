@@ -1,3 +1,4 @@
+import { stringify } from 'csv-stringify/sync';
 import type { Db, Queryable } from '../../platform/db.ts';
 import type { OrderStatus } from './order-state.ts';
 import { AppError, forbidden, notFound } from '../../platform/errors.ts';
@@ -11,7 +12,7 @@ import {
   type OrdersRepository,
   pendingOrderOf,
 } from './orders.repository.ts';
-import { orderView, type OrderView } from './orders.view.ts';
+import { decimalAmount, orderView, type OrderView, placeLabel } from './orders.view.ts';
 
 export { orderView } from './orders.view.ts';
 
@@ -31,6 +32,43 @@ export function releasable(items: OrderItemRow[]) {
   return { seats, ga };
 }
 
+export interface EventOrdersFilter {
+  status?: OrderStatus;
+  /** An order id, or a piece of the buyer's e-mail or name. */
+  search?: string;
+}
+
+export type EventOrderView = OrderView & { buyer: { id: string; email: string; name: string } };
+
+const CSV_COLUMNS = [
+  'order',
+  'status',
+  'ordered_at',
+  'paid_at',
+  'buyer_name',
+  'buyer_email',
+  'places',
+  'count',
+  'total',
+  'currency',
+];
+
+/** One order as a CSV line (spreadsheet formulas in buyers' names are escaped by the writer). */
+function csvRow(o: EventOrderView): string[] {
+  return [
+    o.id,
+    o.status,
+    o.createdAt,
+    o.paidAt ?? '',
+    o.buyer.name,
+    o.buyer.email,
+    o.items.map(placeLabel).join('; '),
+    String(o.items.reduce((n, i) => n + i.quantity, 0)),
+    decimalAmount(o.total),
+    o.total.currency,
+  ];
+}
+
 export interface OrdersDeps extends Omit<OrderPlacementDeps, 'repo'> {
   db: Db;
   admission: { finish(eventId: string, userId: string): Promise<void> };
@@ -42,6 +80,36 @@ export function createOrdersService({ db, inventory, admission, clock, log, sche
 
   async function load(row: OrderRow, q: Queryable = db): Promise<OrderView> {
     return orderView(row, await createOrdersRepository(q).itemsOf([row.id]));
+  }
+
+  /** The event's organizer or an admin may see and manage its orders; anyone else 403, an unknown event 404. */
+  async function mayManage(principal: Principal, eventId: string) {
+    const [event] = await db.query<{ organizer_id: string }>('SELECT organizer_id FROM events WHERE id = $1', [eventId]);
+    if (!event) throw notFound('Event');
+    if (principal.role !== 'admin' && event.organizer_id !== principal.userId) {
+      throw forbidden("Only the event's organizer, or an admin, may see its orders");
+    }
+  }
+
+  /** One page of the event's orders with their buyers; `next` is where the following page starts. */
+  async function pageForEvent(
+    eventId: string,
+    filter: EventOrdersFilter & { after?: string; limit: number },
+  ): Promise<{ orders: EventOrderView[]; next: string | null }> {
+    const [createdUs, id] = filter.after?.split('.') ?? [];
+    const rows = await repo.listByEvent(eventId, {
+      status: filter.status,
+      search: filter.search?.trim() || undefined,
+      after: createdUs && id ? { createdUs, id } : undefined,
+      limit: filter.limit + 1,
+    });
+    const page = rows.slice(0, filter.limit);
+    const views = await viewsOf(page);
+    const last = page.at(-1);
+    return {
+      orders: page.map((row, n) => ({ ...views[n]!, buyer: { id: row.user_id, email: row.buyer_email, name: row.buyer_name } })),
+      next: rows.length > filter.limit && last ? `${last.created_us}.${last.id}` : null,
+    };
   }
 
   /** The views of these orders, in their order, with every order's items read in one query. */
@@ -150,33 +218,22 @@ export function createOrdersService({ db, inventory, admission, clock, log, sche
      * GET /api/admin/events/:id/orders: the event's orders with their buyers, for its organizer
      * or an admin (someone else's event 403, an unknown one 404), newest first, a page at a time.
      */
-    async listForEvent(
-      principal: Principal,
-      eventId: string,
-      filter: { status?: OrderStatus; search?: string; after?: string; limit: number },
-    ): Promise<{ orders: (OrderView & { buyer: { id: string; email: string; name: string } })[]; next: string | null }> {
-      const [event] = await db.query<{ organizer_id: string }>('SELECT organizer_id FROM events WHERE id = $1', [eventId]);
-      if (!event) throw notFound('Event');
-      if (principal.role !== 'admin' && event.organizer_id !== principal.userId) {
-        throw forbidden("Only the event's organizer, or an admin, may see its orders");
-      }
-      const [createdUs, id] = filter.after?.split('.') ?? [];
-      const rows = await repo.listByEvent(eventId, {
-        status: filter.status,
-        search: filter.search?.trim() || undefined,
-        after: createdUs && id ? { createdUs, id } : undefined,
-        limit: filter.limit + 1,
-      });
-      const page = rows.slice(0, filter.limit);
-      const views = await viewsOf(page);
-      const last = page.at(-1);
-      return {
-        orders: page.map((row, n) => ({
-          ...views[n]!,
-          buyer: { id: row.user_id, email: row.buyer_email, name: row.buyer_name },
-        })),
-        next: rows.length > filter.limit && last ? `${last.created_us}.${last.id}` : null,
-      };
+    async listForEvent(principal: Principal, eventId: string, filter: EventOrdersFilter & { after?: string; limit: number }) {
+      await mayManage(principal, eventId);
+      return pageForEvent(eventId, filter);
+    },
+
+    /** GET /api/admin/events/:id/orders.csv: every order matching the filter, newest first, as CSV. */
+    async exportForEvent(principal: Principal, eventId: string, filter: EventOrdersFilter): Promise<string> {
+      await mayManage(principal, eventId);
+      const rows: string[][] = [];
+      let after: string | undefined;
+      do {
+        const page = await pageForEvent(eventId, { ...filter, after, limit: 1000 });
+        rows.push(...page.orders.map(csvRow));
+        after = page.next ?? undefined;
+      } while (after);
+      return stringify(rows, { header: true, columns: CSV_COLUMNS, escape_formulas: true });
     },
 
     async get(principal: Principal, id: string): Promise<OrderView> {

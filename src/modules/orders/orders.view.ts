@@ -45,3 +45,15 @@ export function orderView(row: OrderRow, items: OrderItemRow[]): OrderView {
     paidAt: row.paid_at?.toISOString() ?? null,
   };
 }
+
+/** "Stalls · row C · seat 6", or "Standing · 2 standing": one line of an order, as the pages say it. */
+export function placeLabel(item: OrderView['items'][number]): string {
+  return item.seatId ? `${item.section} · row ${item.row} · seat ${item.label}` : `${item.section} · ${item.quantity} standing`;
+}
+
+/** Minor units as the currency writes them: 12000 USD → "120.00", 500 JPY → "500". */
+export function decimalAmount(m: Money): string {
+  const digits =
+    new Intl.NumberFormat('en-US', { style: 'currency', currency: m.currency }).resolvedOptions().maximumFractionDigits ?? 2;
+  return (m.amount / 10 ** digits).toFixed(digits);
+}

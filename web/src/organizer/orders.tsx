@@ -148,6 +148,9 @@ export function EventOrders({ id }: { id: string }) {
         <button class="btn" type="submit" disabled={loading}>
           Find orders
         </button>
+        <a class="btn-secondary" href={`/api/admin/events/${id}/orders.csv${query(filter, null)}`} download>
+          Download CSV
+        </a>
       </form>
       <ErrorBox error={error} />
       {orders === null && loading && <Loading what="Loading orders" />}
