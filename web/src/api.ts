@@ -174,6 +174,9 @@ const PLAIN: Record<string, string> = {
   INVALID_TICKET: 'This is not a valid TicketMax ticket code.',
   RATE_LIMITED: 'Too many tries in a short time. Please wait a moment and try again.',
   IDEMPOTENCY_KEY_REUSED: 'That request was already sent with different details. Please reload the page.',
+  IDEMPOTENCY_KEY_IN_USE: 'Your previous request is still being processed. Please wait a moment and try again.',
+  PENDING_ORDER_EXISTS:
+    'You already have an order waiting for payment for this event. Pay for it or cancel it (under My tickets) first.',
 };
 const DECLINES: Record<string, string> = {
   card_declined: 'Your card was declined by your bank. Please try another card.',
