@@ -205,6 +205,7 @@ for (const shape of shapes) {
         '?limit=ten',
         '?after=yesterday',
         '?after=12.ord%27--',
+        '?after=99999999999999999999.ord_x', // beyond any time the database can hold
         `?q=${'x'.repeat(201)}`,
         '?q=',
         '?sort=price',

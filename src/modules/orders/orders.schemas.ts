@@ -81,7 +81,7 @@ export const EventOrdersQuery = Type.Object(
     ...eventOrdersFilter,
     limit: Type.Optional(Type.String({ pattern: '^([1-9][0-9]?|1[0-9]{2}|200)$', description: 'Orders a page, 1–200 (50)' })),
     after: Type.Optional(
-      Type.String({ pattern: '^[0-9]{1,20}[.][A-Za-z0-9_-]{1,64}$', description: 'The `next` of the previous page' }),
+      Type.String({ pattern: '^[0-9]{1,16}[.][A-Za-z0-9_-]{1,64}$', description: 'The `next` of the previous page' }),
     ),
   },
   { additionalProperties: false },
