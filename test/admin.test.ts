@@ -40,6 +40,17 @@ for (const shape of shapes) {
         payload: card('4242424242424242'),
       });
       assert.equal(pay.statusCode, 200);
+      // One of its two tickets is used at the door.
+      const { tickets } = (await t.app.inject({ method: 'GET', url: '/api/tickets', headers: payer!.auth })).json<{
+        tickets: { code: string }[];
+      }>();
+      const scan = await t.app.inject({
+        method: 'POST',
+        url: '/api/checkin',
+        headers: event.organizer.auth,
+        payload: { eventId: event.eventId, code: tickets[0]!.code },
+      });
+      assert.equal(scan.statusCode, 200, scan.body);
       assert.equal((await hold(waiter, [stalls[2]!.id])).statusCode, 200);
       await order(waiter);
       assert.equal((await hold(holder, [stalls[3]!.id, stalls[4]!.id, stalls[5]!.id])).statusCode, 200);
@@ -65,6 +76,7 @@ for (const shape of shapes) {
         await new Promise((r) => setTimeout(r, 50));
       }
       assert.equal(stats.sold, 2);
+      assert.equal(stats.checkedIn, 1);
       assert.equal(stats.pending, 1);
       assert.equal(stats.held, 4, 'the GA hold replaced the three seats');
       assert.equal(stats.available, 50 + 24 + 100 - 2 - 1 - 4);
@@ -117,6 +129,7 @@ for (const shape of shapes) {
       });
       const first = JSON.parse(/data: (.*)/.exec(text)![1]!);
       assert.equal(first.sold, 0);
+      assert.equal(first.checkedIn, 0);
       assert.equal(first.available, 174);
     });
   });

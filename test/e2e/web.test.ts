@@ -322,6 +322,8 @@ describe('web pages in headless Chromium', { skip: !enabled }, () => {
     const page = await context.newPage();
     await signIn(page, server.url, organizer.email, organizer.password);
     await page.goto(`${server.url}/organizer/events/${eventId}`);
+    // The door's count: staff checked one of Bea's tickets in above.
+    await page.getByTestId('stat-sold-note').getByText('1 checked in').waitFor();
     const rows = page.getByTestId('event-order');
     await rows.first().waitFor();
     assert.ok((await rows.count()) >= 2, 'every order of the event is listed');

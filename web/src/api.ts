@@ -133,6 +133,7 @@ export interface Ticket {
 }
 export interface Stats {
   sold: number;
+  checkedIn: number;
   held: number;
   pending: number;
   available: number;

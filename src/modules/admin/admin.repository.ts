@@ -33,6 +33,14 @@ export function createAdminRepository(db: Queryable) {
       };
     },
 
+    /** Tickets of the event used at the door (a partial index holds exactly these). */
+    async checkedIn(eventId: string): Promise<number> {
+      const rows = await db.query<{ n: string }>("SELECT COUNT(*) AS n FROM tickets WHERE event_id = $1 AND status = 'used'", [
+        eventId,
+      ]);
+      return Number(rows[0]?.n ?? 0);
+    },
+
     /** Orders created per minute since `since` (minutes without orders are absent). */
     async ordersPerMinute(eventId: string, since: Date): Promise<{ minute: number; count: number }[]> {
       const rows = await db.query<{ minute: Date | string; count: string }>(

@@ -8,6 +8,7 @@ import type { AdminService } from './admin.service.ts';
 
 export const Stats = Type.Object({
   sold: Type.Integer({ description: 'Places in paid orders' }),
+  checkedIn: Type.Integer({ description: 'Tickets used at the door' }),
   held: Type.Integer({ description: 'Places in holds not yet ordered' }),
   pending: Type.Integer({ description: 'Places in orders waiting for payment' }),
   available: Type.Integer(),

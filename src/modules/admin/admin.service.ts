@@ -18,6 +18,7 @@ export interface AvailabilitySource {
 
 export interface EventStats<Q = unknown> {
   sold: number;
+  checkedIn: number;
   held: number;
   pending: number;
   available: number;
@@ -54,16 +55,18 @@ export function createAdminService<Q>(deps: {
       if (!shape) throw notFound('Event');
       const now = clock.now();
       const since = Math.floor(now / MINUTE) * MINUTE - (CHART_MINUTES - 1) * MINUTE;
-      const [snapshot, figures, perMinute] = await Promise.all([
+      const [snapshot, figures, perMinute, checkedIn] = await Promise.all([
         availability.snapshot(eventId),
         repo.orderFigures(eventId),
         repo.ordersPerMinute(eventId, new Date(since)),
+        repo.checkedIn(eventId),
       ]);
       const gaRemaining = Object.values(snapshot.body.ga).reduce((a, b) => a + b, 0);
       const taken = countBits(snapshot.bitmap, snapshot.seatCount) + (shape.gaCapacity - gaRemaining);
       const counts = new Map(perMinute.map((p) => [p.minute, p.count]));
       return {
         sold: figures.soldPlaces,
+        checkedIn,
         pending: figures.pendingPlaces,
         held: Math.max(0, taken - figures.soldPlaces - figures.pendingPlaces),
         available: snapshot.seatCount - countBits(snapshot.bitmap, snapshot.seatCount) + gaRemaining,

@@ -27,13 +27,18 @@ function useStats(id: string) {
   return { stats, error, setStats };
 }
 
-function Figure({ label, value, testid }: { label: string; value: string; testid?: string }) {
+function Figure({ label, value, testid, note }: { label: string; value: string; testid?: string; note?: string }) {
   return (
     <div class="card">
       <dt class="text-sm text-slate-700">{label}</dt>
       <dd class="text-2xl font-bold" data-testid={testid}>
         {value}
       </dd>
+      {note && (
+        <dd class="text-sm text-slate-700" data-testid={testid && `${testid}-note`}>
+          {note}
+        </dd>
+      )}
     </div>
   );
 }
@@ -138,7 +143,7 @@ function Board({ id }: { id: string }) {
       {stats && (
         <>
           <dl class="grid grid-cols-2 gap-3 md:grid-cols-4" aria-live="off">
-            <Figure label="Sold" value={n(stats.sold)} testid="stat-sold" />
+            <Figure label="Sold" value={n(stats.sold)} testid="stat-sold" note={`${n(stats.checkedIn)} checked in`} />
             <Figure label="Held now" value={n(stats.held)} />
             <Figure label="Awaiting payment" value={n(stats.pending)} />
             <Figure label="Available" value={n(stats.available)} />
