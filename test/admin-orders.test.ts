@@ -13,6 +13,8 @@ interface Listed {
   status: string;
   items: { label: string | null }[];
   buyer: { id: string; email: string; name: string };
+  closedAt: string | null;
+  closedBy: { id: string; email: string } | null;
 }
 
 for (const shape of shapes) {
@@ -65,6 +67,7 @@ for (const shape of shapes) {
       assert.equal(first.buyer.name, 'Bulk buyer');
       assert.equal(first.items.length, 1);
       assert.equal(body.orders[0]!.status, 'pending');
+      assert.ok(body.orders.every((o) => o.closedAt === null && o.closedBy === null));
     });
 
     it('filters by status, and finds an order by its id or by a piece of its buyer’s e-mail in any case', async () => {
@@ -135,6 +138,16 @@ for (const shape of shapes) {
         listed.map((o) => o.id),
         [target],
       );
+      assert.deepEqual(listed[0]!.closedBy, { id: event.organizer.id, email: event.organizer.email }, 'who refunded it');
+      assert.ok(Date.parse(listed[0]!.closedAt!) <= Date.now());
+      // A buyer who cancels their own pending order is named as well.
+      const own = await t.app.inject({ method: 'POST', url: `/api/orders/${orderIds[6]}/cancel`, headers: buyers[6]!.auth });
+      assert.equal(own.json<{ order: { status: string } }>().order.status, 'canceled');
+      const canceled = (await list('?status=canceled')).json<{ orders: Listed[] }>().orders;
+      assert.deepEqual(
+        canceled.map((o) => [o.id, o.closedBy?.id]),
+        [[orderIds[6], buyers[6]!.id]],
+      );
       const tickets = await t.app.inject({ method: 'GET', url: '/api/tickets', headers: buyers[1]!.auth });
       const mine = tickets.json<{ tickets: { orderId: string; status: string }[] }>().tickets.filter((x) => x.orderId === target);
       assert.ok(mine.length > 0);
@@ -157,7 +170,10 @@ for (const shape of shapes) {
       assert.equal(res.headers['content-disposition'], `attachment; filename="orders-${event.eventId}.csv"`);
       assert.equal(res.headers['cache-control'], 'private, no-store');
       const lines = res.body.trimEnd().split('\n');
-      assert.equal(lines[0], 'order,status,ordered_at,paid_at,buyer_name,buyer_email,places,count,total,currency');
+      assert.equal(
+        lines[0],
+        'order,status,ordered_at,paid_at,closed_at,closed_by,buyer_name,buyer_email,places,count,total,currency',
+      );
       // Paid at this point: orders 0 and 2 (1 was refunded above), newest first.
       assert.equal(lines.length, 3, res.body);
       assert.ok(lines[1]!.startsWith(`${orderIds[2]},paid,`), lines[1]);

@@ -354,6 +354,7 @@ describe('web pages in headless Chromium', { skip: !enabled }, () => {
     });
     await row.getByRole('button', { name: 'Refund' }).click();
     await row.getByTestId('order-status').getByText('refunded').waitFor();
+    await row.getByText(`by ${organizer.email}`).waitFor();
     assert.match(asked, new RegExp(`^Refund \\$40\\.00 to ${b.email.replace(/[.]/g, '\\.')}\\?`));
     assert.equal(await row.getByRole('button', { name: 'Refund' }).count(), 0, 'nothing left to refund');
     const { tickets } = await apiClient(server.url, b.token)<{ tickets: { orderId: string; status: string }[] }>(

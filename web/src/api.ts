@@ -121,6 +121,8 @@ export interface Order {
 /** An order as its event's organizer sees it, with its buyer. */
 export interface EventOrder extends Order {
   buyer: { id: string; email: string; name: string };
+  closedAt: string | null;
+  closedBy: { id: string; email: string } | null;
 }
 export interface Ticket {
   id: string;

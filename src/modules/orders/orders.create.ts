@@ -99,6 +99,7 @@ export function createOrderPlacement({ repo, inventory, clock, log, scheduleExpi
       expires_at: order.expiresAt,
       paid_at: null,
       closed_at: null,
+      closed_by: null,
     };
     const gaQuantities = Object.fromEntries(gaItems.map((g) => [g.sectionId, g.quantity]));
     const reply = {

@@ -13,6 +13,8 @@ export interface OrderRow {
   expires_at: Date;
   paid_at: Date | null;
   closed_at: Date | null;
+  /** Who canceled or refunded it (null while open, and when it expired). */
+  closed_by: string | null;
 }
 
 export interface OrderItemRow {
@@ -38,6 +40,7 @@ export interface OrderListPosition {
 export interface EventOrderRow extends OrderRow {
   buyer_email: string;
   buyer_name: string;
+  closed_by_email: string | null;
   /** created_at in microseconds since the epoch: exact, unlike a Date, for the next page's position. */
   created_us: string;
 }
@@ -53,7 +56,8 @@ export interface NewOrder {
   items: { id: string; sectionId: string; seatId: string | null; quantity: number; priceAmount: number }[];
 }
 
-const ORDER_COLUMNS = 'id, event_id, user_id, status, total_amount, currency, created_at, expires_at, paid_at, closed_at';
+const ORDER_COLUMNS =
+  'id, event_id, user_id, status, total_amount, currency, created_at, expires_at, paid_at, closed_at, closed_by';
 const ITEM_COLUMNS = `i.id, i.order_id, i.section_id, s.name AS section_name, i.seat_id, st.label AS seat_label,
   st.row_label, st.idx AS seat_index, i.quantity, i.price_amount, i.active`;
 const ITEM_FROM = 'order_items i JOIN sections s ON s.id = i.section_id LEFT JOIN seats st ON st.id = i.seat_id';
@@ -184,9 +188,9 @@ export function createOrdersRepository(q: Queryable) {
       return q.query<EventOrderRow>(
         `SELECT ${ORDER_COLUMNS.split(', ')
           .map((c) => `o.${c}`)
-          .join(', ')}, u.email AS buyer_email, u.name AS buyer_name,
+          .join(', ')}, u.email AS buyer_email, u.name AS buyer_name, c.email AS closed_by_email,
                 (extract(epoch FROM o.created_at) * 1000000)::bigint::text AS created_us
-           FROM orders o JOIN users u ON u.id = o.user_id
+           FROM orders o JOIN users u ON u.id = o.user_id LEFT JOIN users c ON c.id = o.closed_by
           WHERE o.event_id = $1
             AND ($2::text IS NULL OR o.status = $2)
             AND ($3::text IS NULL OR o.id = $3 OR strpos(lower(u.email), lower($3)) > 0 OR strpos(lower(u.name), lower($3)) > 0)
@@ -228,14 +232,15 @@ export function createOrdersRepository(q: Queryable) {
      * reviving an expired order takes them again (the unique index refuses if a seat was resold).
      * Returns the updated row, or undefined when the transition was not allowed.
      */
-    async transition(id: string, to: OrderStatus): Promise<OrderRow | undefined> {
+    async transition(id: string, to: OrderStatus, by?: string): Promise<OrderRow | undefined> {
       const rows = await q.query<OrderRow>(
         `UPDATE orders SET status = $2, updated_at = now(),
                 paid_at = CASE WHEN $2 = 'paid' THEN now() ELSE paid_at END,
-                closed_at = CASE WHEN $2 IN ('expired', 'canceled', 'refunded') THEN now() ELSE closed_at END
+                closed_at = CASE WHEN $2 IN ('expired', 'canceled', 'refunded') THEN now() ELSE closed_at END,
+                closed_by = CASE WHEN $2 IN ('canceled', 'refunded') THEN $4 ELSE closed_by END
           WHERE id = $1 AND status = ANY($3::text[])
           RETURNING ${ORDER_COLUMNS}`,
-        [id, to, sourcesOf(to)],
+        [id, to, sourcesOf(to), by ?? null],
       );
       const row = rows[0];
       if (!row) return undefined;

@@ -182,7 +182,7 @@ export const ordersRoutes: FastifyPluginAsyncTypebox<OrdersRoutesOptions> = asyn
       preHandler: auth.user,
     },
     async (request) => ({
-      order: await orders.cancel(requirePrincipal(request), request.params.id, (o) => payments.refundOrder(o)),
+      order: await orders.cancel(requirePrincipal(request), request.params.id, (o, by) => payments.refundOrder(o, by)),
     }),
   );
 };

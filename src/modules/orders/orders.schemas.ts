@@ -67,6 +67,10 @@ export const PayBody = Type.Object(
 export const EventOrder = Type.Object({
   ...Order.properties,
   buyer: Type.Object({ id: Type.String(), email: Type.String(), name: Type.String() }),
+  closedAt: Type.Union([Type.String(), Type.Null()], { description: 'When it was canceled, refunded or expired' }),
+  closedBy: Type.Union([Type.Object({ id: Type.String(), email: Type.String() }), Type.Null()], {
+    description: 'Who canceled or refunded it (null while open and when it expired)',
+  }),
 });
 
 const eventOrdersFilter = {

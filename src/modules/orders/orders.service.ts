@@ -38,13 +38,20 @@ export interface EventOrdersFilter {
   search?: string;
 }
 
-export type EventOrderView = OrderView & { buyer: { id: string; email: string; name: string } };
+export type EventOrderView = OrderView & {
+  buyer: { id: string; email: string; name: string };
+  /** When it was canceled, refunded or expired, and who canceled or refunded it. */
+  closedAt: string | null;
+  closedBy: { id: string; email: string } | null;
+};
 
 const CSV_COLUMNS = [
   'order',
   'status',
   'ordered_at',
   'paid_at',
+  'closed_at',
+  'closed_by',
   'buyer_name',
   'buyer_email',
   'places',
@@ -60,6 +67,8 @@ function csvRow(o: EventOrderView): string[] {
     o.status,
     o.createdAt,
     o.paidAt ?? '',
+    o.closedAt ?? '',
+    o.closedBy?.email ?? '',
     o.buyer.name,
     o.buyer.email,
     o.items.map(placeLabel).join('; '),
@@ -107,7 +116,12 @@ export function createOrdersService({ db, inventory, admission, clock, log, sche
     const views = await viewsOf(page);
     const last = page.at(-1);
     return {
-      orders: page.map((row, n) => ({ ...views[n]!, buyer: { id: row.user_id, email: row.buyer_email, name: row.buyer_name } })),
+      orders: page.map((row, n) => ({
+        ...views[n]!,
+        buyer: { id: row.user_id, email: row.buyer_email, name: row.buyer_name },
+        closedAt: row.closed_at?.toISOString() ?? null,
+        closedBy: row.closed_by ? { id: row.closed_by, email: row.closed_by_email ?? '' } : null,
+      })),
       next: rows.length > filter.limit && last ? `${last.created_us}.${last.id}` : null,
     };
   }
@@ -161,16 +175,20 @@ export function createOrdersService({ db, inventory, admission, clock, log, sche
     return rows.length > 0;
   }
 
-  /** Moves an order out of pending/paid and gives its seats back to the inventory. */
+  /**
+   * Moves an order out of pending/paid and gives its seats back to the inventory. `by`: the user
+   * who canceled or refunded it (kept on the order and in its outbox message).
+   */
   async function close(
     id: string,
     to: 'expired' | 'canceled' | 'refunded',
     extra?: (r: OrdersRepository, q: Queryable, row: OrderRow) => Promise<void>,
+    by?: string,
   ) {
     const result = await inTx(async (r, q) => {
-      const row = await r.transition(id, to);
+      const row = await r.transition(id, to, by);
       if (!row) return undefined;
-      await r.insertOutbox(`order.${to}`, { orderId: row.id, eventId: row.event_id, userId: row.user_id });
+      await r.insertOutbox(`order.${to}`, { orderId: row.id, eventId: row.event_id, userId: row.user_id, ...(by && { by }) });
       await extra?.(r, q, row);
       return { row, items: await r.itemsOf([id]) };
     });
@@ -253,18 +271,18 @@ export function createOrdersService({ db, inventory, admission, clock, log, sche
     async cancel(
       principal: Principal,
       id: string,
-      refund: (order: OrderRow) => Promise<OrderRow | undefined>,
+      refund: (order: OrderRow, by: string) => Promise<OrderRow | undefined>,
     ): Promise<OrderView> {
       const row = await ownOrder(principal, id, true);
       const privileged = principal.role === 'admin' || (principal.role === 'organizer' && row.user_id !== principal.userId);
       if (row.status === 'pending') {
-        const closed = await close(id, 'canceled');
+        const closed = await close(id, 'canceled', undefined, principal.userId);
         if (closed) {
           await admission.finish(row.event_id, row.user_id);
           return load(closed.row);
         }
       } else if (row.status === 'paid' && privileged) {
-        const refunded = await refund(row);
+        const refunded = await refund(row, principal.userId);
         if (refunded) return load(refunded);
       }
       const now = (await repo.find(id))!;

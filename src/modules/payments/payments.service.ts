@@ -294,18 +294,23 @@ export function createPaymentsService(deps: PaymentsDeps) {
     },
 
     /** Organizer/admin cancel of a paid order: the order is refunded, its tickets void and its seats free. */
-    async refundOrder(order: OrderRow): Promise<OrderRow | undefined> {
-      const closed = await orders.close(order.id, 'refunded', async (r, q) => {
-        const payments = createPaymentsRepository(q);
-        for (const payment of await payments.succeededOf(order.id)) {
-          await payments.update(payment.id, { status: 'refunded' });
-          await r.insertOutbox('payment.refund_requested', {
-            paymentId: payment.id,
-            ref: payment.gateway_ref,
-            orderId: order.id,
-          });
-        }
-      });
+    async refundOrder(order: OrderRow, by?: string): Promise<OrderRow | undefined> {
+      const closed = await orders.close(
+        order.id,
+        'refunded',
+        async (r, q) => {
+          const payments = createPaymentsRepository(q);
+          for (const payment of await payments.succeededOf(order.id)) {
+            await payments.update(payment.id, { status: 'refunded' });
+            await r.insertOutbox('payment.refund_requested', {
+              paymentId: payment.id,
+              ref: payment.gateway_ref,
+              orderId: order.id,
+            });
+          }
+        },
+        by,
+      );
       return closed?.row;
     },
 

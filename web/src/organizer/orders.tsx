@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, type EventOrder, type Order } from '../api.ts';
 import { ErrorBox, Loading, Notice } from '../components.tsx';
+import { userState } from '../state.ts';
 import { dateTime, field, itemLabel, money } from '../format.ts';
 
 const STATUSES: { value: string; label: string }[] = [
@@ -69,6 +70,8 @@ function Row({ order, onClosed }: { order: EventOrder; onClosed: (o: Order) => v
         <p class="text-xs text-slate-700">
           <code>{order.id}</code> · ordered {dateTime(order.createdAt)}
           {order.paidAt && ` · paid ${dateTime(order.paidAt)}`}
+          {order.closedAt && ` · ${order.status} ${dateTime(order.closedAt)}`}
+          {order.closedBy && ` by ${order.closedBy.id === order.buyer.id ? 'the buyer' : order.closedBy.email}`}
         </p>
         <ErrorBox error={error} />
       </div>
@@ -88,6 +91,8 @@ function Row({ order, onClosed }: { order: EventOrder; onClosed: (o: Order) => v
 
 /** The event's orders for its organizer: find one by buyer or id, refund or cancel it. */
 export function EventOrders({ id }: { id: string }) {
+  const user = userState.use();
+  const me = user ? { id: user.id, email: user.email } : null;
   const [filter, setFilter] = useState<Filter>({ q: '', status: '' });
   const [orders, setOrders] = useState<EventOrder[] | null>(null);
   const [next, setNext] = useState<string | null>(null);
@@ -165,7 +170,15 @@ export function EventOrders({ id }: { id: string }) {
             <Row
               key={o.id}
               order={o}
-              onClosed={(closed) => setOrders((all) => all && all.map((x) => (x.id === closed.id ? { ...x, ...closed } : x)))}
+              onClosed={(closed) =>
+                setOrders(
+                  (all) =>
+                    all &&
+                    all.map((x) =>
+                      x.id === closed.id ? { ...x, ...closed, closedAt: new Date().toISOString(), closedBy: me } : x,
+                    ),
+                )
+              }
             />
           ))}
         </ul>
