@@ -392,6 +392,32 @@ describe('web pages in headless Chromium', { skip: !enabled }, () => {
     await context.close();
   });
 
+  it('lets an admin find an account and make it door staff, but not change their own role', async () => {
+    const lee = await signup(server.url, 'lee');
+    const context = await browser.newContext(VIEW);
+    const page = await context.newPage();
+    await signIn(page, server.url, ADMIN.email, ADMIN.password);
+    await page.getByRole('link', { name: 'Accounts' }).click();
+    await page.getByRole('heading', { name: 'Accounts' }).waitFor();
+    await page.getByTestId('account').first().waitFor();
+    await page.getByLabel('E-mail, name or account id').fill(ADMIN.email);
+    await page.getByRole('button', { name: 'Find accounts' }).click();
+    await page.getByText('(you)').waitFor();
+    assert.equal(await page.getByTestId('account').count(), 1);
+    assert.equal(await page.getByRole('combobox').first().isDisabled(), true, 'the own role is not for changing');
+
+    await page.getByLabel('E-mail, name or account id').fill(lee.email);
+    await page.getByRole('button', { name: 'Find accounts' }).click();
+    await page.getByText(lee.email).waitFor();
+    await page.getByLabel('Role of lee').selectOption('staff');
+    await shoot(page, 'admin-accounts');
+    await page.getByRole('button', { name: 'Change role' }).click();
+    await page.getByRole('status').getByText('lee is now door staff').waitFor();
+    const { user } = await apiClient(server.url, lee.token)<{ user: { role: string } }>('GET', '/api/me');
+    assert.equal(user.role, 'staff');
+    await context.close();
+  });
+
   it('follows the queue through the public status when the browser cannot stream, reading its own place only when its turn comes', async () => {
     const org = apiClient(server.url, organizer.token);
     // Four buyers ahead while admission is paused; at 20 a minute it then takes about 12 s to reach this one.

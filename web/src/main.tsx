@@ -23,6 +23,7 @@ function route(path: string) {
   if ((m = /^\/checkout\/([^/]+)$/.exec(p))) return <CheckoutPage id={m[1]!} />;
   if ((m = /^\/orders\/([^/]+)$/.exec(p))) return <ConfirmationPage id={m[1]!} />;
   if (p === '/tickets') return <TicketsPage />;
+  if (p === '/admin/accounts') return <Lazy load={async () => (await import('./admin/accounts.tsx')).AccountsPage} props={{}} />;
   if (p === '/checkin') return <Lazy load={async () => (await import('./staff/checkin.tsx')).CheckinPage} props={{}} />;
   if (p === '/organizer') return <Lazy load={async () => (await organizer()).OrganizerHome} props={{}} />;
   if (p === '/organizer/venues/new') return <Lazy load={async () => (await organizer()).VenueForm} props={{}} />;
@@ -69,6 +70,11 @@ function Header() {
         {user && user.role !== 'buyer' && (
           <a class={link} href="/checkin">
             Check-in
+          </a>
+        )}
+        {user?.role === 'admin' && (
+          <a class={link} href="/admin/accounts">
+            Accounts
           </a>
         )}
         {user === null && (

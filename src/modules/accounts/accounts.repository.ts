@@ -34,6 +34,16 @@ export function createAccountsRepository(db: Queryable) {
       return rows[0];
     },
 
+    /** Accounts whose e-mail or name contains `q` (any case), or whose id it is; newest first. */
+    async search(q: string | undefined, limit: number) {
+      return db.query<UserRow>(
+        `SELECT id, email, name, role, password_hash FROM users
+          WHERE $1::text IS NULL OR id = $1 OR strpos(lower(email), lower($1)) > 0 OR strpos(lower(name), lower($1)) > 0
+          ORDER BY created_at DESC, id DESC LIMIT $2`,
+        [q ?? null, limit],
+      );
+    },
+
     async setRole(id: string, role: Role) {
       const rows = await db.query<UserRow>(
         `UPDATE users SET role = $2, role_changed_at = now() WHERE id = $1

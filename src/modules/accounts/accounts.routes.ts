@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { forbidden } from '../../platform/errors.ts';
 import { errors, IdParams } from '../../platform/http-schemas.ts';
-import { AuthResult, authErrors, LoginBody, MeResult, RoleBody, SignupBody } from './accounts.schemas.ts';
+import { AuthResult, authErrors, LoginBody, MeResult, RoleBody, SignupBody, User, UsersQuery } from './accounts.schemas.ts';
 import type { AccountsService } from './accounts.service.ts';
 import { type Auth, isSameOrigin, requirePrincipal, SESSION_COOKIE } from './auth.ts';
 
@@ -98,6 +98,24 @@ export const accountsRoutes: FastifyPluginAsyncTypebox<AccountsRoutesOptions> = 
       },
       preHandler: auth.role('admin'),
     },
-    async (request) => ({ user: await accounts.changeRole(request.params.id, request.body.role) }),
+    async (request) => ({ user: await accounts.changeRoleAs(requirePrincipal(request), request.params.id, request.body.role) }),
+  );
+
+  app.get(
+    '/api/admin/users',
+    {
+      schema: {
+        tags,
+        summary: 'Find accounts by a piece of their e-mail or name, or their id, newest first (admin)',
+        querystring: UsersQuery,
+        response: { 200: Type.Object({ users: Type.Array(User) }), ...errors(400, 401, 403) },
+      },
+      preHandler: auth.role('admin'),
+    },
+    async (request, reply) => {
+      reply.header('cache-control', 'private, no-store');
+      const { q, limit } = request.query;
+      return { users: await accounts.findUsers(q, limit === undefined ? 50 : Number(limit)) };
+    },
   );
 };

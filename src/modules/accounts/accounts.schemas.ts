@@ -40,5 +40,12 @@ export const LoginBody = Type.Object(
 export const AuthResult = Type.Object({ user: User, token: Type.String() });
 export const MeResult = Type.Object({ user: User });
 export const RoleBody = Type.Object({ role: RoleSchema }, { additionalProperties: false });
+export const UsersQuery = Type.Object(
+  {
+    q: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'A piece of the e-mail or name, or an id' })),
+    limit: Type.Optional(Type.String({ pattern: '^([1-9][0-9]?|1[0-9]{2}|200)$', description: 'At most this many, 1–200 (50)' })),
+  },
+  { additionalProperties: false },
+);
 
 export const authErrors = errors(400, 401, 403, 409, 413, 429);

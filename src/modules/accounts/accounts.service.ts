@@ -1,6 +1,6 @@
 import type { Clock } from '../../platform/clock.ts';
 import { DUMMY_PASSWORD_HASH, hashPassword, newId, verifyPassword } from '../../platform/crypto.ts';
-import { notFound } from '../../platform/errors.ts';
+import { forbidden, notFound } from '../../platform/errors.ts';
 import { emailTaken, invalidCredentials } from './accounts.errors.ts';
 import type { AccountsRepository, UserRow } from './accounts.repository.ts';
 import type { Role, User } from './accounts.schemas.ts';
@@ -33,6 +33,14 @@ export function createAccountsService({
     await repo.insertSession({ id: sessionId, userId: user.id, expiresAt: new Date(expiresAt) });
     const token = guard.issue({ s: sessionId, u: user.id, r: user.role, e: Math.floor(expiresAt / 1000) });
     return { user: toUser(user), token, expiresAt };
+  }
+
+  async function changeRole(userId: string, role: Role) {
+    const row = await repo.setRole(userId, role);
+    if (!row) throw notFound('User');
+    guard.noteRole(userId, role);
+    log.info({ userId, role }, 'role changed');
+    return toUser(row);
   }
 
   return {
@@ -69,13 +77,18 @@ export function createAccountsService({
       return toUser(row);
     },
 
-    async changeRole(userId: string, role: Role) {
-      const row = await repo.setRole(userId, role);
-      if (!row) throw notFound('User');
-      guard.noteRole(userId, role);
-      log.info({ userId, role }, 'role changed');
-      return toUser(row);
+    /** GET /api/admin/users: accounts found by a piece of their e-mail or name, or their id (newest first). */
+    async findUsers(q: string | undefined, limit: number): Promise<User[]> {
+      return (await repo.search(q?.trim() || undefined, limit)).map(toUser);
     },
+
+    /** PATCH /api/admin/users/:id, by an admin: never their own role, so an admin cannot lock everyone out by mistake. */
+    async changeRoleAs(actor: Principal, userId: string, role: Role) {
+      if (actor.userId === userId && role !== actor.role) throw forbidden('Admins cannot change their own role');
+      return changeRole(userId, role);
+    },
+
+    changeRole,
 
     /** Makes sure an account with this e-mail exists with this role and password (admin bootstrap, demo data). */
     async ensureAccount(input: { email: string; password: string; name: string }, role: Role) {

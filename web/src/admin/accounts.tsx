@@ -1,0 +1,143 @@
+import { useEffect, useState } from 'preact/hooks';
+import { api, type Role, type User } from '../api.ts';
+import { ErrorBox, Loading, Notice, RequireUser, Title } from '../components.tsx';
+import { field } from '../format.ts';
+import { userState } from '../state.ts';
+
+const ROLES: { value: Role; label: string }[] = [
+  { value: 'buyer', label: 'Buyer' },
+  { value: 'staff', label: 'Door staff' },
+  { value: 'organizer', label: 'Organizer' },
+  { value: 'admin', label: 'Admin' },
+];
+
+function Account({ account, self, onSaved }: { account: User; self: boolean; onSaved: (u: User) => void }) {
+  const [role, setRole] = useState<Role>(account.role);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const [saved, setSaved] = useState(false);
+  async function save(e: Event) {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    setSaved(false);
+    try {
+      const { user } = await api.send<{ user: User }>('PATCH', `/api/admin/users/${account.id}`, { role });
+      onSaved(user);
+      setSaved(true);
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  }
+  const selectId = `role-${account.id}`;
+  return (
+    <li class="py-3" data-testid="account">
+      <form class="flex flex-wrap items-end justify-between gap-3" onSubmit={(e) => void save(e)}>
+        <div class="min-w-0 flex-1">
+          <p class="font-semibold">
+            {account.name} {self && <span class="font-normal text-slate-700">(you)</span>}
+          </p>
+          <p class="text-sm break-all text-slate-700">{account.email}</p>
+        </div>
+        <div class="flex items-end gap-2">
+          <div>
+            <label class="label" for={selectId}>
+              Role of {account.name}
+            </label>
+            <select
+              class="input"
+              id={selectId}
+              value={role}
+              disabled={self}
+              onChange={(e) => setRole(e.currentTarget.value as Role)}
+            >
+              {ROLES.map((r) => (
+                <option key={r.value} value={r.value}>
+                  {r.label}
+                </option>
+              ))}
+            </select>
+          </div>
+          <button class="btn" type="submit" disabled={busy || self || role === account.role}>
+            Change role
+          </button>
+        </div>
+      </form>
+      {saved && (
+        <p class="mt-1 text-sm text-green-900" role="status">
+          Role changed: {account.name} is now {ROLES.find((r) => r.value === account.role)?.label.toLowerCase()}. It applies to
+          their next request.
+        </p>
+      )}
+      <ErrorBox error={error} />
+    </li>
+  );
+}
+
+function Accounts() {
+  const me = userState.use();
+  const [users, setUsers] = useState<User[] | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  async function load(q: string) {
+    setError(null);
+    try {
+      const query = q.trim() ? `?q=${encodeURIComponent(q.trim())}` : '';
+      setUsers((await api.get<{ users: User[] }>(`/api/admin/users${query}`)).users);
+    } catch (err) {
+      setError(err);
+    }
+  }
+  useEffect(() => void load(''), []);
+  return (
+    <section class="mx-auto max-w-3xl">
+      <Title sub="Give organizers, door staff and admins their roles. Admins cannot change their own.">Accounts</Title>
+      <form
+        class="card flex flex-wrap items-end gap-2"
+        role="search"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void load(field(new FormData(e.currentTarget), 'q'));
+        }}
+      >
+        <div class="min-w-48 flex-1">
+          <label class="label" for="accounts-q">
+            E-mail, name or account id
+          </label>
+          <input class="input" id="accounts-q" name="q" type="search" maxLength={200} />
+        </div>
+        <button class="btn" type="submit">
+          Find accounts
+        </button>
+      </form>
+      <ErrorBox error={error} />
+      {users === null && !error && <Loading what="Loading accounts" />}
+      {users && users.length === 0 && (
+        <div class="mt-3">
+          <Notice>No account matches.</Notice>
+        </div>
+      )}
+      {users && users.length > 0 && (
+        <ul class="card mt-4 divide-y divide-slate-200">
+          {users.map((u) => (
+            <Account
+              key={u.id}
+              account={u}
+              self={u.id === me?.id}
+              onSaved={(saved) => setUsers((all) => all && all.map((x) => (x.id === saved.id ? saved : x)))}
+            />
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
+
+export function AccountsPage() {
+  return (
+    <RequireUser roles={['admin']}>
+      <Accounts />
+    </RequireUser>
+  );
+}
