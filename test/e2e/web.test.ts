@@ -363,6 +363,12 @@ describe('web pages in headless Chromium', { skip: !enabled }, () => {
     );
     const refunded = tickets.filter((t) => t.orderId === orderId);
     assert.ok(refunded.length === 1 && refunded[0]!.status === 'void', JSON.stringify(refunded));
+    // The buyer's page says why the ticket no longer works.
+    const buyerPage = await (await browser.newContext(VIEW)).newPage();
+    await signIn(buyerPage, server.url, b.email, b.password);
+    await buyerPage.goto(`${server.url}/tickets`);
+    await buyerPage.getByTestId('ticket').getByText('Void (order refunded)').waitFor();
+    await buyerPage.context().close();
     await context.close();
   });
 

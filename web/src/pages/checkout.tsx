@@ -196,7 +196,16 @@ export function CheckoutPage({ id }: { id: string }) {
   );
 }
 
-export function TicketCard({ ticket, eventName }: { ticket: Ticket; eventName?: string }) {
+/** `orderStatus`: why a void ticket is void (its order was refunded or canceled). */
+export function TicketCard({
+  ticket,
+  eventName,
+  orderStatus,
+}: {
+  ticket: Ticket;
+  eventName?: string;
+  orderStatus?: Order['status'];
+}) {
   const seat = ticket.seat.label
     ? `${ticket.seat.section} · row ${ticket.seat.row} · seat ${ticket.seat.label}`
     : `${ticket.seat.section} (standing)`;
@@ -214,7 +223,9 @@ export function TicketCard({ ticket, eventName }: { ticket: Ticket; eventName?: 
         />
       ) : (
         <p class="font-bold text-slate-700">
-          {ticket.status === 'used' ? `Used${ticket.checkedInAt ? ' ' + dateTime(ticket.checkedInAt) : ''}` : 'Void (canceled)'}
+          {ticket.status === 'used'
+            ? `Used${ticket.checkedInAt ? ' ' + dateTime(ticket.checkedInAt) : ''}`
+            : `Void (order ${orderStatus === 'refunded' ? 'refunded' : 'canceled'})`}
         </p>
       )}
       <details class="w-full text-left text-sm">

@@ -47,7 +47,7 @@ function Mine() {
             {tickets.length > 0 && (
               <ul class="mt-2 grid gap-4 sm:grid-cols-2 lg:grid-cols-3">
                 {tickets.map((t) => (
-                  <TicketCard key={t.id} ticket={t} />
+                  <TicketCard key={t.id} ticket={t} orderStatus={o.status} />
                 ))}
               </ul>
             )}
