@@ -185,6 +185,33 @@ export async function pausedQueue(
   return event.id;
 }
 
+/** Harbour Hall (two seated sections and a standing one) and its event Lighthouse Sessions, on sale at 30 admissions a minute. */
+export async function harbourHallEvent(base: string, organizerToken: string): Promise<string> {
+  const org = apiClient(base, organizerToken);
+  const { venue } = await org<{ venue: { id: string } }>('POST', '/api/venues', {
+    name: 'Harbour Hall',
+    sections: [
+      { name: 'Stalls', kind: 'seated', grid: { rows: 8, seatsPerRow: 12 } },
+      { name: 'Circle', kind: 'seated', grid: { rows: 4, seatsPerRow: 10 } },
+      { name: 'Standing', kind: 'ga', capacity: 200 },
+    ],
+  });
+  const { event } = await org<{ event: { id: string } }>('POST', '/api/events', {
+    venueId: venue.id,
+    name: 'Lighthouse Sessions',
+    description: 'An acoustic night by the water.',
+    startsAt: new Date(Date.now() + 20 * 86_400_000).toISOString(),
+    onSaleAt: new Date(Date.now() - 60_000).toISOString(),
+    prices: [
+      { section: 'Stalls', amount: 6000, currency: 'USD' },
+      { section: 'Circle', amount: 4000, currency: 'USD' },
+      { section: 'Standing', amount: 2500, currency: 'USD' },
+    ],
+    queue: { admitPerMinute: 30 },
+  });
+  return event.id;
+}
+
 /**
  * Through the API, as the buyer's page would: joins the event's waiting room, waits for the turn,
  * holds the seat and turns the hold into a pending order. Returns the order's id.

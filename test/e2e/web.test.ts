@@ -12,6 +12,7 @@ import {
   launch,
   login,
   pausedQueue,
+  harbourHallEvent,
   pendingOrder,
   type Server,
   shoot,
@@ -44,29 +45,7 @@ describe('web pages in headless Chromium', { skip: !enabled }, () => {
     adminToken = await login(server.url, ADMIN.email, ADMIN.password);
     organizer = await signup(server.url, 'olive', 'organizer', adminToken);
     staff = await signup(server.url, 'sam', 'staff', adminToken);
-    const org = apiClient(server.url, organizer.token);
-    const { venue } = await org<{ venue: { id: string } }>('POST', '/api/venues', {
-      name: 'Harbour Hall',
-      sections: [
-        { name: 'Stalls', kind: 'seated', grid: { rows: 8, seatsPerRow: 12 } },
-        { name: 'Circle', kind: 'seated', grid: { rows: 4, seatsPerRow: 10 } },
-        { name: 'Standing', kind: 'ga', capacity: 200 },
-      ],
-    });
-    const { event } = await org<{ event: { id: string } }>('POST', '/api/events', {
-      venueId: venue.id,
-      name: 'Lighthouse Sessions',
-      description: 'An acoustic night by the water.',
-      startsAt: new Date(Date.now() + 20 * 86_400_000).toISOString(),
-      onSaleAt: new Date(Date.now() - 60_000).toISOString(),
-      prices: [
-        { section: 'Stalls', amount: 6000, currency: 'USD' },
-        { section: 'Circle', amount: 4000, currency: 'USD' },
-        { section: 'Standing', amount: 2500, currency: 'USD' },
-      ],
-      queue: { admitPerMinute: 30 },
-    });
-    eventId = event.id;
+    eventId = await harbourHallEvent(server.url, organizer.token);
   });
 
   after(async () => {
@@ -303,124 +282,6 @@ describe('web pages in headless Chromium', { skip: !enabled }, () => {
     await shoot(page, 'checkout-confirming');
     await page.waitForURL(`**/orders/${order.id}`, { timeout: 15_000 });
     await page.getByRole('img', { name: /QR code of the ticket for Circle · row A · seat 1/ }).waitFor();
-    await context.close();
-  });
-
-  it("lets an organizer find a buyer's order on the dashboard and refund it, voiding the tickets", async () => {
-    const b = await signup(server.url, 'ivy');
-    const map = await apiClient(server.url)<SeatmapBody>('GET', `/api/events/${eventId}/seatmap`);
-    const seat = map.sections.find((s) => s.name === 'Circle')!.rows![1]!.seats[3]!; // row B, seat 4
-    const orderId = await pendingOrder(server.url, b, eventId, seat.id);
-    await apiClient(server.url, b.token)(
-      'POST',
-      `/api/orders/${orderId}/pay`,
-      { card: { number: '4242424242424242', expMonth: 12, expYear: 2030, cvc: '123' } },
-      { 'idempotency-key': `e2e-pay-${b.id}` },
-    );
-
-    const context = await browser.newContext(VIEW);
-    const page = await context.newPage();
-    await signIn(page, server.url, organizer.email, organizer.password);
-    await page.goto(`${server.url}/organizer/events/${eventId}`);
-    // The door's count: staff checked one of Bea's tickets in above.
-    await page.getByTestId('stat-sold-note').getByText('1 checked in').waitFor();
-    const rows = page.getByTestId('event-order');
-    await rows.first().waitFor();
-    assert.ok((await rows.count()) >= 2, 'every order of the event is listed');
-    await page.getByLabel("Buyer's e-mail or name, or an order id").fill(b.email.toUpperCase());
-    await page.getByLabel('Status').selectOption('paid');
-    await page.getByRole('button', { name: 'Find orders' }).click();
-    await page.waitForFunction(() => document.querySelectorAll('[data-testid="event-order"]').length === 1);
-    const row = rows.first();
-    await row.getByText('Circle · row B · seat 4').waitFor();
-    await row.getByText(orderId).waitFor();
-    await shoot(page, 'dashboard-orders');
-    // The list as a spreadsheet, with the same filter.
-    const [download] = await Promise.all([
-      page.waitForEvent('download'),
-      page.getByRole('link', { name: 'Download CSV' }).click(),
-    ]);
-    assert.equal(download.suggestedFilename(), `orders-${eventId}.csv`);
-    const csv = readFileSync(await download.path(), 'utf8')
-      .trimEnd()
-      .split('\n');
-    assert.equal(csv.length, 2, csv.join('\n'));
-    assert.ok(csv[1]!.startsWith(`${orderId},paid,`) && csv[1]!.includes(b.email), csv[1]);
-
-    let asked = '';
-    page.once('dialog', (dialog) => {
-      asked = dialog.message();
-      void dialog.accept();
-    });
-    await row.getByRole('button', { name: 'Refund' }).click();
-    await row.getByTestId('order-status').getByText('refunded').waitFor();
-    await row.getByText(`by ${organizer.email}`).waitFor();
-    assert.match(asked, new RegExp(`^Refund \\$40\\.00 to ${b.email.replace(/[.]/g, '\\.')}\\?`));
-    assert.equal(await row.getByRole('button', { name: 'Refund' }).count(), 0, 'nothing left to refund');
-    const { tickets } = await apiClient(server.url, b.token)<{ tickets: { orderId: string; status: string }[] }>(
-      'GET',
-      '/api/tickets',
-    );
-    const refunded = tickets.filter((t) => t.orderId === orderId);
-    assert.ok(refunded.length === 1 && refunded[0]!.status === 'void', JSON.stringify(refunded));
-    // The buyer's page says why the ticket no longer works.
-    const buyerPage = await (await browser.newContext(VIEW)).newPage();
-    await signIn(buyerPage, server.url, b.email, b.password);
-    await buyerPage.goto(`${server.url}/tickets`);
-    await buyerPage.getByTestId('ticket').getByText('Void (order refunded)').waitFor();
-    await buyerPage.context().close();
-    await context.close();
-  });
-
-  it('lets a buyer cancel a pending order at checkout, so its seat is on sale again at once', async () => {
-    const b = await signup(server.url, 'jo');
-    const map = await apiClient(server.url)<SeatmapBody>('GET', `/api/events/${eventId}/seatmap`);
-    const seat = map.sections.find((s) => s.name === 'Circle')!.rows![0]!.seats[1]!; // row A, seat 2
-    const orderId = await pendingOrder(server.url, b, eventId, seat.id);
-    const context = await browser.newContext(VIEW);
-    const page = await context.newPage();
-    await signIn(page, server.url, b.email, b.password);
-    await page.goto(`${server.url}/checkout/${orderId}`);
-    let asked = '';
-    page.once('dialog', (dialog) => {
-      asked = dialog.message();
-      void dialog.accept();
-    });
-    await page.getByRole('button', { name: 'Cancel order and release the seats' }).click();
-    await page.getByText('This order is canceled.').waitFor();
-    assert.match(asked, /^Cancel this order\? Your seats go back on sale at once/);
-    assert.equal(await page.getByRole('button', { name: /^Pay / }).isDisabled(), true);
-    const { order } = await apiClient(server.url, b.token)<{ order: { status: string } }>('GET', `/api/orders/${orderId}`);
-    assert.equal(order.status, 'canceled');
-    // Another buyer takes the same seat straight away.
-    const next = await signup(server.url, 'kit');
-    assert.ok(await pendingOrder(server.url, next, eventId, seat.id));
-    await context.close();
-  });
-
-  it('lets an admin find an account and make it door staff, but not change their own role', async () => {
-    const lee = await signup(server.url, 'lee');
-    const context = await browser.newContext(VIEW);
-    const page = await context.newPage();
-    await signIn(page, server.url, ADMIN.email, ADMIN.password);
-    await page.getByRole('link', { name: 'Accounts' }).click();
-    await page.getByRole('heading', { name: 'Accounts' }).waitFor();
-    await page.getByTestId('account').first().waitFor();
-    await page.getByLabel('E-mail, name or account id').fill(ADMIN.email);
-    await page.getByRole('button', { name: 'Find accounts' }).click();
-    await page.getByText('(you)').waitFor();
-    assert.equal(await page.getByTestId('account').count(), 1);
-    assert.equal(await page.getByRole('combobox').first().isDisabled(), true, 'the own role is not for changing');
-
-    await page.getByLabel('E-mail, name or account id').fill(lee.email);
-    await page.getByRole('button', { name: 'Find accounts' }).click();
-    await page.getByText(lee.email).waitFor();
-    await page.getByLabel('Role of lee').selectOption('staff');
-    await shoot(page, 'admin-accounts');
-    await page.getByRole('button', { name: 'Change role' }).click();
-    await page.getByRole('status').getByText('lee is now door staff').waitFor();
-    const { user } = await apiClient(server.url, lee.token)<{ user: { role: string } }>('GET', '/api/me');
-    assert.equal(user.role, 'staff');
     await context.close();
   });
 

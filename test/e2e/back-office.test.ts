@@ -1,0 +1,182 @@
+// The back office in headless Chromium: the organizer's order list (find, refund, CSV), a buyer
+// cancelling at checkout, and the admin's accounts page.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import type { Browser } from 'playwright-core';
+import {
+  ADMIN,
+  apiClient,
+  buildWeb,
+  chromiumAvailable,
+  harbourHallEvent,
+  launch,
+  login,
+  pendingOrder,
+  type Server,
+  shoot,
+  signIn,
+  signup,
+  startServer,
+} from './e2e.helpers.ts';
+
+const VIEW = { viewport: { width: 1280, height: 800 } };
+
+interface SeatmapBody {
+  sections: { id: string; name: string; rows?: { label: string; seats: { id: string; label: string }[] }[] }[];
+}
+
+describe('back office in headless Chromium', { skip: !chromiumAvailable() }, () => {
+  let server: Server;
+  let browser: Browser;
+  let organizer: Awaited<ReturnType<typeof signup>>;
+  let eventId: string;
+  let map: SeatmapBody;
+  /** The id of the seat in this section's row and place (0-based). */
+  const seatAt = (section: string, row: number, seat: number) =>
+    map.sections.find((s) => s.name === section)!.rows![row]!.seats[seat]!.id;
+  /** Through the API: the buyer orders the seat and pays with the test card that succeeds. */
+  async function paidOrder(buyer: Awaited<ReturnType<typeof signup>>, seatId: string) {
+    const orderId = await pendingOrder(server.url, buyer, eventId, seatId);
+    await apiClient(server.url, buyer.token)(
+      'POST',
+      `/api/orders/${orderId}/pay`,
+      { card: { number: '4242424242424242', expMonth: 12, expYear: 2030, cvc: '123' } },
+      { 'idempotency-key': `e2e-pay-${buyer.id}` },
+    );
+    return orderId;
+  }
+
+  before(async () => {
+    buildWeb();
+    server = await startServer();
+    browser = await launch();
+    const adminToken = await login(server.url, ADMIN.email, ADMIN.password);
+    organizer = await signup(server.url, 'olive', 'organizer', adminToken);
+    eventId = await harbourHallEvent(server.url, organizer.token);
+    map = await apiClient(server.url)<SeatmapBody>('GET', `/api/events/${eventId}/seatmap`);
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  it("lets an organizer find a buyer's order on the dashboard and refund it, voiding the tickets", async () => {
+    const b = await signup(server.url, 'ivy');
+    const seat = { id: seatAt('Circle', 1, 3) }; // row B, seat 4
+    const orderId = await paidOrder(b, seat.id);
+    // Another buyer's ticket used at the door, for the dashboard's count.
+    const max = await signup(server.url, 'max');
+    await paidOrder(max, seatAt('Stalls', 0, 0));
+    const { tickets: maxTickets } = await apiClient(server.url, max.token)<{ tickets: { code: string }[] }>(
+      'GET',
+      '/api/tickets',
+    );
+    await apiClient(server.url, organizer.token)('POST', '/api/checkin', { eventId, code: maxTickets[0]!.code });
+
+    const context = await browser.newContext(VIEW);
+    const page = await context.newPage();
+    await signIn(page, server.url, organizer.email, organizer.password);
+    await page.goto(`${server.url}/organizer/events/${eventId}`);
+    // The door's count.
+    await page.getByTestId('stat-sold-note').getByText('1 checked in').waitFor();
+    const rows = page.getByTestId('event-order');
+    await rows.first().waitFor();
+    assert.ok((await rows.count()) >= 2, 'every order of the event is listed');
+    await page.getByLabel("Buyer's e-mail or name, or an order id").fill(b.email.toUpperCase());
+    await page.getByLabel('Status').selectOption('paid');
+    await page.getByRole('button', { name: 'Find orders' }).click();
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="event-order"]').length === 1);
+    const row = rows.first();
+    await row.getByText('Circle · row B · seat 4').waitFor();
+    await row.getByText(orderId).waitFor();
+    await shoot(page, 'dashboard-orders');
+    // The list as a spreadsheet, with the same filter.
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('link', { name: 'Download CSV' }).click(),
+    ]);
+    assert.equal(download.suggestedFilename(), `orders-${eventId}.csv`);
+    const csv = readFileSync(await download.path(), 'utf8')
+      .trimEnd()
+      .split('\n');
+    assert.equal(csv.length, 2, csv.join('\n'));
+    assert.ok(csv[1]!.startsWith(`${orderId},paid,`) && csv[1]!.includes(b.email), csv[1]);
+
+    let asked = '';
+    page.once('dialog', (dialog) => {
+      asked = dialog.message();
+      void dialog.accept();
+    });
+    await row.getByRole('button', { name: 'Refund' }).click();
+    await row.getByTestId('order-status').getByText('refunded').waitFor();
+    await row.getByText(`by ${organizer.email}`).waitFor();
+    assert.match(asked, new RegExp(`^Refund \\$40\\.00 to ${b.email.replace(/[.]/g, '\\.')}\\?`));
+    assert.equal(await row.getByRole('button', { name: 'Refund' }).count(), 0, 'nothing left to refund');
+    const { tickets } = await apiClient(server.url, b.token)<{ tickets: { orderId: string; status: string }[] }>(
+      'GET',
+      '/api/tickets',
+    );
+    const refunded = tickets.filter((t) => t.orderId === orderId);
+    assert.ok(refunded.length === 1 && refunded[0]!.status === 'void', JSON.stringify(refunded));
+    // The buyer's page says why the ticket no longer works.
+    const buyerPage = await (await browser.newContext(VIEW)).newPage();
+    await signIn(buyerPage, server.url, b.email, b.password);
+    await buyerPage.goto(`${server.url}/tickets`);
+    await buyerPage.getByTestId('ticket').getByText('Void (order refunded)').waitFor();
+    await buyerPage.context().close();
+    await context.close();
+  });
+
+  it('lets a buyer cancel a pending order at checkout, so its seat is on sale again at once', async () => {
+    const b = await signup(server.url, 'jo');
+    const seat = { id: seatAt('Circle', 0, 1) }; // row A, seat 2
+    const orderId = await pendingOrder(server.url, b, eventId, seat.id);
+    const context = await browser.newContext(VIEW);
+    const page = await context.newPage();
+    await signIn(page, server.url, b.email, b.password);
+    await page.goto(`${server.url}/checkout/${orderId}`);
+    let asked = '';
+    page.once('dialog', (dialog) => {
+      asked = dialog.message();
+      void dialog.accept();
+    });
+    await page.getByRole('button', { name: 'Cancel order and release the seats' }).click();
+    await page.getByText('This order is canceled.').waitFor();
+    assert.match(asked, /^Cancel this order\? Your seats go back on sale at once/);
+    assert.equal(await page.getByRole('button', { name: /^Pay / }).isDisabled(), true);
+    const { order } = await apiClient(server.url, b.token)<{ order: { status: string } }>('GET', `/api/orders/${orderId}`);
+    assert.equal(order.status, 'canceled');
+    // Another buyer takes the same seat straight away.
+    const next = await signup(server.url, 'kit');
+    assert.ok(await pendingOrder(server.url, next, eventId, seat.id));
+    await context.close();
+  });
+
+  it('lets an admin find an account and make it door staff, but not change their own role', async () => {
+    const lee = await signup(server.url, 'lee');
+    const context = await browser.newContext(VIEW);
+    const page = await context.newPage();
+    await signIn(page, server.url, ADMIN.email, ADMIN.password);
+    await page.getByRole('link', { name: 'Accounts' }).click();
+    await page.getByRole('heading', { name: 'Accounts' }).waitFor();
+    await page.getByTestId('account').first().waitFor();
+    await page.getByLabel('E-mail, name or account id').fill(ADMIN.email);
+    await page.getByRole('button', { name: 'Find accounts' }).click();
+    await page.getByText('(you)').waitFor();
+    assert.equal(await page.getByTestId('account').count(), 1);
+    assert.equal(await page.getByRole('combobox').first().isDisabled(), true, 'the own role is not for changing');
+
+    await page.getByLabel('E-mail, name or account id').fill(lee.email);
+    await page.getByRole('button', { name: 'Find accounts' }).click();
+    await page.getByText(lee.email).waitFor();
+    await page.getByLabel('Role of lee').selectOption('staff');
+    await shoot(page, 'admin-accounts');
+    await page.getByRole('button', { name: 'Change role' }).click();
+    await page.getByRole('status').getByText('lee is now door staff').waitFor();
+    const { user } = await apiClient(server.url, lee.token)<{ user: { role: string } }>('GET', '/api/me');
+    assert.equal(user.role, 'staff');
+    await context.close();
+  });
+});
