@@ -13,6 +13,7 @@ import {
   launch,
   login,
   pendingOrder,
+  type SeatmapBody,
   type Server,
   shoot,
   signIn,
@@ -21,10 +22,6 @@ import {
 } from './e2e.helpers.ts';
 
 const VIEW = { viewport: { width: 1280, height: 800 } };
-
-interface SeatmapBody {
-  sections: { id: string; name: string; rows?: { label: string; seats: { id: string; label: string }[] }[] }[];
-}
 
 describe('back office in headless Chromium', { skip: !chromiumAvailable() }, () => {
   let server: Server;

@@ -38,6 +38,11 @@ export function buildWeb() {
   if (res.status !== 0) throw new Error('vite build failed');
 }
 
+/** The public seat map, as far as the browser tests read it. */
+export interface SeatmapBody {
+  sections: { id: string; name: string; rows?: { label: string; seats: { id: string; label: string }[] }[] }[];
+}
+
 export interface Server {
   url: string;
   stop(): Promise<void>;

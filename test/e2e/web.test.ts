@@ -14,6 +14,7 @@ import {
   pausedQueue,
   harbourHallEvent,
   pendingOrder,
+  type SeatmapBody,
   type Server,
   shoot,
   signIn,
@@ -24,10 +25,6 @@ import {
 
 const enabled = chromiumAvailable();
 const VIEW = { viewport: { width: 1280, height: 800 } };
-
-interface SeatmapBody {
-  sections: { id: string; name: string; rows?: { label: string; seats: { id: string; label: string }[] }[] }[];
-}
 
 describe('web pages in headless Chromium', { skip: !enabled }, () => {
   let server: Server;
