@@ -17,6 +17,10 @@ export type ErrorBody = Static<typeof ErrorBody>;
 export const Id = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' });
 export const IdParams = Type.Object({ id: Id }, { additionalProperties: false });
 
+/** `?limit=` of a list: 1–200 as a query string (query values are not coerced), 50 when absent. */
+export const PageLimit = Type.String({ pattern: '^([1-9][0-9]?|1[0-9]{2}|200)$', description: 'At most this many, 1–200 (50)' });
+export const pageLimit = (limit: string | undefined): number => (limit === undefined ? 50 : Number(limit));
+
 export const Money = Type.Object({
   amount: Type.Integer({ minimum: 0 }),
   currency: Type.String({ pattern: '^[A-Z]{3}$' }),

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { forbidden } from '../../platform/errors.ts';
-import { errors, IdParams } from '../../platform/http-schemas.ts';
+import { errors, IdParams, pageLimit } from '../../platform/http-schemas.ts';
 import { AuthResult, authErrors, LoginBody, MeResult, RoleBody, SignupBody, User, UsersQuery } from './accounts.schemas.ts';
 import type { AccountsService } from './accounts.service.ts';
 import { type Auth, isSameOrigin, requirePrincipal, SESSION_COOKIE } from './auth.ts';
@@ -115,7 +115,7 @@ export const accountsRoutes: FastifyPluginAsyncTypebox<AccountsRoutesOptions> = 
     async (request, reply) => {
       reply.header('cache-control', 'private, no-store');
       const { q, limit } = request.query;
-      return { users: await accounts.findUsers(q, limit === undefined ? 50 : Number(limit)) };
+      return { users: await accounts.findUsers(q, pageLimit(limit)) };
     },
   );
 };

@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { errors, SingleLine } from '../../platform/http-schemas.ts';
+import { errors, PageLimit, SingleLine } from '../../platform/http-schemas.ts';
 
 export const ROLES = ['buyer', 'organizer', 'staff', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
@@ -43,7 +43,7 @@ export const RoleBody = Type.Object({ role: RoleSchema }, { additionalProperties
 export const UsersQuery = Type.Object(
   {
     q: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'A piece of the e-mail or name, or an id' })),
-    limit: Type.Optional(Type.String({ pattern: '^([1-9][0-9]?|1[0-9]{2}|200)$', description: 'At most this many, 1–200 (50)' })),
+    limit: Type.Optional(PageLimit),
   },
   { additionalProperties: false },
 );

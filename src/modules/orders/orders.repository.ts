@@ -58,6 +58,10 @@ export interface NewOrder {
 
 const ORDER_COLUMNS =
   'id, event_id, user_id, status, total_amount, currency, created_at, expires_at, paid_at, closed_at, closed_by';
+/** ORDER_COLUMNS of the orders table aliased `o`. */
+const ORDER_COLUMNS_OF_O = ORDER_COLUMNS.split(', ')
+  .map((c) => `o.${c}`)
+  .join(', ');
 const ITEM_COLUMNS = `i.id, i.order_id, i.section_id, s.name AS section_name, i.seat_id, st.label AS seat_label,
   st.row_label, st.idx AS seat_index, i.quantity, i.price_amount, i.active`;
 const ITEM_FROM = 'order_items i JOIN sections s ON s.id = i.section_id LEFT JOIN seats st ON st.id = i.seat_id';
@@ -186,9 +190,7 @@ export function createOrdersRepository(q: Queryable) {
       filter: { status?: OrderStatus; search?: string; after?: OrderListPosition; limit: number },
     ): Promise<EventOrderRow[]> {
       return q.query<EventOrderRow>(
-        `SELECT ${ORDER_COLUMNS.split(', ')
-          .map((c) => `o.${c}`)
-          .join(', ')}, u.email AS buyer_email, u.name AS buyer_name, c.email AS closed_by_email,
+        `SELECT ${ORDER_COLUMNS_OF_O}, u.email AS buyer_email, u.name AS buyer_name, c.email AS closed_by_email,
                 (extract(epoch FROM o.created_at) * 1000000)::bigint::text AS created_us
            FROM orders o JOIN users u ON u.id = o.user_id LEFT JOIN users c ON c.id = o.closed_by
           WHERE o.event_id = $1

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { errors, IdParams } from '../../platform/http-schemas.ts';
+import { errors, IdParams, pageLimit } from '../../platform/http-schemas.ts';
 import { type Auth, requirePrincipal } from '../accounts/index.ts';
 import type { PaymentsService } from '../payments/payments.service.ts';
 import {
@@ -95,7 +95,7 @@ export const ordersRoutes: FastifyPluginAsyncTypebox<OrdersRoutesOptions> = asyn
         status,
         search: q,
         after,
-        limit: limit === undefined ? 50 : Number(limit),
+        limit: pageLimit(limit),
       });
     },
   );

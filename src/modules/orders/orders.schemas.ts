@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { Id, Money } from '../../platform/http-schemas.ts';
+import { Id, Money, PageLimit } from '../../platform/http-schemas.ts';
 
 export const OrderItem = Type.Object({
   seatId: Type.Union([Type.String(), Type.Null()]),
@@ -83,7 +83,7 @@ const eventOrdersFilter = {
 export const EventOrdersQuery = Type.Object(
   {
     ...eventOrdersFilter,
-    limit: Type.Optional(Type.String({ pattern: '^([1-9][0-9]?|1[0-9]{2}|200)$', description: 'Orders a page, 1–200 (50)' })),
+    limit: Type.Optional(PageLimit),
     after: Type.Optional(
       Type.String({ pattern: '^[0-9]{1,16}[.][A-Za-z0-9_-]{1,64}$', description: 'The `next` of the previous page' }),
     ),

@@ -1,9 +1,9 @@
 import { stringify } from 'csv-stringify/sync';
 import type { Db, Queryable } from '../../platform/db.ts';
-import type { OrderStatus } from './order-state.ts';
 import { AppError, forbidden, notFound } from '../../platform/errors.ts';
 import type { Principal } from '../accounts/index.ts';
 import { idempotent, replayOf, requestHash, type StoredReply } from './idempotency.ts';
+import type { OrderStatus } from './order-state.ts';
 import { createOrderPlacement, type OrderPlacementDeps } from './orders.create.ts';
 import {
   createOrdersRepository,
@@ -93,9 +93,9 @@ export function createOrdersService({ db, inventory, admission, clock, log, sche
 
   /** The event's organizer or an admin may see and manage its orders; anyone else 403, an unknown event 404. */
   async function mayManage(principal: Principal, eventId: string) {
-    const [event] = await db.query<{ organizer_id: string }>('SELECT organizer_id FROM events WHERE id = $1', [eventId]);
-    if (!event) throw notFound('Event');
-    if (principal.role !== 'admin' && event.organizer_id !== principal.userId) {
+    const organizer = await organizerOf(eventId);
+    if (organizer === undefined) throw notFound('Event');
+    if (principal.role !== 'admin' && organizer !== principal.userId) {
       throw forbidden("Only the event's organizer, or an admin, may see its orders");
     }
   }
@@ -166,13 +166,14 @@ export function createOrdersService({ db, inventory, admission, clock, log, sche
   async function own(principal: Principal, row: OrderRow | undefined, allowStaff: boolean): Promise<OrderRow> {
     if (!row) throw notFound('Order');
     if (row.user_id === principal.userId || principal.role === 'admin') return row;
-    if (allowStaff && principal.role === 'organizer' && (await isOrganizerOf(principal.userId, row.event_id))) return row;
+    if (allowStaff && principal.role === 'organizer' && (await organizerOf(row.event_id)) === principal.userId) return row;
     throw notFound('Order');
   }
 
-  async function isOrganizerOf(userId: string, eventId: string) {
-    const rows = await db.query('SELECT 1 FROM events WHERE id = $1 AND organizer_id = $2', [eventId, userId]);
-    return rows.length > 0;
+  /** The event's organizer, or undefined when there is no such event. */
+  async function organizerOf(eventId: string): Promise<string | undefined> {
+    const [event] = await db.query<{ organizer_id: string }>('SELECT organizer_id FROM events WHERE id = $1', [eventId]);
+    return event?.organizer_id;
   }
 
   /**
