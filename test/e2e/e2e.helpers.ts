@@ -239,6 +239,18 @@ export async function pendingOrder(base: string, buyer: { id: string; token: str
   return order.id;
 }
 
+/** Through the API: the buyer orders the seat and pays with the test card that succeeds. */
+export async function paidOrder(base: string, buyer: { id: string; token: string }, eventId: string, seatId: string) {
+  const orderId = await pendingOrder(base, buyer, eventId, seatId);
+  await apiClient(base, buyer.token)(
+    'POST',
+    `/api/orders/${orderId}/pay`,
+    { card: { number: '4242424242424242', expMonth: 12, expYear: 2030, cvc: '123' } },
+    { 'idempotency-key': `e2e-pay-${buyer.id}` },
+  );
+  return orderId;
+}
+
 /** Signs in through the sign-in page. */
 export async function signIn(page: Page, base: string, email: string, password: string) {
   await page.goto(`${base}/signin`);

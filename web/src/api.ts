@@ -188,6 +188,11 @@ const DECLINES: Record<string, string> = {
   incorrect_cvc: 'The security code (CVC) is wrong. Please check it.',
 };
 
+/** The plain words for an API error code (the code itself when there are none). */
+export function plainText(code: string): string {
+  return PLAIN[code] ?? code;
+}
+
 export function plainMessage(err: unknown): string {
   if (err instanceof ApiError) {
     if (err.code === 'PAYMENT_DECLINED') {
@@ -205,6 +210,8 @@ export interface RequestOptions {
   method?: string;
   body?: unknown;
   headers?: Record<string, string>;
+  /** Gives up when this says so (`AbortSignal.timeout(ms)`): the promise rejects with its reason. */
+  signal?: AbortSignal;
 }
 
 export async function request<T>(path: string, options: RequestOptions = {}): Promise<{ status: number; body: T }> {
@@ -215,6 +222,7 @@ export async function request<T>(path: string, options: RequestOptions = {}): Pr
     headers,
     credentials: 'same-origin',
     body: options.body === undefined ? undefined : JSON.stringify(options.body),
+    signal: options.signal,
   });
   if (res.status === 204) return { status: 204, body: undefined as T };
   const text = await res.text();

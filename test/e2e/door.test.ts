@@ -1,0 +1,136 @@
+// The door in headless Chromium when the venue's connection drops: tickets checked on the device
+// by their Ed25519 signature, the check-ins kept and sent when the connection is back, and what
+// the server then refuses (another door let the ticket in first; a refund meanwhile) shown.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Browser } from 'playwright-core';
+import {
+  ADMIN,
+  apiClient,
+  buildWeb,
+  chromiumAvailable,
+  harbourHallEvent,
+  launch,
+  login,
+  paidOrder,
+  type SeatmapBody,
+  type Server,
+  shoot,
+  signIn,
+  signup,
+  startServer,
+  until,
+} from './e2e.helpers.ts';
+
+const VIEW = { viewport: { width: 1280, height: 800 } };
+type Buyer = Awaited<ReturnType<typeof signup>>;
+interface TicketBody {
+  tickets: { id: string; code: string; status: string; checkedInAt: string | null }[];
+}
+
+describe('the door without a connection, in headless Chromium', { skip: !chromiumAvailable() }, () => {
+  let server: Server;
+  let browser: Browser;
+  let organizer: Buyer;
+  let staff: Buyer;
+  let eventId: string;
+  let map: SeatmapBody;
+
+  /** A buyer with one paid seat of the Stalls' first row, and that seat's ticket. */
+  async function ticketHolder(name: string, seat: number) {
+    const buyer = await signup(server.url, name);
+    const seatId = map.sections.find((s) => s.name === 'Stalls')!.rows![0]!.seats[seat]!.id;
+    const orderId = await paidOrder(server.url, buyer, eventId, seatId);
+    const { tickets } = await apiClient(server.url, buyer.token)<TicketBody>('GET', '/api/tickets');
+    return { buyer, orderId, ticket: tickets[0]! };
+  }
+
+  before(async () => {
+    buildWeb();
+    server = await startServer();
+    browser = await launch();
+    const adminToken = await login(server.url, ADMIN.email, ADMIN.password);
+    organizer = await signup(server.url, 'opal', 'organizer', adminToken);
+    staff = await signup(server.url, 'dora', 'staff', adminToken);
+    eventId = await harbourHallEvent(server.url, organizer.token);
+    map = await apiClient(server.url)<SeatmapBody>('GET', `/api/events/${eventId}/seatmap`);
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  it('checks tickets by their signature while offline and sends the check-ins when the connection is back', async () => {
+    const ann = await ticketHolder('ann', 0);
+    const bob = await ticketHolder('bob', 1);
+    const cat = await ticketHolder('cat', 2);
+    const context = await browser.newContext(VIEW);
+    const page = await context.newPage();
+    await signIn(page, server.url, staff.email, staff.password);
+    await page.getByRole('link', { name: 'Check-in' }).click();
+    await page.getByLabel('Event').selectOption(eventId);
+    await page.getByText('If the connection drops').waitFor(); // the ticket key is here
+
+    await context.setOffline(true);
+    const scan = async (code: string) => {
+      await page.getByLabel('Ticket code (scan or paste)').fill(code);
+      await page.getByRole('button', { name: 'Check in' }).click();
+    };
+    await scan(ann.ticket.code);
+    await page.getByTestId('checkin-offline').waitFor();
+    await page.getByTestId('checkin-ok').getByText('Stalls · row A · seat 1').waitFor();
+    await page.getByTestId('checkin-waiting').getByText('1 check-in made without a connection').waitFor();
+    // The same ticket again: this device remembers it let it in.
+    await scan(ann.ticket.code);
+    await page.getByTestId('checkin-refused').getByText('It was let in at this door at').waitFor();
+    // A forged ticket: Ann's code made out for another ticket and seat, her signature kept.
+    const [prefix, payload, signature] = ann.ticket.code.split('.') as [string, string, string];
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString()) as Record<string, unknown>;
+    const forged = Buffer.from(JSON.stringify({ ...claims, t: 'tkt_forged', s: 'Circle · A · 1' })).toString('base64url');
+    await scan(`${prefix}.${forged}.${signature}`);
+    await page.getByTestId('checkin-refused').getByText('not a valid TicketMax ticket').waitFor();
+    await scan(bob.ticket.code);
+    await page.getByTestId('checkin-ok').getByText('Stalls · row A · seat 2').waitFor();
+    await scan(cat.ticket.code);
+    await page.getByTestId('checkin-ok').getByText('Stalls · row A · seat 3').waitFor();
+    await page.getByTestId('checkin-waiting').getByText('3 check-ins made without a connection').waitFor();
+    await shoot(page, 'checkin-offline');
+    // Meanwhile, with the server: another door lets Bob's ticket in, and Cat's order is refunded.
+    const otherDoor = apiClient(server.url, organizer.token);
+    await otherDoor('POST', '/api/checkin', { eventId, code: bob.ticket.code });
+    await otherDoor('POST', `/api/orders/${cat.orderId}/cancel`);
+    const ticketOf = async (holder: typeof ann) =>
+      (await apiClient(server.url, holder.buyer.token)<TicketBody>('GET', '/api/tickets')).tickets[0]!;
+    assert.equal((await ticketOf(ann)).status, 'valid', 'nothing reached the server while offline');
+
+    await context.setOffline(false);
+    await page.getByTestId('checkin-waiting').waitFor({ state: 'detached', timeout: 20_000 });
+    const findings = page.getByTestId('checkin-findings');
+    await findings.getByText('this ticket was let in twice').waitFor();
+    await findings.getByText('it was let in while void').waitFor();
+    assert.equal(await findings.getByRole('listitem').count(), 2);
+    await shoot(page, 'checkin-offline-findings');
+    const annTicket = await until(
+      async () => {
+        const t = await ticketOf(ann);
+        return t.status === 'used' ? t : undefined;
+      },
+      5000,
+      "Ann's check-in sent",
+    );
+    assert.ok(annTicket?.checkedInAt);
+
+    // The findings stay on the device until the staff clears them.
+    await page.reload();
+    await findings.getByRole('listitem').first().waitFor();
+    await findings.getByRole('button', { name: 'Clear' }).click();
+    await findings.waitFor({ state: 'detached' });
+    // Online again, Ann's ticket is refused by the server itself.
+    await page.getByLabel('Event').selectOption(eventId);
+    await scan(ann.ticket.code);
+    await page.getByTestId('checkin-refused').getByText('already used to enter').waitFor();
+    assert.equal(await page.getByTestId('checkin-offline').count(), 0);
+    await context.close();
+  });
+});
