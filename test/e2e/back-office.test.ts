@@ -71,6 +71,16 @@ describe('back office in headless Chromium', { skip: !chromiumAvailable() }, () 
     const rows = page.getByTestId('event-order');
     await rows.first().waitFor();
     assert.ok((await rows.count()) >= 2, 'every order of the event is listed');
+    // While the sale goes on: a new order waits behind a button, and a shown order's status moves.
+    const kim = await signup(server.url, 'kim');
+    const kimsOrder = await paidOrder(server.url, kim, eventId, seatAt('Stalls', 7, 11));
+    await page.getByRole('button', { name: 'Show 1 new order' }).click();
+    await rows.first().getByText(kimsOrder).waitFor();
+    const shown = await rows.count();
+    // Refunded elsewhere (another tab, another organizer): the row says so without a reload.
+    await apiClient(server.url, organizer.token)('POST', `/api/orders/${kimsOrder}/cancel`);
+    await rows.first().getByTestId('order-status').getByText('refunded').waitFor();
+    assert.equal(await rows.count(), shown, 'updated in place, nothing added');
     await page.getByLabel("Buyer's e-mail or name, or an order id").fill(b.email.toUpperCase());
     await page.getByLabel('Status').selectOption('paid');
     await page.getByRole('button', { name: 'Find orders' }).click();

@@ -194,7 +194,7 @@ function Board({ id }: { id: string }) {
           </div>
         </>
       )}
-      <EventOrders id={id} />
+      <EventOrders id={id} changed={stats ? `${stats.sold}.${stats.pending}.${stats.revenue.amount}` : ''} />
     </section>
   );
 }

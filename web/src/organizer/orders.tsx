@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, type EventOrder, type Order } from '../api.ts';
 import { ErrorBox, Loading, Notice } from '../components.tsx';
 import { userState } from '../state.ts';
@@ -34,6 +34,13 @@ function query(filter: Filter, after: string | null): string {
   const text = params.toString();
   return text ? `?${text}` : '';
 }
+
+/** Newest first, as the API lists them. */
+const newestFirst = (a: EventOrder, b: EventOrder) =>
+  b.createdAt.localeCompare(a.createdAt) || (b.id < a.id ? -1 : b.id > a.id ? 1 : 0);
+
+/** Looks again at most this often while the sale goes on. */
+const REFRESH_MS = 5000;
 
 /** What the organizer is about to do to an order, in words, before doing it. */
 function consequence(order: EventOrder): string {
@@ -89,15 +96,23 @@ function Row({ order, onClosed }: { order: EventOrder; onClosed: (o: Order) => v
   );
 }
 
-/** The event's orders for its organizer: find one by buyer or id, refund or cancel it. */
-export function EventOrders({ id }: { id: string }) {
+/**
+ * The event's orders for its organizer: find one by buyer or id, refund or cancel it. While the
+ * sale goes on (`changed` moves whenever the live figures do), the first page is read again at
+ * most every few seconds: the orders shown take their new statuses in place, and newer orders wait
+ * behind a "show" button rather than pushing the list down under the organizer's pointer.
+ */
+export function EventOrders({ id, changed }: { id: string; changed: string }) {
   const user = userState.use();
   const me = user ? { id: user.id, email: user.email } : null;
   const [filter, setFilter] = useState<Filter>({ q: '', status: '' });
   const [orders, setOrders] = useState<EventOrder[] | null>(null);
+  const [fresh, setFresh] = useState<EventOrder[]>([]);
   const [next, setNext] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [loading, setLoading] = useState(false);
+  const seen = useRef({ filter, orders, fresh, at: 0 });
+  seen.current = { ...seen.current, filter, orders, fresh };
 
   async function load(f: Filter, after: string | null) {
     setLoading(true);
@@ -107,7 +122,9 @@ export function EventOrders({ id }: { id: string }) {
         `/api/admin/events/${id}/orders${query(f, after)}`,
       );
       setOrders((old) => (after && old ? [...old, ...page.orders] : page.orders));
+      if (!after) setFresh([]);
       setNext(page.next);
+      seen.current.at = Date.now();
     } catch (err) {
       setError(err);
     } finally {
@@ -115,6 +132,33 @@ export function EventOrders({ id }: { id: string }) {
     }
   }
   useEffect(() => void load(filter, null), [id]);
+
+  async function refresh() {
+    seen.current.at = Date.now();
+    const { filter: f, orders: shown } = seen.current;
+    if (!shown) return;
+    try {
+      const page = await api.get<{ orders: EventOrder[] }>(`/api/admin/events/${id}/orders${query(f, null)}`);
+      if (seen.current.filter !== f) return; // searched again meanwhile
+      const latest = new Map(page.orders.map((o) => [o.id, o]));
+      setOrders((all) => all && all.map((o) => latest.get(o.id) ?? o));
+      const known = new Set([...shown, ...seen.current.fresh].map((o) => o.id));
+      const added = page.orders.filter((o) => !known.has(o.id));
+      setFresh((waiting) => [...added, ...waiting.map((o) => latest.get(o.id) ?? o)]);
+    } catch {
+      // The figures will move again; the next look may get through.
+    }
+  }
+  useEffect(() => {
+    if (!changed || !seen.current.orders) return;
+    const timer = setTimeout(() => void refresh(), Math.max(0, seen.current.at + REFRESH_MS - Date.now()));
+    return () => clearTimeout(timer);
+  }, [changed]);
+
+  function showFresh() {
+    setOrders((all) => [...fresh, ...(all ?? [])].sort(newestFirst));
+    setFresh([]);
+  }
 
   return (
     <section class="card mt-4" aria-labelledby="orders-title">
@@ -158,6 +202,11 @@ export function EventOrders({ id }: { id: string }) {
         </a>
       </form>
       <ErrorBox error={error} />
+      {fresh.length > 0 && (
+        <button type="button" class="btn-secondary mt-3" onClick={showFresh}>
+          Show {fresh.length === 1 ? '1 new order' : `${fresh.length} new orders`}
+        </button>
+      )}
       {orders === null && loading && <Loading what="Loading orders" />}
       {orders && orders.length === 0 && (
         <div class="mt-3">
