@@ -3,7 +3,8 @@
 // screenshots at desktop and phone widths.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -273,6 +274,32 @@ export async function shoot(page: Page, name: string) {
   const width = await page.evaluate(() => document.documentElement.scrollWidth);
   if (width > 375) throw new Error(`${name}: the page is ${width} px wide at a 375 px viewport`);
   await page.setViewportSize(size);
+  await accessible(page, name);
+}
+
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+
+/**
+ * The page as it stands passes axe-core's WCAG 2.x A and AA rules, but for findings of minor or
+ * moderate impact: what a screen-reader or keyboard user or a low-vision buyer would trip over.
+ */
+export async function accessible(page: Page, name: string) {
+  if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ path: AXE });
+  const violations = await page.evaluate(async () => {
+    const axe = (window as unknown as { axe: typeof import('axe-core') }).axe;
+    const result = await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
+    return result.violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map(
+        (v) =>
+          `${v.id} (${v.impact}): ${v.help}\n${v.nodes.map((n) => `    ${n.target.join(' ')}: ${n.failureSummary ?? ''}`).join('\n')}`,
+      );
+  });
+  if (violations.length > 0) {
+    const text = `${name}: ${violations.length} accessibility problem(s)\n${violations.join('\n')}`;
+    if (process.env.AXE_REPORT) await writeFile(path.join(SCREENSHOTS, `${name}-axe.txt`), text);
+    else throw new Error(text);
+  }
 }
 
 /** Polls until fn returns a truthy value. */

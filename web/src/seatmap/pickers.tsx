@@ -66,7 +66,13 @@ export function SeatList({
         <legend class="label">
           Seats in {section.name}, row {row.label} ({free} free)
         </legend>
-        <div class="flex max-h-56 flex-wrap gap-1 overflow-y-auto">
+        {/* Focusable so the keyboard can scroll it when every seat of the row is taken (none to tab to). */}
+        <div
+          class="flex max-h-56 flex-wrap gap-1 overflow-y-auto"
+          role="group"
+          tabIndex={0}
+          aria-label={`Seats in row ${row.label}`}
+        >
           {row.seats.map((seat) => {
             const st = statusOf(seat.index);
             const id = `seat-${seat.id}`;
