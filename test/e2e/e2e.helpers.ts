@@ -7,6 +7,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { AxeResults, RunOptions } from 'axe-core';
 import type { Browser, Page } from 'playwright-core';
 import { CI } from '../helpers.ts';
 
@@ -282,11 +283,12 @@ const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 /**
  * The page as it stands passes axe-core's WCAG 2.x A and AA rules, but for findings of minor or
  * moderate impact: what a screen-reader or keyboard user or a low-vision buyer would trip over.
+ * `AXE_REPORT=1` writes the findings beside the screenshots instead of failing (for a survey).
  */
 export async function accessible(page: Page, name: string) {
   if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ path: AXE });
   const violations = await page.evaluate(async () => {
-    const axe = (window as unknown as { axe: typeof import('axe-core') }).axe;
+    const { axe } = window as unknown as { axe: { run(c: Document, o: RunOptions): Promise<AxeResults> } };
     const result = await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
     return result.violations
       .filter((v) => v.impact === 'serious' || v.impact === 'critical')
