@@ -20,6 +20,8 @@ export const IdParams = Type.Object({ id: Id }, { additionalProperties: false })
 /** `?limit=` of a list: 1–200 as a query string (query values are not coerced), 50 when absent. */
 export const PageLimit = Type.String({ pattern: '^([1-9][0-9]?|1[0-9]{2}|200)$', description: 'At most this many, 1–200 (50)' });
 export const pageLimit = (limit: string | undefined): number => (limit === undefined ? 50 : Number(limit));
+/** A keyset position, `<microseconds since the epoch>.<id>`: where the previous page ended. */
+export const KeysetCursor = (description: string) => Type.String({ pattern: '^[0-9]{1,16}[.][A-Za-z0-9_-]{1,64}$', description });
 
 export const Money = Type.Object({
   amount: Type.Integer({ minimum: 0 }),

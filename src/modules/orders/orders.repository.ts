@@ -249,7 +249,10 @@ export function createOrdersRepository(q: Queryable) {
       if (to === 'expired' || to === 'canceled' || to === 'refunded') {
         await adjustGa(q, id, -1);
         await q.query('UPDATE order_items SET active = false WHERE order_id = $1 AND active', [id]);
-        await q.query("UPDATE tickets SET status = 'void' WHERE order_id = $1 AND status <> 'void'", [id]);
+        await q.query(
+          "UPDATE tickets SET status = 'void', voided_at = clock_timestamp() WHERE order_id = $1 AND status <> 'void'",
+          [id],
+        );
       } else if (to === 'paid') {
         const revived = await q.query('UPDATE order_items SET active = true WHERE order_id = $1 AND NOT active RETURNING id', [
           id,

@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { Id, Money, PageLimit } from '../../platform/http-schemas.ts';
+import { Id, KeysetCursor, Money, PageLimit } from '../../platform/http-schemas.ts';
 
 export const OrderItem = Type.Object({
   seatId: Type.Union([Type.String(), Type.Null()]),
@@ -84,9 +84,7 @@ export const EventOrdersQuery = Type.Object(
   {
     ...eventOrdersFilter,
     limit: Type.Optional(PageLimit),
-    after: Type.Optional(
-      Type.String({ pattern: '^[0-9]{1,16}[.][A-Za-z0-9_-]{1,64}$', description: 'The `next` of the previous page' }),
-    ),
+    after: Type.Optional(KeysetCursor('The `next` of the previous page')),
   },
   { additionalProperties: false },
 );

@@ -30,6 +30,25 @@ const TICKET_COLUMNS = `t.id, t.order_id, t.event_id, o.user_id, s.name AS secti
 const TICKET_PLACE = 'JOIN sections s ON s.id = t.section_id LEFT JOIN seats st ON st.id = t.seat_id';
 const TICKET_FROM = `tickets t JOIN orders o ON o.id = t.order_id ${TICKET_PLACE}`;
 
+/** A ticket of the door's list: used or void since `at_us` (microseconds since the epoch). */
+export interface DoorChangeRow {
+  id: string;
+  status: 'used' | 'void';
+  at_us: string;
+}
+
+/** How far the door's list has been read: the last change's time (µs since the epoch) and ticket. */
+export interface DoorPosition {
+  atUs: string;
+  id: string;
+}
+
+/**
+ * Changes younger than this are not listed yet: a transaction that stamped its change a moment
+ * ago may still be committing, and a reader that moved past its stamp would never see it.
+ */
+export const DOOR_SETTLE_SECONDS = 5;
+
 /** The INSERT of these tickets, carried out only where `guard` (SQL) holds. */
 export function insertTickets(tickets: NewTicket[], guard = 'true'): Statement {
   return {
@@ -83,6 +102,24 @@ export function createTicketsRepository(q: Queryable) {
     async find(id: string): Promise<TicketRow | undefined> {
       const rows = await q.query<TicketRow>(`SELECT ${TICKET_COLUMNS} FROM ${TICKET_FROM} WHERE t.id = $1`, [id]);
       return rows[0];
+    },
+
+    /**
+     * The event's tickets that were checked in or voided after `after`, oldest change first (a
+     * ticket used and then voided comes again, as void). Keyset order on the door index.
+     */
+    async doorChanges(eventId: string, after: DoorPosition | undefined, limit: number): Promise<DoorChangeRow[]> {
+      return q.query<DoorChangeRow>(
+        `SELECT id, status, (extract(epoch FROM coalesce(voided_at, checked_in_at)) * 1000000)::bigint::text AS at_us
+           FROM tickets
+          WHERE event_id = $1 AND status <> 'valid'
+            AND coalesce(voided_at, checked_in_at) < clock_timestamp() - $5 * interval '1 second'
+            AND ($2::bigint IS NULL
+                 OR (coalesce(voided_at, checked_in_at), id) > (timestamptz 'epoch' + $2::bigint * interval '1 microsecond', $3::text))
+          ORDER BY coalesce(voided_at, checked_in_at), id
+          LIMIT $4`,
+        [eventId, after?.atUs ?? null, after?.id ?? null, limit, DOOR_SETTLE_SECONDS],
+      );
     },
 
     /**

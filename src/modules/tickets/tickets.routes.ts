@@ -1,11 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { errors, Id, IdParams } from '../../platform/http-schemas.ts';
+import { errors, Id, IdParams, KeysetCursor } from '../../platform/http-schemas.ts';
 import { type Auth, requirePrincipal } from '../accounts/index.ts';
 import { Ticket } from '../orders/orders.schemas.ts';
 import type { TicketsService } from './tickets.service.ts';
 
 const tags = ['tickets'];
+/** Changes in one answer of the door's list. */
+const DOOR_PAGE = 2000;
 
 export const ticketsRoutes: FastifyPluginAsyncTypebox<{ tickets: TicketsService; auth: Auth }> = async (
   app,
@@ -49,6 +51,41 @@ export const ticketsRoutes: FastifyPluginAsyncTypebox<{ tickets: TicketsService;
     async (request, reply) => {
       const svg = await tickets.qr(requirePrincipal(request), request.params.id);
       return reply.type('image/svg+xml').header('Cache-Control', 'private, max-age=300').send(svg);
+    },
+  );
+
+  app.get(
+    '/api/events/:id/checkin/changes',
+    {
+      schema: {
+        tags,
+        summary:
+          "The event's tickets checked in or voided since `after`, oldest first, 2,000 at a time (staff, the event's organizer, admin): a door's list for checking tickets while the connection is down",
+        params: IdParams,
+        querystring: Type.Object(
+          { after: Type.Optional(KeysetCursor('The `cursor` of the previous answer')) },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({
+            tickets: Type.Array(
+              Type.Object({
+                id: Type.String(),
+                status: Type.Union([Type.Literal('used'), Type.Literal('void')]),
+                at: Type.String({ format: 'date-time', description: 'When it was checked in or voided' }),
+              }),
+            ),
+            cursor: Type.Union([Type.String(), Type.Null()], { description: 'Pass as `after` next time' }),
+            more: Type.Boolean({ description: 'More changes wait: ask again at once' }),
+          }),
+          ...errors(400, 401, 403, 404),
+        },
+      },
+      preHandler: auth.role('staff', 'organizer'),
+    },
+    async (request, reply) => {
+      reply.header('cache-control', 'private, no-store');
+      return tickets.doorChanges(requirePrincipal(request), request.params.id, request.query.after, DOOR_PAGE);
     },
   );
 

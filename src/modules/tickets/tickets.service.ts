@@ -83,6 +83,20 @@ export function createTicketsService({ db, signer, now }: { db: Queryable; signe
     return { rows: tickets, views };
   }
 
+  /** Check-in is for door staff, organizers and admins. */
+  function mayCheckIn(principal: Principal) {
+    if (!['staff', 'organizer', 'admin'].includes(principal.role)) throw forbidden('Check-in is for staff');
+  }
+
+  /** Door staff work any event; an organizer only their own events. */
+  async function mayCheckInAt(principal: Principal, eventId: string, organizerId?: string) {
+    if (principal.role !== 'organizer') return;
+    const owner =
+      organizerId ??
+      (await db.query<{ organizer_id: string }>('SELECT organizer_id FROM events WHERE id = $1', [eventId]))[0]?.organizer_id;
+    if (owner !== principal.userId) throw forbidden('Organizers check tickets in at their own events only');
+  }
+
   return {
     publicKey: { alg: 'Ed25519' as const, publicKey: signer.publicKey },
 
@@ -111,21 +125,38 @@ export function createTicketsService({ db, signer, now }: { db: Queryable; signe
     },
 
     /**
+     * GET /api/events/:id/checkin/changes: the event's tickets checked in or voided since
+     * `after` (the previous answer's `cursor`), for a door that must go on checking tickets while
+     * the venue's connection is down. Changes of the last few seconds come in a later read.
+     */
+    async doorChanges(principal: Principal, eventId: string, after: string | undefined, limit: number) {
+      mayCheckIn(principal);
+      const event = await db.query<{ organizer_id: string }>('SELECT organizer_id FROM events WHERE id = $1', [eventId]);
+      if (!event[0]) throw notFound('Event');
+      await mayCheckInAt(principal, eventId, event[0].organizer_id);
+      const [atUs, id] = after?.split('.') ?? [];
+      const rows = await repo.doorChanges(eventId, atUs && id ? { atUs, id } : undefined, limit + 1);
+      const page = rows.slice(0, limit);
+      const last = page.at(-1);
+      return {
+        tickets: page.map((r) => ({ id: r.id, status: r.status, at: new Date(Number(r.at_us) / 1000).toISOString() })),
+        cursor: last ? `${last.at_us}.${last.id}` : (after ?? null),
+        more: rows.length > limit,
+      };
+    },
+
+    /**
      * Checks a ticket in: the signature first (no lookup for garbage), then the event, then one
      * atomic UPDATE that only the first of any number of simultaneous scans can win.
      */
     async checkIn(principal: Principal, eventId: string, code: string): Promise<TicketView> {
-      if (!['staff', 'organizer', 'admin'].includes(principal.role)) throw forbidden('Check-in is for staff');
+      mayCheckIn(principal);
       const claims = signer.verify(code);
       if (!claims) throw invalidTicket();
       if (claims.e !== eventId) {
         throw new AppError('WRONG_EVENT', 409, 'This ticket is for another event', { ticketEventId: claims.e });
       }
-      // Door staff scan for any event; an organizer only at their own events.
-      if (principal.role === 'organizer') {
-        const own = await db.query('SELECT 1 FROM events WHERE id = $1 AND organizer_id = $2', [eventId, principal.userId]);
-        if (own.length === 0) throw forbidden('Organizers check tickets in at their own events only');
-      }
+      await mayCheckInAt(principal, eventId);
       const won = await repo.checkIn(claims.t, code.trim(), principal.userId);
       const row = await repo.find(claims.t);
       if (!row || row.code !== code.trim()) throw invalidTicket();

@@ -171,7 +171,7 @@ export function mayHaveReached(err: unknown): boolean {
 /**
  * Sends the check-ins made offline, oldest first, until the queue is empty or the server cannot
  * be reached (the rest wait for the next try). What the server refuses becomes a finding:
- * another door let the ticket in first, or it was refunded meanwhile.
+ * another door let the ticket in too, or it was refunded meanwhile.
  */
 export async function sendOfflineScans(
   store: DoorStore,
@@ -202,7 +202,7 @@ export async function sendOfflineScans(
 function findingOf(err: unknown, firstScan: string): string {
   if (err instanceof ApiError && err.code === 'ALREADY_CHECKED_IN') {
     const when = firstScan ? ` (${dateTime(firstScan)})` : '';
-    return `Another door had let it in first${when}: this ticket was let in twice.`;
+    return `Also let in at another door${when}: this ticket was let in twice.`;
   }
   if (err instanceof ApiError && err.code === 'TICKET_VOID')
     return 'The ticket had been canceled or refunded: it was let in while void.';
