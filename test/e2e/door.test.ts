@@ -1,6 +1,7 @@
 // The door in headless Chromium when the venue's connection drops: tickets checked on the device
-// by their Ed25519 signature, the check-ins kept and sent when the connection is back, and what
-// the server then refuses (another door let the ticket in first; a refund meanwhile) shown.
+// by their Ed25519 signature and against the door list read before (used and refunded tickets),
+// the check-ins kept and sent when the connection is back, and what the server then refuses
+// (another door let the ticket in too; a refund meanwhile) shown.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
@@ -62,21 +63,36 @@ describe('the door without a connection, in headless Chromium', { skip: !chromiu
   });
 
   it('checks tickets by their signature while offline and sends the check-ins when the connection is back', async () => {
+    // Before the connection drops: Dan's order is refunded, Eve's ticket is used at another door.
+    const otherDoor = apiClient(server.url, organizer.token);
+    const dan = await ticketHolder('dan', 3);
+    const eve = await ticketHolder('eve', 4);
+    await otherDoor('POST', `/api/orders/${dan.orderId}/cancel`);
+    await otherDoor('POST', '/api/checkin', { eventId, code: eve.ticket.code });
+    const changedAt = Date.now();
     const ann = await ticketHolder('ann', 0);
     const bob = await ticketHolder('bob', 1);
     const cat = await ticketHolder('cat', 2);
+    // The door list gives changes once they are 5 s old (their transactions settled).
+    await new Promise((r) => setTimeout(r, Math.max(0, changedAt + 5500 - Date.now())));
     const context = await browser.newContext(VIEW);
     const page = await context.newPage();
     await signIn(page, server.url, staff.email, staff.password);
     await page.getByRole('link', { name: 'Check-in' }).click();
     await page.getByLabel('Event').selectOption(eventId);
     await page.getByText('If the connection drops').waitFor(); // the ticket key is here
+    await page.getByTestId('door-list').getByText('2 tickets used or refunded').waitFor();
 
     await context.setOffline(true);
     const scan = async (code: string) => {
       await page.getByLabel('Ticket code (scan or paste)').fill(code);
       await page.getByRole('button', { name: 'Check in' }).click();
     };
+    // What the door list knew: refused without the server.
+    await scan(dan.ticket.code);
+    await page.getByTestId('checkin-refused').getByText('canceled and is no longer valid').waitFor();
+    await scan(eve.ticket.code);
+    await page.getByTestId('checkin-refused').getByText('already used to enter. It was checked in at').waitFor();
     await scan(ann.ticket.code);
     await page.getByTestId('checkin-offline').waitFor();
     await page.getByTestId('checkin-ok').getByText('Stalls · row A · seat 1').waitFor();
@@ -97,7 +113,6 @@ describe('the door without a connection, in headless Chromium', { skip: !chromiu
     await page.getByTestId('checkin-waiting').getByText('3 check-ins made without a connection').waitFor();
     await shoot(page, 'checkin-offline');
     // Meanwhile, with the server: another door lets Bob's ticket in, and Cat's order is refunded.
-    const otherDoor = apiClient(server.url, organizer.token);
     await otherDoor('POST', '/api/checkin', { eventId, code: bob.ticket.code });
     await otherDoor('POST', `/api/orders/${cat.orderId}/cancel`);
     const ticketOf = async (holder: typeof ann) =>

@@ -1,18 +1,10 @@
 import type { FunctionComponent } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, type EventSummary, plainMessage, plainText, request, type Ticket } from '../api.ts';
+import { api, type EventSummary, plainMessage, type Ticket } from '../api.ts';
 import { Notice, RequireUser, Title, useLoad } from '../components.tsx';
 import { dateTime } from '../format.ts';
-import {
-  doorStore,
-  importTicketKey,
-  mayHaveReached,
-  readClaims,
-  seatOfClaims,
-  sendOfflineScans,
-  unreachable,
-  verifyTicketCode,
-} from './offline.ts';
+import { mayHaveReached, readClaims, unreachable } from './offline.ts';
+import { checkInOnline, door, type Result, useOfflineDoor, usedHere } from './use-door.ts';
 
 interface Detector {
   detect(source: HTMLVideoElement): Promise<{ rawValue: string }[]>;
@@ -23,100 +15,8 @@ declare global {
   }
 }
 
-type Result = { ok: true; seat: string; offline: boolean } | { ok: false; reason: string };
-
-/** Answers slower than this count as no connection: the door does not wait on a dead network. */
-const ANSWER_WITHIN_MS = 8000;
-
-const door = doorStore(localStorage);
-
-function checkInOnline(eventId: string, code: string) {
-  return request<{ ticket: Ticket }>('/api/checkin', {
-    method: 'POST',
-    body: { eventId, code },
-    signal: AbortSignal.timeout(ANSWER_WITHIN_MS),
-  });
-}
-
 const seatLine = (t: Ticket) => t.seat.section + (t.seat.label ? ` · row ${t.seat.row} · seat ${t.seat.label}` : '');
-const usedHere = (at: string) => `${plainText('ALREADY_CHECKED_IN')} It was let in at this door at ${dateTime(at)}.`;
 const plural = (n: number, one: string) => `${n} ${one}${n === 1 ? '' : 's'}`;
-
-/**
- * The door's offline side: the ticket key (fetched while there is a connection, kept for when
- * there is none), the check-ins waiting to be sent and what sending them found.
- */
-function useOfflineDoor() {
-  const [key, setKey] = useState<CryptoKey | undefined>();
-  const [waiting, setWaiting] = useState(() => door.queue().length);
-  const [findings, setFindings] = useState(() => door.findings());
-  const sending = useRef(false);
-
-  async function send() {
-    if (sending.current) return;
-    sending.current = true;
-    try {
-      await sendOfflineScans(door, (scan) => checkInOnline(scan.eventId, scan.code), ANSWER_WITHIN_MS);
-    } finally {
-      sending.current = false;
-      setWaiting(door.queue().length);
-      setFindings(door.findings());
-    }
-  }
-
-  useEffect(() => {
-    let live = true;
-    void (async () => {
-      let spki = door.key();
-      try {
-        spki = (await api.get<{ publicKey: string }>('/api/tickets/public-key')).publicKey;
-        door.setKey(spki);
-      } catch {
-        // No connection: the copy kept from the last time there was one.
-      }
-      const imported = spki ? await importTicketKey(spki) : undefined;
-      if (live) setKey(imported);
-    })();
-    const onOnline = () => void send();
-    window.addEventListener('online', onOnline);
-    const timer = setInterval(() => {
-      if (door.queue().length > 0) void send();
-    }, 10_000);
-    void send();
-    return () => {
-      live = false;
-      window.removeEventListener('online', onOnline);
-      clearInterval(timer);
-    };
-  }, []);
-
-  /** A ticket checked here, without the server: its signature, its event, this device's own scans. */
-  async function checkOffline(eventId: string, code: string, tried: { at: string; uncertain: boolean }): Promise<Result> {
-    if (!key) {
-      return {
-        ok: false,
-        reason: door.key()
-          ? 'No connection to TicketMax, and this browser cannot check ticket signatures by itself.'
-          : 'No connection to TicketMax, and this device has no ticket key yet: open this page once while connected to check tickets offline.',
-      };
-    }
-    const claims = await verifyTicketCode(key, code);
-    if (!claims) return { ok: false, reason: plainText('INVALID_TICKET') };
-    if (claims.e !== eventId) return { ok: false, reason: plainText('WRONG_EVENT') };
-    const seen = door.seenAt(claims.t);
-    if (seen) return { ok: false, reason: usedHere(seen) };
-    door.add({ eventId, code, ticketId: claims.t, seat: seatOfClaims(claims), scannedAt: tried.at, uncertain: tried.uncertain });
-    setWaiting(door.queue().length);
-    return { ok: true, seat: seatOfClaims(claims), offline: true };
-  }
-
-  function clearFindings() {
-    door.clearFindings();
-    setFindings([]);
-  }
-
-  return { ready: !!key, waiting, findings, send, checkOffline, clearFindings };
-}
 
 /** The camera, read by the browser's BarcodeDetector (where it exists) a few times a second. */
 function Scanner({ onCode }: { onCode: (code: string) => void }) {
@@ -175,9 +75,9 @@ function Desk() {
   const [code, setCode] = useState('');
   const [result, setResult] = useState<Result | null>(null);
   const [camera, setCamera] = useState(false);
-  const offline = useOfflineDoor();
   const canScan = typeof window.BarcodeDetector === 'function' && !!navigator.mediaDevices;
   const chosen = eventId || events?.events[0]?.id || '';
+  const offline = useOfflineDoor(chosen);
 
   async function check(value: string) {
     setResult(null);
@@ -200,7 +100,7 @@ function Desk() {
         setResult({ ok: false, reason: plainMessage(err) });
         return;
       }
-      const checked = await offline.checkOffline(chosen, ticketCode, { at: triedAt, uncertain: mayHaveReached(err) });
+      const checked = await offline.checkOffline(ticketCode, { at: triedAt, uncertain: mayHaveReached(err) });
       setResult(checked);
       if (checked.ok) setCode('');
     }
@@ -302,6 +202,13 @@ function Desk() {
         {offline.ready
           ? 'If the connection drops, this page goes on checking tickets by their signature and sends the check-ins later.'
           : 'Offline checks are not ready: this page needs a connection once to fetch the ticket key.'}
+        {offline.list.updatedAt && (
+          <span data-testid="door-list">
+            {' '}
+            Door list as of {dateTime(offline.list.updatedAt)}: {plural(offline.list.count, 'ticket')} used or refunded, refused
+            offline too.
+          </span>
+        )}
       </p>
     </section>
   );

@@ -89,6 +89,17 @@ export interface Finding {
   problem: string;
 }
 
+/**
+ * What the server knew of an event's tickets at the last read of its door list (GET
+ * /api/events/:id/checkin/changes): the ones checked in or voided, with when, and where to go on
+ * reading from.
+ */
+export interface DoorList {
+  cursor: string | null;
+  updatedAt: string | null;
+  tickets: Record<string, ['used' | 'void', string]>;
+}
+
 const KEY = 'tm.checkin.key';
 const QUEUE = 'tm.checkin.queue';
 const FINDINGS = 'tm.checkin.findings';
@@ -129,6 +140,16 @@ export function doorStore(storage: Storage) {
       const ids = Object.keys(seen);
       for (const id of ids.slice(0, Math.max(0, ids.length - SEEN_LIMIT))) delete seen[id];
       write(SEEN, seen);
+    },
+    list(eventId: string): DoorList {
+      return read<DoorList>(storage, `tm.checkin.list.${eventId}`, { cursor: null, updatedAt: null, tickets: {} });
+    },
+    saveList(eventId: string, list: DoorList) {
+      try {
+        write(`tm.checkin.list.${eventId}`, list);
+      } catch {
+        // The browser's storage is full: the list still serves from memory while the page is open.
+      }
     },
     add(scan: OfflineScan) {
       write(QUEUE, [...this.queue(), scan]);
