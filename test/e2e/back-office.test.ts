@@ -7,47 +7,33 @@ import type { Browser } from 'playwright-core';
 import {
   ADMIN,
   apiClient,
-  buildWeb,
   chromiumAvailable,
-  harbourHallEvent,
-  launch,
-  login,
+  harbourHallStage,
   paidOrder,
   pendingOrder,
-  type SeatmapBody,
   type Server,
+  type Stage,
   shoot,
   signIn,
   signup,
-  startServer,
   until,
 } from './e2e.helpers.ts';
 
 const VIEW = { viewport: { width: 1280, height: 800 } };
 
 describe('back office in headless Chromium', { skip: !chromiumAvailable() }, () => {
+  let stage: Stage;
   let server: Server;
   let browser: Browser;
-  let organizer: Awaited<ReturnType<typeof signup>>;
+  let organizer: Stage['organizer'];
   let eventId: string;
-  let map: SeatmapBody;
-  /** The id of the seat in this section's row and place (0-based). */
-  const seatAt = (section: string, row: number, seat: number) =>
-    map.sections.find((s) => s.name === section)!.rows![row]!.seats[seat]!.id;
-  before(async () => {
-    buildWeb();
-    server = await startServer();
-    browser = await launch();
-    const adminToken = await login(server.url, ADMIN.email, ADMIN.password);
-    organizer = await signup(server.url, 'olive', 'organizer', adminToken);
-    eventId = await harbourHallEvent(server.url, organizer.token);
-    map = await apiClient(server.url)<SeatmapBody>('GET', `/api/events/${eventId}/seatmap`);
-  });
+  let seatAt: Stage['seatAt'];
 
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
+  before(async () => {
+    stage = await harbourHallStage('olive');
+    ({ server, browser, organizer, eventId, seatAt } = stage);
   });
+  after(async () => stage?.close());
 
   it("lets an organizer find a buyer's order on the dashboard and refund it, voiding the tickets", async () => {
     const b = await signup(server.url, 'ivy');

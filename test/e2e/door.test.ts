@@ -6,20 +6,15 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
 import {
-  ADMIN,
   apiClient,
-  buildWeb,
   chromiumAvailable,
-  harbourHallEvent,
-  launch,
-  login,
+  harbourHallStage,
   paidOrder,
-  type SeatmapBody,
   type Server,
+  type Stage,
   shoot,
   signIn,
   signup,
-  startServer,
   until,
 } from './e2e.helpers.ts';
 
@@ -30,37 +25,27 @@ interface TicketBody {
 }
 
 describe('the door without a connection, in headless Chromium', { skip: !chromiumAvailable() }, () => {
+  let stage: Stage;
   let server: Server;
   let browser: Browser;
-  let organizer: Buyer;
+  let organizer: Stage['organizer'];
   let staff: Buyer;
   let eventId: string;
-  let map: SeatmapBody;
 
   /** A buyer with one paid seat of the Stalls' first row, and that seat's ticket. */
   async function ticketHolder(name: string, seat: number) {
     const buyer = await signup(server.url, name);
-    const seatId = map.sections.find((s) => s.name === 'Stalls')!.rows![0]!.seats[seat]!.id;
-    const orderId = await paidOrder(server.url, buyer, eventId, seatId);
+    const orderId = await paidOrder(server.url, buyer, eventId, stage.seatAt('Stalls', 0, seat));
     const { tickets } = await apiClient(server.url, buyer.token)<TicketBody>('GET', '/api/tickets');
     return { buyer, orderId, ticket: tickets[0]! };
   }
 
   before(async () => {
-    buildWeb();
-    server = await startServer();
-    browser = await launch();
-    const adminToken = await login(server.url, ADMIN.email, ADMIN.password);
-    organizer = await signup(server.url, 'opal', 'organizer', adminToken);
-    staff = await signup(server.url, 'dora', 'staff', adminToken);
-    eventId = await harbourHallEvent(server.url, organizer.token);
-    map = await apiClient(server.url)<SeatmapBody>('GET', `/api/events/${eventId}/seatmap`);
+    stage = await harbourHallStage('opal');
+    ({ server, browser, organizer, eventId } = stage);
+    staff = await signup(server.url, 'dora', 'staff', stage.adminToken);
   });
-
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
+  after(async () => stage?.close());
 
   it('checks tickets by their signature while offline and sends the check-ins when the connection is back', async () => {
     // Before the connection drops: Dan's order is refunded, Eve's ticket is used at another door.

@@ -241,6 +241,43 @@ export async function pendingOrder(base: string, buyer: { id: string; token: str
   return order.id;
 }
 
+/**
+ * A browser test file's stage: the built pages, the server, Chromium, and an organizer with the
+ * Harbour Hall event on sale and its seat map. `close` stops what was started.
+ */
+export async function harbourHallStage(organizerName: string) {
+  buildWeb();
+  const server = await startServer();
+  let browser: Browser | undefined;
+  try {
+    browser = await launch();
+    const adminToken = await login(server.url, ADMIN.email, ADMIN.password);
+    const organizer = await signup(server.url, organizerName, 'organizer', adminToken);
+    const eventId = await harbourHallEvent(server.url, organizer.token);
+    const map = await apiClient(server.url)<SeatmapBody>('GET', `/api/events/${eventId}/seatmap`);
+    const started = browser;
+    return {
+      server,
+      browser: started,
+      adminToken,
+      organizer,
+      eventId,
+      /** The id of the seat in this section's row and place (0-based). */
+      seatAt: (section: string, row: number, seat: number) =>
+        map.sections.find((s) => s.name === section)!.rows![row]!.seats[seat]!.id,
+      async close() {
+        await started.close();
+        await server.stop();
+      },
+    };
+  } catch (err) {
+    await browser?.close();
+    await server.stop();
+    throw err;
+  }
+}
+export type Stage = Awaited<ReturnType<typeof harbourHallStage>>;
+
 /** Through the API: the buyer orders the seat and pays with the test card that succeeds. */
 export async function paidOrder(base: string, buyer: { id: string; token: string }, eventId: string, seatId: string) {
   const orderId = await pendingOrder(base, buyer, eventId, seatId);
