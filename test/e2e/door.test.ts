@@ -58,6 +58,7 @@ describe('the door without a connection, in headless Chromium', { skip: !chromiu
     const ann = await ticketHolder('ann', 0);
     const bob = await ticketHolder('bob', 1);
     const cat = await ticketHolder('cat', 2);
+    const fay = await ticketHolder('fay', 5);
     // The door list gives changes once they are 5 s old (their transactions settled).
     await new Promise((r) => setTimeout(r, Math.max(0, changedAt + 5500 - Date.now())));
     const context = await browser.newContext(VIEW);
@@ -131,6 +132,15 @@ describe('the door without a connection, in headless Chromium', { skip: !chromiu
     await scan(ann.ticket.code);
     await page.getByTestId('checkin-refused').getByText('already used to enter').waitFor();
     assert.equal(await page.getByTestId('checkin-offline').count(), 0);
+
+    // A check-in kept offline while the account lost its door role: kept, and the page says why.
+    await context.setOffline(true);
+    await scan(fay.ticket.code);
+    await page.getByTestId('checkin-offline').waitFor();
+    await apiClient(server.url, stage.adminToken)('PATCH', `/api/admin/users/${staff.id}`, { role: 'buyer' });
+    await context.setOffline(false);
+    await page.getByTestId('checkin-waiting').getByText('asks for a staff sign-in').waitFor({ timeout: 20_000 });
+    await page.getByTestId('checkin-waiting').getByText('1 check-in made without a connection').waitFor();
     await context.close();
   });
 });

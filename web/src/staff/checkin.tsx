@@ -177,6 +177,15 @@ function Desk() {
           <Notice tone="warn">
             {plural(offline.waiting, 'check-in')} made without a connection {offline.waiting === 1 ? 'is' : 'are'} kept on this
             device and sent when the connection is back. Keep this page open.{' '}
+            {offline.signedOut && (
+              <strong>
+                TicketMax asks for a staff sign-in before it takes them:{' '}
+                <a class="link" href="/signin?next=%2Fcheckin">
+                  sign in again
+                </a>{' '}
+                and this page sends them.{' '}
+              </strong>
+            )}
             <button type="button" class="btn-secondary ml-2" onClick={() => void offline.send()}>
               Send now
             </button>

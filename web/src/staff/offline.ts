@@ -104,6 +104,7 @@ const KEY = 'tm.checkin.key';
 const QUEUE = 'tm.checkin.queue';
 const FINDINGS = 'tm.checkin.findings';
 const SEEN = 'tm.checkin.seen';
+const LIST = 'tm.checkin.list.';
 /** Tickets this device let in that it remembers for offline checks (the newest, per browser). */
 const SEEN_LIMIT = 20_000;
 
@@ -142,11 +143,17 @@ export function doorStore(storage: Storage) {
       write(SEEN, seen);
     },
     list(eventId: string): DoorList {
-      return read<DoorList>(storage, `tm.checkin.list.${eventId}`, { cursor: null, updatedAt: null, tickets: {} });
+      return read<DoorList>(storage, `${LIST}${eventId}`, { cursor: null, updatedAt: null, tickets: {} });
     },
+    /** Keeps this event's list, and only it: a door works one event, and storage is a few MB. */
     saveList(eventId: string, list: DoorList) {
+      const name = `${LIST}${eventId}`;
+      for (let i = storage.length - 1; i >= 0; i--) {
+        const other = storage.key(i);
+        if (other?.startsWith(LIST) && other !== name) storage.removeItem(other);
+      }
       try {
-        write(`tm.checkin.list.${eventId}`, list);
+        write(name, list);
       } catch {
         // The browser's storage is full: the list still serves from memory while the page is open.
       }
@@ -190,21 +197,22 @@ export function mayHaveReached(err: unknown): boolean {
 }
 
 /**
- * Sends the check-ins made offline, oldest first, until the queue is empty or the server cannot
- * be reached (the rest wait for the next try). What the server refuses becomes a finding:
+ * Sends the check-ins made offline, oldest first, until the queue is empty, the server cannot
+ * be reached, or it wants the staff to sign in again (the rest wait for the next try). What the server refuses becomes a finding:
  * another door let the ticket in too, or it was refunded meanwhile.
  */
 export async function sendOfflineScans(
   store: DoorStore,
   send: (scan: OfflineScan) => Promise<unknown>,
   giveUpMs: number,
-): Promise<'done' | 'unreachable'> {
+): Promise<'done' | 'unreachable' | 'signed-out'> {
   for (const scan of store.queue()) {
     try {
       await send(scan);
       store.settle(scan);
     } catch (err) {
-      if (unreachable(err) || (err instanceof ApiError && [401, 403, 429].includes(err.status))) return 'unreachable';
+      if (err instanceof ApiError && (err.status === 401 || err.status === 403)) return 'signed-out';
+      if (unreachable(err) || (err instanceof ApiError && err.status === 429)) return 'unreachable';
       const first = err instanceof ApiError && typeof err.details.checkedInAt === 'string' ? err.details.checkedInAt : '';
       if (first && scan.uncertain && err instanceof ApiError && err.code === 'ALREADY_CHECKED_IN') {
         // This device's own try, applied while its answer was lost: from the try's start to its give-up.

@@ -4,7 +4,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, plainText, request, type Ticket } from '../api.ts';
 import { dateTime } from '../format.ts';
-import { doorStore, importTicketKey, seatOfClaims, sendOfflineScans, verifyTicketCode } from './offline.ts';
+import { type DoorList, doorStore, importTicketKey, seatOfClaims, sendOfflineScans, verifyTicketCode } from './offline.ts';
 
 export type Result = { ok: true; seat: string; offline: boolean } | { ok: false; reason: string };
 
@@ -56,7 +56,7 @@ function useTicketKey() {
 
 /** The event's door list, kept up to date while there is a connection. */
 function useDoorList(eventId: string) {
-  const list = useRef(door.list(eventId));
+  const list = useRef<DoorList>({ cursor: null, updatedAt: null, tickets: {} });
   const [updatedAt, setUpdatedAt] = useState<string | null>(null);
   const [count, setCount] = useState(0);
   useEffect(() => {
@@ -105,13 +105,15 @@ export function useOfflineDoor(eventId: string) {
   const doorList = useDoorList(eventId);
   const [waiting, setWaiting] = useState(() => door.queue().length);
   const [findings, setFindings] = useState(() => door.findings());
+  const [signedOut, setSignedOut] = useState(false);
   const sending = useRef(false);
 
   async function send() {
     if (sending.current) return;
     sending.current = true;
     try {
-      await sendOfflineScans(door, (scan) => checkInOnline(scan.eventId, scan.code), ANSWER_WITHIN_MS);
+      const outcome = await sendOfflineScans(door, (scan) => checkInOnline(scan.eventId, scan.code), ANSWER_WITHIN_MS);
+      setSignedOut(outcome === 'signed-out');
     } finally {
       sending.current = false;
       setWaiting(door.queue().length);
@@ -168,6 +170,8 @@ export function useOfflineDoor(eventId: string) {
     ready: !!key,
     list: { updatedAt: doorList.updatedAt, count: doorList.count },
     waiting,
+    /** The server wants a staff sign-in before it takes the waiting check-ins. */
+    signedOut,
     findings,
     send,
     checkOffline,
