@@ -44,13 +44,13 @@ for (const shape of shapes) {
         const order = await holdAndOrder(t.app, buyer, event.eventId, [stalls[n]!.id], `door-${n}`);
         const paid = await t.app.inject({
           method: 'POST',
-          url: `/api/orders/${order!.id}/pay`,
+          url: `/api/orders/${order.id}/pay`,
           headers: { ...buyer.auth, 'idempotency-key': `door-pay-${n}` },
           payload: card,
         });
         assert.equal(paid.statusCode, 200, paid.body);
         const ticket = paid.json<{ tickets: { id: string; code: string }[] }>().tickets[0]!;
-        tickets.push({ ...ticket, orderId: order!.id });
+        tickets.push({ ...ticket, orderId: order.id });
       }
     });
     after(async () => t.close());
