@@ -214,8 +214,8 @@ function Desk() {
         {offline.list.updatedAt && (
           <span data-testid="door-list">
             {' '}
-            Door list as of {dateTime(offline.list.updatedAt)}: {plural(offline.list.count, 'ticket')} used or refunded, refused
-            offline too.
+            Door list as of {dateTime(offline.list.updatedAt)}: {offline.list.used.toLocaleString('en-US')} checked in,{' '}
+            {offline.list.void.toLocaleString('en-US')} void (refunded or canceled); both are refused offline too.
           </span>
         )}
       </p>

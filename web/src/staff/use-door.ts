@@ -54,11 +54,18 @@ function useTicketKey() {
   return key;
 }
 
+/** How many of the list's tickets were used at a door, and how many voided (refunded or canceled). */
+function countsOf(list: DoorList) {
+  const counts = { used: 0, void: 0 };
+  for (const [status] of Object.values(list.tickets)) counts[status] += 1;
+  return counts;
+}
+
 /** The event's door list, kept up to date while there is a connection. */
 function useDoorList(eventId: string) {
   const list = useRef<DoorList>({ cursor: null, updatedAt: null, tickets: {} });
   const [updatedAt, setUpdatedAt] = useState<string | null>(null);
-  const [count, setCount] = useState(0);
+  const [counts, setCounts] = useState({ used: 0, void: 0 });
   useEffect(() => {
     if (!eventId) return;
     let live = true;
@@ -66,7 +73,7 @@ function useDoorList(eventId: string) {
     const current = door.list(eventId);
     list.current = current;
     setUpdatedAt(current.updatedAt);
-    setCount(Object.keys(current.tickets).length);
+    setCounts(countsOf(current));
     async function follow() {
       if (reading) return;
       reading = true;
@@ -82,7 +89,7 @@ function useDoorList(eventId: string) {
         current.updatedAt = new Date().toISOString();
         door.saveList(eventId, current);
         setUpdatedAt(current.updatedAt);
-        setCount(Object.keys(current.tickets).length);
+        setCounts(countsOf(current));
       } catch {
         // No connection: the list as it stands.
       } finally {
@@ -96,7 +103,7 @@ function useDoorList(eventId: string) {
       clearInterval(timer);
     };
   }, [eventId]);
-  return { list, updatedAt, count };
+  return { list, updatedAt, counts };
 }
 
 /** The door's offline side for the chosen event (see the file's head). */
@@ -168,7 +175,7 @@ export function useOfflineDoor(eventId: string) {
 
   return {
     ready: !!key,
-    list: { updatedAt: doorList.updatedAt, count: doorList.count },
+    list: { updatedAt: doorList.updatedAt, ...doorList.counts },
     waiting,
     /** The server wants a staff sign-in before it takes the waiting check-ins. */
     signedOut,
