@@ -163,4 +163,28 @@ describe('the door in headless Chromium, with and without a connection', { skip:
     await page.getByTestId('checkin-waiting').getByText('1 check-in made without a connection').waitFor();
     await context.close();
   });
+
+  // Last in the file: it stops the server.
+  it('opens again on a door device once the connection is gone, and goes on checking tickets', async () => {
+    const { ticket } = await ticketHolder('hal', 7);
+    const ida = await signup(server.url, 'ida', 'staff', stage.adminToken);
+    const context = await browser.newContext(VIEW);
+    const page = await context.newPage();
+    await signIn(page, server.url, ida.email, ida.password);
+    await page.getByRole('link', { name: 'Check-in' }).click();
+    await page.getByLabel('Event').selectOption(eventId);
+    await page.getByTestId('door-list').waitFor();
+    await page.getByTestId('offline-page').waitFor();
+    // Gone for good: the server itself, so the service worker's own requests fail too.
+    await server.stop();
+    await page.reload();
+    await page.getByRole('heading', { name: 'Check-in' }).waitFor();
+    assert.equal(await page.getByLabel('Event').inputValue(), eventId, 'the event this device worked');
+    await page.getByLabel('Ticket code (scan or paste)').fill(ticket.code);
+    await page.getByRole('button', { name: 'Check in' }).click();
+    await page.getByTestId('checkin-ok').getByText('Stalls · row A · seat 8').waitFor();
+    await page.getByTestId('checkin-offline').waitFor();
+    await page.getByTestId('checkin-waiting').getByText('1 check-in made without a connection').waitFor();
+    await context.close();
+  });
 });

@@ -61,6 +61,7 @@ export async function startServer(): Promise<Server> {
   let child = spawnMain(dataDir, 0);
   const url = await listening(child);
   const stopChild = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return; // stopped already
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGTERM');
     await exited;

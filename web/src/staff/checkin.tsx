@@ -3,8 +3,9 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, type EventSummary, plainMessage, type Ticket } from '../api.ts';
 import { Notice, RequireUser, Title, useLoad } from '../components.tsx';
 import { dateTime } from '../format.ts';
-import { mayHaveReached, readClaims, unreachable } from './offline.ts';
-import { checkInOnline, door, type Result, useOfflineDoor, usedHere } from './use-door.ts';
+import { type DoorEvent, mayHaveReached, readClaims, unreachable } from './offline.ts';
+import { checkInOnline, door, type Result, useOfflineDoor, useOfflinePage, usedHere } from './use-door.ts';
+import { rememberDoorUser, userState } from '../state.ts';
 
 interface Detector {
   detect(source: HTMLVideoElement): Promise<{ rawValue: string }[]>;
@@ -70,14 +71,26 @@ function Scanner({ onCode }: { onCode: (code: string) => void }) {
 }
 
 function Desk() {
-  const [events] = useLoad(() => api.get<{ events: EventSummary[] }>('/api/events'), []);
+  const [loaded, loadError] = useLoad(() => api.get<{ events: EventSummary[] }>('/api/events'), []);
+  // Without a connection, the event this device last worked.
+  const lastEvent = door.event();
+  const events: DoorEvent[] = loaded?.events ?? (loadError && lastEvent ? [lastEvent] : []);
   const [eventId, setEventId] = useState('');
   const [code, setCode] = useState('');
   const [result, setResult] = useState<Result | null>(null);
   const [camera, setCamera] = useState(false);
   const canScan = typeof window.BarcodeDetector === 'function' && !!navigator.mediaDevices;
-  const chosen = eventId || events?.events[0]?.id || '';
+  const chosen = eventId || events.find((e) => e.id === lastEvent?.id)?.id || events[0]?.id || '';
   const offline = useOfflineDoor(chosen);
+  const pageOffline = useOfflinePage();
+  const user = userState.use();
+  useEffect(() => {
+    if (user) rememberDoorUser(user);
+  }, [user]);
+  useEffect(() => {
+    const event = loaded?.events.find((e) => e.id === chosen);
+    if (event) door.setEvent(event);
+  }, [chosen, loaded]);
 
   async function check(value: string) {
     setResult(null);
@@ -121,7 +134,7 @@ function Desk() {
             Event
           </label>
           <select id="checkin-event" class="input" value={chosen} onChange={(e) => setEventId(e.currentTarget.value)}>
-            {events?.events.map((e) => (
+            {events.map((e) => (
               <option key={e.id} value={e.id}>
                 {e.name} · {dateTime(e.startsAt)}
               </option>
@@ -176,7 +189,7 @@ function Desk() {
         <div class="mt-4" data-testid="checkin-waiting">
           <Notice tone="warn">
             {plural(offline.waiting, 'check-in')} made without a connection {offline.waiting === 1 ? 'is' : 'are'} kept on this
-            device and sent when the connection is back. Keep this page open.{' '}
+            device and sent once the connection is back while this page is open.{' '}
             {offline.signedOut && (
               <strong>
                 TicketMax asks for a staff sign-in before it takes them:{' '}
@@ -211,6 +224,7 @@ function Desk() {
         {offline.ready
           ? 'If the connection drops, this page goes on checking tickets by their signature and sends the check-ins later.'
           : 'Offline checks are not ready: this page needs a connection once to fetch the ticket key.'}
+        {pageOffline && <span data-testid="offline-page"> It opens again on this device without a connection.</span>}
         {offline.list.updatedAt && (
           <span data-testid="door-list">
             {' '}

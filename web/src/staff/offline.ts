@@ -105,6 +105,14 @@ const QUEUE = 'tm.checkin.queue';
 const FINDINGS = 'tm.checkin.findings';
 const SEEN = 'tm.checkin.seen';
 const LIST = 'tm.checkin.list.';
+const EVENT = 'tm.checkin.event';
+
+/** The event a door works, as the check-in page's event list shows it. */
+export interface DoorEvent {
+  id: string;
+  name: string;
+  startsAt: string;
+}
 /** Tickets this device let in that it remembers for offline checks (the newest, per browser). */
 const SEEN_LIMIT = 20_000;
 
@@ -142,6 +150,9 @@ export function doorStore(storage: Storage) {
       for (const id of ids.slice(0, Math.max(0, ids.length - SEEN_LIMIT))) delete seen[id];
       write(SEEN, seen);
     },
+    /** The event this device last worked: the page lists it when the events cannot be read. */
+    event: () => read<DoorEvent | null>(storage, EVENT, null),
+    setEvent: ({ id, name, startsAt }: DoorEvent) => write(EVENT, { id, name, startsAt }),
     list(eventId: string): DoorList {
       return read<DoorList>(storage, `${LIST}${eventId}`, { cursor: null, updatedAt: null, tickets: {} });
     },
