@@ -165,9 +165,16 @@ describe('the door in headless Chromium, with and without a connection', { skip:
   });
 
   // Last in the file: it stops the server.
-  it('opens again on a door device once the connection is gone, and goes on checking tickets', async () => {
-    const { ticket } = await ticketHolder('hal', 7);
+  it('opens the buyer’s tickets and the door’s page again once the connection is gone, and the door checks the ticket', async () => {
+    const hal = await ticketHolder('hal', 7);
     const ida = await signup(server.url, 'ida', 'staff', stage.adminToken);
+    // The buyer opens their tickets once with a connection, the door its check-in page.
+    const buyerContext = await browser.newContext(VIEW);
+    const buyerPage = await buyerContext.newPage();
+    await signIn(buyerPage, server.url, hal.buyer.email, hal.buyer.password);
+    await buyerPage.goto(`${server.url}/tickets`);
+    await buyerPage.getByTestId('ticket').waitFor();
+    await buyerPage.locator('section[data-offline-ready]').waitFor();
     const context = await browser.newContext(VIEW);
     const page = await context.newPage();
     await signIn(page, server.url, ida.email, ida.password);
@@ -175,16 +182,28 @@ describe('the door in headless Chromium, with and without a connection', { skip:
     await page.getByLabel('Event').selectOption(eventId);
     await page.getByTestId('door-list').waitFor();
     await page.getByTestId('offline-page').waitFor();
+
     // Gone for good: the server itself, so the service worker's own requests fail too.
     await server.stop();
+    await buyerPage.reload();
+    await buyerPage.getByTestId('tickets-saved').waitFor();
+    const qr = buyerPage.getByTestId('ticket').getByRole('img');
+    await qr.waitFor();
+    assert.ok(await qr.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0), 'the saved QR code is drawn');
+    const shown = await buyerPage.getByTestId('ticket-code').textContent();
+    assert.equal(shown?.trim(), hal.ticket.code);
+    await shoot(buyerPage, 'tickets-offline');
+
     await page.reload();
     await page.getByRole('heading', { name: 'Check-in' }).waitFor();
-    assert.equal(await page.getByLabel('Event').inputValue(), eventId, 'the event this device worked');
-    await page.getByLabel('Ticket code (scan or paste)').fill(ticket.code);
+    // The events cannot be read: the one this device worked.
+    await until(async () => (await page.getByLabel('Event').inputValue()) === eventId, 10_000, 'the event this device worked');
+    await page.getByLabel('Ticket code (scan or paste)').fill(shown);
     await page.getByRole('button', { name: 'Check in' }).click();
     await page.getByTestId('checkin-ok').getByText('Stalls · row A · seat 8').waitFor();
     await page.getByTestId('checkin-offline').waitFor();
     await page.getByTestId('checkin-waiting').getByText('1 check-in made without a connection').waitFor();
+    await buyerContext.close();
     await context.close();
   });
 });

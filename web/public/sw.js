@@ -1,9 +1,10 @@
-// The door's service worker, registered by the check-in page only: it lets a door device open the
-// page again while the venue's connection is down. Pages come from the network first and fall
-// back to the last copy; the hashed files under /assets/ never change, so a stored one is served
-// as it is. The API is never stored here: an answer about a ticket is fresh, or it comes from the
-// page's own offline check (web/src/staff/offline.ts).
-const CACHE = 'ticketmax-door-v1';
+// The service worker of the pages that must open without a connection, registered by them only
+// (the door's check-in page, a buyer's tickets): a device opens them again while the venue's
+// connection is down. Pages come from the network first and fall back to the last copy; the
+// hashed files under /assets/ never change, so a stored one is served as it is. The API is never
+// stored here: what those pages show offline they keep themselves (web/src/staff/offline.ts,
+// web/src/pages/tickets.tsx).
+const CACHE = 'ticketmax-pages-v1';
 
 self.addEventListener('install', () => self.skipWaiting());
 self.addEventListener('activate', (event) => event.waitUntil(self.clients.claim()));

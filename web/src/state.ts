@@ -1,6 +1,7 @@
 // App-wide state: the signed-in user and the current path, each a tiny observable.
 import { useEffect, useState } from 'preact/hooks';
 import { api, type User } from './api.ts';
+import { forgetUser, rememberedUser } from './offline-page.ts';
 
 function observable<T>(initial: T) {
   let value = initial;
@@ -27,33 +28,18 @@ function observable<T>(initial: T) {
 export const userState = observable<User | null | undefined>(undefined);
 export const pathState = observable(location.pathname + location.search);
 
-const DOOR_USER = 'tm.checkin.user';
-
-/** A door device remembers who set it up, to open the check-in page again without a connection. */
-export function rememberDoorUser(user: User) {
-  localStorage.setItem(DOOR_USER, JSON.stringify(user));
-}
-
-function doorUser(): User | null {
-  try {
-    return JSON.parse(localStorage.getItem(DOOR_USER) ?? 'null') as User | null;
-  } catch {
-    return null;
-  }
-}
-
 export async function loadMe() {
   try {
     userState.set((await api.get<{ user: User }>('/api/me')).user);
   } catch (err) {
-    // No connection at all (not a refusal): a door device goes on as the staff who set it up.
-    userState.set(err instanceof TypeError ? doorUser() : null);
+    // No connection at all (not a refusal): the pages that open offline go on as the user this device remembers.
+    userState.set(err instanceof TypeError ? rememberedUser() : null);
   }
 }
 
 export async function signOut() {
   await api.send('POST', '/api/auth/logout').catch(() => undefined);
-  localStorage.removeItem(DOOR_USER);
+  forgetUser();
   userState.set(null);
   navigate('/');
 }

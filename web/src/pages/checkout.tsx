@@ -201,10 +201,13 @@ export function TicketCard({
   ticket,
   eventName,
   orderStatus,
+  qrSvg,
 }: {
   ticket: Ticket;
   eventName?: string;
   orderStatus?: Order['status'];
+  /** The QR code as kept on the device (no connection), instead of fetching it. */
+  qrSvg?: string | undefined;
 }) {
   const seat = ticket.seat.label
     ? `${ticket.seat.section} · row ${ticket.seat.row} · seat ${ticket.seat.label}`
@@ -215,7 +218,7 @@ export function TicketCard({
       <p>{seat}</p>
       {ticket.status === 'valid' ? (
         <img
-          src={`/api/tickets/${ticket.id}/qr.svg`}
+          src={qrSvg ? `data:image/svg+xml;charset=utf-8,${encodeURIComponent(qrSvg)}` : `/api/tickets/${ticket.id}/qr.svg`}
           alt={`QR code of the ticket for ${seat}`}
           width={280}
           height={280}

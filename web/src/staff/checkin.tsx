@@ -4,8 +4,9 @@ import { api, type EventSummary, plainMessage, type Ticket } from '../api.ts';
 import { Notice, RequireUser, Title, useLoad } from '../components.tsx';
 import { dateTime } from '../format.ts';
 import { type DoorEvent, mayHaveReached, readClaims, unreachable } from './offline.ts';
-import { checkInOnline, door, type Result, useOfflineDoor, useOfflinePage, usedHere } from './use-door.ts';
-import { rememberDoorUser, userState } from '../state.ts';
+import { checkInOnline, door, type Result, useOfflineDoor, usedHere } from './use-door.ts';
+import { rememberUser, useOfflinePage } from '../offline-page.ts';
+import { userState } from '../state.ts';
 
 interface Detector {
   detect(source: HTMLVideoElement): Promise<{ rawValue: string }[]>;
@@ -85,7 +86,7 @@ function Desk() {
   const pageOffline = useOfflinePage();
   const user = userState.use();
   useEffect(() => {
-    if (user) rememberDoorUser(user);
+    if (user) rememberUser(user);
   }, [user]);
   useEffect(() => {
     const event = loaded?.events.find((e) => e.id === chosen);

@@ -106,43 +106,6 @@ function useDoorList(eventId: string) {
   return { list, updatedAt, counts };
 }
 
-/** The service worker's store (web/public/sw.js names it too). */
-const PAGE_CACHE = 'ticketmax-door-v1';
-
-/**
- * Registers the door's service worker and stores the files this page was built from (loaded before
- * the worker could see them), so the page opens again on this device without a connection. True
- * once done; false where the browser has no service workers.
- */
-export function useOfflinePage() {
-  const [ready, setReady] = useState(false);
-  useEffect(() => {
-    if (!('serviceWorker' in navigator) || !('caches' in window)) return;
-    let live = true;
-    void (async () => {
-      try {
-        await navigator.serviceWorker.register('/sw.js');
-        const assets = performance
-          .getEntriesByType('resource')
-          .map((entry) => new URL(entry.name))
-          .filter((url) => url.origin === location.origin && url.pathname.startsWith('/assets/'))
-          .map((url) => url.pathname);
-        const cache = await caches.open(PAGE_CACHE);
-        await cache.addAll([...new Set(assets)]);
-        const page = await fetch('/', { headers: { accept: 'text/html' } });
-        if (page.ok) await cache.put('/index.html', page);
-        if (live) setReady(true);
-      } catch {
-        // Not this time (no connection, or storage refused): the page still works while open.
-      }
-    })();
-    return () => {
-      live = false;
-    };
-  }, []);
-  return ready;
-}
-
 /** The door's offline side for the chosen event (see the file's head). */
 export function useOfflineDoor(eventId: string) {
   const key = useTicketKey();
