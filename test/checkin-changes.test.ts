@@ -30,14 +30,21 @@ for (const shape of shapes) {
           WHERE event_id = $1 AND status <> 'valid'`,
         [event.eventId],
       );
-    const scan = (code: string) =>
-      t.app.inject({ method: 'POST', url: '/api/checkin', headers: staff.auth, payload: { eventId: event.eventId, code } });
+    const scan = (code: string, more: Record<string, unknown> = {}) =>
+      t.app.inject({
+        method: 'POST',
+        url: '/api/checkin',
+        headers: staff.auth,
+        payload: { eventId: event.eventId, code, ...more },
+      });
+    const ticketRow = async (id: string) =>
+      (await t.db.query<{ status: string; issued_at: Date }>('SELECT status, issued_at FROM tickets WHERE id = $1', [id]))[0]!;
 
     before(async () => {
       t = await buildTestApp(shape, { TICKETMAX_RATE_LIMIT_ALLOW: '127.0.0.1' });
       event = await onSaleEvent(t.app);
       staff = await makeUser(t.app, 'staff');
-      const buyers: Buyer[] = await bulkBuyers(t.app, 4);
+      const buyers: Buyer[] = await bulkBuyers(t.app, 6);
       const stalls = event.seats.filter((s) => s.section === 'Stalls');
       for (const [n, buyer] of buyers.entries()) {
         await admit(t.app, buyer, event.eventId);
@@ -112,6 +119,50 @@ for (const shape of shapes) {
       // The whole list holds each ticket once, at its latest change.
       const all = (await changes()).json<Changes>().tickets.map((x) => `${x.id}:${x.status}`);
       assert.deepEqual(all.sort(), [`${tickets[0]!.id}:used`, `${tickets[1]!.id}:void`, `${tickets[2]!.id}:void`].sort());
+    });
+
+    it('keeps the door’s time of a check-in it sends once its connection is back, and lists it after what a door read before', async () => {
+      const late = tickets[3]!;
+      await t.db.query(`UPDATE tickets SET issued_at = issued_at - interval '2 hours' WHERE id = $1`, [late.id]);
+      await age();
+      const before = (await changes()).json<Changes>();
+      const scannedAt = new Date(Date.now() - 3_600_000).toISOString();
+      const res = await scan(late.code, { scannedAt });
+      assert.equal(res.statusCode, 200, res.body);
+      assert.equal(res.json<{ ticket: { checkedInAt: string } }>().ticket.checkedInAt, scannedAt);
+      // Another door's scan is told when the holder was let in, an hour ago.
+      const again = await scan(late.code);
+      assert.equal(errorCode(again), 'ALREADY_CHECKED_IN');
+      assert.equal(again.json<{ error: { details: { checkedInAt: string } } }>().error.details.checkedInAt, scannedAt);
+      // The door list takes it at the server's time: a door that read the list before gets it next.
+      await age();
+      const next = (await changes(`?after=${before.cursor}`)).json<Changes>();
+      assert.deepEqual(
+        next.tickets.map((x) => [x.id, x.status]),
+        [[late.id, 'used']],
+      );
+      assert.ok(Date.parse(next.tickets[0]!.at) > Date.parse(scannedAt) + 30 * 60_000, next.tickets[0]!.at);
+    });
+
+    it('keeps a door clock that is off between the ticket’s issue and now, and refuses a malformed time', async () => {
+      const [early, other] = [tickets[4]!, tickets[5]!];
+      for (const bad of ['yesterday', '2026-13-45T10:00:00Z', '', 1_700_000_000, null, 'x'.repeat(41)]) {
+        const res = await scan(other.code, { scannedAt: bad });
+        assert.equal(res.statusCode, 400, `${String(bad)}: ${res.body}`);
+        assert.equal(errorCode(res), 'VALIDATION_FAILED');
+      }
+      assert.equal((await ticketRow(other.id)).status, 'valid', 'a refused check-in changes nothing');
+
+      const ancient = await scan(early.code, { scannedAt: '2001-01-01T00:00:00Z' });
+      assert.equal(ancient.statusCode, 200, ancient.body);
+      const issued = (await ticketRow(early.id)).issued_at;
+      assert.equal(ancient.json<{ ticket: { checkedInAt: string } }>().ticket.checkedInAt, issued.toISOString());
+
+      const from = Date.now();
+      const future = await scan(other.code, { scannedAt: new Date(from + 86_400_000).toISOString() });
+      assert.equal(future.statusCode, 200, future.body);
+      const at = Date.parse(future.json<{ ticket: { checkedInAt: string } }>().ticket.checkedInAt);
+      assert.ok(at >= from - 1000 && at <= Date.now(), `now, not tomorrow: ${new Date(at).toISOString()}`);
     });
 
     it('is for door staff, the event’s organizer and admins, and refuses bad cursors with 400', async () => {

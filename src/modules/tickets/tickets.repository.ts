@@ -11,6 +11,7 @@ export interface TicketRow {
   status: 'valid' | 'used' | 'void';
   code: string;
   issued_at: Date;
+  /** When the holder was let in: the door's time for a check-in sent after the connection came back, else the server's. */
   checked_in_at: Date | null;
 }
 
@@ -25,7 +26,7 @@ export interface NewTicket {
 }
 
 const TICKET_COLUMNS = `t.id, t.order_id, t.event_id, o.user_id, s.name AS section_name, st.row_label, st.label AS seat_label,
-  t.status, t.code, t.issued_at, t.checked_in_at`;
+  t.status, t.code, t.issued_at, coalesce(t.scanned_at, t.checked_in_at) AS checked_in_at`;
 /** What a ticket row shows besides the ticket and its order: its section's name and its seat. */
 const TICKET_PLACE = 'JOIN sections s ON s.id = t.section_id LEFT JOIN seats st ON st.id = t.seat_id';
 const TICKET_FROM = `tickets t JOIN orders o ON o.id = t.order_id ${TICKET_PLACE}`;
@@ -125,12 +126,15 @@ export function createTicketsRepository(q: Queryable) {
     /**
      * Marks a valid ticket used in one statement: of any number of simultaneous scans exactly
      * one matches `status = 'valid'` and wins. Returns the ticket when this call won.
+     * `scannedAt` is the door's time of a check-in made offline; a door clock that is off cannot
+     * put it before the ticket was issued or after now.
      */
-    async checkIn(id: string, code: string, staffId: string): Promise<boolean> {
+    async checkIn(id: string, code: string, staffId: string, scannedAt?: string): Promise<boolean> {
       const rows = await q.query(
-        `UPDATE tickets SET status = 'used', checked_in_at = now(), checked_in_by = $3
+        `UPDATE tickets SET status = 'used', checked_in_at = now(), checked_in_by = $3,
+                scanned_at = CASE WHEN $4::timestamptz IS NOT NULL THEN least(greatest($4::timestamptz, issued_at), now()) END
           WHERE id = $1 AND code = $2 AND status = 'valid' RETURNING id`,
-        [id, code, staffId],
+        [id, code, staffId, scannedAt ?? null],
       );
       return rows.length > 0;
     },

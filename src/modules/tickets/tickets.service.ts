@@ -147,9 +147,10 @@ export function createTicketsService({ db, signer, now }: { db: Queryable; signe
 
     /**
      * Checks a ticket in: the signature first (no lookup for garbage), then the event, then one
-     * atomic UPDATE that only the first of any number of simultaneous scans can win.
+     * atomic UPDATE that only the first of any number of simultaneous scans can win. `scannedAt`:
+     * when a door that had lost its connection let the holder in (sent once it is back).
      */
-    async checkIn(principal: Principal, eventId: string, code: string): Promise<TicketView> {
+    async checkIn(principal: Principal, eventId: string, code: string, scannedAt?: string): Promise<TicketView> {
       mayCheckIn(principal);
       const claims = signer.verify(code);
       if (!claims) throw invalidTicket();
@@ -157,7 +158,7 @@ export function createTicketsService({ db, signer, now }: { db: Queryable; signe
         throw new AppError('WRONG_EVENT', 409, 'This ticket is for another event', { ticketEventId: claims.e });
       }
       await mayCheckInAt(principal, eventId);
-      const won = await repo.checkIn(claims.t, code.trim(), principal.userId);
+      const won = await repo.checkIn(claims.t, code.trim(), principal.userId, scannedAt);
       const row = await repo.find(claims.t);
       if (!row || row.code !== code.trim()) throw invalidTicket();
       if (won) return ticketView(row);

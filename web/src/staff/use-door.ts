@@ -15,10 +15,11 @@ const LIST_EVERY_MS = 30_000;
 
 export const door = doorStore(localStorage);
 
-export function checkInOnline(eventId: string, code: string) {
+/** Checks a code in on the server; `scannedAt` for a check-in this door made offline, sent now. */
+export function checkInOnline(eventId: string, code: string, scannedAt?: string) {
   return request<{ ticket: Ticket }>('/api/checkin', {
     method: 'POST',
-    body: { eventId, code },
+    body: scannedAt ? { eventId, code, scannedAt } : { eventId, code },
     signal: AbortSignal.timeout(ANSWER_WITHIN_MS),
   });
 }
@@ -119,7 +120,11 @@ export function useOfflineDoor(eventId: string) {
     if (sending.current) return;
     sending.current = true;
     try {
-      const outcome = await sendOfflineScans(door, (scan) => checkInOnline(scan.eventId, scan.code), ANSWER_WITHIN_MS);
+      const outcome = await sendOfflineScans(
+        door,
+        (scan) => checkInOnline(scan.eventId, scan.code, scan.scannedAt),
+        ANSWER_WITHIN_MS,
+      );
       setSignedOut(outcome === 'signed-out');
     } finally {
       sending.current = false;
