@@ -99,9 +99,11 @@ describe('the door in headless Chromium, with and without a connection', { skip:
     await page.getByTestId('checkin-refused').getByText('canceled and is no longer valid').waitFor();
     await scan(eve.ticket.code);
     await page.getByTestId('checkin-refused').getByText('already used to enter. It was checked in at').waitFor();
+    const annFrom = Date.now();
     await scan(ann.ticket.code);
     await page.getByTestId('checkin-offline').waitFor();
     await page.getByTestId('checkin-ok').getByText('Stalls · row A · seat 1').waitFor();
+    const annTo = Date.now();
     await page.getByTestId('checkin-waiting').getByText('1 check-in made without a connection').waitFor();
     // The same ticket again: this device remembers it let it in.
     await scan(ann.ticket.code);
@@ -125,6 +127,7 @@ describe('the door in headless Chromium, with and without a connection', { skip:
       (await apiClient(server.url, holder.buyer.token)<TicketBody>('GET', '/api/tickets')).tickets[0]!;
     assert.equal((await ticketOf(ann)).status, 'valid', 'nothing reached the server while offline');
 
+    const online = Date.now();
     await context.setOffline(false);
     await page.getByTestId('checkin-waiting').waitFor({ state: 'detached', timeout: 20_000 });
     const findings = page.getByTestId('checkin-findings');
@@ -140,7 +143,9 @@ describe('the door in headless Chromium, with and without a connection', { skip:
       5000,
       "Ann's check-in sent",
     );
-    assert.ok(annTicket?.checkedInAt);
+    // Checked in at the time she was let in, not when the connection came back.
+    const annAt = Date.parse(annTicket?.checkedInAt ?? '');
+    assert.ok(annAt >= annFrom - 1000 && annAt <= annTo && annAt < online, `${annTicket?.checkedInAt}`);
 
     // The findings stay on the device until the staff clears them.
     await page.reload();
@@ -182,6 +187,23 @@ describe('the door in headless Chromium, with and without a connection', { skip:
     await page.getByLabel('Event').selectOption(eventId);
     await page.getByTestId('door-list').waitFor();
     await page.getByTestId('offline-page').waitFor();
+    // What an earlier build left on the device goes when the page is opened again with a connection.
+    const storedPaths = () =>
+      page.evaluate(async () => (await (await caches.open('ticketmax-pages-v1')).keys()).map((r) => new URL(r.url).pathname));
+    await page.evaluate(async () => {
+      const cache = await caches.open('ticketmax-pages-v1');
+      await cache.put('/assets/index-0ld8uild.js', new Response('// an earlier build'));
+      await cache.put('/index.html', new Response('<!doctype html><script src="/assets/index-0ld8uild.js"></script>'));
+    });
+    assert.ok((await storedPaths()).includes('/assets/index-0ld8uild.js'));
+    await page.reload();
+    await page.getByTestId('offline-page').waitFor();
+    const stored = await storedPaths();
+    assert.ok(!stored.includes('/assets/index-0ld8uild.js'), stored.join(' '));
+    assert.ok(
+      stored.some((p) => p.startsWith('/assets/')),
+      stored.join(' '),
+    );
 
     // Gone for good: the server itself, so the service worker's own requests fail too.
     await server.stop();
