@@ -1,7 +1,7 @@
 import { BlockList, isIPv4 } from 'node:net';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance } from 'fastify';
-import { AppError } from './platform/errors.ts';
+import { rateLimited } from './platform/errors.ts';
 import { redisRateLimitStore } from './platform/rate-limit-store.ts';
 import type { Redis } from './platform/redis.ts';
 
@@ -38,9 +38,6 @@ export async function registerRateLimit(app: FastifyInstance, { allow, redis }: 
     // A Redis blip lets requests through rather than failing them (/readyz reports Redis down meanwhile).
     skipOnError: true,
     allowList: (request) => allowed(request.ip),
-    errorResponseBuilder: (_request, context) =>
-      new AppError('RATE_LIMITED', 429, `Too many requests; try again in ${Math.ceil(context.ttl / 1000)} s`, {
-        retryAfterSeconds: Math.ceil(context.ttl / 1000),
-      }),
+    errorResponseBuilder: (_request, context) => rateLimited(Math.ceil(context.ttl / 1000)),
   });
 }

@@ -101,6 +101,99 @@ for (const shape of shapes) {
       assert.equal(afterPoll.statusCode, 401);
     });
 
+    it('changes the password: the new one signs in, the old one not, other sessions end and this one goes on', async () => {
+      const u = await makeUser(t.app);
+      const login = async (password: string) =>
+        t.app.inject({ method: 'POST', url: '/api/auth/login', payload: { email: u.email, password } });
+      const others = await Promise.all([login(u.password), login(u.password)]);
+      const otherAuth = others.map((r) => ({ authorization: `Bearer ${r.json<{ token: string }>().token}` }));
+      const newPassword = 'a new and longer passphrase';
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/api/me/password',
+        headers: u.auth,
+        payload: { currentPassword: u.password, newPassword },
+      });
+      assert.equal(res.statusCode, 200, res.body);
+      assert.deepEqual(res.json(), { sessionsEnded: 2 });
+      assert.equal(res.headers['cache-control'], 'private, no-store');
+      assert.equal((await t.app.inject({ method: 'GET', url: '/api/me', headers: u.auth })).statusCode, 200);
+      for (const auth of otherAuth) {
+        const me = await t.app.inject({ method: 'GET', url: '/api/me', headers: auth });
+        assert.equal(errorCode(me), 'UNAUTHENTICATED', 'signed out at once in this process');
+      }
+      // Other processes read the revocations from the database.
+      const revoked = await t.db.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM sessions WHERE user_id = $1 AND revoked_at IS NOT NULL',
+        [u.id],
+      );
+      assert.equal(revoked[0]!.n, 2);
+      assert.equal(errorCode(await login(u.password)), 'INVALID_CREDENTIALS');
+      assert.equal((await login(newPassword)).statusCode, 200);
+      const stored = await t.db.query<{ password_hash: string }>('SELECT password_hash FROM users WHERE id = $1', [u.id]);
+      assert.match(stored[0]!.password_hash, /^scrypt\$/);
+      assert.ok(!stored[0]!.password_hash.includes(newPassword));
+    });
+
+    it('refuses a wrong current password, a weak or unchanged new one and malformed bodies, changing nothing', async () => {
+      const u = await makeUser(t.app);
+      const other = await t.app.inject({
+        method: 'POST',
+        url: '/api/auth/login',
+        payload: { email: u.email, password: u.password },
+      });
+      const otherAuth = { authorization: `Bearer ${other.json<{ token: string }>().token}` };
+      const change = (payload: unknown, headers: Record<string, string> = u.auth) =>
+        t.app.inject({ method: 'POST', url: '/api/me/password', headers, payload: payload as Record<string, unknown> });
+      const wrong = await change({ currentPassword: 'not my password', newPassword: 'a new and longer passphrase' });
+      assert.equal(wrong.statusCode, 401);
+      assert.equal(errorCode(wrong), 'INVALID_CREDENTIALS');
+      for (const bad of [
+        { currentPassword: u.password, newPassword: 'short' },
+        { currentPassword: u.password, newPassword: u.password },
+        { currentPassword: u.password },
+        { currentPassword: '', newPassword: 'a new and longer passphrase' },
+        { currentPassword: u.password, newPassword: 'x'.repeat(257) },
+        { currentPassword: u.password, newPassword: 'a new and longer passphrase', role: 'admin' },
+        { currentPassword: u.password, newPassword: 12345678 },
+      ]) {
+        const res = await change(bad);
+        assert.equal(res.statusCode, 400, JSON.stringify(bad));
+        assert.equal(errorCode(res), 'VALIDATION_FAILED');
+      }
+      assert.equal(
+        errorCode(await change({ currentPassword: u.password, newPassword: 'a new and longer passphrase' }, {})),
+        'UNAUTHENTICATED',
+      );
+      // Nothing changed: the password signs in, and the other session goes on.
+      const again = await t.app.inject({
+        method: 'POST',
+        url: '/api/auth/login',
+        payload: { email: u.email, password: u.password },
+      });
+      assert.equal(again.statusCode, 200);
+      assert.equal((await t.app.inject({ method: 'GET', url: '/api/me', headers: otherAuth })).statusCode, 200);
+    });
+
+    it('limits password attempts per account, whatever the address', async () => {
+      const u = await makeUser(t.app);
+      let last;
+      for (let i = 0; i < 25; i++) {
+        last = await t.app.inject({
+          method: 'POST',
+          url: '/api/me/password',
+          headers: u.auth,
+          remoteAddress: `198.51.100.${i + 1}`,
+          payload: { currentPassword: `guess number ${i}`, newPassword: 'a new and longer passphrase' },
+        });
+        if (last.statusCode === 429) break;
+        assert.equal(last.statusCode, 401);
+      }
+      assert.equal(last?.statusCode, 429);
+      assert.equal(errorCode(last), 'RATE_LIMITED');
+      assert.ok(Number(last.headers['retry-after']) > 0);
+    });
+
     it('refuses a forged or tampered token', async () => {
       const u = await makeUser(t.app);
       const [body, mac] = u.token.split('.');

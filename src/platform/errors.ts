@@ -18,3 +18,12 @@ export const forbidden = (message = 'You are not allowed to do this') => new App
 export const unauthenticated = (message = 'Sign in first') => new AppError('UNAUTHENTICATED', 401, message);
 export const validationFailed = (message: string, fields: { field: string; message: string }[]) =>
   new AppError('VALIDATION_FAILED', 400, message, { fields });
+/** 429 with Retry-After, from a rate limiter (the plugin's own limits and the per-account ones). */
+export const rateLimited = (retryAfterSeconds: number) =>
+  new AppError(
+    'RATE_LIMITED',
+    429,
+    `Too many requests; try again in ${retryAfterSeconds} s`,
+    { retryAfterSeconds },
+    { 'retry-after': String(retryAfterSeconds) },
+  );

@@ -61,6 +61,23 @@ export function createAccountsRepository(db: Queryable) {
       ]);
     },
 
+    /**
+     * Sets a new password hash, if the stored one is still `oldHash`, and ends every live session
+     * of the user but `keep`, in one statement. `changed` is false when the password was changed
+     * meanwhile (then nothing is).
+     */
+    async changePassword(id: string, oldHash: string, newHash: string, keep: string) {
+      const rows = await db.query<{ changed: boolean; ended: string[] }>(
+        `WITH pw AS (UPDATE users SET password_hash = $3 WHERE id = $1 AND password_hash = $2 RETURNING id),
+              ended AS (UPDATE sessions SET revoked_at = now()
+                         WHERE user_id IN (SELECT id FROM pw) AND id <> $4 AND revoked_at IS NULL AND expires_at > now()
+                        RETURNING id)
+         SELECT EXISTS (SELECT 1 FROM pw) AS changed, array(SELECT id FROM ended) AS ended`,
+        [id, oldHash, newHash, keep],
+      );
+      return rows[0]!;
+    },
+
     async insertSession(session: { id: string; userId: string; expiresAt: Date }) {
       await db.query('INSERT INTO sessions (id, user_id, expires_at) VALUES ($1, $2, $3)', [
         session.id,

@@ -3,9 +3,20 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { forbidden } from '../../platform/errors.ts';
 import { errors, IdParams, pageLimit } from '../../platform/http-schemas.ts';
-import { AuthResult, authErrors, LoginBody, MeResult, RoleBody, SignupBody, User, UsersQuery } from './accounts.schemas.ts';
+import {
+  AuthResult,
+  authErrors,
+  LoginBody,
+  MeResult,
+  PasswordBody,
+  PasswordResult,
+  RoleBody,
+  SignupBody,
+  User,
+  UsersQuery,
+} from './accounts.schemas.ts';
 import type { AccountsService } from './accounts.service.ts';
-import { type Auth, isSameOrigin, requirePrincipal, SESSION_COOKIE } from './auth.ts';
+import { accountRateLimit, type Auth, isSameOrigin, requirePrincipal, SESSION_COOKIE } from './auth.ts';
 
 export interface AccountsRoutesOptions {
   accounts: AccountsService;
@@ -84,6 +95,24 @@ export const accountsRoutes: FastifyPluginAsyncTypebox<AccountsRoutesOptions> = 
     '/api/me',
     { schema: { tags, summary: 'The signed-in user', response: { 200: MeResult, ...errors(401) } }, preHandler: auth.user },
     async (request) => ({ user: await accounts.me(requirePrincipal(request)) }),
+  );
+
+  app.post(
+    '/api/me/password',
+    {
+      schema: {
+        tags,
+        summary: 'Change my password (the current one first); every other session of the account is signed out',
+        body: PasswordBody,
+        response: { 200: PasswordResult, ...errors(400, 401, 403, 413, 429) },
+      },
+      config: { rateLimit: { max: limits.loginPerMinute, timeWindow: 60_000 } },
+      preHandler: [auth.user, accountRateLimit(app, 'password', limits.loginPerMinute)],
+    },
+    async (request, reply) => {
+      reply.header('cache-control', 'private, no-store');
+      return accounts.changePassword(requirePrincipal(request), request.body);
+    },
   );
 
   app.patch(

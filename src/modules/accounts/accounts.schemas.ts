@@ -37,6 +37,16 @@ export const LoginBody = Type.Object(
   },
   { additionalProperties: false },
 );
+export const PasswordBody = Type.Object(
+  {
+    currentPassword: Type.String({ minLength: 1, maxLength: 256 }),
+    newPassword: Type.String({ minLength: 8, maxLength: 256 }),
+  },
+  { additionalProperties: false },
+);
+export const PasswordResult = Type.Object({
+  sessionsEnded: Type.Integer({ minimum: 0, description: 'How many other sessions of the account were signed out' }),
+});
 export const AuthResult = Type.Object({ user: User, token: Type.String() });
 export const MeResult = Type.Object({ user: User });
 export const RoleBody = Type.Object({ role: RoleSchema }, { additionalProperties: false });

@@ -1,7 +1,7 @@
 import type { Clock } from '../../platform/clock.ts';
 import { DUMMY_PASSWORD_HASH, hashPassword, newId, verifyPassword } from '../../platform/crypto.ts';
-import { forbidden, notFound } from '../../platform/errors.ts';
-import { emailTaken, invalidCredentials } from './accounts.errors.ts';
+import { forbidden, notFound, validationFailed } from '../../platform/errors.ts';
+import { emailTaken, invalidCredentials, wrongPassword } from './accounts.errors.ts';
 import type { AccountsRepository, UserRow } from './accounts.repository.ts';
 import type { Role, User } from './accounts.schemas.ts';
 import type { Principal, SessionGuard } from './session-guard.ts';
@@ -69,6 +69,34 @@ export function createAccountsService({
     async logout(principal: Principal) {
       await repo.revokeSession(principal.sessionId);
       guard.noteRevoked(principal.sessionId, clock.now() + SESSION_TTL_MS);
+    },
+
+    /**
+     * POST /api/me/password: the current password, then the new one; every other session of the
+     * account ends (a device signed in by someone who knew the old password is signed out), this
+     * one goes on. Returns how many sessions ended.
+     */
+    async changePassword(principal: Principal, input: { currentPassword: string; newPassword: string }) {
+      const row = await repo.findById(principal.userId);
+      if (!row) throw notFound('User');
+      if (!(await verifyPassword(input.currentPassword, row.password_hash))) throw wrongPassword();
+      if (input.newPassword === input.currentPassword) {
+        throw validationFailed('The new password is the current one', [
+          { field: 'newPassword', message: 'must differ from the current password' },
+        ]);
+      }
+      const { changed, ended } = await repo.changePassword(
+        row.id,
+        row.password_hash,
+        await hashPassword(input.newPassword),
+        principal.sessionId,
+      );
+      // Changed by another request between the check and now: that one wins, this one is refused.
+      if (!changed) throw wrongPassword();
+      const until = clock.now() + SESSION_TTL_MS;
+      for (const id of ended) guard.noteRevoked(id, until);
+      log.info({ userId: row.id, sessionsEnded: ended.length }, 'password changed');
+      return { sessionsEnded: ended.length };
     },
 
     async me(principal: Principal) {

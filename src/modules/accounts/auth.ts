@@ -1,5 +1,5 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
-import { forbidden, unauthenticated } from '../../platform/errors.ts';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { forbidden, rateLimited, unauthenticated } from '../../platform/errors.ts';
 import type { Role } from './accounts.schemas.ts';
 import type { Principal, SessionGuard } from './session-guard.ts';
 
@@ -87,4 +87,21 @@ export type Auth = ReturnType<typeof createAuth>;
 export function requirePrincipal(request: FastifyRequest): Principal {
   if (!request.principal) throw unauthenticated();
   return request.principal;
+}
+
+/**
+ * A per-account limit, as a preHandler placed after sign-in (a route's own limit is per IP and
+ * comes before it): at most `max` requests a minute per account, then 429 with Retry-After.
+ * `name` keeps the counts of limiters sharing a store (Redis) apart.
+ */
+export function accountRateLimit(app: FastifyInstance, name: string, max: number) {
+  const limiter = app.createRateLimit({
+    max,
+    timeWindow: 60_000,
+    keyGenerator: (request) => `${name}:acct:${request.principal?.userId ?? request.ip}`,
+  });
+  return async (request: FastifyRequest) => {
+    const result = await limiter(request);
+    if (!result.isAllowed && result.isExceeded) throw rateLimited(result.ttlInSeconds);
+  };
 }

@@ -2,5 +2,5 @@ export { createAccountsRepository, type AccountsRepository } from './accounts.re
 export { accountsRoutes } from './accounts.routes.ts';
 export { ROLES, type Role, type User } from './accounts.schemas.ts';
 export { createAccountsService, type AccountsService } from './accounts.service.ts';
-export { createAuth, requirePrincipal, SESSION_COOKIE, type Auth } from './auth.ts';
+export { accountRateLimit, createAuth, requirePrincipal, SESSION_COOKIE, type Auth } from './auth.ts';
 export { createSessionGuard, type Principal, type SessionGuard } from './session-guard.ts';

@@ -1,12 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { AppError } from '../../platform/errors.ts';
 import { errors, IdParams } from '../../platform/http-schemas.ts';
 import { openSse } from '../../platform/sse.ts';
-import { type Auth, requirePrincipal } from '../accounts/index.ts';
+import { accountRateLimit, type Auth, requirePrincipal } from '../accounts/index.ts';
 import { queueStreamSends } from './poll.ts';
-import { rateLimited } from './waiting-room.errors.ts';
 import { AdminQueue, QueueControls, QueueResult, RoomStatus } from './waiting-room.schemas.ts';
 import type { WaitingRoomService } from './waiting-room.service.ts';
 
@@ -29,19 +27,7 @@ export const waitingRoomRoutes: FastifyPluginAsyncTypebox<WaitingRoomRoutesOptio
   const streamIntervalMs = options.streamIntervalMs ?? 1000;
   const organizer = auth.role('organizer');
 
-  /** A per-account limit, checked after sign-in (the route's own limit is per IP, before it). */
-  function perAccount(name: string, max: number) {
-    const limiter = app.createRateLimit({
-      max,
-      timeWindow: MINUTE,
-      // Named, so limiters sharing a store (Redis) keep separate counts.
-      keyGenerator: (request) => `${name}:acct:${request.principal?.userId ?? request.ip}`,
-    });
-    return async (request: FastifyRequest) => {
-      const result = await limiter(request);
-      if (!result.isAllowed && result.isExceeded) throw rateLimited(result.ttlInSeconds);
-    };
-  }
+  const perAccount = (name: string, max: number) => accountRateLimit(app, name, max);
   const perIp = (max: number) => ({ rateLimit: { max, timeWindow: MINUTE } });
 
   app.post(
