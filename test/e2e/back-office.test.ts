@@ -1,5 +1,5 @@
 // The back office in headless Chromium: the organizer's order list (find, refund, CSV), a buyer
-// cancelling at checkout, and the admin's accounts page.
+// cancelling at checkout, the admin's accounts page, and a user's own account page.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
@@ -9,6 +9,7 @@ import {
   apiClient,
   chromiumAvailable,
   harbourHallStage,
+  login,
   paidOrder,
   pendingOrder,
   type Server,
@@ -161,6 +162,45 @@ describe('back office in headless Chromium', { skip: !chromiumAvailable() }, () 
     await page.getByRole('status').getByText('lee is now door staff').waitFor();
     const { user } = await apiClient(server.url, lee.token)<{ user: { role: string } }>('GET', '/api/me');
     assert.equal(user.role, 'staff');
+    await context.close();
+  });
+
+  it('lets a user change their password on their account page, signing their other devices out', async () => {
+    const pat = await signup(server.url, 'pat');
+    const otherDevice = await browser.newContext(VIEW);
+    const otherPage = await otherDevice.newPage();
+    await signIn(otherPage, server.url, pat.email, pat.password);
+    const context = await browser.newContext(VIEW);
+    const page = await context.newPage();
+    await signIn(page, server.url, pat.email, pat.password);
+    await page.getByRole('link', { name: 'Account', exact: true }).click();
+    await page.getByRole('heading', { name: 'Your account' }).waitFor();
+    await page.getByText(pat.email).waitFor();
+
+    const newPassword = 'a much longer passphrase';
+    const fill = async (current: string, next: string, again: string) => {
+      await page.getByLabel('Current password').fill(current);
+      await page.getByLabel('New password (at least 8 characters)').fill(next);
+      await page.getByLabel('New password again').fill(again);
+      await page.getByRole('button', { name: 'Change password' }).click();
+    };
+    await fill(pat.password, newPassword, 'a much longer passphrasf');
+    await page.getByRole('alert').getByText('its repeat are not the same').waitFor();
+    await fill('not the password', newPassword, newPassword);
+    await page.getByRole('alert').getByText('That is not your current password.').waitFor();
+    await fill(pat.password, newPassword, newPassword);
+    // Signed out: the other browser and the session the sign-up opened.
+    await page.getByTestId('password-changed').getByText('2 other sessions were signed out').waitFor();
+    assert.equal(await page.getByLabel('Current password').inputValue(), '', 'the form is emptied');
+    await shoot(page, 'account');
+
+    await otherPage.goto(`${server.url}/tickets`);
+    await otherPage.waitForURL(/\/signin\?next=/);
+    await page.goto(`${server.url}/tickets`);
+    await page.getByRole('heading', { name: 'My orders and tickets' }).waitFor();
+    await assert.rejects(login(server.url, pat.email, pat.password), 'the old password no longer signs in');
+    assert.ok(await login(server.url, pat.email, newPassword));
+    await otherDevice.close();
     await context.close();
   });
 });

@@ -23,6 +23,7 @@ function route(path: string) {
   if ((m = /^\/checkout\/([^/]+)$/.exec(p))) return <CheckoutPage id={m[1]!} />;
   if ((m = /^\/orders\/([^/]+)$/.exec(p))) return <ConfirmationPage id={m[1]!} />;
   if (p === '/tickets') return <TicketsPage />;
+  if (p === '/account') return <Lazy load={async () => (await import('./pages/account.tsx')).AccountPage} props={{}} />;
   if (p === '/admin/accounts') return <Lazy load={async () => (await import('./admin/accounts.tsx')).AccountsPage} props={{}} />;
   if (p === '/checkin') return <Lazy load={async () => (await import('./staff/checkin.tsx')).CheckinPage} props={{}} />;
   if (p === '/organizer') return <Lazy load={async () => (await organizer()).OrganizerHome} props={{}} />;
@@ -80,6 +81,11 @@ function Header() {
         {user === null && (
           <a class={link} href="/signin">
             Sign in
+          </a>
+        )}
+        {user && (
+          <a class={link} href="/account" title={`Signed in as ${user.email}`}>
+            Account
           </a>
         )}
         {user && (
