@@ -1,4 +1,5 @@
-// The admin's accounts: find one by e-mail, name or id, and change its role (never one's own).
+// The admin's accounts: find one by e-mail, name or id, change its role (never one's own), and
+// suspend it (a bot, a fraudulent buyer) or restore it.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { buildTestApp, dbShapes, errorCode, makeUser, type TestApp, type TestUser } from './helpers.ts';
@@ -10,6 +11,7 @@ interface Found {
   email: string;
   name: string;
   role: string;
+  suspended: boolean;
 }
 
 for (const shape of shapes) {
@@ -33,7 +35,7 @@ for (const shape of shapes) {
       assert.equal(res.statusCode, 200, res.body);
       assert.equal(res.headers['cache-control'], 'private, no-store');
       const users = res.json<{ users: Found[] }>().users;
-      assert.deepEqual(users, [{ id: target.id, email: target.email, name: 'Test buyer', role: 'buyer' }]);
+      assert.deepEqual(users, [{ id: target.id, email: target.email, name: 'Test buyer', role: 'buyer', suspended: false }]);
       assert.ok(!res.body.includes('scrypt') && !res.body.includes('password'), 'no password hash');
 
       const byId = (await find(`?q=${buyers[2]!.id}`)).json<{ users: Found[] }>().users;
@@ -74,6 +76,107 @@ for (const shape of shapes) {
       assert.equal(errorCode(self), 'FORBIDDEN');
       const still = (await find(`?q=${admin.id}`)).json<{ users: Found[] }>().users;
       assert.equal(still[0]!.role, 'admin', 'nothing changed');
+    });
+
+    it('suspends an account: its sessions end here and in the database, it cannot sign in; restored, it can', async () => {
+      const bot = await makeUser(t.app);
+      const login = () =>
+        t.app.inject({ method: 'POST', url: '/api/auth/login', payload: { email: bot.email, password: bot.password } });
+      const second = { authorization: `Bearer ${(await login()).json<{ token: string }>().token}` };
+      const suspend = (suspended: unknown, id = bot.id, auth = admin.auth) =>
+        t.app.inject({ method: 'POST', url: `/api/admin/users/${id}/suspension`, headers: auth, payload: { suspended } });
+
+      const res = await suspend(true);
+      assert.equal(res.statusCode, 200, res.body);
+      const body = res.json<{ user: Found; sessionsEnded: number }>();
+      assert.equal(body.user.suspended, true);
+      assert.equal(body.sessionsEnded, 2);
+      for (const auth of [bot.auth, second]) {
+        assert.equal(errorCode(await t.app.inject({ method: 'GET', url: '/api/me', headers: auth })), 'UNAUTHENTICATED');
+      }
+      const live = await t.db.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM sessions WHERE user_id = $1 AND revoked_at IS NULL',
+        [bot.id],
+      );
+      assert.equal(live[0]!.n, 0, 'the other API processes read the revocations from here');
+      // The right password is told the account is suspended; a wrong one learns nothing more.
+      const refused = await login();
+      assert.equal(refused.statusCode, 403);
+      assert.equal(errorCode(refused), 'FORBIDDEN');
+      assert.match(refused.json<{ error: { message: string } }>().error.message, /suspended/);
+      const guess = await t.app.inject({
+        method: 'POST',
+        url: '/api/auth/login',
+        payload: { email: bot.email, password: 'a wrong guess' },
+      });
+      assert.equal(errorCode(guess), 'INVALID_CREDENTIALS');
+      assert.equal((await find(`?q=${bot.id}`)).json<{ users: Found[] }>().users[0]!.suspended, true);
+      // Suspending again changes nothing and ends nothing more.
+      assert.equal((await suspend(true)).json<{ sessionsEnded: number }>().sessionsEnded, 0);
+
+      const restored = await suspend(false);
+      assert.equal(restored.statusCode, 200, restored.body);
+      assert.deepEqual(restored.json(), {
+        user: { id: bot.id, email: bot.email, name: 'Test buyer', role: 'buyer', suspended: false },
+        sessionsEnded: 0,
+      });
+      assert.equal((await login()).statusCode, 200);
+    });
+
+    it('leaves no live session behind when sign-ins race the suspension', async () => {
+      const bot = await makeUser(t.app);
+      const login = () =>
+        t.app.inject({ method: 'POST', url: '/api/auth/login', payload: { email: bot.email, password: bot.password } });
+      // Sign-ins sent before and after the suspension, all in flight together.
+      const before = Array.from({ length: 12 }, login);
+      const suspended = t.app.inject({
+        method: 'POST',
+        url: `/api/admin/users/${bot.id}/suspension`,
+        headers: admin.auth,
+        payload: { suspended: true },
+      });
+      const after = Array.from({ length: 12 }, login);
+      const answers = await Promise.all([...before, ...after]);
+      assert.equal((await suspended).statusCode, 200);
+      for (const res of answers) assert.ok([200, 403].includes(res.statusCode), res.body);
+      const live = await t.db.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM sessions WHERE user_id = $1 AND revoked_at IS NULL',
+        [bot.id],
+      );
+      assert.equal(live[0]!.n, 0);
+      for (const res of answers.filter((r) => r.statusCode === 200)) {
+        const auth = { authorization: `Bearer ${res.json<{ token: string }>().token}` };
+        await t.app.services.guard.refresh();
+        assert.equal((await t.app.inject({ method: 'GET', url: '/api/me', headers: auth })).statusCode, 401);
+      }
+    });
+
+    it('refuses to suspend the admin’s own account, an unknown one, bad bodies and non-admins', async () => {
+      const target = await makeUser(t.app);
+      const suspend = (payload: unknown, id = target.id, auth: Record<string, string> = admin.auth) =>
+        t.app.inject({
+          method: 'POST',
+          url: `/api/admin/users/${id}/suspension`,
+          headers: auth,
+          payload: payload as Record<string, unknown>,
+        });
+      const self = await suspend({ suspended: true }, admin.id);
+      assert.equal(self.statusCode, 403);
+      assert.equal(errorCode(self), 'FORBIDDEN');
+      assert.equal((await t.app.inject({ method: 'GET', url: '/api/me', headers: admin.auth })).statusCode, 200);
+      assert.equal((await suspend({ suspended: true }, 'usr_nosuchaccount')).statusCode, 404);
+      for (const bad of [{}, { suspended: 'yes' }, { suspended: 1 }, { suspended: true, until: 'tomorrow' }]) {
+        const res = await suspend(bad);
+        assert.equal(res.statusCode, 400, JSON.stringify(bad));
+        assert.equal(errorCode(res), 'VALIDATION_FAILED');
+      }
+      const organizer = await makeUser(t.app, 'organizer');
+      assert.equal(errorCode(await suspend({ suspended: true }, target.id, organizer.auth)), 'FORBIDDEN');
+      assert.equal(errorCode(await suspend({ suspended: true }, target.id, target.auth)), 'FORBIDDEN');
+      assert.equal(errorCode(await suspend({ suspended: true }, target.id, {})), 'UNAUTHENTICATED');
+      // None of that touched the account.
+      assert.equal((await t.app.inject({ method: 'GET', url: '/api/me', headers: target.auth })).statusCode, 200);
+      assert.equal((await find(`?q=${target.id}`)).json<{ users: Found[] }>().users[0]!.suspended, false);
     });
 
     it('is for admins only, and refuses bad queries with 400', async () => {

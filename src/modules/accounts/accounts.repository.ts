@@ -7,7 +7,10 @@ export interface UserRow {
   name: string;
   role: Role;
   password_hash: string;
+  suspended_at: Date | null;
 }
+
+const USER_COLUMNS = 'id, email, name, role, password_hash, suspended_at';
 
 export function createAccountsRepository(db: Queryable) {
   return {
@@ -15,29 +18,26 @@ export function createAccountsRepository(db: Queryable) {
       const rows = await db.query<UserRow>(
         `INSERT INTO users (id, email, name, password_hash, role) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (lower(email)) DO NOTHING
-         RETURNING id, email, name, role, password_hash`,
+         RETURNING ${USER_COLUMNS}`,
         [user.id, user.email, user.name, user.passwordHash, user.role],
       );
       return rows[0];
     },
 
     async findByEmail(email: string) {
-      const rows = await db.query<UserRow>(
-        'SELECT id, email, name, role, password_hash FROM users WHERE lower(email) = lower($1)',
-        [email],
-      );
+      const rows = await db.query<UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE lower(email) = lower($1)`, [email]);
       return rows[0];
     },
 
     async findById(id: string) {
-      const rows = await db.query<UserRow>('SELECT id, email, name, role, password_hash FROM users WHERE id = $1', [id]);
+      const rows = await db.query<UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE id = $1`, [id]);
       return rows[0];
     },
 
     /** Accounts whose e-mail or name contains `q` (any case), or whose id it is; newest first. */
     async search(q: string | undefined, limit: number) {
       return db.query<UserRow>(
-        `SELECT id, email, name, role, password_hash FROM users
+        `SELECT ${USER_COLUMNS} FROM users
           WHERE $1::text IS NULL OR id = $1 OR strpos(lower(email), lower($1)) > 0 OR strpos(lower(name), lower($1)) > 0
           ORDER BY created_at DESC, id DESC LIMIT $2`,
         [q ?? null, limit],
@@ -47,7 +47,7 @@ export function createAccountsRepository(db: Queryable) {
     async setRole(id: string, role: Role) {
       const rows = await db.query<UserRow>(
         `UPDATE users SET role = $2, role_changed_at = now() WHERE id = $1
-         RETURNING id, email, name, role, password_hash`,
+         RETURNING ${USER_COLUMNS}`,
         [id, role],
       );
       return rows[0];
@@ -78,12 +78,42 @@ export function createAccountsRepository(db: Queryable) {
       return rows[0]!;
     },
 
-    async insertSession(session: { id: string; userId: string; expiresAt: Date }) {
-      await db.query('INSERT INTO sessions (id, user_id, expires_at) VALUES ($1, $2, $3)', [
-        session.id,
-        session.userId,
-        session.expiresAt,
-      ]);
+    /**
+     * Suspends the account and then ends every live session of it, or restores it. Returns the
+     * account and the sessions ended, or undefined when there is no such account. Two statements,
+     * so the second sees a session that a sign-in racing the first committed (see insertSession).
+     */
+    async setSuspended(id: string, suspended: boolean) {
+      const rows = await db.query<UserRow>(
+        `UPDATE users SET suspended_at = CASE WHEN $2 THEN coalesce(suspended_at, now()) END
+          WHERE id = $1 RETURNING ${USER_COLUMNS}`,
+        [id, suspended],
+      );
+      const user = rows[0];
+      if (!user) return undefined;
+      const ended = suspended
+        ? await db.query<{ id: string }>(
+            `UPDATE sessions SET revoked_at = now()
+              WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now() RETURNING id`,
+            [id],
+          )
+        : [];
+      return { user, ended: ended.map((r) => r.id) };
+    },
+
+    /**
+     * Opens a session unless the account is suspended (false then). The account's row is locked
+     * for share: a suspension either waits for this session and then ends it, or was committed
+     * first and this finds it.
+     */
+    async insertSession(session: { id: string; userId: string; expiresAt: Date }): Promise<boolean> {
+      const rows = await db.query(
+        `INSERT INTO sessions (id, user_id, expires_at)
+         SELECT $1, id, $3 FROM users WHERE id = $2 AND suspended_at IS NULL FOR SHARE
+         RETURNING id`,
+        [session.id, session.userId, session.expiresAt],
+      );
+      return rows.length > 0;
     },
 
     async revokeSession(id: string) {

@@ -4,6 +4,7 @@ import { Type } from 'typebox';
 import { forbidden } from '../../platform/errors.ts';
 import { errors, IdParams, pageLimit } from '../../platform/http-schemas.ts';
 import {
+  AdminUser,
   AuthResult,
   authErrors,
   LoginBody,
@@ -12,7 +13,8 @@ import {
   PasswordResult,
   RoleBody,
   SignupBody,
-  User,
+  SuspensionBody,
+  SuspensionResult,
   UsersQuery,
 } from './accounts.schemas.ts';
 import type { AccountsService } from './accounts.service.ts';
@@ -130,6 +132,24 @@ export const accountsRoutes: FastifyPluginAsyncTypebox<AccountsRoutesOptions> = 
     async (request) => ({ user: await accounts.changeRoleAs(requirePrincipal(request), request.params.id, request.body.role) }),
   );
 
+  app.post(
+    '/api/admin/users/:id/suspension',
+    {
+      schema: {
+        tags,
+        summary: 'Suspend an account (it cannot sign in; its sessions end) or restore it (admin; not their own account)',
+        params: IdParams,
+        body: SuspensionBody,
+        response: { 200: SuspensionResult, ...errors(400, 401, 403, 404) },
+      },
+      preHandler: auth.role('admin'),
+    },
+    async (request, reply) => {
+      reply.header('cache-control', 'private, no-store');
+      return accounts.setSuspendedAs(requirePrincipal(request), request.params.id, request.body.suspended);
+    },
+  );
+
   app.get(
     '/api/admin/users',
     {
@@ -137,7 +157,7 @@ export const accountsRoutes: FastifyPluginAsyncTypebox<AccountsRoutesOptions> = 
         tags,
         summary: 'Find accounts by a piece of their e-mail or name, or their id, newest first (admin)',
         querystring: UsersQuery,
-        response: { 200: Type.Object({ users: Type.Array(User) }), ...errors(400, 401, 403) },
+        response: { 200: Type.Object({ users: Type.Array(AdminUser) }), ...errors(400, 401, 403) },
       },
       preHandler: auth.role('admin'),
     },

@@ -17,6 +17,17 @@ export const User = Type.Object({
   role: RoleSchema,
 });
 export type User = Static<typeof User>;
+/** An account as an admin sees it. */
+export const AdminUser = Type.Object({
+  ...User.properties,
+  suspended: Type.Boolean({ description: 'Suspended by an admin: cannot sign in, its sessions ended' }),
+});
+export type AdminUser = Static<typeof AdminUser>;
+export const SuspensionBody = Type.Object({ suspended: Type.Boolean() }, { additionalProperties: false });
+export const SuspensionResult = Type.Object({
+  user: AdminUser,
+  sessionsEnded: Type.Integer({ minimum: 0, description: 'Sessions of the account ended by this suspension' }),
+});
 
 const Email = Type.String({ format: 'email', minLength: 3, maxLength: 254 });
 

@@ -1,9 +1,9 @@
 import type { Clock } from '../../platform/clock.ts';
 import { DUMMY_PASSWORD_HASH, hashPassword, newId, verifyPassword } from '../../platform/crypto.ts';
 import { forbidden, notFound, validationFailed } from '../../platform/errors.ts';
-import { emailTaken, invalidCredentials, wrongPassword } from './accounts.errors.ts';
+import { accountSuspended, emailTaken, invalidCredentials, wrongPassword } from './accounts.errors.ts';
 import type { AccountsRepository, UserRow } from './accounts.repository.ts';
-import type { Role, User } from './accounts.schemas.ts';
+import type { AdminUser, Role, User } from './accounts.schemas.ts';
 import type { Principal, SessionGuard } from './session-guard.ts';
 
 export const SESSION_TTL_MS = 7 * 24 * 3600 * 1000;
@@ -14,6 +14,10 @@ export interface AccountsLog {
 
 export function toUser(row: UserRow): User {
   return { id: row.id, email: row.email, name: row.name, role: row.role };
+}
+
+export function toAdminUser(row: UserRow): AdminUser {
+  return { ...toUser(row), suspended: row.suspended_at !== null };
 }
 
 export function createAccountsService({
@@ -30,7 +34,7 @@ export function createAccountsService({
   async function startSession(user: UserRow) {
     const sessionId = newId('ses');
     const expiresAt = clock.now() + SESSION_TTL_MS;
-    await repo.insertSession({ id: sessionId, userId: user.id, expiresAt: new Date(expiresAt) });
+    if (!(await repo.insertSession({ id: sessionId, userId: user.id, expiresAt: new Date(expiresAt) }))) throw accountSuspended();
     const token = guard.issue({ s: sessionId, u: user.id, r: user.role, e: Math.floor(expiresAt / 1000) });
     return { user: toUser(user), token, expiresAt };
   }
@@ -63,6 +67,8 @@ export function createAccountsService({
       // Unknown e-mail and wrong password cost the same and answer the same.
       const ok = await verifyPassword(input.password, row?.password_hash ?? DUMMY_PASSWORD_HASH);
       if (!row || !ok) throw invalidCredentials();
+      // Told only to whoever knows the password.
+      if (row.suspended_at) throw accountSuspended();
       return startSession(row);
     },
 
@@ -106,8 +112,26 @@ export function createAccountsService({
     },
 
     /** GET /api/admin/users: accounts found by a piece of their e-mail or name, or their id (newest first). */
-    async findUsers(q: string | undefined, limit: number): Promise<User[]> {
-      return (await repo.search(q?.trim() || undefined, limit)).map(toUser);
+    async findUsers(q: string | undefined, limit: number): Promise<AdminUser[]> {
+      return (await repo.search(q?.trim() || undefined, limit)).map(toAdminUser);
+    },
+
+    /**
+     * POST /api/admin/users/:id/suspension: a suspended account cannot sign in and every session
+     * it had ends (here at once, in the other API processes within their next poll); restoring it
+     * lets it sign in again. An admin cannot suspend their own account.
+     */
+    async setSuspendedAs(actor: Principal, userId: string, suspended: boolean) {
+      if (actor.userId === userId && suspended) throw forbidden('Admins cannot suspend their own account');
+      const result = await repo.setSuspended(userId, suspended);
+      if (!result) throw notFound('User');
+      const until = clock.now() + SESSION_TTL_MS;
+      for (const id of result.ended) guard.noteRevoked(id, until);
+      log.info(
+        { userId, by: actor.userId, suspended, sessionsEnded: result.ended.length },
+        suspended ? 'account suspended' : 'account restored',
+      );
+      return { user: toAdminUser(result.user), sessionsEnded: result.ended.length };
     },
 
     /** PATCH /api/admin/users/:id, by an admin: never their own role, so an admin cannot lock everyone out by mistake. */
