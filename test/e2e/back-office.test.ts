@@ -162,6 +162,18 @@ describe('back office in headless Chromium', { skip: !chromiumAvailable() }, () 
     await page.getByRole('status').getByText('lee is now door staff').waitFor();
     const { user } = await apiClient(server.url, lee.token)<{ user: { role: string } }>('GET', '/api/me');
     assert.equal(user.role, 'staff');
+
+    // Suspended: signed out at once, and marked in the list; restored, lee signs in again.
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.getByRole('button', { name: 'Suspend lee' }).click();
+    await page.getByRole('status').getByText('lee is suspended; 1 session ended.').waitFor();
+    await page.getByTestId('account').getByText('Suspended', { exact: true }).waitFor();
+    await shoot(page, 'admin-accounts-suspended');
+    await assert.rejects(apiClient(server.url, lee.token)('GET', '/api/me'), 'the session ended');
+    await assert.rejects(login(server.url, lee.email, lee.password), 'no sign-in while suspended');
+    await page.getByRole('button', { name: 'Restore lee' }).click();
+    await page.getByRole('status').getByText('lee is restored').waitFor();
+    assert.ok(await login(server.url, lee.email, lee.password));
     await context.close();
   });
 

@@ -11,25 +11,54 @@ const ROLES: { value: Role; label: string }[] = [
   { value: 'admin', label: 'Admin' },
 ];
 
-function Account({ account, self, onSaved }: { account: User; self: boolean; onSaved: (u: User) => void }) {
+/** An account as an admin sees it. */
+type AdminUser = User & { suspended: boolean };
+
+function Account({ account, self, onSaved }: { account: AdminUser; self: boolean; onSaved: (u: Partial<AdminUser>) => void }) {
   const [role, setRole] = useState<Role>(account.role);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
-  const [saved, setSaved] = useState(false);
-  async function save(e: Event) {
-    e.preventDefault();
+  const [saved, setSaved] = useState('');
+  async function run(change: () => Promise<string>) {
     setBusy(true);
     setError(null);
-    setSaved(false);
+    setSaved('');
     try {
-      const { user } = await api.send<{ user: User }>('PATCH', `/api/admin/users/${account.id}`, { role });
-      onSaved(user);
-      setSaved(true);
+      setSaved(await change());
     } catch (err) {
       setError(err);
     } finally {
       setBusy(false);
     }
+  }
+  function save(e: Event) {
+    e.preventDefault();
+    void run(async () => {
+      const { user } = await api.send<{ user: User }>('PATCH', `/api/admin/users/${account.id}`, { role });
+      onSaved(user);
+      const label = ROLES.find((r) => r.value === user.role)?.label.toLowerCase();
+      return `Role changed: ${account.name} is now ${label}. It applies to their next request.`;
+    });
+  }
+  function suspend(suspended: boolean) {
+    if (
+      suspended &&
+      !window.confirm(
+        `Suspend ${account.name} (${account.email})? They are signed out everywhere at once and cannot sign in until the account is restored.`,
+      )
+    )
+      return;
+    void run(async () => {
+      const res = await api.send<{ user: AdminUser; sessionsEnded: number }>(
+        'POST',
+        `/api/admin/users/${account.id}/suspension`,
+        { suspended },
+      );
+      onSaved(res.user);
+      return suspended
+        ? `${account.name} is suspended; ${res.sessionsEnded} ${res.sessionsEnded === 1 ? 'session' : 'sessions'} ended.`
+        : `${account.name} is restored and can sign in again.`;
+    });
   }
   const selectId = `role-${account.id}`;
   return (
@@ -38,10 +67,13 @@ function Account({ account, self, onSaved }: { account: User; self: boolean; onS
         <div class="min-w-0 flex-1">
           <p class="font-semibold">
             {account.name} {self && <span class="font-normal text-slate-700">(you)</span>}
+            {account.suspended && (
+              <span class="ml-2 rounded bg-red-100 px-1.5 py-0.5 text-sm font-semibold text-red-900">Suspended</span>
+            )}
           </p>
           <p class="text-sm break-all text-slate-700">{account.email}</p>
         </div>
-        <div class="flex items-end gap-2">
+        <div class="flex flex-wrap items-end gap-2">
           <div>
             <label class="label" for={selectId}>
               Role of {account.name}
@@ -63,12 +95,22 @@ function Account({ account, self, onSaved }: { account: User; self: boolean; onS
           <button class="btn" type="submit" disabled={busy || self || role === account.role}>
             Change role
           </button>
+          {!self && (
+            <button
+              class="btn-secondary"
+              type="button"
+              disabled={busy}
+              onClick={() => suspend(!account.suspended)}
+              aria-label={`${account.suspended ? 'Restore' : 'Suspend'} ${account.name}`}
+            >
+              {account.suspended ? 'Restore' : 'Suspend'}
+            </button>
+          )}
         </div>
       </form>
       {saved && (
         <p class="mt-1 text-sm text-green-900" role="status">
-          Role changed: {account.name} is now {ROLES.find((r) => r.value === account.role)?.label.toLowerCase()}. It applies to
-          their next request.
+          {saved}
         </p>
       )}
       <ErrorBox error={error} />
@@ -78,13 +120,13 @@ function Account({ account, self, onSaved }: { account: User; self: boolean; onS
 
 function Accounts() {
   const me = userState.use();
-  const [users, setUsers] = useState<User[] | null>(null);
+  const [users, setUsers] = useState<AdminUser[] | null>(null);
   const [error, setError] = useState<unknown>(null);
   async function load(q: string) {
     setError(null);
     try {
       const query = q.trim() ? `?q=${encodeURIComponent(q.trim())}` : '';
-      setUsers((await api.get<{ users: User[] }>(`/api/admin/users${query}`)).users);
+      setUsers((await api.get<{ users: AdminUser[] }>(`/api/admin/users${query}`)).users);
     } catch (err) {
       setError(err);
     }
@@ -92,7 +134,9 @@ function Accounts() {
   useEffect(() => void load(''), []);
   return (
     <section class="mx-auto max-w-3xl">
-      <Title sub="Give organizers, door staff and admins their roles. Admins cannot change their own.">Accounts</Title>
+      <Title sub="Give organizers, door staff and admins their roles; suspend an account that abuses the sale (a bot, a fraudulent buyer). Admins cannot change or suspend their own.">
+        Accounts
+      </Title>
       <form
         class="card flex flex-wrap items-end gap-2"
         role="search"
@@ -125,7 +169,7 @@ function Accounts() {
               key={u.id}
               account={u}
               self={u.id === me?.id}
-              onSaved={(saved) => setUsers((all) => all && all.map((x) => (x.id === saved.id ? saved : x)))}
+              onSaved={(saved) => setUsers((all) => all && all.map((x) => (x.id === u.id ? { ...x, ...saved } : x)))}
             />
           ))}
         </ul>
