@@ -7,6 +7,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { registerAppGauges } from './app.metrics.ts';
 import { registerRateLimit } from './app.rate-limit.ts';
+import { suspensionSweep } from './app.suspension.ts';
 import { connectJobs, startWorkers } from './app.workers.ts';
 import type { Config } from './config.ts';
 import type { Broker } from './platform/amqp.ts';
@@ -105,7 +106,14 @@ export async function buildApp(deps: AppDeps) {
   });
   await guard.start();
   const auth = createAuth(guard);
-  const accounts = createAccountsService({ repo: accountsRepo, guard, clock, log: app.log });
+  const accounts = createAccountsService({
+    repo: accountsRepo,
+    guard,
+    clock,
+    log: app.log,
+    // The services it needs are made below; only an admin's request, long after start-up, calls it.
+    onSuspended: (userId, actor) => sweepSuspended(userId, actor),
+  });
   const catalog = createCatalogService({
     repo: createCatalogRepository(db),
     transaction: (fn) => db.tx((q) => fn(createCatalogRepository(q))),
@@ -279,6 +287,7 @@ export async function buildApp(deps: AppDeps) {
   await app.register(ordersRoutes, { orders, payments, auth, admission: waitingRoom.admission });
   await app.register(paymentsRoutes, { payments });
   await app.register(ticketsRoutes, { tickets, auth });
+  const sweepSuspended = suspensionSweep({ db, waitingRoom, inventory, orders, log: app.log });
   const admin = createAdminService({
     repo: createAdminRepository(db),
     queue: waitingRoom,

@@ -119,6 +119,7 @@ for (const shape of shapes) {
       assert.deepEqual(restored.json(), {
         user: { id: bot.id, email: bot.email, name: 'Test buyer', role: 'buyer', suspended: false },
         sessionsEnded: 0,
+        cleared: { queuesLeft: 0, holdsReleased: 0, ordersCanceled: 0 },
       });
       assert.equal((await login()).statusCode, 200);
     });

@@ -166,7 +166,10 @@ describe('back office in headless Chromium', { skip: !chromiumAvailable() }, () 
     // Suspended: signed out at once, and marked in the list; restored, lee signs in again.
     page.once('dialog', (dialog) => void dialog.accept());
     await page.getByRole('button', { name: 'Suspend lee' }).click();
-    await page.getByRole('status').getByText('lee is suspended; 1 session ended.').waitFor();
+    await page
+      .getByRole('status')
+      .getByText('lee is suspended: 1 session ended, 0 waiting rooms left, 0 pending orders canceled')
+      .waitFor();
     await page.getByTestId('account').getByText('Suspended', { exact: true }).waitFor();
     await shoot(page, 'admin-accounts-suspended');
     await assert.rejects(apiClient(server.url, lee.token)('GET', '/api/me'), 'the session ended');

@@ -24,9 +24,17 @@ export const AdminUser = Type.Object({
 });
 export type AdminUser = Static<typeof AdminUser>;
 export const SuspensionBody = Type.Object({ suspended: Type.Boolean() }, { additionalProperties: false });
+/** What a suspension cleared in the sales going on. */
+export const SuspensionSweep = Type.Object({
+  queuesLeft: Type.Integer({ minimum: 0, description: 'Waiting rooms the account left' }),
+  holdsReleased: Type.Integer({ minimum: 0, description: 'Events of which its held seats (if any) went back on sale' }),
+  ordersCanceled: Type.Integer({ minimum: 0, description: 'Its pending orders canceled (paid ones stay)' }),
+});
+export type SuspensionSweep = Static<typeof SuspensionSweep>;
 export const SuspensionResult = Type.Object({
   user: AdminUser,
   sessionsEnded: Type.Integer({ minimum: 0, description: 'Sessions of the account ended by this suspension' }),
+  cleared: SuspensionSweep,
 });
 
 const Email = Type.String({ format: 'email', minLength: 3, maxLength: 254 });

@@ -3,7 +3,7 @@ import { DUMMY_PASSWORD_HASH, hashPassword, newId, verifyPassword } from '../../
 import { forbidden, notFound, validationFailed } from '../../platform/errors.ts';
 import { accountSuspended, emailTaken, invalidCredentials, wrongPassword } from './accounts.errors.ts';
 import type { AccountsRepository, UserRow } from './accounts.repository.ts';
-import type { AdminUser, Role, User } from './accounts.schemas.ts';
+import type { AdminUser, Role, SuspensionSweep, User } from './accounts.schemas.ts';
 import type { Principal, SessionGuard } from './session-guard.ts';
 
 export const SESSION_TTL_MS = 7 * 24 * 3600 * 1000;
@@ -25,11 +25,14 @@ export function createAccountsService({
   guard,
   clock,
   log,
+  onSuspended,
 }: {
   repo: AccountsRepository;
   guard: SessionGuard;
   clock: Clock;
   log: AccountsLog;
+  /** What else suspending an account clears (its queue places, holds and pending orders). */
+  onSuspended?: (userId: string, actor: Principal) => Promise<SuspensionSweep>;
 }) {
   async function startSession(user: UserRow) {
     const sessionId = newId('ses');
@@ -131,7 +134,9 @@ export function createAccountsService({
         { userId, by: actor.userId, suspended, sessionsEnded: result.ended.length },
         suspended ? 'account suspended' : 'account restored',
       );
-      return { user: toAdminUser(result.user), sessionsEnded: result.ended.length };
+      const cleared =
+        suspended && onSuspended ? await onSuspended(userId, actor) : { queuesLeft: 0, holdsReleased: 0, ordersCanceled: 0 };
+      return { user: toAdminUser(result.user), sessionsEnded: result.ended.length, cleared };
     },
 
     /** PATCH /api/admin/users/:id, by an admin: never their own role, so an admin cannot lock everyone out by mistake. */

@@ -11,6 +11,14 @@ const ROLES: { value: Role; label: string }[] = [
   { value: 'admin', label: 'Admin' },
 ];
 
+const count = (n: number, one: string) => `${n} ${one}${n === 1 ? '' : 's'}`;
+
+interface Suspension {
+  user: AdminUser;
+  sessionsEnded: number;
+  cleared: { queuesLeft: number; holdsReleased: number; ordersCanceled: number };
+}
+
 /** An account as an admin sees it. */
 type AdminUser = User & { suspended: boolean };
 
@@ -44,19 +52,17 @@ function Account({ account, self, onSaved }: { account: AdminUser; self: boolean
     if (
       suspended &&
       !window.confirm(
-        `Suspend ${account.name} (${account.email})? They are signed out everywhere at once and cannot sign in until the account is restored.`,
+        `Suspend ${account.name} (${account.email})? They are signed out everywhere at once, leave every waiting room, lose the seats they hold and their pending orders, and cannot sign in until the account is restored. Paid orders stay.`,
       )
     )
       return;
     void run(async () => {
-      const res = await api.send<{ user: AdminUser; sessionsEnded: number }>(
-        'POST',
-        `/api/admin/users/${account.id}/suspension`,
-        { suspended },
-      );
+      const res = await api.send<Suspension>('POST', `/api/admin/users/${account.id}/suspension`, { suspended });
       onSaved(res.user);
       return suspended
-        ? `${account.name} is suspended; ${res.sessionsEnded} ${res.sessionsEnded === 1 ? 'session' : 'sessions'} ended.`
+        ? `${account.name} is suspended: ${count(res.sessionsEnded, 'session')} ended, ` +
+            `${count(res.cleared.queuesLeft, 'waiting room')} left, ${count(res.cleared.ordersCanceled, 'pending order')} canceled ` +
+            '(the seats it held are on sale again).'
         : `${account.name} is restored and can sign in again.`;
     });
   }
