@@ -11,6 +11,26 @@ const ROLE_NAMES: Record<User['role'], string> = {
   admin: 'Administrator',
 };
 
+function PasswordField({ name, label, current = false }: { name: string; label: string; current?: boolean }) {
+  return (
+    <div>
+      <label class="label" for={name}>
+        {label}
+      </label>
+      <input
+        class="input"
+        id={name}
+        name={name}
+        type="password"
+        required
+        minLength={current ? 1 : 8}
+        maxLength={256}
+        autoComplete={current ? 'current-password' : 'new-password'}
+      />
+    </div>
+  );
+}
+
 function PasswordForm() {
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
@@ -48,49 +68,9 @@ function PasswordForm() {
         Change password
       </h2>
       <p class="text-sm text-slate-700">Every other device signed in to this account is signed out; this one stays signed in.</p>
-      <div>
-        <label class="label" for="currentPassword">
-          Current password
-        </label>
-        <input
-          class="input"
-          id="currentPassword"
-          name="currentPassword"
-          type="password"
-          required
-          autoComplete="current-password"
-        />
-      </div>
-      <div>
-        <label class="label" for="newPassword">
-          New password (at least 8 characters)
-        </label>
-        <input
-          class="input"
-          id="newPassword"
-          name="newPassword"
-          type="password"
-          required
-          minLength={8}
-          maxLength={256}
-          autoComplete="new-password"
-        />
-      </div>
-      <div>
-        <label class="label" for="repeatPassword">
-          New password again
-        </label>
-        <input
-          class="input"
-          id="repeatPassword"
-          name="repeatPassword"
-          type="password"
-          required
-          minLength={8}
-          maxLength={256}
-          autoComplete="new-password"
-        />
-      </div>
+      <PasswordField name="currentPassword" label="Current password" current />
+      <PasswordField name="newPassword" label="New password (at least 8 characters)" />
+      <PasswordField name="repeatPassword" label="New password again" />
       <ErrorBox error={error} />
       {ended !== null && (
         <div role="status" data-testid="password-changed">
