@@ -180,6 +180,79 @@ for (const shape of shapes) {
       assert.equal((await find(`?q=${target.id}`)).json<{ users: Found[] }>().users[0]!.suspended, false);
     });
 
+    it('keeps an audit log of role changes, suspensions and password changes, newest first, a page at a time', async () => {
+      const x = await makeUser(t.app);
+      const act = (method: string, url: string, payload: Record<string, unknown>, headers: Record<string, string> = admin.auth) =>
+        t.app.inject({ method: method as 'POST', url, headers, payload });
+      assert.equal((await act('PATCH', `/api/admin/users/${x.id}`, { role: 'staff' })).statusCode, 200);
+      assert.equal((await act('PATCH', `/api/admin/users/${x.id}`, { role: 'staff' })).statusCode, 200, 'no change, no line');
+      assert.equal((await act('POST', `/api/admin/users/${x.id}/suspension`, { suspended: true })).statusCode, 200);
+      assert.equal((await act('POST', `/api/admin/users/${x.id}/suspension`, { suspended: true })).statusCode, 200, 'no line');
+      assert.equal((await act('POST', `/api/admin/users/${x.id}/suspension`, { suspended: false })).statusCode, 200);
+      const login = await t.app.inject({
+        method: 'POST',
+        url: '/api/auth/login',
+        payload: { email: x.email, password: x.password },
+      });
+      const xAuth = { authorization: `Bearer ${login.json<{ token: string }>().token}` };
+      const changed = await act(
+        'POST',
+        '/api/me/password',
+        { currentPassword: x.password, newPassword: 'another long passphrase' },
+        xAuth,
+      );
+      assert.equal(changed.statusCode, 200, changed.body);
+
+      const audit = (query: string, auth: Record<string, string> = admin.auth) =>
+        t.app.inject({ method: 'GET', url: `/api/admin/audit${query}`, headers: auth });
+      interface Entry {
+        id: string;
+        at: string;
+        action: string;
+        actor: { id: string; email: string } | null;
+        target: { id: string; email: string } | null;
+        details: Record<string, unknown>;
+      }
+      const res = await audit(`?target=${x.id}`);
+      assert.equal(res.statusCode, 200, res.body);
+      assert.equal(res.headers['cache-control'], 'private, no-store');
+      const { entries, next } = res.json<{ entries: Entry[]; next: string | null }>();
+      assert.deepEqual(
+        entries.map((e) => [e.action, e.actor?.id, e.target?.email, e.details]),
+        [
+          ['password.changed', x.id, x.email, { sessionsEnded: 0 }],
+          ['account.restored', admin.id, x.email, {}],
+          ['account.suspended', admin.id, x.email, {}],
+          ['role.changed', admin.id, x.email, { from: 'buyer', to: 'staff' }],
+        ],
+      );
+      assert.equal(next, null);
+      assert.ok(!res.body.includes('scrypt'), 'no password hash');
+
+      const first = (await audit(`?target=${x.id}&limit=3`)).json<{ entries: Entry[]; next: string }>();
+      assert.equal(first.entries.length, 3);
+      const rest = (await audit(`?target=${x.id}&limit=3&before=${first.next}`)).json<{
+        entries: Entry[];
+        next: string | null;
+      }>();
+      assert.deepEqual(
+        rest.entries.map((e) => e.action),
+        ['role.changed'],
+      );
+      assert.equal(rest.next, null);
+      // The whole log has them too, with the system's role changes (no actor) of the test accounts.
+      const all = (await audit('?limit=200')).json<{ entries: Entry[] }>().entries;
+      assert.ok(all.some((e) => e.action === 'role.changed' && e.actor === null && e.target?.id === admin.id));
+
+      assert.equal(errorCode(await audit('', xAuth)), 'FORBIDDEN');
+      assert.equal(errorCode(await audit('', {})), 'UNAUTHENTICATED');
+      for (const bad of ['?before=0', '?before=x', '?target=a%20b', '?limit=0', '?actor=me']) {
+        const r = await audit(bad);
+        assert.equal(r.statusCode, 400, `${bad}: ${r.body}`);
+        assert.equal(errorCode(r), 'VALIDATION_FAILED');
+      }
+    });
+
     it('is for admins only, and refuses bad queries with 400', async () => {
       const organizer = await makeUser(t.app, 'organizer');
       assert.equal(errorCode(await find('', organizer.auth)), 'FORBIDDEN');

@@ -176,6 +176,11 @@ describe('back office in headless Chromium', { skip: !chromiumAvailable() }, () 
     await assert.rejects(login(server.url, lee.email, lee.password), 'no sign-in while suspended');
     await page.getByRole('button', { name: 'Restore lee' }).click();
     await page.getByRole('status').getByText('lee is restored').waitFor();
+    // The page's log of changes, newest first.
+    const audit = page.getByTestId('audit').getByRole('listitem');
+    await audit.first().getByText(`${ADMIN.email} restored ${lee.email}.`).waitFor();
+    await audit.nth(1).getByText(`${ADMIN.email} suspended ${lee.email}.`).waitFor();
+    await audit.nth(2).getByText(`${ADMIN.email} made ${lee.email} door staff (was buyer).`).waitFor();
     assert.ok(await login(server.url, lee.email, lee.password));
     await context.close();
   });

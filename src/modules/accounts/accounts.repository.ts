@@ -10,6 +10,19 @@ export interface UserRow {
   suspended_at: Date | null;
 }
 
+export interface AuditRow {
+  id: string;
+  at: Date;
+  action: string;
+  details: Record<string, unknown>;
+  actor_id: string | null;
+  actor_email: string | null;
+  actor_name: string | null;
+  target_id: string | null;
+  target_email: string | null;
+  target_name: string | null;
+}
+
 const USER_COLUMNS = 'id, email, name, role, password_hash, suspended_at';
 
 export function createAccountsRepository(db: Queryable) {
@@ -44,11 +57,16 @@ export function createAccountsRepository(db: Queryable) {
       );
     },
 
-    async setRole(id: string, role: Role) {
+    /** Sets the role; a change (not a same-role write) goes into the audit log, by `actorId`. */
+    async setRole(id: string, role: Role, actorId: string | null) {
       const rows = await db.query<UserRow>(
-        `UPDATE users SET role = $2, role_changed_at = now() WHERE id = $1
-         RETURNING ${USER_COLUMNS}`,
-        [id, role],
+        `WITH old AS (SELECT role FROM users WHERE id = $1),
+              u AS (UPDATE users SET role = $2, role_changed_at = now() WHERE id = $1 RETURNING ${USER_COLUMNS}),
+              logged AS (INSERT INTO audit_log (actor_id, action, target_id, details)
+                         SELECT $3, 'role.changed', u.id, jsonb_build_object('from', old.role, 'to', u.role)
+                           FROM u, old WHERE old.role <> u.role)
+         SELECT * FROM u`,
+        [id, role, actorId],
       );
       return rows[0];
     },
@@ -71,7 +89,10 @@ export function createAccountsRepository(db: Queryable) {
         `WITH pw AS (UPDATE users SET password_hash = $3 WHERE id = $1 AND password_hash = $2 RETURNING id),
               ended AS (UPDATE sessions SET revoked_at = now()
                          WHERE user_id IN (SELECT id FROM pw) AND id <> $4 AND revoked_at IS NULL AND expires_at > now()
-                        RETURNING id)
+                        RETURNING id),
+              logged AS (INSERT INTO audit_log (actor_id, action, target_id, details)
+                         SELECT id, 'password.changed', id, jsonb_build_object('sessionsEnded', (SELECT count(*) FROM ended))
+                           FROM pw)
          SELECT EXISTS (SELECT 1 FROM pw) AS changed, array(SELECT id FROM ended) AS ended`,
         [id, oldHash, newHash, keep],
       );
@@ -83,11 +104,16 @@ export function createAccountsRepository(db: Queryable) {
      * account and the sessions ended, or undefined when there is no such account. Two statements,
      * so the second sees a session that a sign-in racing the first committed (see insertSession).
      */
-    async setSuspended(id: string, suspended: boolean) {
+    async setSuspended(id: string, suspended: boolean, actorId: string) {
       const rows = await db.query<UserRow>(
-        `UPDATE users SET suspended_at = CASE WHEN $2 THEN coalesce(suspended_at, now()) END
-          WHERE id = $1 RETURNING ${USER_COLUMNS}`,
-        [id, suspended],
+        `WITH old AS (SELECT suspended_at FROM users WHERE id = $1),
+              u AS (UPDATE users SET suspended_at = CASE WHEN $2 THEN coalesce(suspended_at, now()) END
+                     WHERE id = $1 RETURNING ${USER_COLUMNS}),
+              logged AS (INSERT INTO audit_log (actor_id, action, target_id)
+                         SELECT $3, CASE WHEN $2 THEN 'account.suspended' ELSE 'account.restored' END, u.id
+                           FROM u, old WHERE (old.suspended_at IS NULL) = $2)
+         SELECT * FROM u`,
+        [id, suspended, actorId],
       );
       const user = rows[0];
       if (!user) return undefined;
@@ -106,6 +132,21 @@ export function createAccountsRepository(db: Queryable) {
      * for share: a suspension either waits for this session and then ends it, or was committed
      * first and this finds it.
      */
+    /** The audit log, newest first: about one account when `targetId` is given; keyset pages before `before`. */
+    async audit(targetId: string | undefined, before: string | undefined, limit: number) {
+      return db.query<AuditRow>(
+        `SELECT a.id::text AS id, a.at, a.action, a.details,
+                a.actor_id, actor.email AS actor_email, actor.name AS actor_name,
+                a.target_id, target.email AS target_email, target.name AS target_name
+           FROM audit_log a
+           LEFT JOIN users actor ON actor.id = a.actor_id
+           LEFT JOIN users target ON target.id = a.target_id
+          WHERE ($1::text IS NULL OR a.target_id = $1) AND ($2::bigint IS NULL OR a.id < $2)
+          ORDER BY a.id DESC LIMIT $3`,
+        [targetId ?? null, before ?? null, limit],
+      );
+    },
+
     async insertSession(session: { id: string; userId: string; expiresAt: Date }): Promise<boolean> {
       const rows = await db.query(
         `INSERT INTO sessions (id, user_id, expires_at)

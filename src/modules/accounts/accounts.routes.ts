@@ -5,6 +5,8 @@ import { forbidden } from '../../platform/errors.ts';
 import { errors, IdParams, pageLimit } from '../../platform/http-schemas.ts';
 import {
   AdminUser,
+  AuditQuery,
+  AuditResult,
   AuthResult,
   authErrors,
   LoginBody,
@@ -147,6 +149,24 @@ export const accountsRoutes: FastifyPluginAsyncTypebox<AccountsRoutesOptions> = 
     async (request, reply) => {
       reply.header('cache-control', 'private, no-store');
       return accounts.setSuspendedAs(requirePrincipal(request), request.params.id, request.body.suspended);
+    },
+  );
+
+  app.get(
+    '/api/admin/audit',
+    {
+      schema: {
+        tags,
+        summary: 'What was done to accounts (roles, suspensions, password changes), newest first (admin)',
+        querystring: AuditQuery,
+        response: { 200: AuditResult, ...errors(400, 401, 403) },
+      },
+      preHandler: auth.role('admin'),
+    },
+    async (request, reply) => {
+      reply.header('cache-control', 'private, no-store');
+      const { target, before, limit } = request.query;
+      return accounts.audit(target, before, pageLimit(limit));
     },
   );
 

@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { errors, PageLimit, SingleLine } from '../../platform/http-schemas.ts';
+import { errors, Id, PageLimit, SingleLine } from '../../platform/http-schemas.ts';
 
 export const ROLES = ['buyer', 'organizer', 'staff', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
@@ -78,3 +78,24 @@ export const UsersQuery = Type.Object(
 );
 
 export const authErrors = errors(400, 401, 403, 409, 413, 429);
+
+const AuditParty = Type.Union([Type.Object({ id: Type.String(), email: Type.String(), name: Type.String() }), Type.Null()]);
+export const AuditEntry = Type.Object({
+  id: Type.String(),
+  at: Type.String({ format: 'date-time' }),
+  action: Type.String({
+    description: '`role.changed` ({from, to}), `account.suspended`, `account.restored`, `password.changed` ({sessionsEnded})',
+  }),
+  actor: AuditParty,
+  target: AuditParty,
+  details: Type.Record(Type.String(), Type.Unknown()),
+});
+export const AuditQuery = Type.Object(
+  {
+    target: Type.Optional(Id),
+    before: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,17}$', description: 'The previous page’s `next`' })),
+    limit: Type.Optional(PageLimit),
+  },
+  { additionalProperties: false },
+);
+export const AuditResult = Type.Object({ entries: Type.Array(AuditEntry), next: Type.Union([Type.String(), Type.Null()]) });

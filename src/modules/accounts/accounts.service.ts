@@ -42,8 +42,8 @@ export function createAccountsService({
     return { user: toUser(user), token, expiresAt };
   }
 
-  async function changeRole(userId: string, role: Role) {
-    const row = await repo.setRole(userId, role);
+  async function changeRole(userId: string, role: Role, actorId: string | null = null) {
+    const row = await repo.setRole(userId, role, actorId);
     if (!row) throw notFound('User');
     guard.noteRole(userId, role);
     log.info({ userId, role }, 'role changed');
@@ -119,6 +119,25 @@ export function createAccountsService({
       return (await repo.search(q?.trim() || undefined, limit)).map(toAdminUser);
     },
 
+    /** GET /api/admin/audit: what was done to accounts, newest first (an account's own with `target`). */
+    async audit(targetId: string | undefined, before: string | undefined, limit: number) {
+      const rows = await repo.audit(targetId, before, limit + 1);
+      const page = rows.slice(0, limit);
+      const who = (id: string | null, email: string | null, name: string | null) =>
+        id ? { id, email: email ?? '', name: name ?? '' } : null;
+      return {
+        entries: page.map((r) => ({
+          id: r.id,
+          at: r.at.toISOString(),
+          action: r.action,
+          actor: who(r.actor_id, r.actor_email, r.actor_name),
+          target: who(r.target_id, r.target_email, r.target_name),
+          details: r.details,
+        })),
+        next: rows.length > limit ? (page.at(-1)?.id ?? null) : null,
+      };
+    },
+
     /**
      * POST /api/admin/users/:id/suspension: a suspended account cannot sign in and every session
      * it had ends (here at once, in the other API processes within their next poll); restoring it
@@ -126,7 +145,7 @@ export function createAccountsService({
      */
     async setSuspendedAs(actor: Principal, userId: string, suspended: boolean) {
       if (actor.userId === userId && suspended) throw forbidden('Admins cannot suspend their own account');
-      const result = await repo.setSuspended(userId, suspended);
+      const result = await repo.setSuspended(userId, suspended, actor.userId);
       if (!result) throw notFound('User');
       const until = clock.now() + SESSION_TTL_MS;
       for (const id of result.ended) guard.noteRevoked(id, until);
@@ -142,7 +161,7 @@ export function createAccountsService({
     /** PATCH /api/admin/users/:id, by an admin: never their own role, so an admin cannot lock everyone out by mistake. */
     async changeRoleAs(actor: Principal, userId: string, role: Role) {
       if (actor.userId === userId && role !== actor.role) throw forbidden('Admins cannot change their own role');
-      return changeRole(userId, role);
+      return changeRole(userId, role, actor.userId);
     },
 
     changeRole,

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, type Role, type User } from '../api.ts';
-import { ErrorBox, Loading, Notice, RequireUser, Title } from '../components.tsx';
-import { field } from '../format.ts';
+import { ErrorBox, Loading, Notice, RequireUser, Title, useLoad } from '../components.tsx';
+import { dateTime, field } from '../format.ts';
 import { userState } from '../state.ts';
 
 const ROLES: { value: Role; label: string }[] = [
@@ -124,10 +124,66 @@ function Account({ account, self, onSaved }: { account: AdminUser; self: boolean
   );
 }
 
+interface AuditEntry {
+  id: string;
+  at: string;
+  action: string;
+  actor: { id: string; email: string; name: string } | null;
+  target: { id: string; email: string; name: string } | null;
+  details: Record<string, unknown>;
+}
+
+const roleName = (role: unknown) => ROLES.find((r) => r.value === role)?.label.toLowerCase() ?? String(role);
+
+function auditLine(e: AuditEntry): string {
+  const actor = e.actor ? e.actor.email : 'The system';
+  const target = e.target?.email ?? 'a removed account';
+  switch (e.action) {
+    case 'role.changed':
+      return `${actor} made ${target} ${roleName(e.details.to)} (was ${roleName(e.details.from)}).`;
+    case 'account.suspended':
+      return `${actor} suspended ${target}.`;
+    case 'account.restored':
+      return `${actor} restored ${target}.`;
+    case 'password.changed':
+      return `${target} changed their password (${Number(e.details.sessionsEnded ?? 0)} other sessions signed out).`;
+    default:
+      return `${actor}: ${e.action} (${target}).`;
+  }
+}
+
+/** The latest changes to accounts, read again after each change made on this page. */
+function RecentChanges({ version }: { version: number }) {
+  const [log, error] = useLoad(() => api.get<{ entries: AuditEntry[] }>('/api/admin/audit?limit=20'), [version]);
+  return (
+    <section class="card mt-4" aria-labelledby="audit-heading" data-testid="audit">
+      <h2 id="audit-heading" class="mb-2 text-lg font-semibold">
+        Recent changes
+      </h2>
+      <ErrorBox error={error} />
+      {!log && !error && <Loading what="Loading the changes" />}
+      {log && log.entries.length === 0 && <p class="text-slate-700">No account has been changed yet.</p>}
+      {log && log.entries.length > 0 && (
+        <ol class="space-y-1 text-sm">
+          {log.entries.map((e) => (
+            <li key={e.id} class="break-words">
+              <time class="text-slate-700" dateTime={e.at}>
+                {dateTime(e.at)}
+              </time>{' '}
+              {auditLine(e)}
+            </li>
+          ))}
+        </ol>
+      )}
+    </section>
+  );
+}
+
 function Accounts() {
   const me = userState.use();
   const [users, setUsers] = useState<AdminUser[] | null>(null);
   const [error, setError] = useState<unknown>(null);
+  const [changes, setChanges] = useState(0);
   async function load(q: string) {
     setError(null);
     try {
@@ -175,11 +231,15 @@ function Accounts() {
               key={u.id}
               account={u}
               self={u.id === me?.id}
-              onSaved={(saved) => setUsers((all) => all && all.map((x) => (x.id === u.id ? { ...x, ...saved } : x)))}
+              onSaved={(saved) => {
+                setUsers((all) => all && all.map((x) => (x.id === u.id ? { ...x, ...saved } : x)));
+                setChanges((n) => n + 1);
+              }}
             />
           ))}
         </ul>
       )}
+      <RecentChanges version={changes} />
     </section>
   );
 }
