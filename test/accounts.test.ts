@@ -308,14 +308,42 @@ for (const shape of shapes) {
       assert.equal(last?.statusCode, 429);
       assert.equal(errorCode(last), 'RATE_LIMITED');
       assert.ok(Number(last.headers['retry-after']) > 0);
-      // Another address is not affected, and an allow-listed one never is.
+      // Another address (at another account: the account's own limit is the next test's) is not affected.
       const other = await t.app.inject({
         method: 'POST',
         url: '/api/auth/login',
         remoteAddress: '203.0.113.10',
-        payload: { email: 'nobody@example.test', password: 'wrong-password' },
+        payload: { email: 'nobody-else@example.test', password: 'wrong-password' },
       });
       assert.equal(other.statusCode, 401);
+    });
+
+    it('rate-limits login per account too, whatever the addresses the guesses come from', async () => {
+      const u = await makeUser(t.app);
+      let last;
+      for (let i = 0; i < 25; i++) {
+        last = await t.app.inject({
+          method: 'POST',
+          url: '/api/auth/login',
+          remoteAddress: `198.18.0.${i + 1}`,
+          // Any case and spacing of the e-mail counts as the same account.
+          payload: { email: i % 2 ? u.email.toUpperCase() : ` ${u.email}`, password: `guess ${i}` },
+        });
+        if (last.statusCode === 429) break;
+        assert.equal(last.statusCode, 401);
+      }
+      assert.equal(last?.statusCode, 429);
+      assert.equal(errorCode(last), 'RATE_LIMITED');
+      assert.ok(Number(last.headers['retry-after']) > 0);
+      // Another account from one of those addresses is not held back.
+      const other = await makeUser(t.app);
+      const ok = await t.app.inject({
+        method: 'POST',
+        url: '/api/auth/login',
+        remoteAddress: '198.18.0.1',
+        payload: { email: other.email, password: other.password },
+      });
+      assert.equal(ok.statusCode, 200);
     });
 
     it('rate-limits sign-up per address', async () => {

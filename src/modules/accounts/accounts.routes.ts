@@ -73,6 +73,11 @@ export const accountsRoutes: FastifyPluginAsyncTypebox<AccountsRoutesOptions> = 
     {
       schema: { tags, summary: 'Sign in', body: LoginBody, response: { 200: AuthResult, ...authErrors } },
       config: { rateLimit: { max: limits.loginPerMinute, timeWindow: 60_000 } },
+      // Also per e-mail address, whatever the caller's address: guesses spread over many
+      // addresses at one account are held back as well.
+      preHandler: accountRateLimit(app, 'login', limits.loginPerMinute, (request) =>
+        (request.body as { email?: string } | undefined)?.email?.trim().toLowerCase(),
+      ),
     },
     async (request, reply) => {
       refuseCrossSite(request);

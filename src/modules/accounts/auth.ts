@@ -92,13 +92,19 @@ export function requirePrincipal(request: FastifyRequest): Principal {
 /**
  * A per-account limit, as a preHandler placed after sign-in (a route's own limit is per IP and
  * comes before it): at most `max` requests a minute per account, then 429 with Retry-After.
- * `name` keeps the counts of limiters sharing a store (Redis) apart.
+ * `name` keeps the counts of limiters sharing a store (Redis) apart; `accountOf` names the account
+ * when the request is not signed in (sign-in itself: the e-mail it gives).
  */
-export function accountRateLimit(app: FastifyInstance, name: string, max: number) {
+export function accountRateLimit(
+  app: FastifyInstance,
+  name: string,
+  max: number,
+  accountOf: (request: FastifyRequest) => string | undefined = (request) => request.principal?.userId,
+) {
   const limiter = app.createRateLimit({
     max,
     timeWindow: 60_000,
-    keyGenerator: (request) => `${name}:acct:${request.principal?.userId ?? request.ip}`,
+    keyGenerator: (request) => `${name}:acct:${accountOf(request) ?? request.ip}`,
   });
   return async (request: FastifyRequest) => {
     const result = await limiter(request);
