@@ -194,6 +194,57 @@ for (const shape of shapes) {
       assert.ok(Number(last.headers['retry-after']) > 0);
     });
 
+    it('lists my signed-in devices and signs one out, never another account’s', async () => {
+      const u = await makeUser(t.app);
+      const login = await t.app.inject({
+        method: 'POST',
+        url: '/api/auth/login',
+        headers: { 'user-agent': 'DoorPhone/1.0 ' + 'x'.repeat(300) },
+        payload: { email: u.email, password: u.password },
+      });
+      const phone = { authorization: `Bearer ${login.json<{ token: string }>().token}` };
+      interface Session {
+        id: string;
+        createdAt: string;
+        expiresAt: string;
+        device: string | null;
+        current: boolean;
+      }
+      const list = async (auth: Record<string, string>) => {
+        const res = await t.app.inject({ method: 'GET', url: '/api/me/sessions', headers: auth });
+        assert.equal(res.statusCode, 200, res.body);
+        assert.equal(res.headers['cache-control'], 'private, no-store');
+        return res.json<{ sessions: Session[] }>().sessions;
+      };
+      const seen = await list(u.auth);
+      assert.equal(seen.length, 2);
+      const [newest, first] = seen as [Session, Session];
+      assert.equal(newest.current, false);
+      assert.equal(newest.device, ('DoorPhone/1.0 ' + 'x'.repeat(300)).slice(0, 200), 'cut to 200 characters');
+      assert.equal(first.current, true, 'the sign-up session is this request’s');
+      assert.ok(Date.parse(first.expiresAt) > Date.now());
+
+      // Another account cannot end it, nor see it.
+      const other = await makeUser(t.app);
+      const foreign = await t.app.inject({ method: 'DELETE', url: `/api/me/sessions/${newest.id}`, headers: other.auth });
+      assert.equal(foreign.statusCode, 404);
+      assert.ok(!(await list(other.auth)).some((x) => x.id === newest.id));
+      assert.equal((await t.app.inject({ method: 'GET', url: '/api/me', headers: phone })).statusCode, 200);
+
+      const ended = await t.app.inject({ method: 'DELETE', url: `/api/me/sessions/${newest.id}`, headers: u.auth });
+      assert.equal(ended.statusCode, 204);
+      assert.equal(errorCode(await t.app.inject({ method: 'GET', url: '/api/me', headers: phone })), 'UNAUTHENTICATED');
+      assert.deepEqual(
+        (await list(u.auth)).map((x) => x.id),
+        [first.id],
+      );
+      const again = await t.app.inject({ method: 'DELETE', url: `/api/me/sessions/${newest.id}`, headers: u.auth });
+      assert.equal(again.statusCode, 404, 'no longer live');
+      const bad = await t.app.inject({ method: 'DELETE', url: '/api/me/sessions/a%20b', headers: u.auth });
+      assert.equal(errorCode(bad), 'VALIDATION_FAILED');
+      assert.equal(errorCode(await t.app.inject({ method: 'GET', url: '/api/me/sessions' })), 'UNAUTHENTICATED');
+    });
+
     it('refuses a forged or tampered token', async () => {
       const u = await makeUser(t.app);
       const [body, mac] = u.token.split('.');

@@ -147,12 +147,31 @@ export function createAccountsRepository(db: Queryable) {
       );
     },
 
-    async insertSession(session: { id: string; userId: string; expiresAt: Date }): Promise<boolean> {
+    async insertSession(session: { id: string; userId: string; expiresAt: Date; device?: string }): Promise<boolean> {
       const rows = await db.query(
-        `INSERT INTO sessions (id, user_id, expires_at)
-         SELECT $1, id, $3 FROM users WHERE id = $2 AND suspended_at IS NULL FOR SHARE
+        `INSERT INTO sessions (id, user_id, expires_at, device)
+         SELECT $1, id, $3, $4 FROM users WHERE id = $2 AND suspended_at IS NULL FOR SHARE
          RETURNING id`,
-        [session.id, session.userId, session.expiresAt],
+        [session.id, session.userId, session.expiresAt, session.device?.slice(0, 200) || null],
+      );
+      return rows.length > 0;
+    },
+
+    async liveSessions(userId: string) {
+      return db.query<{ id: string; created_at: Date; expires_at: Date; device: string | null }>(
+        `SELECT id, created_at, expires_at, device FROM sessions
+          WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now()
+          ORDER BY created_at DESC, id DESC LIMIT 100`,
+        [userId],
+      );
+    },
+
+    /** Ends one live session of this user; false when it is not theirs, not live or not there. */
+    async revokeOwnSession(userId: string, id: string): Promise<boolean> {
+      const rows = await db.query(
+        `UPDATE sessions SET revoked_at = now()
+          WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > now() RETURNING id`,
+        [id, userId],
       );
       return rows.length > 0;
     },

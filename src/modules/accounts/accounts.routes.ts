@@ -5,6 +5,7 @@ import { forbidden } from '../../platform/errors.ts';
 import { errors, IdParams, pageLimit } from '../../platform/http-schemas.ts';
 import {
   AdminUser,
+  SessionsResult,
   AuditQuery,
   AuditResult,
   AuthResult,
@@ -62,7 +63,7 @@ export const accountsRoutes: FastifyPluginAsyncTypebox<AccountsRoutesOptions> = 
     },
     async (request, reply) => {
       refuseCrossSite(request);
-      const session = await accounts.signup(request.body);
+      const session = await accounts.signup(request.body, 'buyer', request.headers['user-agent']);
       setSessionCookie(request, reply, session.token, session.expiresAt);
       return reply.code(201).send({ user: session.user, token: session.token });
     },
@@ -81,7 +82,7 @@ export const accountsRoutes: FastifyPluginAsyncTypebox<AccountsRoutesOptions> = 
     },
     async (request, reply) => {
       refuseCrossSite(request);
-      const session = await accounts.login(request.body);
+      const session = await accounts.login(request.body, request.headers['user-agent']);
       setSessionCookie(request, reply, session.token, session.expiresAt);
       return { user: session.user, token: session.token };
     },
@@ -121,6 +122,39 @@ export const accountsRoutes: FastifyPluginAsyncTypebox<AccountsRoutesOptions> = 
     async (request, reply) => {
       reply.header('cache-control', 'private, no-store');
       return accounts.changePassword(requirePrincipal(request), request.body);
+    },
+  );
+
+  app.get(
+    '/api/me/sessions',
+    {
+      schema: {
+        tags,
+        summary: 'My signed-in devices (live sessions), newest first; `current` is this one',
+        response: { 200: SessionsResult, ...errors(401) },
+      },
+      preHandler: auth.user,
+    },
+    async (request, reply) => {
+      reply.header('cache-control', 'private, no-store');
+      return { sessions: await accounts.sessions(requirePrincipal(request)) };
+    },
+  );
+
+  app.delete(
+    '/api/me/sessions/:id',
+    {
+      schema: {
+        tags,
+        summary: 'Sign one of my devices out (404 for a session that is not mine or not live)',
+        params: IdParams,
+        response: { 204: Type.Null(), ...errors(400, 401, 403, 404) },
+      },
+      preHandler: auth.user,
+    },
+    async (request, reply) => {
+      await accounts.endSession(requirePrincipal(request), request.params.id);
+      return reply.code(204).send(null);
     },
   );
 

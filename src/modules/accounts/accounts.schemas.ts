@@ -99,3 +99,15 @@ export const AuditQuery = Type.Object(
   { additionalProperties: false },
 );
 export const AuditResult = Type.Object({ entries: Type.Array(AuditEntry), next: Type.Union([Type.String(), Type.Null()]) });
+
+export const SessionsResult = Type.Object({
+  sessions: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      createdAt: Type.String({ format: 'date-time' }),
+      expiresAt: Type.String({ format: 'date-time' }),
+      device: Type.Union([Type.String(), Type.Null()], { description: 'The User-Agent it signed in with' }),
+      current: Type.Boolean({ description: 'The session of this request' }),
+    }),
+  ),
+});

@@ -34,10 +34,11 @@ export function createAccountsService({
   /** What else suspending an account clears (its queue places, holds and pending orders). */
   onSuspended?: (userId: string, actor: Principal) => Promise<SuspensionSweep>;
 }) {
-  async function startSession(user: UserRow) {
+  async function startSession(user: UserRow, device?: string) {
     const sessionId = newId('ses');
     const expiresAt = clock.now() + SESSION_TTL_MS;
-    if (!(await repo.insertSession({ id: sessionId, userId: user.id, expiresAt: new Date(expiresAt) }))) throw accountSuspended();
+    if (!(await repo.insertSession({ id: sessionId, userId: user.id, expiresAt: new Date(expiresAt), device })))
+      throw accountSuspended();
     const token = guard.issue({ s: sessionId, u: user.id, r: user.role, e: Math.floor(expiresAt / 1000) });
     return { user: toUser(user), token, expiresAt };
   }
@@ -51,7 +52,7 @@ export function createAccountsService({
   }
 
   return {
-    async signup(input: { email: string; password: string; name: string }, role: Role = 'buyer') {
+    async signup(input: { email: string; password: string; name: string }, role: Role = 'buyer', device?: string) {
       const passwordHash = await hashPassword(input.password);
       const row = await repo.insertUser({
         id: newId('usr'),
@@ -62,17 +63,17 @@ export function createAccountsService({
       });
       if (!row) throw emailTaken();
       log.info({ userId: row.id }, 'account created');
-      return startSession(row);
+      return startSession(row, device);
     },
 
-    async login(input: { email: string; password: string }) {
+    async login(input: { email: string; password: string }, device?: string) {
       const row = await repo.findByEmail(input.email.trim());
       // Unknown e-mail and wrong password cost the same and answer the same.
       const ok = await verifyPassword(input.password, row?.password_hash ?? DUMMY_PASSWORD_HASH);
       if (!row || !ok) throw invalidCredentials();
       // Told only to whoever knows the password.
       if (row.suspended_at) throw accountSuspended();
-      return startSession(row);
+      return startSession(row, device);
     },
 
     async logout(principal: Principal) {
@@ -106,6 +107,24 @@ export function createAccountsService({
       for (const id of ended) guard.noteRevoked(id, until);
       log.info({ userId: row.id, sessionsEnded: ended.length }, 'password changed');
       return { sessionsEnded: ended.length };
+    },
+
+    /** GET /api/me/sessions: the account's live sessions (signed-in devices), newest first. */
+    async sessions(principal: Principal) {
+      const rows = await repo.liveSessions(principal.userId);
+      return rows.map((r) => ({
+        id: r.id,
+        createdAt: r.created_at.toISOString(),
+        expiresAt: r.expires_at.toISOString(),
+        device: r.device,
+        current: r.id === principal.sessionId,
+      }));
+    },
+
+    /** DELETE /api/me/sessions/:id: signs one of the account's devices out (this one too, if asked). */
+    async endSession(principal: Principal, sessionId: string) {
+      if (!(await repo.revokeOwnSession(principal.userId, sessionId))) throw notFound('Session');
+      guard.noteRevoked(sessionId, clock.now() + SESSION_TTL_MS);
     },
 
     async me(principal: Principal) {
