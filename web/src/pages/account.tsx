@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { api, ApiError, type User } from '../api.ts';
-import { ErrorBox, Notice, RequireUser, Title } from '../components.tsx';
-import { field } from '../format.ts';
+import { ErrorBox, Loading, Notice, RequireUser, Title, useLoad } from '../components.tsx';
+import { dateTime, field } from '../format.ts';
 import { userState } from '../state.ts';
 
 const ROLE_NAMES: Record<User['role'], string> = {
@@ -31,7 +31,7 @@ function PasswordField({ name, label, current = false }: { name: string; label: 
   );
 }
 
-function PasswordForm() {
+function PasswordForm({ onChanged }: { onChanged: () => void }) {
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const [ended, setEnded] = useState<number | null>(null);
@@ -53,6 +53,7 @@ function PasswordForm() {
       const res = await api.send<{ sessionsEnded: number }>('POST', '/api/me/password', { currentPassword, newPassword });
       formElement.reset();
       setEnded(res.sessionsEnded);
+      onChanged();
     } catch (err) {
       setError(
         err instanceof ApiError && err.code === 'INVALID_CREDENTIALS' ? new Error('That is not your current password.') : err,
@@ -89,8 +90,91 @@ function PasswordForm() {
   );
 }
 
+interface Session {
+  id: string;
+  createdAt: string;
+  expiresAt: string;
+  device: string | null;
+  current: boolean;
+}
+
+/** A User-Agent told in a few words: the browser and the system, when they can be read. */
+function deviceName(ua: string | null): string {
+  if (!ua) return 'A device that did not say what it is';
+  const browser = /Edg\//.test(ua)
+    ? 'Edge'
+    : /Firefox\//.test(ua)
+      ? 'Firefox'
+      : /Chrom(e|ium)\//.test(ua)
+        ? 'Chrome'
+        : /Safari\//.test(ua)
+          ? 'Safari'
+          : '';
+  const system = /Android/.test(ua)
+    ? 'Android'
+    : /iPhone|iPad/.test(ua)
+      ? 'iOS'
+      : /Windows/.test(ua)
+        ? 'Windows'
+        : /Mac OS X/.test(ua)
+          ? 'macOS'
+          : /Linux/.test(ua)
+            ? 'Linux'
+            : '';
+  return browser && system ? `${browser} on ${system}` : ua.slice(0, 60);
+}
+
+function Devices({ version }: { version: number }) {
+  const [error, setError] = useState<unknown>(null);
+  const [sessions, loadError, reload] = useLoad(() => api.get<{ sessions: Session[] }>('/api/me/sessions'), [version]);
+  async function signOut(id: string) {
+    setError(null);
+    try {
+      await api.send('DELETE', `/api/me/sessions/${id}`);
+      reload();
+    } catch (err) {
+      setError(err);
+    }
+  }
+  return (
+    <section class="card mt-4" aria-labelledby="devices-heading" data-testid="devices">
+      <h2 id="devices-heading" class="mb-2 text-lg font-semibold">
+        Signed-in devices
+      </h2>
+      <ErrorBox error={error ?? loadError} />
+      {!sessions && !loadError && <Loading what="Loading your devices" />}
+      {sessions && (
+        <ul class="divide-y divide-slate-200">
+          {sessions.sessions.map((x) => (
+            <li key={x.id} class="flex flex-wrap items-center justify-between gap-2 py-2" data-testid="device">
+              <div class="min-w-0">
+                <p class="font-semibold">
+                  {deviceName(x.device)}
+                  {x.current && <span class="font-normal text-slate-700"> (this device)</span>}
+                </p>
+                <p class="text-sm text-slate-700">Signed in {dateTime(x.createdAt)}</p>
+              </div>
+              {!x.current && (
+                <button
+                  type="button"
+                  class="btn-secondary"
+                  onClick={() => void signOut(x.id)}
+                  aria-label={`Sign out ${deviceName(x.device)}, signed in ${dateTime(x.createdAt)}`}
+                >
+                  Sign out
+                </button>
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
+
 function Account() {
   const user = userState.use();
+  const [version, setVersion] = useState(0);
   if (!user) return null;
   return (
     <section class="mx-auto max-w-md">
@@ -103,7 +187,8 @@ function Account() {
         <dt class="font-semibold">Role</dt>
         <dd>{ROLE_NAMES[user.role]}</dd>
       </dl>
-      <PasswordForm />
+      <PasswordForm onChanged={() => setVersion((n) => n + 1)} />
+      <Devices version={version} />
     </section>
   );
 }
