@@ -6,11 +6,15 @@
 //   BENCH_SECONDS (default 5), BENCH_RUNS (default 3), BENCH_CONNECTIONS (default 100), BENCH_STORES (memory,redis)
 //   BENCH_TOOL: autocannon (default; from npm, runs in this process) or wrk (Debian's wrk, written in C:
 //   it spends less of the machine's two cores on generating load, leaving more to the server).
-//   BENCH_PACED_RATE (wrk only; default 5000, 0 = off): joins are also measured paced instead of flat
-//   out: each connection pauses connections * 1000 / rate ms between an answer and its next join (20 ms
+//   BENCH_PACED_RATE (wrk only; default 12500, 0 = off): joins are also measured paced instead of flat
+//   out: each connection pauses connections * 1000 / rate ms between an answer and its next join (8 ms
 //   by default), so the rate is at most this and a little less (the answers' own time adds to the
-//   pauses): the latency of a server that is not overloaded. Flat out, a saturated server's p99 is
-//   mostly the wait of the connections served last, whatever the route does (see bench/README.md).
+//   pauses; about the targets' 10,000 joins/s on memory and 8,000 on Redis): the latency at the
+//   target rate. Flat out, a saturated server's p99 is mostly the wait of the connections served last,
+//   whatever the route does (see bench/README.md).
+// Status and join rows also show the server's own p50/p99 (its request-duration histogram from
+// GET /metrics, interpolated within its buckets): what the answers cost inside the server, without
+// the time they waited for the load generator, which shares the two cores, to read them.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
@@ -21,6 +25,7 @@ import { promisify } from 'node:util';
 import autocannon from 'autocannon';
 import { createSigner } from '../src/platform/crypto.ts';
 import { queueKeys } from '../src/modules/waiting-room/index.ts';
+import { between, quantileMs, scrape } from './loadtest/server-latency.ts';
 import { createRedis } from '../src/platform/redis.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -30,7 +35,7 @@ const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const STORES = (process.env.BENCH_STORES ?? 'memory,redis').split(',');
 const SECRET = randomBytes(32).toString('hex');
 const TOOL = process.env.BENCH_TOOL ?? 'autocannon';
-const PACED_RATE = TOOL === 'wrk' ? Number(process.env.BENCH_PACED_RATE ?? 5000) : 0;
+const PACED_RATE = TOOL === 'wrk' ? Number(process.env.BENCH_PACED_RATE ?? 12_500) : 0;
 
 interface Server {
   child: ChildProcess;
@@ -98,6 +103,22 @@ interface Measure {
   p50: number;
   p99: number;
   non2xx: number;
+  /** The server's own answer times (its request-duration histogram), without the generator's share. */
+  server?: { p50: number; p99: number };
+}
+
+/**
+ * Measures the app's `endpoint` ("POST /queue") with `run`, adding the server's own p50/p99 for it:
+ * its request-duration histogram scraped before and after. The load generator shares the two cores,
+ * so its figures include the time an answer waited for it to read it; the server's do not.
+ */
+async function withServerSide(server: Server, endpoint: string, run: () => Promise<Measure>): Promise<Measure> {
+  const before = await scrape(server.address, 1);
+  const measured = await run();
+  const buckets = between(before, await scrape(server.address, 1)).get(endpoint);
+  if (!buckets) return measured;
+  const ms = (q: number) => Math.round(quantileMs(buckets, q) * 10) / 10;
+  return { ...measured, server: { p50: ms(0.5), p99: ms(0.99) } };
 }
 
 async function measure(options: autocannon.Options): Promise<Measure> {
@@ -150,6 +171,8 @@ function summarize(runs: Measure[]) {
     perSecond: median(runs.map((r) => r.perSecond)),
     p50: median(runs.map((r) => r.p50)),
     p99: median(runs.map((r) => r.p99)),
+    serverP50: runs.every((r) => r.server) ? median(runs.map((r) => r.server!.p50)) : undefined,
+    serverP99: runs.every((r) => r.server) ? median(runs.map((r) => r.server!.p99)) : undefined,
     non2xx: runs.reduce((s, r) => s + r.non2xx, 0),
     runs: runs.map((r) => r.perSecond),
   };
@@ -173,18 +196,29 @@ for (const store of STORES) {
       const bareUrl = `${server.bareAddress}/bare`;
       const statusUrl = `${server.address}/api/events/${statusEvent}/queue/status`;
       results.bare!.push(TOOL === 'wrk' ? await measureWrk(bareUrl) : await measure({ url: bareUrl }));
-      results.status!.push(TOOL === 'wrk' ? await measureWrk(statusUrl) : await measure({ url: statusUrl }));
+      results.status!.push(
+        await withServerSide(server, 'GET /queue/status', () =>
+          TOOL === 'wrk' ? measureWrk(statusUrl) : measure({ url: statusUrl }),
+        ),
+      );
       const joinEvent = await createEvent(server);
       events.push(joinEvent);
       const tokens = buyerTokens(30_000 * SECONDS);
       let next = 0;
       if (TOOL === 'wrk') {
-        results.join!.push(await measureWrk(`${server.address}/api/events/${joinEvent}/queue`, tokens));
+        results.join!.push(
+          await withServerSide(server, 'POST /queue', () =>
+            measureWrk(`${server.address}/api/events/${joinEvent}/queue`, tokens),
+          ),
+        );
         if (PACED_RATE > 0) {
           const pacedEvent = await createEvent(server);
           events.push(pacedEvent);
+          const pacedTokens = buyerTokens(2 * PACED_RATE * SECONDS);
           results.paced!.push(
-            await measureWrk(`${server.address}/api/events/${pacedEvent}/queue`, buyerTokens(2 * PACED_RATE * SECONDS), true),
+            await withServerSide(server, 'POST /queue', () =>
+              measureWrk(`${server.address}/api/events/${pacedEvent}/queue`, pacedTokens, true),
+            ),
           );
         }
         console.error(
@@ -196,16 +230,18 @@ for (const store of STORES) {
         continue;
       }
       results.join!.push(
-        await measure({
-          url: `${server.address}/api/events/${joinEvent}/queue`,
-          requests: [
-            {
-              method: 'POST',
-              // Every join is a different buyer: one new place each.
-              setupRequest: (req) => ({ ...req, headers: { ...req.headers, authorization: tokens[next++ % tokens.length]! } }),
-            },
-          ],
-        }),
+        await withServerSide(server, 'POST /queue', () =>
+          measure({
+            url: `${server.address}/api/events/${joinEvent}/queue`,
+            requests: [
+              {
+                method: 'POST',
+                // Every join is a different buyer: one new place each.
+                setupRequest: (req) => ({ ...req, headers: { ...req.headers, authorization: tokens[next++ % tokens.length]! } }),
+              },
+            ],
+          }),
+        ),
       );
       console.error(
         `${store} run ${run + 1}: bare ${results.bare!.at(-1)!.perSecond}/s, status ${results.status!.at(-1)!.perSecond}/s, join ${results.join!.at(-1)!.perSecond}/s`,
@@ -227,7 +263,7 @@ if (STORES.includes('redis')) {
 
 console.log(`\nqueue benchmark (${TOOL}): ${CONNECTIONS} connections, ${SECONDS} s per measurement, median of ${RUNS} runs`);
 console.log(`${cpus().length} cores; 1-minute load average ${loadBefore.toFixed(1)} before, ${loadavg()[0]!.toFixed(1)} after`);
-console.log('store   route                 req/s   p50 ms  p99 ms  non-2xx  runs (req/s)');
+console.log('store   route                 req/s   p50 ms  p99 ms  server p50 / p99 ms  non-2xx  runs (req/s)');
 for (const [store, routes] of Object.entries(report)) {
   for (const [route, s] of Object.entries(routes)) {
     const name =
@@ -235,7 +271,7 @@ for (const [store, routes] of Object.entries(report)) {
         route
       ] ?? route;
     console.log(
-      `${store.padEnd(7)} ${name.padEnd(20)} ${String(s.perSecond).padStart(7)} ${String(s.p50).padStart(8)} ${String(s.p99).padStart(7)} ${String(s.non2xx).padStart(8)}  ${s.runs.join(', ')}`,
+      `${store.padEnd(7)} ${name.padEnd(20)} ${String(s.perSecond).padStart(7)} ${String(s.p50).padStart(8)} ${String(s.p99).padStart(7)} ${(s.serverP50 === undefined ? '–' : `${s.serverP50} / ${s.serverP99}`).padStart(20)} ${String(s.non2xx).padStart(8)}  ${s.runs.join(', ')}`,
     );
   }
   const bare = routes.bare!.perSecond;
