@@ -111,6 +111,7 @@ export async function buildApp(deps: AppDeps) {
     guard,
     clock,
     log: app.log,
+    resetSigner: createSigner(deps.secret, 'password-reset', { cacheLimit: 0 }),
     // The services it needs are made below; only an admin's request, long after start-up, calls it.
     onSuspended: (userId, actor) => sweepSuspended(userId, actor),
   });

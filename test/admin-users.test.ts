@@ -1,8 +1,9 @@
-// The admin's accounts: find one by e-mail, name or id, change its role (never one's own), and
-// suspend it (a bot, a fraudulent buyer) or restore it.
+// The admin's accounts: find one by e-mail, name or id, change its role (never one's own),
+// suspend it (a bot, a fraudulent buyer) or restore it, and hand out a password-reset link.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { buildTestApp, dbShapes, errorCode, makeUser, type TestApp, type TestUser } from './helpers.ts';
+import { createSigner } from '../src/platform/crypto.ts';
+import { buildTestApp, dbShapes, errorCode, makeUser, SECRET, type TestApp, type TestUser } from './helpers.ts';
 
 const shapes = await dbShapes();
 
@@ -251,6 +252,82 @@ for (const shape of shapes) {
         assert.equal(r.statusCode, 400, `${bad}: ${r.body}`);
         assert.equal(errorCode(r), 'VALIDATION_FAILED');
       }
+    });
+
+    it('hands out a password-reset link that sets a new password once, signing the account out everywhere', async () => {
+      const u = await makeUser(t.app);
+      const login = (password: string) =>
+        t.app.inject({ method: 'POST', url: '/api/auth/login', payload: { email: u.email, password } });
+      const issue = (id: string, auth: Record<string, string> = admin.auth) =>
+        t.app.inject({ method: 'POST', url: `/api/admin/users/${id}/password-reset`, headers: auth });
+      const reset = (token: string, newPassword: string) =>
+        t.app.inject({ method: 'POST', url: '/api/auth/password-reset', payload: { token, newPassword } });
+
+      const issued = await issue(u.id);
+      assert.equal(issued.statusCode, 201, issued.body);
+      assert.equal(issued.headers['cache-control'], 'private, no-store');
+      const { token, expiresAt } = issued.json<{ token: string; expiresAt: string }>();
+      const hours = (Date.parse(expiresAt) - Date.now()) / 3_600_000;
+      assert.ok(hours > 23.9 && hours <= 24, `good for a day, not ${hours} h`);
+      // Handing out a link changes nothing: the old password still signs in until the link is used.
+      assert.equal((await login(u.password)).statusCode, 200);
+
+      const res = await reset(token, 'a brand new passphrase');
+      assert.equal(res.statusCode, 200, res.body);
+      assert.deepEqual(res.json(), { sessionsEnded: 2 }, 'the sign-up session and the sign-in above');
+      assert.equal(errorCode(await t.app.inject({ method: 'GET', url: '/api/me', headers: u.auth })), 'UNAUTHENTICATED');
+      assert.equal(errorCode(await login(u.password)), 'INVALID_CREDENTIALS');
+      assert.equal((await login('a brand new passphrase')).statusCode, 200);
+
+      // Once: the link is bound to the password it replaced.
+      const again = await reset(token, 'yet another passphrase');
+      assert.equal(again.statusCode, 400);
+      assert.equal(errorCode(again), 'VALIDATION_FAILED');
+      assert.equal(again.json().error.details.fields[0].field, 'token');
+      assert.equal((await login('a brand new passphrase')).statusCode, 200, 'a refused link changes nothing');
+
+      // Expired, forged, cut short, or signed for another purpose (a session token): refused.
+      const fresh = (await issue(u.id)).json<{ token: string }>().token;
+      const claims = JSON.parse(Buffer.from(fresh.split('.')[0]!, 'base64url').toString()) as { e: number };
+      const resetSigner = createSigner(SECRET, 'password-reset');
+      const expired = resetSigner.sign({ ...claims, e: Math.floor(Date.now() / 1000) - 1 });
+      const forged = createSigner('another-secret-that-is-long-enough-0123456789', 'password-reset').sign(claims);
+      const other = await makeUser(t.app);
+      const wrongPurpose = createSigner(SECRET, 'session').sign(claims);
+      for (const bad of [expired, forged, fresh.slice(0, -3), wrongPurpose, other.token, 'garbage']) {
+        const r = await reset(bad, 'yet another passphrase');
+        assert.equal(r.statusCode, 400, `${bad}: ${r.body}`);
+        assert.equal(errorCode(r), 'VALIDATION_FAILED');
+      }
+      assert.equal((await login('a brand new passphrase')).statusCode, 200, 'none of them changed the password');
+      const short = await reset(fresh, 'short');
+      assert.equal(short.statusCode, 400, 'a weak password through a good link');
+      assert.equal((await reset(fresh, 'the last passphrase')).statusCode, 200, 'the good link still works after refusals');
+
+      // Admins only; an unknown account is 404.
+      assert.equal(errorCode(await issue(u.id, other.auth)), 'FORBIDDEN');
+      assert.equal(errorCode(await issue(u.id, {})), 'UNAUTHENTICATED');
+      assert.equal((await issue('usr_nobody')).statusCode, 404);
+
+      type Entry = {
+        action: string;
+        actor: { id: string } | null;
+        target: { id: string } | null;
+        details: Record<string, unknown>;
+      };
+      const entries = (await t.app.inject({ method: 'GET', url: `/api/admin/audit?target=${u.id}`, headers: admin.auth })).json<{
+        entries: Entry[];
+      }>().entries;
+      assert.deepEqual(
+        entries.map((e) => [e.action, e.actor?.id]),
+        [
+          ['password.reset', u.id],
+          ['password.reset_issued', admin.id],
+          ['password.reset', u.id],
+          ['password.reset_issued', admin.id],
+        ],
+      );
+      assert.equal(entries[2]!.details.sessionsEnded, 2);
     });
 
     it('is for admins only, and refuses bad queries with 400', async () => {

@@ -72,7 +72,12 @@ const BODIES: [string, TSchema][] = [
 ];
 
 /** Unsafe routes that take no body at all, as API.md lists them. Any other POST, PUT or PATCH must document one. */
-const BODYLESS = new Set(['POST /api/auth/logout', 'POST /api/events/{id}/queue', 'POST /api/orders/{id}/cancel']);
+const BODYLESS = new Set([
+  'POST /api/auth/logout',
+  'POST /api/events/{id}/queue',
+  'POST /api/orders/{id}/cancel',
+  'POST /api/admin/users/{id}/password-reset',
+]);
 
 /** Successes that are not JSON: Prometheus text. */
 const NOT_JSON = new Set(['GET /metrics']);

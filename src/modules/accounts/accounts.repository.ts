@@ -84,17 +84,23 @@ export function createAccountsRepository(db: Queryable) {
      * of the user but `keep`, in one statement. `changed` is false when the password was changed
      * meanwhile (then nothing is).
      */
-    async changePassword(id: string, oldHash: string, newHash: string, keep: string) {
+    async changePassword(
+      id: string,
+      oldHash: string,
+      newHash: string,
+      keep: string,
+      action: 'password.changed' | 'password.reset' = 'password.changed',
+    ) {
       const rows = await db.query<{ changed: boolean; ended: string[] }>(
         `WITH pw AS (UPDATE users SET password_hash = $3 WHERE id = $1 AND password_hash = $2 RETURNING id),
               ended AS (UPDATE sessions SET revoked_at = now()
                          WHERE user_id IN (SELECT id FROM pw) AND id <> $4 AND revoked_at IS NULL AND expires_at > now()
                         RETURNING id),
               logged AS (INSERT INTO audit_log (actor_id, action, target_id, details)
-                         SELECT id, 'password.changed', id, jsonb_build_object('sessionsEnded', (SELECT count(*) FROM ended))
+                         SELECT id, $5, id, jsonb_build_object('sessionsEnded', (SELECT count(*) FROM ended))
                            FROM pw)
          SELECT EXISTS (SELECT 1 FROM pw) AS changed, array(SELECT id FROM ended) AS ended`,
-        [id, oldHash, newHash, keep],
+        [id, oldHash, newHash, keep, action],
       );
       return rows[0]!;
     },
@@ -132,6 +138,16 @@ export function createAccountsRepository(db: Queryable) {
      * for share: a suspension either waits for this session and then ends it, or was committed
      * first and this finds it.
      */
+    /** A line in the audit log for something that changes nothing else (a reset link handed out). */
+    async logAudit(actorId: string, action: string, targetId: string, details: object) {
+      await db.query('INSERT INTO audit_log (actor_id, action, target_id, details) VALUES ($1, $2, $3, $4)', [
+        actorId,
+        action,
+        targetId,
+        JSON.stringify(details),
+      ]);
+    },
+
     /** The audit log, newest first: about one account when `targetId` is given; keyset pages before `before`. */
     async audit(targetId: string | undefined, before: string | undefined, limit: number) {
       return db.query<AuditRow>(

@@ -14,6 +14,8 @@ import {
   MeResult,
   PasswordBody,
   PasswordResult,
+  ResetBody,
+  ResetLink,
   RoleBody,
   SignupBody,
   SuspensionBody,
@@ -125,6 +127,24 @@ export const accountsRoutes: FastifyPluginAsyncTypebox<AccountsRoutesOptions> = 
     },
   );
 
+  app.post(
+    '/api/auth/password-reset',
+    {
+      schema: {
+        tags,
+        summary: 'Set a new password through a reset link an admin handed out; every session of the account ends',
+        body: ResetBody,
+        response: { 200: PasswordResult, ...errors(400, 403, 413, 429) },
+      },
+      config: { rateLimit: { max: limits.loginPerMinute, timeWindow: 60_000 } },
+    },
+    async (request, reply) => {
+      refuseCrossSite(request);
+      reply.header('cache-control', 'private, no-store');
+      return accounts.resetPassword(request.body);
+    },
+  );
+
   app.get(
     '/api/me/sessions',
     {
@@ -188,6 +208,23 @@ export const accountsRoutes: FastifyPluginAsyncTypebox<AccountsRoutesOptions> = 
     async (request, reply) => {
       reply.header('cache-control', 'private, no-store');
       return accounts.setSuspendedAs(requirePrincipal(request), request.params.id, request.body.suspended);
+    },
+  );
+
+  app.post(
+    '/api/admin/users/:id/password-reset',
+    {
+      schema: {
+        tags,
+        summary: 'A password-reset link for an account that cannot sign in, to hand over (admin; good for 24 hours, once)',
+        params: IdParams,
+        response: { 201: ResetLink, ...errors(400, 401, 403, 404) },
+      },
+      preHandler: auth.role('admin'),
+    },
+    async (request, reply) => {
+      reply.header('cache-control', 'private, no-store');
+      return reply.code(201).send(await accounts.issuePasswordReset(requirePrincipal(request), request.params.id));
     },
   );
 

@@ -63,6 +63,17 @@ export const PasswordBody = Type.Object(
   },
   { additionalProperties: false },
 );
+export const ResetBody = Type.Object(
+  {
+    token: Type.String({ minLength: 1, maxLength: 1024, description: 'From the link an admin handed out' }),
+    newPassword: Type.String({ minLength: 8, maxLength: 256 }),
+  },
+  { additionalProperties: false },
+);
+export const ResetLink = Type.Object({
+  token: Type.String({ description: 'For the page /reset-password#<token>; works once' }),
+  expiresAt: Type.String({ format: 'date-time' }),
+});
 export const PasswordResult = Type.Object({
   sessionsEnded: Type.Integer({ minimum: 0, description: 'How many other sessions of the account were signed out' }),
 });
@@ -84,7 +95,8 @@ export const AuditEntry = Type.Object({
   id: Type.String(),
   at: Type.String({ format: 'date-time' }),
   action: Type.String({
-    description: '`role.changed` ({from, to}), `account.suspended`, `account.restored`, `password.changed` ({sessionsEnded})',
+    description:
+      '`role.changed` ({from, to}), `account.suspended`, `account.restored`, `password.changed` ({sessionsEnded}), `password.reset_issued` ({expiresAt}), `password.reset` ({sessionsEnded})',
   }),
   actor: AuditParty,
   target: AuditParty,

@@ -1,5 +1,6 @@
+import { createHash } from 'node:crypto';
 import type { Clock } from '../../platform/clock.ts';
-import { DUMMY_PASSWORD_HASH, hashPassword, newId, verifyPassword } from '../../platform/crypto.ts';
+import { DUMMY_PASSWORD_HASH, hashPassword, newId, type Signer, verifyPassword } from '../../platform/crypto.ts';
 import { forbidden, notFound, validationFailed } from '../../platform/errors.ts';
 import { accountSuspended, emailTaken, invalidCredentials, wrongPassword } from './accounts.errors.ts';
 import type { AccountsRepository, UserRow } from './accounts.repository.ts';
@@ -7,6 +8,16 @@ import type { AdminUser, Role, SuspensionSweep, User } from './accounts.schemas.
 import type { Principal, SessionGuard } from './session-guard.ts';
 
 export const SESSION_TTL_MS = 7 * 24 * 3600 * 1000;
+/** How long a password-reset link an admin hands out stays good (it works once either way). */
+export const RESET_TTL_MS = 24 * 3600 * 1000;
+
+/** What a reset link is bound to: the password it replaces, so that it works once. */
+const passwordFingerprint = (hash: string) => createHash('sha256').update(hash).digest('base64url').slice(0, 22);
+
+const resetLinkInvalid = () =>
+  validationFailed('This reset link is not valid any more: it was used, has expired or was not whole', [
+    { field: 'token', message: 'is used, expired or not a reset link' },
+  ]);
 
 export interface AccountsLog {
   info(obj: object, msg: string): void;
@@ -25,12 +36,15 @@ export function createAccountsService({
   guard,
   clock,
   log,
+  resetSigner,
   onSuspended,
 }: {
   repo: AccountsRepository;
   guard: SessionGuard;
   clock: Clock;
   log: AccountsLog;
+  /** Signs the password-reset links admins hand out (a purpose of its own). */
+  resetSigner: Signer;
   /** What else suspending an account clears (its queue places, holds and pending orders). */
   onSuspended?: (userId: string, actor: Principal) => Promise<SuspensionSweep>;
 }) {
@@ -106,6 +120,45 @@ export function createAccountsService({
       const until = clock.now() + SESSION_TTL_MS;
       for (const id of ended) guard.noteRevoked(id, until);
       log.info({ userId: row.id, sessionsEnded: ended.length }, 'password changed');
+      return { sessionsEnded: ended.length };
+    },
+
+    /**
+     * POST /api/admin/users/:id/password-reset: a link for a user who cannot sign in, for the admin
+     * to hand over (there is no e-mail): good for RESET_TTL_MS and for one change of the password.
+     */
+    async issuePasswordReset(actor: Principal, userId: string) {
+      const row = await repo.findById(userId);
+      if (!row) throw notFound('User');
+      const expiresAt = clock.now() + RESET_TTL_MS;
+      const token = resetSigner.sign({ u: row.id, f: passwordFingerprint(row.password_hash), e: Math.floor(expiresAt / 1000) });
+      const expires = new Date(expiresAt).toISOString();
+      await repo.logAudit(actor.userId, 'password.reset_issued', row.id, { expiresAt: expires });
+      log.info({ userId: row.id, by: actor.userId }, 'password reset link issued');
+      return { token, expiresAt: expires };
+    },
+
+    /** POST /api/auth/password-reset: a new password through a reset link; every session of the account ends. */
+    async resetPassword(input: { token: string; newPassword: string }) {
+      const claims = resetSigner.verify<{ u?: unknown; f?: unknown; e?: unknown }>(input.token);
+      const live =
+        claims && typeof claims.u === 'string' && typeof claims.f === 'string' && typeof claims.e === 'number'
+          ? claims.e * 1000 > clock.now()
+          : false;
+      const row = live ? await repo.findById(claims!.u as string) : undefined;
+      if (!row || passwordFingerprint(row.password_hash) !== claims!.f) throw resetLinkInvalid();
+      const { changed, ended } = await repo.changePassword(
+        row.id,
+        row.password_hash,
+        await hashPassword(input.newPassword),
+        '',
+        'password.reset',
+      );
+      // The link was used by another request between the check and now.
+      if (!changed) throw resetLinkInvalid();
+      const until = clock.now() + SESSION_TTL_MS;
+      for (const id of ended) guard.noteRevoked(id, until);
+      log.info({ userId: row.id, sessionsEnded: ended.length }, 'password reset');
       return { sessionsEnded: ended.length };
     },
 
