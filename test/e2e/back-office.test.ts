@@ -182,6 +182,32 @@ describe('back office in headless Chromium', { skip: !chromiumAvailable() }, () 
     await audit.nth(1).getByText(`${ADMIN.email} suspended ${lee.email}.`).waitFor();
     await audit.nth(2).getByText(`${ADMIN.email} made ${lee.email} door staff (was buyer).`).waitFor();
     assert.ok(await login(server.url, lee.email, lee.password));
+
+    // Lee forgot the password: the admin makes a reset link, and lee sets a new one through it.
+    await page.getByRole('button', { name: 'Password-reset link for lee' }).click();
+    await page.getByRole('status').getByText('A password-reset link for lee').waitFor();
+    const link = await page.getByLabel('Reset link for lee', { exact: true }).inputValue();
+    assert.match(link, /\/reset-password#.+\..+/);
+    await audit.first().getByText(`${ADMIN.email} made a password-reset link for ${lee.email}.`).waitFor();
+    const leeContext = await browser.newContext(VIEW);
+    const leePage = await leeContext.newPage();
+    await leePage.goto(link);
+    await leePage.getByRole('heading', { name: 'Set a new password' }).waitFor();
+    await leePage.getByLabel('New password (at least 8 characters)').fill('lee has a new passphrase');
+    await leePage.getByLabel('New password again').fill('lee has a new passphrase');
+    await leePage.getByRole('button', { name: 'Set password' }).click();
+    await leePage.getByTestId('password-reset').getByText('Your new password is set').waitFor();
+    await shoot(leePage, 'reset-password');
+    await leePage.getByTestId('password-reset').getByRole('link', { name: 'Sign in' }).waitFor();
+    await signIn(leePage, server.url, lee.email, 'lee has a new passphrase');
+    await assert.rejects(login(server.url, lee.email, lee.password), 'the old password is gone');
+    // The same link a second time: refused, in words.
+    await leePage.goto(link);
+    await leePage.getByLabel('New password (at least 8 characters)').fill('and yet another one');
+    await leePage.getByLabel('New password again').fill('and yet another one');
+    await leePage.getByRole('button', { name: 'Set password' }).click();
+    await leePage.getByRole('alert').getByText('This link is not valid any more').waitFor();
+    await leeContext.close();
     await context.close();
   });
 

@@ -24,6 +24,8 @@ function route(path: string) {
   if ((m = /^\/orders\/([^/]+)$/.exec(p))) return <ConfirmationPage id={m[1]!} />;
   if (p === '/tickets') return <TicketsPage />;
   if (p === '/account') return <Lazy load={async () => (await import('./pages/account.tsx')).AccountPage} props={{}} />;
+  if (p === '/reset-password')
+    return <Lazy load={async () => (await import('./pages/account.tsx')).ResetPasswordPage} props={{}} />;
   if (p === '/admin/accounts') return <Lazy load={async () => (await import('./admin/accounts.tsx')).AccountsPage} props={{}} />;
   if (p === '/checkin') return <Lazy load={async () => (await import('./staff/checkin.tsx')).CheckinPage} props={{}} />;
   if (p === '/organizer') return <Lazy load={async () => (await organizer()).OrganizerHome} props={{}} />;

@@ -66,6 +66,15 @@ function Account({ account, self, onSaved }: { account: AdminUser; self: boolean
         : `${account.name} is restored and can sign in again.`;
     });
   }
+  const [link, setLink] = useState<{ url: string; expiresAt: string } | null>(null);
+  function resetLink() {
+    void run(async () => {
+      const res = await api.send<{ token: string; expiresAt: string }>('POST', `/api/admin/users/${account.id}/password-reset`);
+      setLink({ url: `${location.origin}/reset-password#${res.token}`, expiresAt: res.expiresAt });
+      onSaved({});
+      return `A password-reset link for ${account.name}: hand it to them yourself, by a way you know is theirs. It works once, until ${dateTime(res.expiresAt)}, and signs the account out everywhere when used.`;
+    });
+  }
   const selectId = `role-${account.id}`;
   return (
     <li class="py-3" data-testid="account">
@@ -112,12 +121,37 @@ function Account({ account, self, onSaved }: { account: AdminUser; self: boolean
               {account.suspended ? 'Restore' : 'Suspend'}
             </button>
           )}
+          {!self && (
+            <button
+              class="btn-secondary"
+              type="button"
+              disabled={busy}
+              onClick={resetLink}
+              aria-label={`Password-reset link for ${account.name}`}
+            >
+              Reset link
+            </button>
+          )}
         </div>
       </form>
       {saved && (
         <p class="mt-1 text-sm text-green-900" role="status">
           {saved}
         </p>
+      )}
+      {link && (
+        <div class="mt-1">
+          <label class="label" for={`reset-${account.id}`}>
+            Reset link for {account.name}
+          </label>
+          <input
+            class="input font-mono text-sm"
+            id={`reset-${account.id}`}
+            readOnly
+            value={link.url}
+            onFocus={(e) => e.currentTarget.select()}
+          />
+        </div>
       )}
       <ErrorBox error={error} />
     </li>
@@ -147,6 +181,10 @@ function auditLine(e: AuditEntry): string {
       return `${actor} restored ${target}.`;
     case 'password.changed':
       return `${target} changed their password (${Number(e.details.sessionsEnded ?? 0)} other sessions signed out).`;
+    case 'password.reset_issued':
+      return `${actor} made a password-reset link for ${target}.`;
+    case 'password.reset':
+      return `${target} set a new password through a reset link (${Number(e.details.sessionsEnded ?? 0)} sessions signed out).`;
     default:
       return `${actor}: ${e.action} (${target}).`;
   }
@@ -196,7 +234,7 @@ function Accounts() {
   useEffect(() => void load(''), []);
   return (
     <section class="mx-auto max-w-3xl">
-      <Title sub="Give organizers, door staff and admins their roles; suspend an account that abuses the sale (a bot, a fraudulent buyer). Admins cannot change or suspend their own.">
+      <Title sub="Give organizers, door staff and admins their roles; suspend an account that abuses the sale (a bot, a fraudulent buyer); make a password-reset link for someone who cannot sign in. Admins cannot change or suspend their own.">
         Accounts
       </Title>
       <form

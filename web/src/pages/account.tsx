@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import { api, ApiError, type User } from '../api.ts';
 import { ErrorBox, Loading, Notice, RequireUser, Title, useLoad } from '../components.tsx';
 import { dateTime, field } from '../format.ts';
-import { userState } from '../state.ts';
+import { loadMe, userState } from '../state.ts';
 
 const ROLE_NAMES: Record<User['role'], string> = {
   buyer: 'Buyer',
@@ -198,5 +198,71 @@ export function AccountPage() {
     <RequireUser>
       <Account />
     </RequireUser>
+  );
+}
+
+/**
+ * /reset-password#<token>: a new password through the link an admin handed out. The token rides
+ * in the fragment, which the browser never sends, so it stays out of every server's logs.
+ */
+export function ResetPasswordPage() {
+  const [token] = useState(() => decodeURIComponent(window.location.hash.replace(/^#/, '')));
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const [ended, setEnded] = useState<number | null>(null);
+
+  async function submit(e: Event) {
+    e.preventDefault();
+    const form = new FormData(e.currentTarget as HTMLFormElement);
+    const newPassword = field(form, 'newPassword');
+    if (newPassword !== field(form, 'repeatPassword')) {
+      setError(new Error('The new password and its repeat are not the same.'));
+      return;
+    }
+    setBusy(true);
+    setError(null);
+    try {
+      const res = await api.send<{ sessionsEnded: number }>('POST', '/api/auth/password-reset', { token, newPassword });
+      // If this browser was signed in to that account, it is signed out now with every other session.
+      void loadMe();
+      setEnded(res.sessionsEnded);
+    } catch (err) {
+      setError(
+        err instanceof ApiError && (err.details.fields as { field: string }[] | undefined)?.some((f) => f.field === 'token')
+          ? new Error('This link is not valid any more: it was used already, has expired or was cut short. Ask for a new one.')
+          : err,
+      );
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <section class="mx-auto max-w-md">
+      <Title sub="Choose a new password for your account. Every device signed in to it is signed out.">Set a new password</Title>
+      {ended !== null ? (
+        <div role="status" data-testid="password-reset">
+          <Notice tone="ok">
+            Your new password is set
+            {ended > 0 ? ` and ${ended} ${ended === 1 ? 'session was' : 'sessions were'} signed out` : ''}.{' '}
+            <a class="underline" href="/signin">
+              Sign in
+            </a>{' '}
+            with it.
+          </Notice>
+        </div>
+      ) : !token ? (
+        <Notice>This page needs the whole reset link you were given. Ask whoever gave it to you for a new one.</Notice>
+      ) : (
+        <form class="card flex flex-col gap-4" onSubmit={(e) => void submit(e)} aria-label="Set a new password">
+          <PasswordField name="newPassword" label="New password (at least 8 characters)" />
+          <PasswordField name="repeatPassword" label="New password again" />
+          <ErrorBox error={error} />
+          <button class="btn" type="submit" disabled={busy}>
+            Set password
+          </button>
+        </form>
+      )}
+    </section>
   );
 }

@@ -71,6 +71,11 @@ export function AuthPage({ mode }: { mode: 'signin' | 'signup' }) {
             {mode === 'signin' ? 'Create an account' : 'Sign in'}
           </a>
         </p>
+        {mode === 'signin' && (
+          <p class="text-sm text-slate-700">
+            Forgot your password? Ask this site's support: an administrator can give you a link to set a new one.
+          </p>
+        )}
       </form>
     </section>
   );
