@@ -31,16 +31,21 @@ function PasswordField({ name, label, current = false }: { name: string; label: 
   );
 }
 
-function PasswordForm({ onChanged }: { onChanged: () => void }) {
+/**
+ * A form that sets a new password, typed twice: `send` posts it and says how many sessions ended;
+ * `explain` puts an error the form expects in the user's words.
+ */
+function useNewPasswordForm(
+  send: (form: FormData, newPassword: string) => Promise<{ sessionsEnded: number }>,
+  explain: (err: unknown) => unknown,
+) {
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const [ended, setEnded] = useState<number | null>(null);
-
   async function submit(e: Event) {
     e.preventDefault();
     const formElement = e.currentTarget as HTMLFormElement;
     const form = new FormData(formElement);
-    const currentPassword = field(form, 'currentPassword');
     const newPassword = field(form, 'newPassword');
     setEnded(null);
     if (newPassword !== field(form, 'repeatPassword')) {
@@ -50,18 +55,29 @@ function PasswordForm({ onChanged }: { onChanged: () => void }) {
     setBusy(true);
     setError(null);
     try {
-      const res = await api.send<{ sessionsEnded: number }>('POST', '/api/me/password', { currentPassword, newPassword });
+      const res = await send(form, newPassword);
       formElement.reset();
       setEnded(res.sessionsEnded);
-      onChanged();
     } catch (err) {
-      setError(
-        err instanceof ApiError && err.code === 'INVALID_CREDENTIALS' ? new Error('That is not your current password.') : err,
-      );
+      setError(explain(err));
     } finally {
       setBusy(false);
     }
   }
+  return { submit, error, busy, ended };
+}
+
+function PasswordForm({ onChanged }: { onChanged: () => void }) {
+  const { submit, error, busy, ended } = useNewPasswordForm(
+    async (form, newPassword) => {
+      const currentPassword = field(form, 'currentPassword');
+      const res = await api.send<{ sessionsEnded: number }>('POST', '/api/me/password', { currentPassword, newPassword });
+      onChanged();
+      return res;
+    },
+    (err) =>
+      err instanceof ApiError && err.code === 'INVALID_CREDENTIALS' ? new Error('That is not your current password.') : err,
+  );
 
   return (
     <form class="card flex flex-col gap-4" onSubmit={(e) => void submit(e)} aria-labelledby="password-heading">
@@ -207,35 +223,18 @@ export function AccountPage() {
  */
 export function ResetPasswordPage() {
   const [token] = useState(() => decodeURIComponent(window.location.hash.replace(/^#/, '')));
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
-  const [ended, setEnded] = useState<number | null>(null);
-
-  async function submit(e: Event) {
-    e.preventDefault();
-    const form = new FormData(e.currentTarget as HTMLFormElement);
-    const newPassword = field(form, 'newPassword');
-    if (newPassword !== field(form, 'repeatPassword')) {
-      setError(new Error('The new password and its repeat are not the same.'));
-      return;
-    }
-    setBusy(true);
-    setError(null);
-    try {
+  const { submit, error, busy, ended } = useNewPasswordForm(
+    async (_form, newPassword) => {
       const res = await api.send<{ sessionsEnded: number }>('POST', '/api/auth/password-reset', { token, newPassword });
       // If this browser was signed in to that account, it is signed out now with every other session.
       void loadMe();
-      setEnded(res.sessionsEnded);
-    } catch (err) {
-      setError(
-        err instanceof ApiError && (err.details.fields as { field: string }[] | undefined)?.some((f) => f.field === 'token')
-          ? new Error('This link is not valid any more: it was used already, has expired or was cut short. Ask for a new one.')
-          : err,
-      );
-    } finally {
-      setBusy(false);
-    }
-  }
+      return res;
+    },
+    (err) =>
+      err instanceof ApiError && (err.details.fields as { field: string }[] | undefined)?.some((f) => f.field === 'token')
+        ? new Error('This link is not valid any more: it was used already, has expired or was cut short. Ask for a new one.')
+        : err,
+  );
 
   return (
     <section class="mx-auto max-w-md">
