@@ -293,6 +293,7 @@ export async function buildApp(deps: AppDeps) {
     repo: createAdminRepository(db),
     queue: waitingRoom,
     availability: inventory.availability,
+    audit: (eventId, before, limit) => accounts.audit(undefined, before, limit, eventId),
     clock,
   });
   await app.register(adminRoutes, { admin, auth });

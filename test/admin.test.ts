@@ -104,6 +104,107 @@ for (const shape of shapes) {
       assert.equal(errorCode(await get(event.organizer.auth, 'evt_nothere')), 'NOT_FOUND');
     });
 
+    it("keeps a log of who changed the event's sale: queue controls and the event's details, newest first", async () => {
+      const event = await onSaleEvent(t.app);
+      const admin = await makeUser(t.app, 'admin');
+      const other = await makeUser(t.app, 'organizer');
+      const buyer = await makeUser(t.app);
+      const org = event.organizer;
+      const control = (body: Record<string, unknown>, auth: Record<string, string> = org.auth) =>
+        t.app.inject({ method: 'PATCH', url: `/api/admin/events/${event.eventId}/queue`, headers: auth, payload: body });
+      const patch = (body: Record<string, unknown>) =>
+        t.app.inject({ method: 'PATCH', url: `/api/events/${event.eventId}`, headers: org.auth, payload: body });
+      const changes = (query = '', auth: Record<string, string> = org.auth, id = event.eventId) =>
+        t.app.inject({ method: 'GET', url: `/api/admin/events/${id}/audit${query}`, headers: auth });
+      type Entry = { id: string; action: string; actor: { id: string; email: string } | null; details: Record<string, unknown> };
+
+      assert.equal((await control({ paused: true })).statusCode, 200);
+      assert.equal((await control({ paused: true })).statusCode, 200, 'a second pause changes nothing');
+      assert.equal((await control({ admitPerMinute: 900, maxActive: 1500 }, admin.auth)).statusCode, 200);
+      assert.equal((await control({ paused: false })).statusCode, 200);
+      const { event: detail } = (await t.app.inject({ method: 'GET', url: `/api/events/${event.eventId}` })).json<{
+        event: { onSaleAt: string };
+      }>();
+      const onSaleAt = new Date(Date.now() - 30_000).toISOString();
+      const renamed = await patch({
+        name: 'Test Night (late show)',
+        onSaleAt,
+        queue: { claimSeconds: 90 },
+        prices: [
+          { section: 'Stalls', amount: 5500, currency: 'USD' },
+          { section: 'Circle', amount: 3500, currency: 'USD' },
+          { section: 'Standing', amount: 2000, currency: 'USD' },
+        ],
+      });
+      assert.equal(renamed.statusCode, 200, renamed.body);
+      const samePrices = [
+        { section: 'Stalls', amount: 5500, currency: 'USD' },
+        { section: 'Circle', amount: 3500, currency: 'USD' },
+        { section: 'Standing', amount: 2000, currency: 'USD' },
+      ];
+      const again = await patch({ name: 'Test Night (late show)', prices: samePrices });
+      assert.equal(again.statusCode, 200, 'the same name and prices again log nothing');
+
+      const res = await changes();
+      assert.equal(res.statusCode, 200, res.body);
+      assert.equal(res.headers['cache-control'], 'private, no-store');
+      const { entries } = res.json<{ entries: Entry[] }>();
+      assert.deepEqual(
+        entries.map((e) => [e.action, e.actor?.id]),
+        [
+          ['event.changed', org.id],
+          ['queue.changed', org.id],
+          ['queue.changed', admin.id],
+          ['queue.changed', org.id],
+        ],
+      );
+      assert.deepEqual(entries[0]!.details, {
+        fields: ['name', 'onSaleAt', 'queue.claimSeconds', 'prices'],
+        from: {
+          name: 'Test Night',
+          onSaleAt: detail.onSaleAt,
+          'queue.claimSeconds': 120,
+        },
+        to: { name: 'Test Night (late show)', onSaleAt, 'queue.claimSeconds': 90 },
+      });
+      assert.deepEqual(entries[1]!.details, {
+        from: { paused: true, admitPerMinute: 900, maxActive: 1500 },
+        to: { paused: false, admitPerMinute: 900, maxActive: 1500 },
+      });
+      assert.deepEqual(entries[2]!.details, {
+        from: { paused: true, admitPerMinute: 1_000_000, maxActive: 1_000_000 },
+        to: { paused: true, admitPerMinute: 900, maxActive: 1500 },
+      });
+      assert.deepEqual((entries[3]!.details.to as { paused: boolean }).paused, true);
+
+      // A page at a time.
+      const first = (await changes('?limit=3')).json<{ entries: Entry[]; next: string }>();
+      assert.equal(first.entries.length, 3);
+      const rest = (await changes(`?limit=3&before=${first.next}`)).json<{ entries: Entry[]; next: string | null }>();
+      assert.deepEqual(
+        [...first.entries, ...rest.entries].map((e) => e.id),
+        entries.map((e) => e.id),
+      );
+      assert.equal(rest.next, null);
+
+      // The accounts' log keeps to accounts.
+      const accountsLog = (await t.app.inject({ method: 'GET', url: '/api/admin/audit?limit=200', headers: admin.auth })).json<{
+        entries: Entry[];
+      }>().entries;
+      assert.ok(!accountsLog.some((e) => e.action === 'queue.changed' || e.action === 'event.changed'));
+
+      // The event's organizer and admins only; bad queries are 400.
+      assert.equal((await changes('', admin.auth)).statusCode, 200);
+      assert.equal(errorCode(await changes('', other.auth)), 'FORBIDDEN');
+      assert.equal(errorCode(await changes('', buyer.auth)), 'FORBIDDEN');
+      assert.equal((await changes('', {})).statusCode, 401);
+      assert.equal(errorCode(await changes('', org.auth, 'evt_nothere')), 'NOT_FOUND');
+      for (const bad of ['?before=abc', '?before=0', '?limit=0', '?limit=x', '?target=usr_x']) {
+        const r = await changes(bad);
+        assert.equal(r.statusCode, 400, `${bad}: ${r.body}`);
+      }
+    });
+
     it('streams the figures as SSE `stats` events about once a second', async () => {
       const event = await onSaleEvent(t.app);
       const address = await t.app.listen({ port: 0, host: '127.0.0.1' });

@@ -148,8 +148,11 @@ export function createAccountsRepository(db: Queryable) {
       ]);
     },
 
-    /** The audit log, newest first: about one account when `targetId` is given; keyset pages before `before`. */
-    async audit(targetId: string | undefined, before: string | undefined, limit: number) {
+    /**
+     * The audit log, newest first, keyset pages before `before`: the lines about accounts (about one
+     * when `targetId` is given), or with `eventId` the lines about that event.
+     */
+    async audit(targetId: string | undefined, before: string | undefined, limit: number, eventId?: string) {
       return db.query<AuditRow>(
         `SELECT a.id::text AS id, a.at, a.action, a.details,
                 a.actor_id, actor.email AS actor_email, actor.name AS actor_name,
@@ -158,8 +161,9 @@ export function createAccountsRepository(db: Queryable) {
            LEFT JOIN users actor ON actor.id = a.actor_id
            LEFT JOIN users target ON target.id = a.target_id
           WHERE ($1::text IS NULL OR a.target_id = $1) AND ($2::bigint IS NULL OR a.id < $2)
+            AND a.event_id IS NOT DISTINCT FROM $4
           ORDER BY a.id DESC LIMIT $3`,
-        [targetId ?? null, before ?? null, limit],
+        [targetId ?? null, before ?? null, limit, eventId ?? null],
       );
     },
 

@@ -96,18 +96,20 @@ export const AuditEntry = Type.Object({
   at: Type.String({ format: 'date-time' }),
   action: Type.String({
     description:
-      '`role.changed` ({from, to}), `account.suspended`, `account.restored`, `password.changed` ({sessionsEnded}), `password.reset_issued` ({expiresAt}), `password.reset` ({sessionsEnded})',
+      'Accounts: `role.changed` ({from, to}), `account.suspended`, `account.restored`, `password.changed` ({sessionsEnded}), `password.reset_issued` ({expiresAt}), `password.reset` ({sessionsEnded}). Events: `queue.changed` ({from, to}: paused, admitPerMinute, maxActive), `event.changed` ({fields, from, to}: the PATCH fields that changed, with `prices` when the prices changed)',
   }),
   actor: AuditParty,
   target: AuditParty,
   details: Type.Record(Type.String(), Type.Unknown()),
 });
+const AuditBefore = Type.String({ pattern: '^[1-9][0-9]{0,17}$', description: 'The previous page’s `next`' });
 export const AuditQuery = Type.Object(
-  {
-    target: Type.Optional(Id),
-    before: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,17}$', description: 'The previous page’s `next`' })),
-    limit: Type.Optional(PageLimit),
-  },
+  { target: Type.Optional(Id), before: Type.Optional(AuditBefore), limit: Type.Optional(PageLimit) },
+  { additionalProperties: false },
+);
+/** An event's audit log: a page at a time. */
+export const AuditPageQuery = Type.Object(
+  { before: Type.Optional(AuditBefore), limit: Type.Optional(PageLimit) },
   { additionalProperties: false },
 );
 export const AuditResult = Type.Object({ entries: Type.Array(AuditEntry), next: Type.Union([Type.String(), Type.Null()]) });

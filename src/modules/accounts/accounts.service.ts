@@ -192,8 +192,8 @@ export function createAccountsService({
     },
 
     /** GET /api/admin/audit: what was done to accounts, newest first (an account's own with `target`). */
-    async audit(targetId: string | undefined, before: string | undefined, limit: number) {
-      const rows = await repo.audit(targetId, before, limit + 1);
+    async audit(targetId: string | undefined, before: string | undefined, limit: number, eventId?: string) {
+      const rows = await repo.audit(targetId, before, limit + 1, eventId);
       const page = rows.slice(0, limit);
       const who = (id: string | null, email: string | null, name: string | null) =>
         id ? { id, email: email ?? '', name: name ?? '' } : null;

@@ -1,8 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { type Static, Type } from 'typebox';
-import { errors, IdParams, Money } from '../../platform/http-schemas.ts';
+import { errors, IdParams, Money, pageLimit } from '../../platform/http-schemas.ts';
 import { openSse } from '../../platform/sse.ts';
 import { type Auth, requirePrincipal } from '../accounts/index.ts';
+import { AuditPageQuery, AuditResult } from '../accounts/accounts.schemas.ts';
 import { AdminQueue } from '../waiting-room/waiting-room.schemas.ts';
 import type { AdminService } from './admin.service.ts';
 
@@ -20,7 +21,7 @@ export const Stats = Type.Object({
 });
 
 export interface AdminRoutesOptions {
-  admin: AdminService<Static<typeof AdminQueue>>;
+  admin: AdminService<Static<typeof AdminQueue>, Static<typeof AuditResult>>;
   auth: Auth;
   /** How often the stream sends fresh figures. */
   streamIntervalMs?: number;
@@ -48,6 +49,26 @@ export const adminRoutes: FastifyPluginAsyncTypebox<AdminRoutesOptions> = async 
     async (request, reply) => {
       reply.header('cache-control', 'private, no-store');
       return admin.stats(requirePrincipal(request), request.params.id);
+    },
+  );
+
+  app.get(
+    '/api/admin/events/:id/audit',
+    {
+      schema: {
+        tags,
+        summary:
+          "Who changed the event's sale, newest first: queue paused, resumed or its limits changed, the event's details changed (its organizer or an admin)",
+        params: IdParams,
+        querystring: AuditPageQuery,
+        response: { 200: AuditResult, ...errors(400, 401, 403, 404) },
+      },
+      preHandler: organizer,
+    },
+    async (request, reply) => {
+      reply.header('cache-control', 'private, no-store');
+      const { before, limit } = request.query;
+      return admin.changes(requirePrincipal(request), request.params.id, before, pageLimit(limit));
     },
   );
 

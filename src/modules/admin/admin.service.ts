@@ -12,6 +12,8 @@ export interface QueueSource<Q> {
   adminStatus(actor: Actor, eventId: string): Promise<Q>;
 }
 /** What the dashboard needs from the inventory: the live availability snapshot. */
+/** The audit log's lines about one event, newest first (the accounts module keeps the log). */
+export type EventAuditSource<A> = (eventId: string, before: string | undefined, limit: number) => Promise<A>;
 export interface AvailabilitySource {
   snapshot(eventId: string): Promise<{ seatCount: number; bitmap: Uint8Array; body: { ga: Record<string, number> } }>;
 }
@@ -40,14 +42,22 @@ function countBits(bitmap: Uint8Array, count: number): number {
  * The organizer's live figures for one event. Sold and pending come from the database (the
  * truth); held is what the availability bitmap shows taken beyond them, i.e. seats in holds.
  */
-export function createAdminService<Q>(deps: {
+export function createAdminService<Q, A = unknown>(deps: {
   repo: AdminRepository;
   queue: QueueSource<Q>;
   availability: AvailabilitySource;
+  audit: EventAuditSource<A>;
   clock: Clock;
 }) {
-  const { repo, queue, availability, clock } = deps;
+  const { repo, queue, availability, audit, clock } = deps;
   return {
+    /** Who changed the event's sale and when (queue controls, the event's details), newest first. */
+    async changes(actor: Actor, eventId: string, before: string | undefined, limit: number): Promise<A> {
+      // First: it answers 404 for an unknown event and 403 for someone else's.
+      await queue.adminStatus(actor, eventId);
+      return audit(eventId, before, limit);
+    },
+
     async stats(actor: Actor, eventId: string): Promise<EventStats<Q>> {
       // First: it answers 404 for an unknown event and 403 for someone else's.
       const queueView = await queue.adminStatus(actor, eventId);
@@ -80,6 +90,7 @@ export function createAdminService<Q>(deps: {
     },
   };
 }
-export interface AdminService<Q = unknown> {
+export interface AdminService<Q = unknown, A = unknown> {
   stats(actor: Actor, eventId: string): Promise<EventStats<Q>>;
+  changes(actor: Actor, eventId: string, before: string | undefined, limit: number): Promise<A>;
 }

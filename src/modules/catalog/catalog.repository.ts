@@ -199,6 +199,15 @@ export function createCatalogRepository(db: Queryable) {
       await db.query(`UPDATE events SET ${sets.join(', ')} WHERE id = $1`, [id, ...columns.map((c) => changes[c])]);
     },
 
+    /** The audit line of an organizer's change to the event, in the change's transaction. */
+    async logEventChange(actorId: string, eventId: string, details: object) {
+      await db.query("INSERT INTO audit_log (actor_id, action, event_id, details) VALUES ($1, 'event.changed', $2, $3)", [
+        actorId,
+        eventId,
+        JSON.stringify(details),
+      ]);
+    },
+
     async replacePrices(eventId: string, prices: { sectionId: string; amount: number; currency: string }[]) {
       await db.query('DELETE FROM prices WHERE event_id = $1', [eventId]);
       await db.query(

@@ -47,6 +47,50 @@ export interface CatalogDeps extends VenueDeps {
   clock: Clock;
 }
 
+/** The API's name of each event column a PATCH can change (the audit log speaks the API's words). */
+const PATCHED_FIELDS: Record<string, string> = {
+  name: 'name',
+  description: 'description',
+  starts_at: 'startsAt',
+  on_sale_at: 'onSaleAt',
+  off_sale_at: 'offSaleAt',
+  max_seats_per_order: 'maxSeatsPerOrder',
+  hold_seconds: 'holdSeconds',
+  admit_per_minute: 'queue.admitPerMinute',
+  max_active: 'queue.maxActive',
+  claim_seconds: 'queue.claimSeconds',
+  pre_queue_minutes: 'queue.preQueueMinutes',
+  admission_minutes: 'queue.admissionMinutes',
+};
+
+/** Whether a PATCH's prices are the ones the event has (then the audit log does not speak of them). */
+function samePrices(old: PriceRow[], next: { sectionId: string; amount: number; currency: string }[]) {
+  const key = (p: { sectionId: string; amount: number; currency: string }) => `${p.sectionId}:${Number(p.amount)}:${p.currency}`;
+  const before = new Set(old.map((p) => key({ sectionId: p.section_id, amount: p.amount, currency: p.currency })));
+  return before.size === next.length && next.every((p) => before.has(key(p)));
+}
+
+/**
+ * What a PATCH really changes, for the audit log: each changed field's value before and after (the
+ * description only by name: it can be long), and whether the prices changed; undefined when it
+ * changes nothing.
+ */
+function eventChanges(row: EventRow, changes: Record<string, unknown>, pricesChanged: boolean) {
+  const plain = (v: unknown) => (v instanceof Date ? v.toISOString() : (v ?? null));
+  const from: Record<string, unknown> = {};
+  const to: Record<string, unknown> = {};
+  for (const [column, value] of Object.entries(changes)) {
+    const before = plain(row[column as keyof EventRow]);
+    if (before === plain(value)) continue;
+    const field = PATCHED_FIELDS[column] ?? column;
+    from[field] = column === 'description' ? null : before;
+    to[field] = column === 'description' ? null : plain(value);
+  }
+  const fields = Object.keys(to);
+  if (fields.length === 0 && !pricesChanged) return undefined;
+  return { fields: pricesChanged ? [...fields, 'prices'] : fields, from, to };
+}
+
 export function createCatalogService({ repo, transaction, clock }: CatalogDeps) {
   const venues = createVenueCatalog({ repo, transaction });
   const { seatmap, warmSeatmap } = createSeatmaps({ repo, clock, layoutOf: venues.layoutOf });
@@ -205,9 +249,12 @@ export function createCatalogService({ repo, transaction, clock }: CatalogDeps) 
       if (q.claimSeconds !== undefined) changes.claim_seconds = q.claimSeconds;
       if (q.preQueueMinutes !== undefined) changes.pre_queue_minutes = q.preQueueMinutes;
       if (q.admissionMinutes !== undefined) changes.admission_minutes = q.admissionMinutes;
+      const pricesChanged = prices !== undefined && !samePrices(await repo.pricesOf([id]), prices);
+      const audit = eventChanges(row, changes, pricesChanged);
       await transaction(async (tx) => {
         await tx.updateEvent(id, changes, prices !== undefined);
         if (prices) await tx.replacePrices(id, prices);
+        if (audit) await tx.logEventChange(principal.userId, id, audit);
       });
       warmSeatmap(id);
       return loadDetail(id);

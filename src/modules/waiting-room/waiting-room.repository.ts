@@ -33,6 +33,10 @@ export interface QueueRecord {
 
 const COLUMNS = `id, organizer_id, starts_at, on_sale_at, off_sale_at, admit_per_minute, max_active, claim_seconds,
   pre_queue_minutes, admission_minutes, queue_paused`;
+/** COLUMNS of the events row called e (where another relation has columns of the same names). */
+const E_COLUMNS = COLUMNS.split(',')
+  .map((c) => `e.${c.trim()}`)
+  .join(', ');
 
 export function createWaitingRoomRepository(db: Queryable) {
   return {
@@ -79,13 +83,36 @@ export function createWaitingRoomRepository(db: Queryable) {
       };
     },
 
-    /** Writes the organizer's live controls, so they survive restarts and reach every process. */
-    async updateControls(eventId: string, controls: { paused?: boolean; admitPerMinute?: number; maxActive?: number }) {
+    /**
+     * Writes the organizer's live controls, so they survive restarts and reach every process, with
+     * an audit line by `actorId` (what they were, what they are) in the same statement when anything
+     * changed. The old values are read under the row's lock (the FOR UPDATE sub-select), so two
+     * organizers changing them at once each log what they really changed.
+     */
+    async updateControls(
+      eventId: string,
+      controls: { paused?: boolean; admitPerMinute?: number; maxActive?: number },
+      actorId: string,
+    ) {
       const rows = await db.query<QueueSettingsRow>(
-        `UPDATE events SET queue_paused = coalesce($2, queue_paused), admit_per_minute = coalesce($3, admit_per_minute),
-                max_active = coalesce($4, max_active), updated_at = now()
-          WHERE id = $1 RETURNING ${COLUMNS}`,
-        [eventId, controls.paused ?? null, controls.admitPerMinute ?? null, controls.maxActive ?? null],
+        `WITH e AS (UPDATE events e
+                        SET queue_paused = coalesce($2, e.queue_paused), admit_per_minute = coalesce($3, e.admit_per_minute),
+                            max_active = coalesce($4, e.max_active), updated_at = now()
+                       FROM (SELECT id, queue_paused, admit_per_minute, max_active FROM events WHERE id = $1 FOR UPDATE) old
+                      WHERE e.id = old.id
+                  RETURNING ${E_COLUMNS}, old.queue_paused AS was_paused, old.admit_per_minute AS was_admit_per_minute,
+                            old.max_active AS was_max_active),
+              logged AS (INSERT INTO audit_log (actor_id, action, event_id, details)
+                         SELECT $5, 'queue.changed', e.id, jsonb_build_object(
+                                  'from', jsonb_build_object('paused', was_paused, 'admitPerMinute', was_admit_per_minute,
+                                                             'maxActive', was_max_active),
+                                  'to', jsonb_build_object('paused', queue_paused, 'admitPerMinute', admit_per_minute,
+                                                           'maxActive', max_active))
+                           FROM e
+                          WHERE (was_paused, was_admit_per_minute, was_max_active)
+                                IS DISTINCT FROM (queue_paused, admit_per_minute, max_active))
+         SELECT ${COLUMNS} FROM e`,
+        [eventId, controls.paused ?? null, controls.admitPerMinute ?? null, controls.maxActive ?? null, actorId],
       );
       return rows[0];
     },

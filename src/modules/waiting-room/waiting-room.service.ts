@@ -242,7 +242,7 @@ export function createWaitingRoomService({
     /** Organizer controls, live: written to the events table first (restarts and other processes read it there). */
     async control(actor: Actor, eventId: string, controls: { paused?: boolean; admitPerMinute?: number; maxActive?: number }) {
       mayControl(actor, await settingsOf(eventId));
-      const row = await repo.updateControls(eventId, controls);
+      const row = await repo.updateControls(eventId, controls, actor.userId);
       if (!row) throw notFound('Event');
       const s = toSettings(row, clock.now());
       settings.remember(eventId, s);
