@@ -211,6 +211,10 @@ describe('web pages in headless Chromium', { skip: !enabled }, () => {
     assert.equal(queue.admitPerMinute, 120);
     assert.equal(queue.maxActive, 40);
     assert.equal(queue.backoff?.thresholdMs, 5000);
+    // The sale's log of changes, newest first, with who made them.
+    const changes = page.getByTestId('sale-changes').getByRole('listitem');
+    await changes.first().getByText('set at most 40 at once (was 1,000)').waitFor();
+    await changes.nth(1).getByText('paused admission').waitFor();
     await shoot(page, 'dashboard-paused');
 
     // Edit the event: the form loads its values, and the change is saved.
@@ -225,6 +229,10 @@ describe('web pages in headless Chromium', { skip: !enabled }, () => {
     );
     assert.equal(edited.event.holdSeconds, 300);
     assert.equal(edited.event.queue.admitPerMinute, 120);
+    await changes
+      .first()
+      .getByText('changed the name to "Quayside Comedy Night (late show)", the hold time (s) to 300.')
+      .waitFor();
     await context.close();
   });
 

@@ -133,6 +133,16 @@ export interface Ticket {
   code: string;
   checkedInAt: string | null;
 }
+/** A line of the audit log (GET /api/admin/audit, GET /api/admin/events/:id/audit). */
+export interface AuditEntry {
+  id: string;
+  at: string;
+  action: string;
+  actor: { id: string; email: string; name: string } | null;
+  target: { id: string; email: string; name: string } | null;
+  details: Record<string, unknown>;
+}
+
 export interface Stats {
   sold: number;
   checkedIn: number;

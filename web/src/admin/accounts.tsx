@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, type Role, type User } from '../api.ts';
+import { api, type AuditEntry, type Role, type User } from '../api.ts';
 import { ErrorBox, Loading, Notice, RequireUser, Title, useLoad } from '../components.tsx';
 import { dateTime, field } from '../format.ts';
 import { userState } from '../state.ts';
@@ -156,15 +156,6 @@ function Account({ account, self, onSaved }: { account: AdminUser; self: boolean
       <ErrorBox error={error} />
     </li>
   );
-}
-
-interface AuditEntry {
-  id: string;
-  at: string;
-  action: string;
-  actor: { id: string; email: string; name: string } | null;
-  target: { id: string; email: string; name: string } | null;
-  details: Record<string, unknown>;
 }
 
 const roleName = (role: unknown) => ROLES.find((r) => r.value === role)?.label.toLowerCase() ?? String(role);

@@ -1,8 +1,8 @@
 import type { FunctionComponent } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { type AdminQueue, api, type EventDetail, type Stats } from '../api.ts';
+import { type AdminQueue, api, type AuditEntry, type EventDetail, type Stats } from '../api.ts';
 import { ErrorBox, Loading, RequireUser, Title, useLoad } from '../components.tsx';
-import { money } from '../format.ts';
+import { dateTime, money } from '../format.ts';
 import { OrdersChart } from './chart.tsx';
 import { EventOrders } from './orders.tsx';
 
@@ -101,6 +101,83 @@ function Backoff({ backoff, queue }: { backoff: NonNullable<AdminQueue['backoff'
   );
 }
 
+const FIELD_NAMES: Record<string, string> = {
+  name: 'the name',
+  description: 'the description',
+  startsAt: 'the start',
+  onSaleAt: 'the on-sale time',
+  offSaleAt: 'the off-sale time',
+  maxSeatsPerOrder: 'the seats per order',
+  holdSeconds: 'the hold time (s)',
+  'queue.admitPerMinute': 'the admission rate',
+  'queue.maxActive': 'the most at once',
+  'queue.claimSeconds': 'the time to claim a turn (s)',
+  'queue.preQueueMinutes': 'the pre-queue (min)',
+  'queue.admissionMinutes': 'the turn length (min)',
+  prices: 'the prices',
+};
+
+/** A change to the sale in words: "ana@… paused admission", "… changed the on-sale time to Dec 5, 8:00 PM". */
+export function changeLine(e: AuditEntry): string {
+  const actor = e.actor?.email ?? 'TicketMax';
+  const from = (e.details.from ?? {}) as Record<string, unknown>;
+  const to = (e.details.to ?? {}) as Record<string, unknown>;
+  const n = (v: unknown) => Number(v).toLocaleString('en-US');
+  if (e.action === 'queue.changed') {
+    const parts: string[] = [];
+    if (from.paused !== to.paused) parts.push(to.paused ? 'paused admission' : 'resumed admission');
+    if (from.admitPerMinute !== to.admitPerMinute)
+      parts.push(`set admission to ${n(to.admitPerMinute)} a minute (was ${n(from.admitPerMinute)})`);
+    if (from.maxActive !== to.maxActive) parts.push(`set at most ${n(to.maxActive)} at once (was ${n(from.maxActive)})`);
+    return `${actor} ${parts.join(' and ') || 'changed the waiting room'}.`;
+  }
+  if (e.action === 'event.changed') {
+    const fields = (e.details.fields ?? []) as string[];
+    const said = fields.map((f) => {
+      const name = FIELD_NAMES[f] ?? f;
+      const value = to[f];
+      if (value === null || value === undefined) return name;
+      const shown =
+        typeof value === 'string'
+          ? /^\d{4}-\d\d-\d\dT/.test(value)
+            ? dateTime(value)
+            : `"${value}"`
+          : typeof value === 'number'
+            ? n(value)
+            : JSON.stringify(value);
+      return `${name} to ${shown}`;
+    });
+    return `${actor} changed ${said.join(', ')}.`;
+  }
+  return `${actor}: ${e.action}.`;
+}
+
+/** Who changed the sale and when; read again when the queue's controls change (anyone's change shows within a second). */
+function SaleChanges({ id, version }: { id: string; version: string }) {
+  const [data, error] = useLoad(
+    () => api.get<{ entries: AuditEntry[] }>(`/api/admin/events/${id}/audit?limit=20`),
+    [id, version],
+  );
+  return (
+    <section class="card mt-4" aria-labelledby="changes-heading">
+      <h2 id="changes-heading" class="mb-2 text-lg font-bold">
+        Changes to this sale
+      </h2>
+      <ErrorBox error={error} />
+      {data && data.entries.length === 0 && <p class="text-sm text-slate-700">Nobody has changed this sale yet.</p>}
+      {data && data.entries.length > 0 && (
+        <ul class="flex flex-col gap-1 text-sm" data-testid="sale-changes">
+          {data.entries.map((e) => (
+            <li key={e.id}>
+              <span class="text-slate-700">{dateTime(e.at)}</span> {changeLine(e)}
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
+
 function Board({ id }: { id: string }) {
   const [event, loadError] = useLoad(() => api.get<{ event: EventDetail }>(`/api/events/${id}`), [id]);
   const { stats, error, setStats } = useStats(id);
@@ -195,6 +272,7 @@ function Board({ id }: { id: string }) {
         </>
       )}
       <EventOrders id={id} changed={stats ? `${stats.sold}.${stats.pending}.${stats.revenue.amount}` : ''} />
+      <SaleChanges id={id} version={q ? `${q.paused}.${q.admitPerMinute}.${q.maxActive}` : ''} />
     </section>
   );
 }

@@ -59,11 +59,15 @@ function Form({ id }: { id: string | undefined }) {
     ev.preventDefault();
     const f = new FormData(ev.currentTarget as HTMLFormElement);
     const n = (k: string) => Number(f.get(k));
+    // The form shows times to the minute: a time left as it was is sent as it was, seconds and all,
+    // so that saving another change does not move the sale by a few seconds.
+    const time = (k: 'startsAt' | 'onSaleAt') =>
+      existing && toLocal(existing[k]) === field(f, k) ? existing[k] : fromLocal(field(f, k));
     const body: Record<string, unknown> = {
       name: field(f, 'name'),
       description: field(f, 'description'),
-      startsAt: fromLocal(field(f, 'startsAt')),
-      onSaleAt: fromLocal(field(f, 'onSaleAt')),
+      startsAt: time('startsAt'),
+      onSaleAt: time('onSaleAt'),
       prices: (venue?.sections ?? []).map((s) => ({
         section: s.id,
         amount: Math.round(Number(prices[s.id] ?? 0) * 100),
