@@ -8,6 +8,7 @@ import { type Broker, createBroker } from './platform/amqp.ts';
 import type { Clock } from './platform/clock.ts';
 import type { Db } from './platform/db.ts';
 import type { Metrics } from './platform/metrics.ts';
+import { createHousekeeping } from './workers/housekeeping.ts';
 import { createInProcessBus, createOutboxRelay } from './workers/outbox-relay.ts';
 import { periodic } from './workers/periodic.ts';
 import { EXPIRY_QUEUE, REFUNDS_QUEUE } from './workers/queues.ts';
@@ -43,6 +44,9 @@ export async function connectJobs({ config, metrics, clock, log, checks }: JobsD
   return { broker, expiryChecks };
 }
 
+/** How often the expiry role deletes what is past its use. */
+const HOUSEKEEPING_INTERVAL_MS = 15 * 60_000;
+
 export interface WorkersDeps {
   config: Config;
   db: Db;
@@ -74,6 +78,18 @@ export async function startWorkers({ config, db, log, broker, expiryChecks, orde
     await broker.subscribe({ queue: REFUNDS_QUEUE, topics: ['payment.refund_requested'], handler: refund });
   }
   if (config.roles.includes('expiry')) {
+    // Sessions, idempotency keys and messages past their use are deleted (workers/housekeeping.ts).
+    const housekeeping = createHousekeeping({ db });
+    workers.push(
+      periodic(
+        async () => {
+          const swept = await housekeeping.sweepOnce();
+          if (Object.values(swept).some((n) => n > 0)) log.info({ swept }, 'housekeeping deleted rows past their use');
+        },
+        HOUSEKEEPING_INTERVAL_MS,
+        (err) => log.warn({ err }, 'housekeeping failed'),
+      ),
+    );
     // The database's expires_at is the truth; the sweeper catches whatever no job announced
     // (on start-up too: it expires what was missed while nothing ran).
     workers.push(

@@ -1,0 +1,107 @@
+// Housekeeping: sessions, idempotency keys, outbox messages and the test gateway's webhooks past
+// their use are deleted, a batch at a time; everything still of use stays.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { createHousekeeping } from '../src/workers/housekeeping.ts';
+import { buildTestApp, dbShapes, makeUser, type TestApp } from './helpers.ts';
+
+const shapes = await dbShapes();
+
+for (const shape of shapes) {
+  describe(`housekeeping (${shape})`, () => {
+    let t: TestApp;
+    before(async () => {
+      t = await buildTestApp(shape, { TICKETMAX_RATE_LIMIT_ALLOW: '127.0.0.1' });
+    });
+    after(async () => t.close());
+
+    const count = async (sql: string, params: unknown[] = []) => (await t.db.query<{ n: number }>(sql, params))[0]!.n;
+
+    it('deletes only what is past its use, in batches, and a second sweep finds nothing', async () => {
+      const u = await makeUser(t.app);
+      const tag = u.id;
+      // Sessions: 5 expired two days ago (gone), 1 expired an hour ago, and the live one of sign-up (kept).
+      for (let i = 0; i < 5; i++) {
+        await t.db.query(
+          "INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES ($1, $2, now() - interval '9 days', now() - interval '2 days')",
+          [`ses_old${i}_${tag}`, u.id],
+        );
+      }
+      await t.db.query("INSERT INTO sessions (id, user_id, expires_at) VALUES ($1, $2, now() - interval '1 hour')", [
+        `ses_recent_${tag}`,
+        u.id,
+      ]);
+      // Idempotency keys: two days old (gone) and fresh (kept).
+      for (const [key, age] of [
+        ['old-1', '2 days'],
+        ['old-2', '25 hours'],
+        ['fresh', '1 hour'],
+      ]) {
+        await t.db.query(
+          `INSERT INTO idempotency_keys (user_id, scope, key, request_hash, status_code, response, created_at)
+           VALUES ($1, 'orders', $2, 'h', 201, '{}', now() - $3::interval)`,
+          [u.id, key, age],
+        );
+      }
+      // Outbox: published eight days ago (gone), published today and never published a month on (kept).
+      const outbox = async (published: string | null, age: string) =>
+        (
+          await t.db.query<{ id: string }>(
+            `INSERT INTO outbox (topic, payload, created_at, published_at)
+             VALUES ('test.topic', jsonb_build_object('tag', $1::text), now() - $2::interval, now() - $3::interval) RETURNING id::text`,
+            [tag, age, published],
+          )
+        )[0]!.id;
+      const oldPublished = await outbox('8 days', '8 days');
+      const newPublished = await outbox('1 hour', '1 hour');
+      const neverPublished = await outbox(null, '30 days');
+      // The test gateway's webhooks: delivered eight days ago (gone), pending (kept).
+      await t.db.query(
+        `INSERT INTO test_gateway_charges (id, idempotency_key, order_id, amount, currency, card_last4, status)
+         VALUES ($1, $1, 'ord_x', 100, 'USD', '4242', 'succeeded')`,
+        [`ch_${tag}`],
+      );
+      for (const [id, delivered] of [
+        [`wh_old_${tag}`, '8 days'],
+        [`wh_due_${tag}`, null],
+      ]) {
+        await t.db.query(
+          `INSERT INTO test_gateway_webhooks (id, charge_id, type, body, deliver_after, delivered_at)
+           VALUES ($1, $2, 'charge.succeeded', '{}', now(), now() - $3::interval)`,
+          [id, `ch_${tag}`, delivered],
+        );
+      }
+
+      const housekeeping = createHousekeeping({ db: t.db, batch: 2 });
+      const swept = await housekeeping.sweepOnce();
+      assert.ok(swept.sessions >= 5, JSON.stringify(swept));
+      assert.ok(swept.idempotency_keys >= 2, JSON.stringify(swept));
+      assert.ok(swept.outbox >= 1 && swept.test_gateway_webhooks >= 1, JSON.stringify(swept));
+
+      assert.equal(await count('SELECT count(*)::int AS n FROM sessions WHERE id LIKE $1', [`ses_old%_${tag}`]), 0);
+      assert.equal(await count('SELECT count(*)::int AS n FROM sessions WHERE id = $1', [`ses_recent_${tag}`]), 1);
+      assert.equal(await count('SELECT count(*)::int AS n FROM sessions WHERE user_id = $1', [u.id]), 2, 'the live one too');
+      const keys = await t.db.query<{ key: string }>('SELECT key FROM idempotency_keys WHERE user_id = $1', [u.id]);
+      assert.deepEqual(
+        keys.map((k) => k.key),
+        ['fresh'],
+      );
+      const left = await t.db.query<{ id: string }>("SELECT id::text FROM outbox WHERE payload->>'tag' = $1 ORDER BY id", [tag]);
+      assert.deepEqual(
+        left.map((r) => r.id),
+        [newPublished, neverPublished],
+      );
+      assert.ok(!left.some((r) => r.id === oldPublished));
+      const hooks = await t.db.query<{ id: string }>('SELECT id FROM test_gateway_webhooks WHERE charge_id = $1', [`ch_${tag}`]);
+      assert.deepEqual(
+        hooks.map((h) => h.id),
+        [`wh_due_${tag}`],
+      );
+      // The signed-up user's session still works.
+      assert.equal((await t.app.inject({ method: 'GET', url: '/api/me', headers: u.auth })).statusCode, 200);
+
+      const again = await housekeeping.sweepOnce();
+      assert.deepEqual(again, { sessions: 0, idempotency_keys: 0, outbox: 0, test_gateway_webhooks: 0 });
+    });
+  });
+}
