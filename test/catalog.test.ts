@@ -467,6 +467,45 @@ for (const shape of shapes) {
         assert.equal(byId.get(ended.id)?.status, 'ended');
       });
 
+      it('lists the events to come first, soonest first, and those over after them, the latest first', async () => {
+        const later = await newEvent({ startsAt: iso(30 * DAY) });
+        const sooner = await newEvent({ startsAt: iso(2 * DAY) });
+        const endedLongAgo = await newEvent({ onSaleAt: iso(-20 * DAY), startsAt: iso(-10 * DAY) });
+        const endedLately = await newEvent({ onSaleAt: iso(-2 * DAY), startsAt: iso(-HOUR) });
+        const ids = (await t.app.inject({ method: 'GET', url: '/api/events' }))
+          .json<{ events: { id: string }[] }>()
+          .events.map((e) => e.id);
+        const at = (e: { id: string }) => ids.indexOf(e.id);
+        assert.ok(at(sooner) >= 0 && at(sooner) < at(later), 'soonest first');
+        assert.ok(at(later) < at(endedLately), 'events over after every event to come');
+        assert.ok(at(endedLately) < at(endedLongAgo), 'the latest over first');
+      });
+
+      it("gives an organizer their own events on their page, an admin everyone's, and nobody else any", async () => {
+        const mine = await newEvent();
+        const theirs = await postEvent(
+          eventBody((await postVenue(smallVenue(), otherOrganizer)).json().venue.id),
+          otherOrganizer,
+        );
+        assert.equal(theirs.statusCode, 201, theirs.body);
+        const theirId = theirs.json<{ event: { id: string } }>().event.id;
+        const list = async (user?: TestUser) => {
+          const res = await t.app.inject({ method: 'GET', url: '/api/admin/events', headers: user?.auth ?? {} });
+          return { res, ids: res.statusCode === 200 ? res.json<{ events: { id: string }[] }>().events.map((e) => e.id) : [] };
+        };
+        const own = await list(organizer);
+        assert.equal(own.res.statusCode, 200);
+        assert.equal(own.res.headers['cache-control'], 'private, no-store');
+        assert.ok(own.ids.includes(mine.id) && !own.ids.includes(theirId), 'only my events');
+        const other = await list(otherOrganizer);
+        assert.ok(other.ids.includes(theirId) && !other.ids.includes(mine.id));
+        const all = await list(admin);
+        assert.ok(all.ids.includes(mine.id) && all.ids.includes(theirId), 'an admin sees every event');
+        assert.equal((await list(buyer)).res.statusCode, 403);
+        assert.equal((await list(staff)).res.statusCode, 403);
+        assert.equal((await list()).res.statusCode, 401);
+      });
+
       it('counts pending and paid orders against what is available, and says sold_out when nothing is left', async () => {
         const venue = await newVenue({ name: 'Club', sections: [{ name: 'Floor', kind: 'ga', capacity: 2 }] });
         const event = await newEvent({ prices: [{ section: 'Floor', amount: 1500, currency: 'USD' }] }, venue.id);

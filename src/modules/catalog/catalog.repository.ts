@@ -234,10 +234,19 @@ export function createCatalogRepository(db: Queryable) {
       return rows[0];
     },
 
-    async listEvents(limit: number) {
+    /**
+     * Events still to come (or on sale) first, soonest first; then those over, the latest first;
+     * `limit` of them. Only one organizer's when `organizerId` is given.
+     */
+    async listEvents(limit: number, now: Date, organizerId?: string) {
       return db.query<EventRow>(
-        `SELECT ${EVENT_COLUMNS} FROM events e JOIN venues v ON v.id = e.venue_id ORDER BY e.starts_at, e.id LIMIT $1`,
-        [limit],
+        `SELECT ${EVENT_COLUMNS} FROM events e JOIN venues v ON v.id = e.venue_id
+          WHERE $3::text IS NULL OR e.organizer_id = $3
+          ORDER BY coalesce(e.off_sale_at, e.starts_at) <= $2,
+                   CASE WHEN coalesce(e.off_sale_at, e.starts_at) > $2 THEN e.starts_at END,
+                   e.starts_at DESC, e.id
+          LIMIT $1`,
+        [limit, now, organizerId ?? null],
       );
     },
 

@@ -260,8 +260,9 @@ export function createCatalogService({ repo, transaction, clock }: CatalogDeps) 
       return loadDetail(id);
     },
 
-    async listEvents(): Promise<EventSummary[]> {
-      const rows = await repo.listEvents(500);
+    /** The public list; with `organizerId`, one organizer's events (their own page). */
+    async listEvents(organizerId?: string): Promise<EventSummary[]> {
+      const rows = await repo.listEvents(500, new Date(clock.now()), organizerId);
       const ids = rows.map((r) => r.id);
       const [prices, taken] = await Promise.all([repo.pricesOf(ids), repo.takenCounts(ids)]);
       const takenBy = new Map(taken.map((t) => [t.event_id, t.taken]));

@@ -1,10 +1,11 @@
 import type { FunctionComponent } from 'preact';
 import { api, type EventSummary } from '../api.ts';
-import { ErrorBox, Loading, RequireUser, Title, useLoad } from '../components.tsx';
+import { ErrorBox, Loading, Notice, RequireUser, Title, useLoad } from '../components.tsx';
 import { dateTime } from '../format.ts';
 
 function List() {
-  const [data, error] = useLoad(() => api.get<{ events: EventSummary[] }>('/api/events'), []);
+  // Your own events (an admin sees everyone's), those to come first.
+  const [data, error] = useLoad(() => api.get<{ events: EventSummary[] }>('/api/admin/events'), []);
   return (
     <section>
       <Title sub="Create venues and events, then watch the sale live.">Organizer</Title>
@@ -18,6 +19,7 @@ function List() {
       </p>
       <ErrorBox error={error} />
       {!data && !error && <Loading />}
+      {data && data.events.length === 0 && <Notice>No events yet: create a venue, then an event in it.</Notice>}
       <div class="relative overflow-x-auto">
         <table class="w-full min-w-[32rem] bg-white text-left">
           <thead>
