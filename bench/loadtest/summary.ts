@@ -37,6 +37,8 @@ export function buildSummary(r: ShapeResult, o: SummaryOptions) {
     ? { fromSeconds: settledAt, toSeconds: round(settledUntilMs / 1000), endpoints: afterSpike }
     : null;
   const slowestAfterSpike = afterSpike ? Object.entries(afterSpike).sort(([, a], [, b]) => b.p99 - a.p99)[0] : undefined;
+  // Inside the server, over the whole window: what the API processes' own histograms say.
+  const slowestInServer = Object.entries(r.serverLatency).sort(([, a], [, b]) => b.p99Ms - a.p99Ms)[0];
   const summary = {
     scenario: scenario.name,
     shape: shape === 'scale' ? `scale (${o.api} API + 1 worker, PostgreSQL, Redis, RabbitMQ)` : 'embedded (PGlite, memory)',
@@ -54,6 +56,9 @@ export function buildSummary(r: ShapeResult, o: SummaryOptions) {
       afterSpike && slowestAfterSpike
         ? `${settledAt}-${round(settledUntilMs / 1000)} s: highest p99 ${slowestAfterSpike[1].p99} ms (${slowestAfterSpike[0]})`
         : 'never settled before the sell-out',
+    "highest p99 inside the server (the API processes' histograms, the whole window)": slowestInServer
+      ? `${slowestInServer[1].p99Ms} ms (${slowestInServer[0]})`
+      : 'none measured',
     'admitted (seen by buyers)': r.records.filter((b) => b.admitted).length,
     'buyers whose place was lost and who joined again': r.records.filter((b) => b.rejoined > 0).length,
     'admissions logged': r.sold.admissionsLogged,
