@@ -7,6 +7,15 @@ import { migrate } from './platform/migrate.ts';
 import { ensureWebBuild } from './modules/web/index.ts';
 import { loadSecrets } from './platform/secrets.ts';
 
+/**
+ * Connections the kernel may hold for this server before it accepts them (listen(2); the kernel caps
+ * it at net.core.somaxconn). Node's default is 511: when an on-sale opens, thousands of browsers
+ * connect in the same second, a full queue drops the handshake's last step, and each browser dropped
+ * waits a second or more to try again (bench/README.md, On-sale spike). Under start:scale the
+ * cluster's primary listens for the workers with the backlog they ask for.
+ */
+const LISTEN_BACKLOG = 4096;
+
 async function main() {
   let config;
   try {
@@ -60,7 +69,7 @@ async function main() {
   // rather than a ticker left running on its own.
   if (process.send && !cluster.isWorker) process.once('disconnect', () => shutdown('supervisor gone'));
 
-  const address = await app.listen({ port: config.port, host: config.host });
+  const address = await app.listen({ port: config.port, host: config.host, backlog: LISTEN_BACKLOG });
   const shape = config.embedded ? 'embedded (PGlite + memory)' : 'scale-out (PostgreSQL)';
   const lines = config.roles.includes('api')
     ? [`TicketMax is running at ${address} — ${shape}`, `API docs: ${address}/api/docs`]

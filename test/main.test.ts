@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { dbShapes, freshDb } from './helpers.ts';
-import { exitOf, startServer as start } from './server.ts';
+import { exitOf, listenBacklog, startServer as start } from './server.ts';
 
 async function getJson(url: string) {
   const res = await fetch(url);
@@ -26,6 +26,9 @@ describe('npm start on the embedded default', () => {
     try {
       assert.match(app.output(), /admin@demo\.ticketmax\.dev/);
       assert.equal((await getJson(`${app.url}/healthz`)).status, 200);
+      // Room for an on-sale's burst of new connections: 4,096 queued (or the kernel's cap), not Node's 511.
+      const { backlog, cap } = await listenBacklog(app.url);
+      assert.equal(backlog, Math.min(4096, cap));
       const { body } = await getJson(`${app.url}/api/events`);
       const events = body.events as { id: string; name: string; status: string; capacity: number }[];
       assert.equal(events.length, 3);

@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import { rabbitReachable } from './broker-proxy.ts';
 import { CI, dbShapes, freshDb } from './helpers.ts';
 import { redisTargets } from './redis-helpers.ts';
-import { exitOf } from './server.ts';
+import { exitOf, listenBacklog } from './server.ts';
 import { removeBrokerTopology } from '../src/workers/queues.ts';
 
 const AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
@@ -111,6 +111,9 @@ describe('npm run start:scale', { skip: !ready && 'needs PostgreSQL, Redis and R
       assert.equal(apis[2], url, 'the API processes share the one URL');
       const worker = apis[3]!.replace(/\/healthz$/, '');
       assert.equal((await fetch(`${url}/readyz`)).status, 200);
+      // The cluster's primary listens for the API processes with the backlog they ask for (src/main.ts).
+      const { backlog, cap } = await listenBacklog(url);
+      assert.equal(backlog, Math.min(4096, cap));
       for (let i = 0; i < 2; i++) {
         const res = await fresh(`${url}/api/auth/signup`, 'POST', {
           email: `scale-${i}-${randomBytes(3).toString('hex')}@example.test`,
