@@ -11,6 +11,8 @@
  *                       [--think-seconds S] (a buyer's pause at each checkout decision; 0: back to back)
  *                       [--shared-cache on|off] (the waiting room's public status through a shared HTTP
  *                                            cache, as behind a CDN; default on)
+ *                       [--warmup-seconds S] (a warm-up sale of its own before the window, S × 1,000
+ *                                            buyers; default 5, 0: the servers meet the window cold)
  *
  * Accounts and session tokens are seeded straight into the database before the measured window
  * (see loadtest/setup.ts). The server runs with TICKETMAX_RATE_LIMIT_ALLOW=127.0.0.1: every buyer
@@ -45,6 +47,7 @@ const { values: args } = parseArgs({
     'max-active': { type: 'string' },
     'admit-per-minute': { type: 'string' },
     'shared-cache': { type: 'string', default: 'on' },
+    'warmup-seconds': { type: 'string', default: '5' },
   },
 });
 const base = SCENARIOS[args.scenario];
@@ -92,6 +95,11 @@ if (!['ramp', 'spike', 'steady'].includes(scenario.profile)) {
   console.error('--profile is one of ramp, spike, steady');
   process.exit(2);
 }
+const warmupSeconds = Number(args['warmup-seconds']);
+if (!(Number.isInteger(warmupSeconds) && warmupSeconds >= 0 && warmupSeconds <= 60)) {
+  console.error('--warmup-seconds is a whole number from 0 to 60');
+  process.exit(2);
+}
 if (!['on', 'off'].includes(args['shared-cache'])) {
   console.error('--shared-cache is on or off');
   process.exit(2);
@@ -135,6 +143,7 @@ const options: RunOptions = {
   file,
   killApiAt,
   flushRedisAt,
+  warmupSeconds,
 };
 
 console.log(
@@ -147,5 +156,8 @@ const summary = buildSummary(r, summaryOptions);
 printSummary(r, summary);
 await writeResults(file, r, summaryOptions, summary);
 console.log(`written to ${file}.json and ${file}.html (server log: ${file}.server.log)`);
-const failed = Object.values(r.verification).some((n) => n !== 0) || r.sold.paidOrders === 0;
+const failed =
+  Object.values(r.verification).some((n) => n !== 0) ||
+  Object.values(r.warmUpVerification ?? {}).some((n) => n !== 0) ||
+  r.sold.paidOrders === 0;
 process.exit(failed ? 1 : 0);

@@ -115,13 +115,16 @@ export async function runShare(share: Share, stats: Stats): Promise<ShareResult>
   }
 }
 
-// As a forked child: one share in, its result and measurements out.
+// As a forked child: shares in, one at a time (the warm-up's, then the window's), each one's result
+// and measurements out; it exits after the share sent with `exitAfter`.
 if (process.send && process.argv[1]?.endsWith('generator.ts')) {
-  process.once('message', (share: Share) => {
+  process.on('message', ({ share, exitAfter }: { share: Share; exitAfter: boolean }) => {
     const stats = createStats(fromEpoch(share.t0EpochMs));
     runShare(share, stats).then(
       (result) =>
-        process.send!({ result, stats: stats.dump() } satisfies { result: ShareResult; stats: StatsDump }, () => process.exit(0)),
+        process.send!({ result, stats: stats.dump() } satisfies { result: ShareResult; stats: StatsDump }, () => {
+          if (exitAfter) process.exit(0);
+        }),
       (err: unknown) => {
         console.error(err);
         process.exit(1);

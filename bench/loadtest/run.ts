@@ -16,7 +16,7 @@ import { watchProcesses } from './processes.ts';
 import { startPgActivitySampler } from './pg-activity.ts';
 import { arrivals, type Scenario } from './scenarios.ts';
 import { between, scrape as scrapeServer, summarize } from './server-latency.ts';
-import { createEvent, seedAccounts } from './setup.ts';
+import { type Account, createEvent, seedAccounts } from './setup.ts';
 import { createStats, round, type StatsDump } from './stats.ts';
 
 /** What a run is asked to do, from the command line (see bench/loadtest.ts). */
@@ -37,6 +37,19 @@ export interface RunOptions {
   file: string;
   killApiAt: number | undefined;
   flushRedisAt: number | undefined;
+  /** --warmup-seconds: the warm-up sale before the window (0: none; see warmUp). */
+  warmupSeconds: number;
+}
+
+/** Buyers a second of the warm-up sale brings, on accounts of their own. */
+export const WARMUP_BUYERS_PER_SECOND = 1000;
+
+/** What the warm-up sale was, for the summary and its verification. */
+export interface WarmUp {
+  seconds: number;
+  buyers: number;
+  venue: Venue & { capacity: number };
+  records: ShareResult['records'];
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -62,7 +75,10 @@ const { parentPort, workerData } = require('node:worker_threads');
 `;
 
 /** A generator in a child process of its own (see bench/loadtest/generator.ts), loaded and waiting. */
-async function forkGenerator(): Promise<{ run(share: Share): Promise<{ result: ShareResult; stats: StatsDump }> }> {
+async function forkGenerator(): Promise<{
+  /** Runs a share; the process exits after it unless `exitAfter` is false (more shares to come). */
+  run(share: Share, exitAfter?: boolean): Promise<{ result: ShareResult; stats: StatsDump }>;
+}> {
   const child = fork(fileURLToPath(new URL('./generator.ts', import.meta.url)), [], {
     execArgv: ['--import', 'tsx'],
     serialization: 'advanced',
@@ -72,14 +88,93 @@ async function forkGenerator(): Promise<{ run(share: Share): Promise<{ result: S
     child.once('exit', (code) => reject(new Error(`a load generator exited with ${code} before it was ready`)));
   });
   return {
-    run: (share) =>
+    run: (share, exitAfter = true) =>
       new Promise((resolve, reject) => {
         child.removeAllListeners('exit');
         child.once('message', (m) => resolve(m as { result: ShareResult; stats: StatsDump }));
         child.once('exit', (code) => reject(new Error(`a load generator exited with ${code}`)));
-        child.send(share);
+        child.send({ share, exitAfter });
       }),
   };
+}
+
+type Generator = Awaited<ReturnType<typeof forkGenerator>>;
+
+/**
+ * Runs buyers through the generators: each gets every n-th buyer (the arrival offsets index the
+ * buyers), in this process when there are no child generators. Their measurements go to `stats`,
+ * or nowhere when it is undefined (the warm-up).
+ */
+async function runBuyers(
+  children: Generator[],
+  share: Omit<Share, 'buyers' | 'connections' | 'waitingConnections'>,
+  buyers: Account[],
+  offsets: number[],
+  connections: { checkout: number; waiting: number },
+  stats: ReturnType<typeof createStats> | undefined,
+): Promise<ShareResult[]> {
+  const count = Math.max(1, children.length);
+  const shareOf = (g: number): Share => ({
+    ...share,
+    connections: Math.max(1, Math.round(connections.checkout / count)),
+    waitingConnections: Math.max(1, Math.round(connections.waiting / count)),
+    buyers: offsets.flatMap((offsetMs, index) => (index % count === g ? [{ ...buyers[index]!, index, offsetMs }] : [])),
+  });
+  if (children.length === 0) return [await runShare(shareOf(0), stats ?? createStats(performance.now()))];
+  return Promise.all(
+    children.map(async (child, g) => {
+      const { result, stats: measured } = await child.run(shareOf(g), stats !== undefined);
+      stats?.absorb(measured);
+      return result;
+    }),
+  );
+}
+
+/**
+ * The warm-up sale, before the window: `seconds` × WARMUP_BUYERS_PER_SECOND buyers of their own
+ * arrive steadily on an event of its own (the scenario's venue again, its queue admitting at once)
+ * and go through the whole checkout. A server meets an on-sale after hours of serving the event's
+ * pages and other sales, its code compiled by V8's optimizing tiers and its connections open; one
+ * started a moment before the window meets it cold, and on two cores the first seconds of a spike
+ * then run several times slower (bench/README.md, On-sale spike). Its requests are not counted (the
+ * window's counters start after it); its event is verified like the window's.
+ */
+async function warmUp(
+  url: string,
+  organizer: Account,
+  buyers: Account[],
+  scenario: Scenario,
+  seconds: number,
+  children: Generator[],
+  connections: { checkout: number; waiting: number },
+  sharedCache: boolean,
+): Promise<WarmUp> {
+  const warm: Scenario = {
+    ...scenario,
+    name: `${scenario.name} warm-up`,
+    saleOpensAfter: 0,
+    thinkSeconds: 0.2,
+    queue: { ...scenario.queue, admitPerMinute: 60 * WARMUP_BUYERS_PER_SECOND * 2, maxActive: buyers.length },
+  };
+  const venue = await createEvent(url, organizer, warm, -1000);
+  const t0 = performance.now();
+  venue.deadline = t0 + (seconds + 20) * 1000;
+  const shares = await runBuyers(
+    children,
+    {
+      url,
+      sharedCache,
+      scenario: warm,
+      venue,
+      t0EpochMs: performance.timeOrigin + t0,
+      deadlineEpochMs: performance.timeOrigin + venue.deadline,
+    },
+    buyers,
+    arrivals('steady', buyers.length, seconds),
+    connections,
+    undefined,
+  );
+  return { seconds, buyers: buyers.length, venue, records: shares.flatMap((r) => r.records) };
 }
 
 /** Seeds, starts the server, runs the buyers, stops the server; returns what verification needs. */
@@ -97,7 +192,8 @@ export async function run(
   const seedStarted = performance.now();
   const db = await prepare();
   await migrate(db);
-  const accounts = await seedAccounts(db, o.secret, scenario.buyers);
+  const warmupBuyers = Math.round(o.warmupSeconds * WARMUP_BUYERS_PER_SECOND);
+  const accounts = await seedAccounts(db, o.secret, scenario.buyers + warmupBuyers);
   await db.close();
   const seedSeconds = (performance.now() - seedStarted) / 1000;
   const server = await start();
@@ -116,6 +212,19 @@ export async function run(
     // Several generators: forked and loaded before the window opens, each given every n-th buyer.
     const generatorCount = Math.max(1, Number(o.generators));
     const children = generatorCount === 1 ? [] : await Promise.all(Array.from({ length: generatorCount }, forkGenerator));
+    const warmedUp =
+      warmupBuyers === 0
+        ? undefined
+        : await warmUp(
+            server.url,
+            accounts.organizer,
+            accounts.buyers.slice(scenario.buyers),
+            scenario,
+            o.warmupSeconds,
+            children,
+            connections,
+            sharedCache,
+          );
     // The API processes' own request histograms before the window, to count only the window's requests.
     const apiProcesses = shape === 'scale' ? Number(o.api) : 1;
     const metricsBefore = await scrapeServer(server.url, apiProcesses);
@@ -158,30 +267,14 @@ export async function run(
               console.log(`  flushed Redis (FLUSHDB) at ${flushed.atSeconds} s`);
             });
           }, flushRedisAt * 1000);
-    const offsets = arrivals(scenario.profile, scenario.buyers, scenario.arrivalSeconds);
-    const shareOf = (g: number): Share => ({
-      url: server.url,
-      connections: Math.max(1, Math.round(connections.checkout / generatorCount)),
-      waitingConnections: Math.max(1, Math.round(connections.waiting / generatorCount)),
-      sharedCache,
-      scenario,
-      venue,
-      buyers: offsets.flatMap((offsetMs, index) =>
-        index % generatorCount === g ? [{ ...accounts.buyers[index]!, index, offsetMs }] : [],
-      ),
-      t0EpochMs,
-      deadlineEpochMs: performance.timeOrigin + venue.deadline,
-    });
-    const shares: ShareResult[] =
-      children.length === 0
-        ? [await runShare(shareOf(0), stats)]
-        : await Promise.all(
-            children.map(async (child, g) => {
-              const { result, stats: measured } = await child.run(shareOf(g));
-              stats.absorb(measured);
-              return result;
-            }),
-          );
+    const shares = await runBuyers(
+      children,
+      { url: server.url, sharedCache, scenario, venue, t0EpochMs, deadlineEpochMs: performance.timeOrigin + venue.deadline },
+      accounts.buyers,
+      arrivals(scenario.profile, scenario.buyers, scenario.arrivalSeconds),
+      connections,
+      stats,
+    );
     const records = shares.flatMap((r) => r.records);
     const paidAt = shares.flatMap((r) => r.paidAt);
     clearTimeout(killer);
@@ -238,6 +331,7 @@ export async function run(
       flushed,
       serverLatency,
       pgActivity,
+      warmedUp,
     };
   } catch (err) {
     watch.stop();

@@ -71,6 +71,9 @@ export function buildSummary(r: ShapeResult, o: SummaryOptions) {
     'API process killed (SIGKILL)': r.killed ? `pid ${r.killed.pid} at ${r.killed.atSeconds} s` : 'none',
     'Redis flushed (FLUSHDB)': r.flushed ? `at ${r.flushed.atSeconds} s` : 'none',
     'seeding (s, before the window)': round(r.seedSeconds),
+    'warm-up sale (before the window, not counted; its own event)': r.warmedUp
+      ? `${r.warmedUp.seconds} s, ${r.warmedUp.buyers} buyers, ${r.warmUpSold?.paidOrders ?? 0} paid orders`
+      : 'none: the servers met the window cold',
     'load generators (processes)': r.generator.count,
     'load generator CPU (s, same machine)': round(r.generatorCpuSeconds),
     ...(r.services.length > 0
@@ -139,6 +142,7 @@ export function printSummary(r: ShapeResult, { summary, endpoints, afterSpike }:
     const scanned = a.seqScans.slice(0, 3).map((t) => `${t.table} ${t.seqScans} scans / ${t.rowsReadBySeqScans} rows`);
     console.log(`  tables read by sequential scans: ${scanned.length > 0 ? scanned.join('; ') : 'none'}`);
   }
+  if (r.warmUpVerification) console.log(`warm-up sale verification ${verificationLine(r.warmUpVerification)}`);
   console.log(`verification ${verificationLine(r.verification)}`);
 }
 
@@ -153,6 +157,9 @@ export async function writeResults(file: string, r: ShapeResult, o: SummaryOptio
         summary,
         settings,
         verification: r.verification,
+        warmUp: r.warmedUp
+          ? { seconds: r.warmedUp.seconds, buyers: r.warmedUp.buyers, verification: r.warmUpVerification, sold: r.warmUpSold }
+          : null,
         endpoints,
         afterSpike: afterSpikeReport,
         serverLatency: r.serverLatency,
