@@ -211,7 +211,12 @@ export async function buildApp(deps: AppDeps) {
         payload: body,
       })
     ).statusCode;
-  gateway.startDispatcher(deliverWebhook, 250, (err) => app.log.warn({ err }, 'test gateway webhook delivery failed'));
+  // Not before the app is ready: a delivery is an app.inject, which boots the app, and one made
+  // while the routes below were still being registered stopped the start-up (a restart with
+  // webhooks due: "Root plugin has already booted").
+  app.addHook('onReady', async () => {
+    gateway.startDispatcher(deliverWebhook, 250, (err) => app.log.warn({ err }, 'test gateway webhook delivery failed'));
+  });
   workers.push(gateway);
 
   app.decorate('services', {

@@ -781,3 +781,32 @@ describe('paying an order still pending past its deadline (no expiry sweeper run
     }
   });
 });
+
+describe('the test gateway at start-up, with webhooks due from before', () => {
+  it('delivers nothing until the app is ready, then delivers them', async () => {
+    const { db, drop } = await freshDb(shapes[0]!);
+    const config = testConfig({ TICKETMAX_RATE_LIMIT_ALLOW: '127.0.0.1' });
+    try {
+      // A webhook left due by a process that stopped (the crash test's restart found hundreds).
+      const first = await buildApp({ config, db, secret: SECRET, logger: false });
+      await first.close();
+      await first.services.gateway.charge({ idempotencyKey: 'before-restart', orderId: 'ord_gone', amount: 100, currency: 'USD', card: CARD });
+      await db.query('UPDATE test_gateway_webhooks SET deliver_after = now() WHERE delivered_at IS NULL');
+      const attempts = async () =>
+        Number((await db.query<{ n: number }>('SELECT coalesce(sum(attempts), 0)::int AS n FROM test_gateway_webhooks'))[0]!.n);
+
+      const app = await buildApp({ config, db, secret: SECRET, logger: false });
+      try {
+        // Several dispatcher periods (250 ms) while the app is built but not yet ready.
+        await new Promise((resolve) => setTimeout(resolve, 800));
+        assert.equal(await attempts(), 0, 'a delivery before ready would boot the app half-built');
+        await app.ready();
+        await waitFor(async () => (await attempts()) > 0, 5000);
+      } finally {
+        await app.close();
+      }
+    } finally {
+      await drop();
+    }
+  });
+});
