@@ -790,7 +790,13 @@ describe('the test gateway at start-up, with webhooks due from before', () => {
       // A webhook left due by a process that stopped (the crash test's restart found hundreds).
       const first = await buildApp({ config, db, secret: SECRET, logger: false });
       await first.close();
-      await first.services.gateway.charge({ idempotencyKey: 'before-restart', orderId: 'ord_gone', amount: 100, currency: 'USD', card: CARD });
+      await first.services.gateway.charge({
+        idempotencyKey: 'before-restart',
+        orderId: 'ord_gone',
+        amount: 100,
+        currency: 'USD',
+        card: CARD,
+      });
       await db.query('UPDATE test_gateway_webhooks SET deliver_after = now() WHERE delivered_at IS NULL');
       const attempts = async () =>
         Number((await db.query<{ n: number }>('SELECT coalesce(sum(attempts), 0)::int AS n FROM test_gateway_webhooks'))[0]!.n);
