@@ -140,6 +140,28 @@ for (const shape of shapes) {
       );
       assert.deepEqual(listed[0]!.closedBy, { id: event.organizer.id, email: event.organizer.email }, 'who refunded it');
       assert.ok(Date.parse(listed[0]!.closedAt!) <= Date.now());
+      // The refund is in the event's audit log, with who gave it and whose order it was.
+      const audit = await t.app.inject({
+        method: 'GET',
+        url: `/api/admin/events/${event.eventId}/audit`,
+        headers: event.organizer.auth,
+      });
+      assert.equal(audit.statusCode, 200, audit.body);
+      const lines = audit
+        .json<{
+          entries: {
+            action: string;
+            actor: { id: string } | null;
+            target: { id: string } | null;
+            details: Record<string, unknown>;
+          }[];
+        }>()
+        .entries.filter((e) => e.action === 'order.refunded');
+      assert.equal(lines.length, 1, audit.body);
+      assert.equal(lines[0]!.actor?.id, event.organizer.id);
+      assert.equal(lines[0]!.details.orderId, target);
+      assert.equal(typeof lines[0]!.details.amount, 'number');
+      assert.ok(lines[0]!.target, 'the buyer is named');
       // A buyer who cancels their own pending order is named as well.
       const own = await t.app.inject({ method: 'POST', url: `/api/orders/${orderIds[6]}/cancel`, headers: buyers[6]!.auth });
       assert.equal(own.json<{ order: { status: string } }>().order.status, 'canceled');

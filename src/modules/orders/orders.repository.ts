@@ -289,6 +289,19 @@ export function createOrdersRepository(q: Queryable) {
       const { sql, params } = insertOutbox(topic, payload);
       await q.query(sql, params);
     },
+
+    /** The audit line of a refund given by `actorId` (an organizer or admin), in the refund's transaction. */
+    async logRefund(actorId: string, order: OrderRow): Promise<void> {
+      await q.query(
+        "INSERT INTO audit_log (actor_id, action, target_id, event_id, details) VALUES ($1, 'order.refunded', $2, $3, $4)",
+        [
+          actorId,
+          order.user_id,
+          order.event_id,
+          { orderId: order.id, amount: Number(order.total_amount), currency: order.currency },
+        ],
+      );
+    },
   };
 }
 export type OrdersRepository = ReturnType<typeof createOrdersRepository>;

@@ -308,6 +308,7 @@ export function createPaymentsService(deps: PaymentsDeps) {
               orderId: order.id,
             });
           }
+          if (by !== undefined) await r.logRefund(by, order);
         },
         by,
       );

@@ -149,6 +149,13 @@ export function changeLine(e: AuditEntry): string {
     });
     return `${actor} changed ${said.join(', ')}.`;
   }
+  if (e.action === 'order.refunded') {
+    const amount =
+      typeof e.details.amount === 'number'
+        ? ` (${money({ amount: e.details.amount, currency: typeof e.details.currency === 'string' ? e.details.currency : 'USD' })})`
+        : '';
+    return `${actor} refunded ${e.target?.email ?? 'a buyer'}'s order ${String(e.details.orderId)}${amount}.`;
+  }
   return `${actor}: ${e.action}.`;
 }
 
