@@ -294,12 +294,7 @@ export function createOrdersRepository(q: Queryable) {
     async logRefund(actorId: string, order: OrderRow): Promise<void> {
       await q.query(
         "INSERT INTO audit_log (actor_id, action, target_id, event_id, details) VALUES ($1, 'order.refunded', $2, $3, $4)",
-        [
-          actorId,
-          order.user_id,
-          order.event_id,
-          { orderId: order.id, amount: Number(order.total_amount), currency: order.currency },
-        ],
+        [actorId, order.user_id, order.event_id, { orderId: order.id, amount: order.total_amount, currency: order.currency }],
       );
     },
   };
