@@ -915,15 +915,21 @@ describe('admission back-off', () => {
     const calm = await admittedOver(25, 5);
     assert.ok(calm >= 49 && calm <= 51, `10 a second while the API processes keep up (${calm} in 5 s)`);
     assert.deepEqual(await seen(), { thresholdMs: 50, loadMs: 5, factor: 1 });
-    const inCheckout = (await counters()).active;
-    assert.ok(inCheckout >= 50 && inCheckout < 75, `${inCheckout} in checkout`);
+    const calmInCheckout = (await counters()).active;
+    assert.ok(calmInCheckout >= 50 && calmInCheckout < 75, `${calmInCheckout} in checkout`);
 
-    // One slow reading: the limit falls to three quarters of those in checkout (not of maxActive,
-    // which would let in as many as before), and nobody is let in while more than that are in.
+    // A slow spell: three steps of it are not yet a cut (one slow reading among calm ones is no
+    // reason to empty checkout), and buyers are still let in at the rate.
+    const before = await admittedOver(3, 300);
+    assert.ok(before >= 5 && before <= 7, `still 10 a second for three slow steps (${before})`);
+    assert.equal((await seen())!.factor, 1, 'held, not cut');
+    const inCheckout = (await counters()).active;
+    // The fourth: the limit falls to three quarters of those in checkout (not of maxActive, which
+    // would let in as many as before), and nobody is let in while more than that are in.
     assert.equal(await admittedOver(1, 300), 0);
     const cut = Math.round(0.75 * (inCheckout / 100) * 1000) / 1000;
     assert.deepEqual(await seen(), { thresholdMs: 50, loadMs: 300, factor: cut }, 'the organizer sees why');
-    assert.equal(await admittedOver(5, 5), 0, 'the servers are calm again, but the limit rises by 1/250 a step');
+    assert.equal(await admittedOver(5, 5), 0, 'the servers are calm again, but the limit grows by 3 % a step');
 
     // Twenty finish (here: leave): their places go to the next buyers, up to the limit.
     const admitted = await store.admissions('evt_backoff', 0, 20);
@@ -936,8 +942,9 @@ describe('admission back-off', () => {
     // Slow for long: at most a cut in two seconds, down to a twentieth of maxActive.
     await admittedOver(100, 300);
     assert.deepEqual(await seen(), { thresholdMs: 50, loadMs: 300, factor: 0.05 });
-    // The reports stop (the process is gone, or quiet): stale after 2 s, then 1/250 back each step.
-    await admittedOver(260);
+    // The reports stop (the process is gone, or quiet): stale after 2 s, then back to the full
+    // setting in about 20 s (3 % a step, or 1/250 when that is more), not the 48 s of 1/250 alone.
+    await admittedOver(115);
     assert.deepEqual(await seen(), { thresholdMs: 50, loadMs: null, factor: 1 });
     const active = (await counters()).active;
     assert.ok(active > limit, `the full maxActive again (${active} in checkout)`);
@@ -952,6 +959,8 @@ describe('admission back-off', () => {
     for (let i = 0; i < 100; i++) await service.join('evt_backoff_a', `usr_backoff_a_${i}`);
     for (let step = 0; step < 10; step++) {
       clock.advance(200);
+      // Slow for the last three steps: the next slow one cuts.
+      if (step >= 7) await store.report('load', 'api-1', 300, clock.now());
       await ticker.tick(clock.now());
     }
     const active = (await store.counters('evt_backoff_a')).active;

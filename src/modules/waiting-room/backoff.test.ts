@@ -11,8 +11,8 @@ function stepper(governor: AdmissionGovernor, eventId = 'evt_a') {
 }
 
 describe('admission back-off governor', () => {
-  it('cuts to three quarters of the share in checkout while the load is above the threshold, at most once in eleven steps, down to the floor, and gives 1/250 back each step under half of it', () => {
-    const governor = createAdmissionGovernor(100);
+  it('cuts to three quarters of the share in checkout while the load is above the threshold, at most once in eleven steps, down to the floor, and gives 1/250 back each step between a quarter and half of it', () => {
+    const governor = createAdmissionGovernor(100, { sustainSteps: 1 });
     const update = stepper(governor);
     assert.equal(update(50, 0.4), 1, 'under the threshold: the full setting');
     assert.equal(update(null, 0.4), 1, 'no report: the full setting');
@@ -29,7 +29,7 @@ describe('admission back-off governor', () => {
     );
     for (let i = 0; i < 100; i++) update(400, 0.2);
     assert.equal(update(400, 0.2), 0.05, 'never below the floor');
-    const back = Array.from({ length: 238 }, () => update(20, 0.05));
+    const back = Array.from({ length: 238 }, () => update(40, 0.05));
     assert.ok(Math.abs(back[0]! - 0.054) < 1e-9);
     assert.ok(back[236]! < 1);
     assert.equal(back[237], 1, 'the full setting after 238 calm steps');
@@ -37,7 +37,7 @@ describe('admission back-off governor', () => {
   });
 
   it('keeps a factor for each event, cut from its own buyers in checkout, and forgets an event', () => {
-    const governor = createAdmissionGovernor(100);
+    const governor = createAdmissionGovernor(100, { sustainSteps: 1 });
     governor.step(20);
     assert.equal(governor.factorFor('evt_a', 0.8), 1);
     assert.equal(governor.factorFor('evt_b', 0.1), 1);
@@ -53,18 +53,45 @@ describe('admission back-off governor', () => {
   });
 
   it('holds the factor, neither cutting nor raising it, through the steps after a cut while the load stays high', () => {
-    const governor = createAdmissionGovernor(100);
+    const governor = createAdmissionGovernor(100, { sustainSteps: 1 });
     const update = stepper(governor);
     update(20, 1);
     assert.equal(update(500, 1), 0.75);
-    assert.equal(update(20, 1), 0.754, 'calm: 1/250 back at once');
+    assert.equal(update(40, 1), 0.754, 'calm: 1/250 back at once');
     assert.equal(update(500, 1), 0.754, 'slow again within the hold: no cut');
     for (let i = 0; i < 8; i++) update(500, 1);
     assert.ok(Math.abs(update(500, 1) - 0.5655) < 1e-9, 'the hold over: a quarter off');
   });
 
+  it('grows the factor by 3 % a step, or 1/250 when that is more, while the load is at most a quarter of the threshold or unreported', () => {
+    const governor = createAdmissionGovernor(100, { sustainSteps: 1 });
+    const update = stepper(governor);
+    const near = (a: number, b: number) => Math.abs(a - b) < 1e-9;
+    for (let i = 0; i < 30; i++) update(500, 0.01);
+    assert.equal(update(500, 0.01), 0.05, 'cut to the floor');
+    assert.ok(near(update(25, 0.05), 0.054), 'low: 1/250 is more than 3 % of a twentieth');
+    let factor = 0.054;
+    let steps = 1;
+    while (factor < 1) {
+      const before = factor;
+      factor = update(steps % 2 === 0 ? 10 : null, 0.05);
+      steps++;
+      const expected = Math.min(1, before + Math.max(0.004, before * 0.03));
+      assert.ok(near(factor, expected), `step ${steps}: ${before} → ${factor}, not ${expected}`);
+    }
+    // 1/250 a step alone would take 238 steps (48 s at 200 ms a step); this is about 18 s.
+    assert.ok(steps >= 85 && steps <= 95, `the full setting after ${steps} idle steps`);
+    governor.step(60);
+    const raised = governor.factorFor('evt_b', 1);
+    assert.equal(raised, 1, 'another event starts whole');
+    const g = createAdmissionGovernor(100, { sustainSteps: 1 });
+    const u = stepper(g);
+    u(500, 0.8);
+    assert.ok(near(u(26, 0.6), 0.604), 'just over a quarter: 1/250 only');
+  });
+
   it('neither cuts nor raises the factor while the load is between half the threshold and the threshold', () => {
-    const governor = createAdmissionGovernor(100);
+    const governor = createAdmissionGovernor(100, { sustainSteps: 1 });
     const update = stepper(governor);
     const near = (a: number, b: number) => Math.abs(a - b) < 1e-9;
     assert.ok(near(update(500, 0.8), 0.6));
@@ -73,14 +100,43 @@ describe('admission back-off governor', () => {
     assert.ok(near(update(50, 0.5), 0.604), 'at half of it: raised');
   });
 
+  it('cuts only when the load has stayed over the threshold for four steps in a row, holding the factor meanwhile', () => {
+    const update = stepper(createAdmissionGovernor(100));
+    const near = (a: number, b: number) => Math.abs(a - b) < 1e-9;
+    assert.equal(update(20, 0.8), 1);
+    for (let round = 0; round < 5; round++) {
+      // Slow readings among calm ones, up to three in a row: held, never cut.
+      for (let i = 0; i < 3; i++) assert.equal(update(900, 0.8), 1, `round ${round}, slow step ${i + 1}: held`);
+      assert.equal(update(60, 0.8), 1, 'between half and the whole threshold: held');
+    }
+    for (let i = 0; i < 3; i++) update(900, 0.8);
+    assert.ok(near(update(900, 0.8), 0.6), 'the fourth slow step in a row: three quarters of the 80 % in checkout');
+    for (let i = 0; i < 10; i++) assert.ok(near(update(900, 0.6), 0.6), 'then the hold');
+    assert.ok(near(update(900, 0.6), 0.45), 'still slow after it: the next cut at once');
+    assert.ok(near(update(10, 0.45), 0.4635), 'calm: grown by 3 %');
+  });
+
   it('takes its floor, cut, recovery step and hold from the options', () => {
-    const governor = createAdmissionGovernor(10, { floor: 0.2, decrease: 0.5, recovery: 0.5, holdSteps: 0 });
+    const governor = createAdmissionGovernor(10, {
+      floor: 0.2,
+      decrease: 0.5,
+      recovery: 0.5,
+      growth: 0,
+      holdSteps: 0,
+      sustainSteps: 1,
+    });
     const update = stepper(governor);
     update(50);
     update(50);
     assert.equal(update(50), 0.2);
     assert.ok(Math.abs(update(5) - 0.7) < 1e-9);
     assert.equal(update(5), 1);
+    const growing = stepper(
+      createAdmissionGovernor(100, { decrease: 0.5, recovery: 0, growth: 0.5, holdSteps: 0, sustainSteps: 1 }),
+    );
+    assert.equal(growing(500), 0.5);
+    assert.equal(growing(10), 0.75, 'growth: half the factor a step');
+    assert.equal(growing(40), 0.75, 'and none over a quarter of the threshold, with no recovery step');
   });
 });
 

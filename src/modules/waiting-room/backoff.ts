@@ -8,13 +8,17 @@
  * 99th percentile of its answer times, or of how late its event loop ran, whichever is higher —
  * a request waiting to be read is late before it is timed) and reports it to the store's load
  * board; the ticker reads the highest recent report every step and `createAdmissionGovernor` turns
- * it into a factor on each event's `maxActive`, each event its own. While the load is above the
+ * it into a factor on each event's `maxActive`, each event its own. While the load stays above the
  * threshold, at most once in two seconds, each factor becomes three quarters of the event's share
  * of `maxActive` in checkout at that moment (never below a twentieth): buyers are then let in only
  * as others finish, at most as many as the servers answered briskly, so the limit clocks itself by
- * the buyers' own pace. While the load is under half the threshold the factors gain 1/250 a step
- * (a fiftieth of `maxActive` a second at 200 ms a step), feeling for what the servers can take;
- * between the two they stay. The admission rate is left alone: the number in checkout is what
+ * the buyers' own pace. A cut needs the load over the threshold for four steps in a row (two
+ * readings), not one slow reading among calm ones. While the load is under half the threshold
+ * the factors gain 1/250 a step (a fiftieth of `maxActive` a second at 200 ms a step), feeling for
+ * what the servers can take; while it is under a quarter of it — the servers plainly idle — they
+ * grow by 3 % a step instead when that is more (doubling in under five seconds), so a cut made in
+ * a slow spell is not followed by a minute of admitting a trickle to idle servers; between half
+ * and the whole threshold they stay. The admission rate is left alone: the number in checkout is what
  * loads the servers. The ticker reports each event's factor on a second board, for the
  * organizer's view (`backoffView`). Off unless TICKETMAX_ADMISSION_BACKOFF_MS is set; `maxActive`
  * and `admitPerMinute` stay the limits — the back-off only ever admits fewer.
@@ -68,31 +72,48 @@ export interface AdmissionGovernor {
 
 export function createAdmissionGovernor(
   thresholdMs: number,
-  options: { floor?: number; decrease?: number; recovery?: number; holdSteps?: number } = {},
+  options: {
+    floor?: number;
+    decrease?: number;
+    recovery?: number;
+    growth?: number;
+    holdSteps?: number;
+    sustainSteps?: number;
+  } = {},
 ): AdmissionGovernor {
   const floor = options.floor ?? 0.05;
   const decrease = options.decrease ?? 0.75;
   const recovery = options.recovery ?? 0.004;
+  // Measured (bench/README.md, sixteenth machine): after a cut to a twentieth in a slow spell,
+  // 1/250 a step alone took 25 s to let in 140 buyers a second again while the servers idled.
+  const growth = options.growth ?? 0.03;
   // Buyers let in now load the servers only seconds later (they choose seats, then pay), and a
   // reading spans half a second: a cut shows in the readings only after a while. So a cut is
   // followed by `holdSteps` steps without another (two seconds at 200 ms a step), or the factor
   // would fall to the floor on one slow spell.
   const holdSteps = options.holdSteps ?? 10;
+  // A cut needs the load over the threshold for `sustainSteps` steps in a row (0.8 s at 200 ms a
+  // step: two half-second readings). One slow reading among calm ones — a collection pause, a
+  // slow disk flush — is not the buyers' load, and cutting on it emptied checkout for seconds at
+  // a time on the sixteenth machine (bench/README.md) while the servers were mostly idle.
+  const sustainSteps = options.sustainSteps ?? 4;
   let sinceCut = holdSteps;
+  let slowSteps = 0;
   let steps = 0;
-  let verdict: 'cut' | 'hold' | 'raise' = 'raise';
+  let verdict: 'cut' | 'hold' | 'raise' | 'grow' = 'grow';
   const events = new Map<string, { factor: number; step: number }>();
   return {
     step(loadMs) {
       steps++;
       sinceCut++;
-      if (loadMs !== null && loadMs > thresholdMs) {
-        verdict = sinceCut > holdSteps ? 'cut' : 'hold';
+      slowSteps = loadMs !== null && loadMs > thresholdMs ? slowSteps + 1 : 0;
+      if (slowSteps > 0) {
+        verdict = sinceCut > holdSteps && slowSteps >= sustainSteps ? 'cut' : 'hold';
         if (verdict === 'cut') sinceCut = 0;
       } else {
         // Raised only with room to spare: the load of buyers let in now shows seconds later, so a
         // limit still rising as the load nears the threshold would overshoot it.
-        verdict = loadMs === null || loadMs <= thresholdMs / 2 ? 'raise' : 'hold';
+        verdict = loadMs === null || loadMs <= thresholdMs / 4 ? 'grow' : loadMs <= thresholdMs / 2 ? 'raise' : 'hold';
       }
     },
     factorFor(eventId, activeShare) {
@@ -103,6 +124,7 @@ export function createAdmissionGovernor(
         // what is in checkout, a cut of the setting would let in as many as before.
         if (verdict === 'cut') state.factor = Math.max(floor, Math.min(state.factor, activeShare) * decrease);
         else if (verdict === 'raise') state.factor = Math.min(1, state.factor + recovery);
+        else if (verdict === 'grow') state.factor = Math.min(1, state.factor + Math.max(recovery, state.factor * growth));
         events.set(eventId, state);
       }
       return state.factor;
