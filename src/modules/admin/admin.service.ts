@@ -10,6 +10,8 @@ export interface Actor {
 /** What the dashboard needs from the waiting room (it also checks the actor may see this event). */
 export interface QueueSource<Q> {
   adminStatus(actor: Actor, eventId: string): Promise<Q>;
+  /** Only the check: 404 for an unknown event, 403 for someone else's. */
+  mayControl(actor: Actor, eventId: string): Promise<void>;
 }
 /** What the dashboard needs from the inventory: the live availability snapshot. */
 /** The audit log's lines about one event, newest first (the accounts module keeps the log). */
@@ -53,8 +55,7 @@ export function createAdminService<Q, A = unknown>(deps: {
   return {
     /** Who changed the event's sale and when (queue controls, the event's details), newest first. */
     async changes(actor: Actor, eventId: string, before: string | undefined, limit: number): Promise<A> {
-      // First: it answers 404 for an unknown event and 403 for someone else's.
-      await queue.adminStatus(actor, eventId);
+      await queue.mayControl(actor, eventId);
       return audit(eventId, before, limit);
     },
 

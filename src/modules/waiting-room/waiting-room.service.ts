@@ -233,6 +233,11 @@ export function createWaitingRoomService({
       return out;
     },
 
+    /** Answers 404 for an unknown event and 403 unless the actor is its organizer or an admin. */
+    async mayControl(actor: Actor, eventId: string): Promise<void> {
+      mayControl(actor, await settingsOf(eventId));
+    },
+
     async adminStatus(actor: Actor, eventId: string): Promise<AdminQueueView> {
       const s = await settingsOf(eventId);
       mayControl(actor, s);
