@@ -123,7 +123,7 @@ for (const shape of shapes) {
       assert.equal((await control({ admitPerMinute: 900, maxActive: 1500 }, admin.auth)).statusCode, 200);
       assert.equal((await control({ paused: false })).statusCode, 200);
       const { event: detail } = (await t.app.inject({ method: 'GET', url: `/api/events/${event.eventId}` })).json<{
-        event: { onSaleAt: string };
+        event: { onSaleAt: string; startsAt: string; offSaleAt: string | null; venue: { id: string; name: string } };
       }>();
       const onSaleAt = new Date(Date.now() - 30_000).toISOString();
       const renamed = await patch({
@@ -156,6 +156,7 @@ for (const shape of shapes) {
           ['queue.changed', org.id],
           ['queue.changed', admin.id],
           ['queue.changed', org.id],
+          ['event.created', org.id],
         ],
       );
       assert.deepEqual(entries[0]!.details, {
@@ -176,6 +177,13 @@ for (const shape of shapes) {
         to: { paused: true, admitPerMinute: 900, maxActive: 1500 },
       });
       assert.deepEqual((entries[3]!.details.to as { paused: boolean }).paused, true);
+      assert.deepEqual(entries[4]!.details, {
+        name: 'Test Night',
+        venue: { id: detail.venue.id, name: detail.venue.name },
+        startsAt: detail.startsAt,
+        onSaleAt: detail.onSaleAt,
+        offSaleAt: detail.offSaleAt,
+      });
 
       // A page at a time.
       const first = (await changes('?limit=3')).json<{ entries: Entry[]; next: string }>();
@@ -191,7 +199,7 @@ for (const shape of shapes) {
       const accountsLog = (await t.app.inject({ method: 'GET', url: '/api/admin/audit?limit=200', headers: admin.auth })).json<{
         entries: Entry[];
       }>().entries;
-      assert.ok(!accountsLog.some((e) => e.action === 'queue.changed' || e.action === 'event.changed'));
+      assert.ok(!accountsLog.some((e) => ['event.created', 'queue.changed', 'event.changed'].includes(e.action)));
 
       // The event's organizer and admins only; bad queries are 400.
       assert.equal((await changes('', admin.auth)).statusCode, 200);

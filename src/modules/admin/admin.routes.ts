@@ -58,7 +58,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<AdminRoutesOptions> = async 
       schema: {
         tags,
         summary:
-          "Who changed the event's sale, newest first: queue paused, resumed or its limits changed, the event's details changed, paid orders refunded (its organizer or an admin)",
+          "Who changed the event's sale, newest first: the event created, queue paused, resumed or its limits changed, the event's details changed, paid orders refunded (its organizer or an admin)",
         params: IdParams,
         querystring: AuditPageQuery,
         response: { 200: AuditResult, ...errors(400, 401, 403, 404) },

@@ -199,10 +199,11 @@ export function createCatalogRepository(db: Queryable) {
       await db.query(`UPDATE events SET ${sets.join(', ')} WHERE id = $1`, [id, ...columns.map((c) => changes[c])]);
     },
 
-    /** The audit line of an organizer's change to the event, in the change's transaction. */
-    async logEventChange(actorId: string, eventId: string, details: object) {
-      await db.query("INSERT INTO audit_log (actor_id, action, event_id, details) VALUES ($1, 'event.changed', $2, $3)", [
+    /** The audit line of an organizer's creation of or change to the event, in its transaction. */
+    async logEvent(actorId: string, action: 'event.created' | 'event.changed', eventId: string, details: object) {
+      await db.query('INSERT INTO audit_log (actor_id, action, event_id, details) VALUES ($1, $2, $3, $4)', [
         actorId,
+        action,
         eventId,
         JSON.stringify(details),
       ]);

@@ -216,6 +216,13 @@ export function createCatalogService({ repo, transaction, clock }: CatalogDeps) 
           id,
           sections.filter((s) => s.kind === 'ga').map((s) => ({ sectionId: s.id, capacity: s.capacity ?? 1 })),
         );
+        await tx.logEvent(principal.userId, 'event.created', id, {
+          name: body.name.trim(),
+          venue: { id: venue.id, name: venue.name },
+          startsAt: startsAt.toISOString(),
+          onSaleAt: onSaleAt.toISOString(),
+          offSaleAt: offSaleAt?.toISOString() ?? null,
+        });
       });
       warmSeatmap(id);
       return loadDetail(id);
@@ -254,7 +261,7 @@ export function createCatalogService({ repo, transaction, clock }: CatalogDeps) 
       await transaction(async (tx) => {
         await tx.updateEvent(id, changes, prices !== undefined);
         if (prices) await tx.replacePrices(id, prices);
-        if (audit) await tx.logEventChange(principal.userId, id, audit);
+        if (audit) await tx.logEvent(principal.userId, 'event.changed', id, audit);
       });
       warmSeatmap(id);
       return loadDetail(id);

@@ -131,6 +131,12 @@ export function changeLine(e: AuditEntry): string {
     if (from.maxActive !== to.maxActive) parts.push(`set at most ${n(to.maxActive)} at once (was ${n(from.maxActive)})`);
     return `${actor} ${parts.join(' and ') || 'changed the waiting room'}.`;
   }
+  if (e.action === 'event.created') {
+    const venue = (e.details.venue ?? {}) as { name?: unknown };
+    const at = typeof venue.name === 'string' ? ` at ${venue.name}` : '';
+    const onSale = typeof e.details.onSaleAt === 'string' ? `, on sale from ${dateTime(e.details.onSaleAt)}` : '';
+    return `${actor} created the event "${String(e.details.name)}"${at}${onSale}.`;
+  }
   if (e.action === 'event.changed') {
     const fields = (e.details.fields ?? []) as string[];
     const said = fields.map((f) => {
