@@ -46,7 +46,9 @@ import {
   createTicker,
   createWaitingRoomRepository,
   createWaitingRoomService,
+  tallyOutside,
   waitingRoomRoutes,
+  waitOutside,
   type WaitingRoomStore,
   withRebuild,
 } from './modules/waiting-room/index.ts';
@@ -191,7 +193,12 @@ export async function buildApp(deps: AppDeps) {
   });
   const payments = createPaymentsService({
     db,
-    gateway,
+    // A provider's time is the buyer's wait, not the servers' load (admission back-off leaves it out).
+    gateway: {
+      name: gateway.name,
+      charge: (request) => waitOutside(() => gateway.charge(request)),
+      refund: (ref) => waitOutside(() => gateway.refund(ref)),
+    },
     orders,
     tickets,
     inventory,
@@ -263,10 +270,19 @@ export async function buildApp(deps: AppDeps) {
   await registerRateLimit(app, { allow: config.rateLimitAllow, redis });
   installErrorHandling(app);
 
+  // Each request's time spent waiting on the payment provider, kept out of the back-off's load.
+  const outsideTallies = new WeakMap<object, { ms: number }>();
+  if (loadSensor) {
+    app.addHook('preHandler', (request, _reply, done) => {
+      const tally = { ms: 0 };
+      outsideTallies.set(request, tally);
+      tallyOutside(tally, done);
+    });
+  }
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     // A stream's "answer" lasts as long as the buyer listens: not an answer time.
-    if (loadSensor && !route.endsWith('/stream')) loadSensor.answered(reply.elapsedTime);
+    if (loadSensor && !route.endsWith('/stream')) loadSensor.answered(reply.elapsedTime - (outsideTallies.get(request)?.ms ?? 0));
     metrics.httpDuration.observe(
       { method: request.method, route, status: `${Math.floor(reply.statusCode / 100)}xx` },
       reply.elapsedTime / 1000,

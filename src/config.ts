@@ -29,7 +29,8 @@ export interface Config {
   readonly trustProxy: boolean;
   /**
    * Admission back-off: how slowly an API process may answer (ms; the 99th percentile over half a
-   * second of its answer times or its event loop's lateness) before the ticker admits fewer; 0: off.
+   * second of its answer times, less their time waiting on the payment provider, or of its event
+   * loop's lateness) before the ticker admits fewer; 0: off.
    */
   readonly admissionBackoffMs: number;
   readonly roles: readonly Role[];

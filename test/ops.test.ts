@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { buildApp } from '../src/app.ts';
 import { openDb } from '../src/platform/db.ts';
 import { buildTestApp, dbShapes, errorCode, freshDb, SECRET, testConfig, type TestApp } from './helpers.ts';
+import { admit, bulkBuyers, holdAndOrder, onSaleEvent } from './inventory.helpers.ts';
 
 const METRICS_TOKEN = 'metrics-token-for-tests';
 
@@ -97,6 +98,75 @@ for (const shape of shapes) {
         await on.close();
       }
     });
+
+    // A provider's charge takes its own time (its network, its checks) however idle the servers
+    // are; counted as load, every payment would hold admission at its floor. PostgreSQL only: the
+    // slow provider is a trigger that sleeps inside the test gateway's charge, which on PGlite
+    // (in this process) would stall the event loop itself — load the sensor rightly counts.
+    if (shape === 'postgres') {
+      it("leaves a payment provider's time out of the back-off's load", async () => {
+        const on = await buildTestApp(shape, { TICKETMAX_RATE_LIMIT_ALLOW: '127.0.0.1', TICKETMAX_ADMISSION_BACKOFF_MS: '150' });
+        try {
+          const event = await onSaleEvent(on.app);
+          const buyers = await bulkBuyers(on.app, 4);
+          const orders = await Promise.all(
+            buyers.map(async (b, i) =>
+              holdAndOrder(on.app, await admit(on.app, b, event.eventId), event.eventId, [event.seats[i]!.id], `slow-${i}`),
+            ),
+          );
+          await on.app.services.db.query(`CREATE FUNCTION slow_provider() RETURNS trigger LANGUAGE plpgsql AS
+            $$ BEGIN PERFORM pg_sleep(0.4); RETURN NEW; END $$`);
+          await on.app.services.db.query(
+            'CREATE TRIGGER slow_provider BEFORE INSERT ON test_gateway_charges FOR EACH ROW EXECUTE FUNCTION slow_provider()',
+          );
+          const loadNow = async () => {
+            const res = await on.app.inject({ method: 'GET', url: '/metrics' });
+            return Number(/^ticketmax_admission_backoff_load_ms (\S+)$/m.exec(res.body)![1]);
+          };
+          // Calm first (the set-up's own requests out of the readings), then the sensor's readings
+          // every 100 ms, from before the payments to a second after them.
+          for (let tries = 0; (await loadNow()) >= 100 && tries < 40; tries++) {
+            await new Promise((resolve) => setTimeout(resolve, 100));
+          }
+          const readings: number[] = [];
+          let watching = true;
+          const watcher = (async () => {
+            while (watching) {
+              readings.push(await loadNow());
+              await new Promise((resolve) => setTimeout(resolve, 100));
+            }
+          })();
+          const started = performance.now();
+          const paid = await Promise.all(
+            orders.map((o, i) =>
+              on.app.inject({
+                method: 'POST',
+                url: `/api/orders/${o.id}/pay`,
+                headers: { ...buyers[i]!.auth, 'idempotency-key': `pay-${i}` },
+                payload: { card: { number: '4242424242424242', expMonth: 12, expYear: 2040, cvc: '123' } },
+              }),
+            ),
+          );
+          const took = performance.now() - started;
+          await new Promise((resolve) => setTimeout(resolve, 1100));
+          watching = false;
+          await watcher;
+          for (const res of paid) assert.equal(res.statusCode, 200, res.body);
+          assert.ok(took >= 400, `the provider took its time (${Math.round(took)} ms)`);
+          const metrics = (await on.app.inject({ method: 'GET', url: '/metrics' })).body;
+          assert.match(
+            metrics,
+            /^http_request_duration_seconds_bucket\{le="0\.25",method="POST",route="\/api\/orders\/:id\/pay",status="2xx"\} 0$/m,
+            'the request histogram keeps the buyer’s whole wait',
+          );
+          assert.ok(readings.length >= 10, `${readings.length} readings`);
+          // Each payment waited 400 ms on the provider; counted, the readings would be over that.
+          assert.ok(Math.max(...readings) < 250, `the provider's time left out: ${readings.join(', ')}`);
+        } finally {
+          await on.close();
+        }
+      });
+    }
 
     it('answers an unknown route with 404 and the API error body', async () => {
       const res = await t.app.inject({ method: 'GET', url: '/api/no-such-thing' });

@@ -5,8 +5,9 @@
  * buyers' checkouts take the CPU (bench/README.md, spike-10x on the eighth machine).
  *
  * Each API process measures how slowly it answers (`createLoadSensor`: over each half second, the
- * 99th percentile of its answer times, or of how late its event loop ran, whichever is higher —
- * a request waiting to be read is late before it is timed) and reports it to the store's load
+ * 99th percentile of its answer times, less any time spent waiting on a payment provider, or of
+ * how late its event loop ran, whichever is higher — a request waiting to be read is late before
+ * it is timed) and reports it to the store's load
  * board; the ticker reads the highest recent report every step and `createAdmissionGovernor` turns
  * it into a factor on each event's `maxActive`, each event its own. While the load stays above the
  * threshold, at most once in two seconds, each factor becomes three quarters of the event's share
@@ -23,6 +24,7 @@
  * organizer's view (`backoffView`). Off unless TICKETMAX_ADMISSION_BACKOFF_MS is set; `maxActive`
  * and `admitPerMinute` stay the limits — the back-off only ever admits fewer.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 import type { WaitingRoomStore } from './waiting-room.store.ts';
 
@@ -136,6 +138,31 @@ export function createAdmissionGovernor(
   };
 }
 
+/**
+ * A request's time spent waiting on a service outside the system (a payment provider's network
+ * and its processing): part of the buyer's wait, but not the servers' load. A real provider's
+ * charge takes hundreds of milliseconds however idle the servers are; counted as load, every
+ * payment would hold admission at its floor. The sensor is given answer times without it.
+ */
+const outside = new AsyncLocalStorage<{ ms: number }>();
+
+/** Runs `next` — the rest of a request's handling — with `tally` counting its time spent outside. */
+export function tallyOutside(tally: { ms: number }, next: () => void): void {
+  outside.run(tally, next);
+}
+
+/** Runs `work`, a call to a service outside, counting its time in the current request's tally. */
+export async function waitOutside<T>(work: () => Promise<T>): Promise<T> {
+  const tally = outside.getStore();
+  if (!tally) return work();
+  const started = performance.now();
+  try {
+    return await work();
+  } finally {
+    tally.ms += performance.now() - started;
+  }
+}
+
 /** How slowly this process answers, per period: see the module's comment. */
 export function createLoadSensor(periodMs = 500) {
   const histogram = monitorEventLoopDelay({ resolution: 10 });
@@ -156,7 +183,7 @@ export function createLoadSensor(periodMs = 500) {
       }, periodMs);
       timer.unref();
     },
-    /** One answer's time (ms), from its arrival to its reply. */
+    /** One answer's time (ms), from its arrival to its reply, less its time spent outside (`waitOutside`). */
     answered(ms: number) {
       if (timer) answers.record(Math.max(1, Math.round(ms * 1000)));
     },

@@ -9,7 +9,7 @@ export {
   type WaitingRoomService,
 } from './waiting-room.service.ts';
 export { createTicker, type Ticker } from './waiting-room.ticker.ts';
-export { createAdmissionGovernor, createLoadSensor, type AdmissionGovernor } from './backoff.ts';
+export { createAdmissionGovernor, createLoadSensor, tallyOutside, waitOutside, type AdmissionGovernor } from './backoff.ts';
 export { createAdmissionRecorder, type AdmissionRecorder } from './waiting-room.recorder.ts';
 export { createMemoryStore } from './store.memory.ts';
 export { createRedisStore } from './store.redis.ts';
