@@ -7,20 +7,19 @@
  * Each API process measures how slowly it answers (`createLoadSensor`: over each half second, the
  * 99th percentile of its answer times, less any time spent waiting on a payment provider, or of
  * how late its event loop ran, whichever is higher — a request waiting to be read is late before
- * it is timed) and reports it to the store's load
- * board; the ticker reads the highest recent report every step and `createAdmissionGovernor` turns
- * it into a factor on each event's `maxActive`, each event its own. While the load stays above the
- * threshold, at most once in two seconds, each factor becomes three quarters of the event's share
- * of `maxActive` in checkout at that moment (never below a twentieth): buyers are then let in only
- * as others finish, at most as many as the servers answered briskly, so the limit clocks itself by
- * the buyers' own pace. A cut needs the load over the threshold for four steps in a row (two
+ * it is timed) and reports it to the store's load board; the ticker reads the highest recent
+ * report every step and `createAdmissionGovernor` turns it into a factor on each event's
+ * `maxActive`, each event its own. While the load stays above the threshold, at most once in two
+ * seconds, each factor becomes three quarters of the event's share of `maxActive` in checkout at
+ * that moment (never below a twentieth): buyers are then let in only as others finish, at most as
+ * many as the servers answered briskly, so the limit clocks itself by the buyers' own pace. A cut needs the load over the threshold for four steps in a row (two
  * readings), not one slow reading among calm ones. While the load is under half the threshold
  * the factors gain 1/250 a step (a fiftieth of `maxActive` a second at 200 ms a step), feeling for
  * what the servers can take; while it is under a quarter of it — the servers plainly idle — they
  * grow by 3 % a step instead when that is more (doubling in under five seconds), so a cut made in
  * a slow spell is not followed by a minute of admitting a trickle to idle servers; between half
- * and the whole threshold they stay. The admission rate is left alone: the number in checkout is what
- * loads the servers. The ticker reports each event's factor on a second board, for the
+ * and the whole threshold they stay. The admission rate is left alone: the number in checkout is
+ * what loads the servers. The ticker reports each event's factor on a second board, for the
  * organizer's view (`backoffView`). Off unless TICKETMAX_ADMISSION_BACKOFF_MS is set; `maxActive`
  * and `admitPerMinute` stay the limits — the back-off only ever admits fewer.
  */
