@@ -79,7 +79,10 @@ test('event info: past its second it is served at once while one read refreshes 
   catalog.release();
   assert.equal((await waiting).row.id, eventId);
 
-  // The event is deleted: the background refresh fails with NOT_FOUND and the entry goes at once.
+  // The event is deleted (by hand: the product deletes no event, and its audit lines — its
+  // creation among them — must go first): the background refresh fails with NOT_FOUND and the
+  // entry goes at once.
+  await t.db.query('DELETE FROM audit_log WHERE event_id = $1', [eventId]);
   await t.db.query('DELETE FROM events WHERE id = $1', [eventId]);
   now += 1500;
   await infos.get(eventId); // stale entry, refresh in the background
