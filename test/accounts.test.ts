@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { Static } from 'typebox';
+import type { SessionsResult } from '../src/modules/accounts/accounts.schemas.ts';
 import { buildTestApp, dbShapes, errorCode, makeUser, type TestApp, uniqueEmail } from './helpers.ts';
 
 const shapes = await dbShapes();
@@ -203,13 +205,8 @@ for (const shape of shapes) {
         payload: { email: u.email, password: u.password },
       });
       const phone = { authorization: `Bearer ${login.json<{ token: string }>().token}` };
-      interface Session {
-        id: string;
-        createdAt: string;
-        expiresAt: string;
-        device: string | null;
-        current: boolean;
-      }
+      /** As the API documents it. */
+      type Session = Static<typeof SessionsResult>['sessions'][number];
       const list = async (auth: Record<string, string>) => {
         const res = await t.app.inject({ method: 'GET', url: '/api/me/sessions', headers: auth });
         assert.equal(res.statusCode, 200, res.body);
