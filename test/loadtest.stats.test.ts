@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createStats } from '../bench/loadtest/stats.ts';
+import { checkoutLines } from '../bench/loadtest/summary.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -52,5 +53,26 @@ describe('load test: statistics over a stretch of the window', () => {
     mine.absorb(theirs.dump());
     assert.equal(mine.endpoints()['PUT /hold']!.count, 3);
     assert.deepEqual(mine.endpointsBetween(boundary, Number.POSITIVE_INFINITY)['PUT /hold'], { count: 2, p50: 60, p99: 60 });
+  });
+});
+
+describe("the summary's lines on buyers in checkout and admission back-off", () => {
+  it('gives the peak in checkout, and with back-off on its lowest and median factor, the seconds under a quarter and the load', () => {
+    assert.deepEqual(checkoutLines([{}, {}]), {}, 'no reading from the organizer view: no line');
+    assert.deepEqual(checkoutLines([{ active: 3 }, {}, { active: 9 }, { active: 4 }]), {
+      'buyers in checkout (organizer view, peak)': 9,
+    });
+    const series = [
+      { active: 10, backoffFactor: 1, backoffLoadMs: 20 },
+      { active: 40, backoffFactor: 0.05, backoffLoadMs: 900 },
+      {},
+      { active: 30, backoffFactor: 0.2, backoffLoadMs: 300 },
+      { active: 25, backoffFactor: 0.5, backoffLoadMs: 40.04 },
+    ];
+    assert.deepEqual(checkoutLines(series), {
+      'buyers in checkout (organizer view, peak)': 40,
+      'admission back-off, once a second (factor lowest / median; seconds under 0.25; load p50 / max ms)':
+        '0.05 / 0.5; 2 of 4; 300 / 900',
+    });
   });
 });

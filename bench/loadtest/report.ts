@@ -106,6 +106,17 @@ ${chart('Orders', 'per second', [
   { label: 'paid', color: '#16a34a', values: s.map((p) => p.paid) },
 ])}
 ${chart('Queue length', 'buyers waiting (server status)', [{ label: 'waiting', color: '#2563eb', values: s.map((p) => p.waiting) }])}
+${chart('Buyers in checkout', 'buyers (organizer view)', [
+  { label: 'in checkout', color: '#16a34a', values: s.map((p) => p.active) },
+  { label: 'limit (maxActive × back-off factor)', color: '#dc2626', values: s.map((p) => p.activeLimit) },
+])}
+${
+  s.some((p) => p.backoffLoadMs !== undefined)
+    ? chart('Admission back-off', "the slowest API process's load, ms", [
+        { label: 'load', color: '#ea580c', values: s.map((p) => p.backoffLoadMs) },
+      ])
+    : ''
+}
 ${chart('Latency of all requests', 'ms', [
   { label: 'p50', color: '#16a34a', values: s.map((p) => p.p50) },
   { label: 'p99', color: '#dc2626', values: s.map((p) => p.p99) },

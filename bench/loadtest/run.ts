@@ -61,11 +61,15 @@ const { parentPort, workerData } = require('node:worker_threads');
   for (;;) {
     const asked = performance.now();
     try {
-      const res = await fetch(workerData);
+      const res = await fetch(workerData.status);
       const body = await res.json();
       // As wall-clock time: each thread has its own performance.timeOrigin.
       const at = performance.timeOrigin + asked;
-      parentPort.postMessage({ at, ms: performance.now() - asked, waiting: body.waiting, serving: body.serving });
+      const ms = performance.now() - asked;
+      // The organizer's view of the queue: buyers in checkout, and what admission back-off sees and does.
+      const admin = await (await fetch(workerData.admin, { headers: { authorization: workerData.authorization } })).json();
+      parentPort.postMessage({ at, ms, waiting: body.waiting, serving: body.serving, active: admin.active,
+        maxActive: admin.maxActive, backoff: admin.backoff });
     } catch {
       // best effort: the buyers' own requests carry the errors
     }
@@ -73,6 +77,17 @@ const { parentPort, workerData } = require('node:worker_threads');
   }
 })();
 `;
+
+/** What the status monitor reports once a second (see PROBE). */
+interface ProbeMessage {
+  at: number;
+  ms: number;
+  waiting: number;
+  serving: number;
+  active?: number;
+  maxActive?: number;
+  backoff?: { loadMs: number | null; factor: number | null } | null;
+}
 
 /** A generator in a child process of its own (see bench/loadtest/generator.ts), loaded and waiting. */
 async function forkGenerator(): Promise<{
@@ -238,10 +253,26 @@ export async function run(
     // its timing is the server's answer to one cheap request while the buyers' requests are in
     // flight, not the generator's backlog or its event loop's delays.
     const probes: number[] = [];
-    const monitor = new Worker(PROBE, { eval: true, workerData: `${server.url}/api/events/${venue.eventId}/queue/status` });
-    monitor.on('message', (m: { at: number; ms: number; waiting: number; serving: number }) => {
+    const monitor = new Worker(PROBE, {
+      eval: true,
+      workerData: {
+        status: `${server.url}/api/events/${venue.eventId}/queue/status`,
+        admin: `${server.url}/api/admin/events/${venue.eventId}/queue`,
+        authorization: `Bearer ${accounts.organizer.token}`,
+      },
+    });
+    monitor.on('message', (m: ProbeMessage) => {
       probes.push(m.ms);
-      Object.assign(stats.at(m.at - performance.timeOrigin), { waiting: m.waiting, serving: m.serving, probeMs: round(m.ms) });
+      const factor = m.backoff?.factor ?? undefined;
+      Object.assign(stats.at(m.at - performance.timeOrigin), {
+        waiting: m.waiting,
+        serving: m.serving,
+        probeMs: round(m.ms),
+        active: m.active,
+        activeLimit: m.maxActive === undefined ? undefined : Math.floor(m.maxActive * (factor ?? 1)),
+        backoffLoadMs: m.backoff?.loadMs ?? undefined,
+        backoffFactor: factor,
+      });
     });
     // The fault: one API process killed outright mid-run (start:scale starts another in its place).
     let killed: { pid: number; atSeconds: number } | undefined;

@@ -18,6 +18,13 @@ export interface Second {
   clientQueued: number;
   /** The status monitor's own request (its own connection, never queued behind the buyers'), ms. */
   probeMs?: number;
+  /** From the organizer's view of the queue, read by the status monitor: buyers in checkout, and
+   * the most the ticker lets in (maxActive, times admission back-off's factor when it is on). */
+  active?: number;
+  activeLimit?: number;
+  /** Admission back-off, when on: the slowest API process's recent load (ms) and the factor on maxActive. */
+  backoffLoadMs?: number;
+  backoffFactor?: number;
 }
 
 export interface EndpointSummary {

@@ -5,12 +5,32 @@ import { CACHED } from './http.ts';
 import { renderReport } from './report.ts';
 import type { RunOptions } from './run.ts';
 import type { ShapeResult } from './shapes.ts';
+import { percentile } from '../lib.ts';
 import { round } from './stats.ts';
 import { verificationLine } from './verify.ts';
 
 export interface SummaryOptions extends Pick<RunOptions, 'scenario' | 'shape' | 'api' | 'sharedCache' | 'connections'> {
   /** --admission-backoff-ms as given (absent: off). */
   admissionBackoffMs: string | undefined;
+}
+
+/**
+ * Buyers in checkout as the organizer's view showed them once a second, and, with admission
+ * back-off on, what it did: the factor on maxActive (its lowest and median second, and how many
+ * seconds it held checkout under a quarter of maxActive) and the load it saw.
+ */
+export function checkoutLines(series: { active?: number; backoffFactor?: number; backoffLoadMs?: number }[]) {
+  const active = series.flatMap((p) => (p.active === undefined ? [] : [p.active]));
+  if (active.length === 0) return {};
+  const lines: Record<string, string | number> = { 'buyers in checkout (organizer view, peak)': Math.max(...active) };
+  const factors = series.flatMap((p) => (p.backoffFactor === undefined ? [] : [p.backoffFactor])).sort((a, b) => a - b);
+  const loads = series.flatMap((p) => (p.backoffLoadMs === undefined ? [] : [p.backoffLoadMs])).sort((a, b) => a - b);
+  if (factors.length > 0) {
+    lines['admission back-off, once a second (factor lowest / median; seconds under 0.25; load p50 / max ms)'] =
+      `${factors[0]} / ${percentile(factors, 50)}; ${factors.filter((f) => f < 0.25).length} of ${factors.length}; ` +
+      (loads.length > 0 ? `${round(percentile(loads, 50))} / ${round(loads.at(-1)!)}` : 'none reported');
+  }
+  return lines;
 }
 
 /** The summary's lines and the figures behind them. */
@@ -96,6 +116,7 @@ export function buildSummary(r: ShapeResult, o: SummaryOptions) {
       : 'off: every status poll reaches the server',
     'queue settings': JSON.stringify(scenario.queue),
     "admission back-off (threshold on the API processes' answer times, ms)": o.admissionBackoffMs ?? 'off',
+    ...checkoutLines(series),
     'generator connections (checkout pool, waiting-room pool)': `${connections.checkout}, ${connections.waiting}`,
     'think time (s, at each of 3 checkout decisions)': `${scenario.thinkSeconds} (0.5-1.5 x)`,
     machine: `${os.cpus().length} CPUs, load average ${os
