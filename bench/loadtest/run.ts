@@ -66,8 +66,11 @@ const { parentPort, workerData } = require('node:worker_threads');
       // As wall-clock time: each thread has its own performance.timeOrigin.
       const at = performance.timeOrigin + asked;
       const ms = performance.now() - asked;
-      // The organizer's view of the queue: buyers in checkout, and what admission back-off sees and does.
-      const admin = await (await fetch(workerData.admin, { headers: { authorization: workerData.authorization } })).json();
+      // The organizer's view of the queue: buyers in checkout, and what admission back-off sees and
+      // does. Best effort on its own: a failed read leaves the status reading standing.
+      const admin = await fetch(workerData.admin, { headers: { authorization: workerData.authorization } })
+        .then((r) => r.json())
+        .catch(() => ({}));
       parentPort.postMessage({ at, ms, waiting: body.waiting, serving: body.serving, active: admin.active,
         maxActive: admin.maxActive, backoff: admin.backoff });
     } catch {

@@ -1,6 +1,23 @@
 import type { Queryable } from '../../platform/db.ts';
 import type { Role } from './accounts.schemas.ts';
 
+/**
+ * Writes one line of the audit log through `q` (inside the caller's transaction when it is one):
+ * who did it, what, to which account (`targetId`) and about which event (`eventId`).
+ */
+export async function insertAuditLine(
+  q: Queryable,
+  line: { actorId: string; action: string; targetId?: string; eventId?: string; details: object },
+): Promise<void> {
+  await q.query('INSERT INTO audit_log (actor_id, action, target_id, event_id, details) VALUES ($1, $2, $3, $4, $5)', [
+    line.actorId,
+    line.action,
+    line.targetId ?? null,
+    line.eventId ?? null,
+    JSON.stringify(line.details),
+  ]);
+}
+
 export interface UserRow {
   id: string;
   email: string;
@@ -133,19 +150,9 @@ export function createAccountsRepository(db: Queryable) {
       return { user, ended: ended.map((r) => r.id) };
     },
 
-    /**
-     * Opens a session unless the account is suspended (false then). The account's row is locked
-     * for share: a suspension either waits for this session and then ends it, or was committed
-     * first and this finds it.
-     */
     /** A line in the audit log for something that changes nothing else (a reset link handed out). */
     async logAudit(actorId: string, action: string, targetId: string, details: object) {
-      await db.query('INSERT INTO audit_log (actor_id, action, target_id, details) VALUES ($1, $2, $3, $4)', [
-        actorId,
-        action,
-        targetId,
-        JSON.stringify(details),
-      ]);
+      await insertAuditLine(db, { actorId, action, targetId, details });
     },
 
     /**
@@ -167,6 +174,11 @@ export function createAccountsRepository(db: Queryable) {
       );
     },
 
+    /**
+     * Opens a session unless the account is suspended (false then). The account's row is locked
+     * for share: a suspension either waits for this session and then ends it, or was committed
+     * first and this finds it.
+     */
     async insertSession(session: { id: string; userId: string; expiresAt: Date; device?: string }): Promise<boolean> {
       const rows = await db.query(
         `INSERT INTO sessions (id, user_id, expires_at, device)

@@ -1,4 +1,4 @@
-export { createAccountsRepository, type AccountsRepository } from './accounts.repository.ts';
+export { createAccountsRepository, insertAuditLine, type AccountsRepository } from './accounts.repository.ts';
 export { accountsRoutes } from './accounts.routes.ts';
 export { ROLES, type Role, type User } from './accounts.schemas.ts';
 export { createAccountsService, type AccountsService } from './accounts.service.ts';

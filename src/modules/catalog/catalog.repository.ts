@@ -1,4 +1,5 @@
 import type { Queryable } from '../../platform/db.ts';
+import { insertAuditLine } from '../accounts/index.ts';
 
 export interface SectionRow {
   id: string;
@@ -201,12 +202,7 @@ export function createCatalogRepository(db: Queryable) {
 
     /** The audit line of an organizer's creation of or change to the event, in its transaction. */
     async logEvent(actorId: string, action: 'event.created' | 'event.changed', eventId: string, details: object) {
-      await db.query('INSERT INTO audit_log (actor_id, action, event_id, details) VALUES ($1, $2, $3, $4)', [
-        actorId,
-        action,
-        eventId,
-        JSON.stringify(details),
-      ]);
+      await insertAuditLine(db, { actorId, action, eventId, details });
     },
 
     async replacePrices(eventId: string, prices: { sectionId: string; amount: number; currency: string }[]) {

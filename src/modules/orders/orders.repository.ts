@@ -1,4 +1,5 @@
 import { type Queryable, type Statement, withQueries } from '../../platform/db.ts';
+import { insertAuditLine } from '../accounts/index.ts';
 import type { OrderStatus } from './order-state.ts';
 import { sourcesOf } from './order-state.ts';
 
@@ -292,10 +293,13 @@ export function createOrdersRepository(q: Queryable) {
 
     /** The audit line of a refund given by `actorId` (an organizer or admin), in the refund's transaction. */
     async logRefund(actorId: string, order: OrderRow): Promise<void> {
-      await q.query(
-        "INSERT INTO audit_log (actor_id, action, target_id, event_id, details) VALUES ($1, 'order.refunded', $2, $3, $4)",
-        [actorId, order.user_id, order.event_id, { orderId: order.id, amount: order.total_amount, currency: order.currency }],
-      );
+      await insertAuditLine(q, {
+        actorId,
+        action: 'order.refunded',
+        targetId: order.user_id,
+        eventId: order.event_id,
+        details: { orderId: order.id, amount: order.total_amount, currency: order.currency },
+      });
     },
   };
 }
