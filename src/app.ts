@@ -303,7 +303,11 @@ export async function buildApp(deps: AppDeps) {
     auth,
     limits: { signupPerMinute: config.signupsPerMinute, loginPerMinute: config.loginsPerMinute },
   });
-  await app.register(catalogRoutes, { catalog, auth });
+  await app.register(catalogRoutes, {
+    catalog,
+    auth,
+    venueAudit: (venueId, before, limit) => accounts.audit({ venueId }, before, limit),
+  });
   await app.register(waitingRoomRoutes, { waitingRoom, auth });
   await app.register(inventoryRoutes, { inventory, auth, admission: waitingRoom.admission });
   await app.register(ordersRoutes, { orders, payments, auth, admission: waitingRoom.admission });
@@ -314,7 +318,7 @@ export async function buildApp(deps: AppDeps) {
     repo: createAdminRepository(db),
     queue: waitingRoom,
     availability: inventory.availability,
-    audit: (eventId, before, limit) => accounts.audit(undefined, before, limit, eventId),
+    audit: (eventId, before, limit) => accounts.audit({ eventId }, before, limit),
     clock,
   });
   await app.register(adminRoutes, { admin, auth });

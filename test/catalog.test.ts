@@ -238,6 +238,116 @@ for (const shape of shapes) {
         );
       });
 
+      const patchVenue = (id: string, payload: unknown, user: TestUser = organizer) =>
+        t.app.inject({ method: 'PATCH', url: `/api/venues/${id}`, headers: user.auth, payload: payload as object });
+      const venueLog = (id: string, query = '', user: TestUser = organizer) =>
+        t.app.inject({ method: 'GET', url: `/api/venues/${id}/audit${query}`, headers: user.auth });
+      type Entry = { id: string; action: string; actor: { id: string } | null; details: Record<string, unknown> };
+
+      it("lets its creator rename a venue: its events show the new name at once, and the venue's log says who created and renamed it", async () => {
+        const venue = await newVenue(smallVenue('Old Hall'));
+        const event = await newEvent({}, venue.id);
+        const renamed = await patchVenue(venue.id, { name: '  New Hall  ' });
+        assert.equal(renamed.statusCode, 200, renamed.body);
+        const out = renamed.json().venue as typeof venue & { ownerId: string };
+        assert.equal(out.name, 'New Hall');
+        assert.equal(out.ownerId, organizer.id);
+        assert.deepEqual(out.sections, venue.sections, 'the layout is as it was');
+        assert.equal(
+          (await t.app.inject({ method: 'GET', url: `/api/venues/${venue.id}`, headers: organizer.auth })).json().venue.name,
+          'New Hall',
+        );
+        const detail = (await t.app.inject({ method: 'GET', url: `/api/events/${event.id}` })).json().event;
+        assert.deepEqual(detail.venue, { id: venue.id, name: 'New Hall' });
+        const listed = (await t.app.inject({ method: 'GET', url: '/api/events' }))
+          .json()
+          .events.find((e: { id: string }) => e.id === event.id);
+        assert.equal(listed.venue.name, 'New Hall');
+
+        // An admin may rename it too; the same name again changes nothing and logs nothing.
+        assert.equal((await patchVenue(venue.id, { name: 'Newer Hall' }, admin)).statusCode, 200);
+        const same = await patchVenue(venue.id, { name: 'Newer Hall' });
+        assert.equal(same.statusCode, 200);
+        assert.equal(same.json().venue.name, 'Newer Hall');
+
+        const log = await venueLog(venue.id);
+        assert.equal(log.statusCode, 200, log.body);
+        assert.equal(log.headers['cache-control'], 'private, no-store');
+        const entries = log.json<{ entries: Entry[]; next: string | null }>().entries;
+        assert.deepEqual(
+          entries.map((e) => [e.action, e.actor?.id, e.details]),
+          [
+            ['venue.renamed', admin.id, { from: 'New Hall', to: 'Newer Hall' }],
+            ['venue.renamed', organizer.id, { from: 'Old Hall', to: 'New Hall' }],
+            [
+              'venue.created',
+              organizer.id,
+              { name: 'Old Hall', seatCount: 74, gaCapacity: 100, sections: venue.sections.length },
+            ],
+          ],
+        );
+        // A page at a time, and an admin may read it.
+        const first = (await venueLog(venue.id, '?limit=2', admin)).json<{ entries: Entry[]; next: string }>();
+        assert.deepEqual(
+          first.entries.map((e) => e.id),
+          entries.slice(0, 2).map((e) => e.id),
+        );
+        const rest = (await venueLog(venue.id, `?limit=2&before=${first.next}`)).json<{
+          entries: Entry[];
+          next: string | null;
+        }>();
+        assert.deepEqual(
+          rest.entries.map((e) => e.id),
+          [entries[2]!.id],
+        );
+        assert.equal(rest.next, null);
+        // The accounts' log keeps to accounts, the event's to the event.
+        const accountsLog = (await t.app.inject({ method: 'GET', url: '/api/admin/audit?limit=200', headers: admin.auth })).json<{
+          entries: Entry[];
+        }>().entries;
+        assert.ok(!accountsLog.some((e) => e.action.startsWith('venue.')), 'no venue line among the accounts');
+        const eventLog = (
+          await t.app.inject({ method: 'GET', url: `/api/admin/events/${event.id}/audit`, headers: organizer.auth })
+        ).json<{ entries: Entry[] }>().entries;
+        assert.deepEqual(
+          eventLog.map((e) => e.action),
+          ['event.created'],
+        );
+      });
+
+      it("refuses another organizer's rename and log (403), an unknown venue (404) and a bad name or layout change (400), changing nothing", async () => {
+        const venue = await newVenue(smallVenue('Kept Hall'));
+        const unchanged = async () => {
+          const rows = await t.db.query<{ name: string }>('SELECT name FROM venues WHERE id = $1', [venue.id]);
+          assert.equal(rows[0]!.name, 'Kept Hall');
+          const lines = await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM audit_log WHERE venue_id = $1', [
+            venue.id,
+          ]);
+          assert.equal(lines[0]!.n, 1, 'only the creation is logged');
+        };
+        assert.equal(errorCode(await patchVenue(venue.id, { name: 'Taken Over' }, otherOrganizer)), 'FORBIDDEN');
+        assert.equal(errorCode(await venueLog(venue.id, '', otherOrganizer)), 'FORBIDDEN');
+        assert.equal(errorCode(await patchVenue('ven_doesnotexist', { name: 'Nowhere' })), 'NOT_FOUND');
+        assert.equal(errorCode(await venueLog('ven_doesnotexist')), 'NOT_FOUND');
+        for (const bad of [
+          {},
+          { name: '' },
+          { name: '   ' },
+          { name: 'x'.repeat(201) },
+          { name: 'Two\nlines' },
+          { name: 42 },
+          { name: 'Kept Hall', sections: [{ name: 'Floor', kind: 'ga', capacity: 10 }] },
+        ]) {
+          const res = await patchVenue(venue.id, bad);
+          assert.equal(res.statusCode, 400, `${JSON.stringify(bad)}: ${res.body}`);
+          assert.equal(errorCode(res), 'VALIDATION_FAILED');
+        }
+        for (const bad of ['?before=abc', '?limit=0', '?target=usr_x']) {
+          assert.equal((await venueLog(venue.id, bad)).statusCode, 400, bad);
+        }
+        await unchanged();
+      });
+
       it('answers 404 NOT_FOUND for an unknown venue', async () => {
         const res = await t.app.inject({ method: 'GET', url: '/api/venues/ven_doesnotexist', headers: organizer.auth });
         assert.equal(res.statusCode, 404);
@@ -680,6 +790,8 @@ for (const shape of shapes) {
         { method: 'POST' as const, url: '/api/venues', payload: smallVenue('Role check') },
         { method: 'GET' as const, url: '/api/venues' },
         { method: 'GET' as const, url: `/api/venues/${venueId}` },
+        { method: 'PATCH' as const, url: `/api/venues/${venueId}`, payload: { name: 'Role check hall' } },
+        { method: 'GET' as const, url: `/api/venues/${venueId}/audit` },
         { method: 'POST' as const, url: '/api/events', payload: eventBody(venueId) },
         { method: 'PATCH' as const, url: `/api/events/${eventId}`, payload: { name: 'Role check' } },
         { method: 'PATCH' as const, url: `/api/admin/users/${buyer.id}`, payload: { role: 'organizer' } },
@@ -712,6 +824,7 @@ for (const shape of shapes) {
           assert.deepEqual(await countRows(t.db, 'venues', 'events'), before);
           const event = await t.app.inject({ method: 'GET', url: `/api/events/${eventId}` });
           assert.equal(event.json().event.name, 'Test Night');
+          assert.notEqual(event.json().event.venue.name, 'Role check hall');
           const roles = await t.db.query<{ role: string }>('SELECT role FROM users WHERE id = $1', [buyer.id]);
           assert.equal(roles[0]!.role, 'buyer');
         });

@@ -3,19 +3,26 @@ import type { Role } from './accounts.schemas.ts';
 
 /**
  * Writes one line of the audit log through `q` (inside the caller's transaction when it is one):
- * who did it, what, to which account (`targetId`) and about which event (`eventId`).
+ * who did it, what, to which account (`targetId`) and about which event (`eventId`) or venue (`venueId`).
  */
 export async function insertAuditLine(
   q: Queryable,
-  line: { actorId: string; action: string; targetId?: string; eventId?: string; details: object },
+  line: { actorId: string; action: string; targetId?: string; eventId?: string; venueId?: string; details: object },
 ): Promise<void> {
-  await q.query('INSERT INTO audit_log (actor_id, action, target_id, event_id, details) VALUES ($1, $2, $3, $4, $5)', [
-    line.actorId,
-    line.action,
-    line.targetId ?? null,
-    line.eventId ?? null,
-    JSON.stringify(line.details),
-  ]);
+  await q.query(
+    'INSERT INTO audit_log (actor_id, action, target_id, event_id, venue_id, details) VALUES ($1, $2, $3, $4, $5, $6)',
+    [line.actorId, line.action, line.targetId ?? null, line.eventId ?? null, line.venueId ?? null, JSON.stringify(line.details)],
+  );
+}
+
+/**
+ * Which part of the audit log to read: the lines about accounts (about one, with `targetId`), or
+ * those about one event or one venue. Each line belongs to exactly one of these logs.
+ */
+export interface AuditScope {
+  targetId?: string;
+  eventId?: string;
+  venueId?: string;
 }
 
 export interface UserRow {
@@ -156,10 +163,9 @@ export function createAccountsRepository(db: Queryable) {
     },
 
     /**
-     * The audit log, newest first, keyset pages before `before`: the lines about accounts (about one
-     * when `targetId` is given), or with `eventId` the lines about that event.
+     * The audit log, newest first, keyset pages before `before`: the part `scope` names.
      */
-    async audit(targetId: string | undefined, before: string | undefined, limit: number, eventId?: string) {
+    async audit({ targetId, eventId, venueId }: AuditScope, before: string | undefined, limit: number) {
       return db.query<AuditRow>(
         `SELECT a.id::text AS id, a.at, a.action, a.details,
                 a.actor_id, actor.email AS actor_email, actor.name AS actor_name,
@@ -168,9 +174,9 @@ export function createAccountsRepository(db: Queryable) {
            LEFT JOIN users actor ON actor.id = a.actor_id
            LEFT JOIN users target ON target.id = a.target_id
           WHERE ($1::text IS NULL OR a.target_id = $1) AND ($2::bigint IS NULL OR a.id < $2)
-            AND a.event_id IS NOT DISTINCT FROM $4
+            AND a.event_id IS NOT DISTINCT FROM $4 AND a.venue_id IS NOT DISTINCT FROM $5
           ORDER BY a.id DESC LIMIT $3`,
-        [targetId ?? null, before ?? null, limit, eventId ?? null],
+        [targetId ?? null, before ?? null, limit, eventId ?? null, venueId ?? null],
       );
     },
 

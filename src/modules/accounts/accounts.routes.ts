@@ -242,7 +242,7 @@ export const accountsRoutes: FastifyPluginAsyncTypebox<AccountsRoutesOptions> = 
     async (request, reply) => {
       reply.header('cache-control', 'private, no-store');
       const { target, before, limit } = request.query;
-      return accounts.audit(target, before, pageLimit(limit));
+      return accounts.audit({ targetId: target }, before, pageLimit(limit));
     },
   );
 

@@ -96,7 +96,7 @@ export const AuditEntry = Type.Object({
   at: Type.String({ format: 'date-time' }),
   action: Type.String({
     description:
-      'Accounts: `role.changed` ({from, to}), `account.suspended`, `account.restored`, `password.changed` ({sessionsEnded}), `password.reset_issued` ({expiresAt}), `password.reset` ({sessionsEnded}). Events: `event.created` ({name, venue: {id, name}, startsAt, onSaleAt, offSaleAt}), `queue.changed` ({from, to}: paused, admitPerMinute, maxActive), `event.changed` ({fields, from, to}: the PATCH fields that changed, with `prices` when the prices changed), `order.refunded` ({orderId, amount, currency}: a paid order refunded by an organizer or admin; the target is its buyer)',
+      'Accounts: `role.changed` ({from, to}), `account.suspended`, `account.restored`, `password.changed` ({sessionsEnded}), `password.reset_issued` ({expiresAt}), `password.reset` ({sessionsEnded}). Events: `event.created` ({name, venue: {id, name}, startsAt, onSaleAt, offSaleAt}), `queue.changed` ({from, to}: paused, admitPerMinute, maxActive), `event.changed` ({fields, from, to}: the PATCH fields that changed, with `prices` when the prices changed), `order.refunded` ({orderId, amount, currency}: a paid order refunded by an organizer or admin; the target is its buyer). Venues: `venue.created` ({name, seatCount, gaCapacity, sections}), `venue.renamed` ({from, to})',
   }),
   actor: AuditParty,
   target: AuditParty,

@@ -3,7 +3,7 @@ import type { Clock } from '../../platform/clock.ts';
 import { DUMMY_PASSWORD_HASH, hashPassword, newId, type Signer, verifyPassword } from '../../platform/crypto.ts';
 import { forbidden, notFound, validationFailed } from '../../platform/errors.ts';
 import { accountSuspended, emailTaken, invalidCredentials, wrongPassword } from './accounts.errors.ts';
-import type { AccountsRepository, UserRow } from './accounts.repository.ts';
+import type { AccountsRepository, AuditScope, UserRow } from './accounts.repository.ts';
 import type { AdminUser, Role, SuspensionSweep, User } from './accounts.schemas.ts';
 import type { Principal, SessionGuard } from './session-guard.ts';
 
@@ -191,9 +191,12 @@ export function createAccountsService({
       return (await repo.search(q?.trim() || undefined, limit)).map(toAdminUser);
     },
 
-    /** GET /api/admin/audit: what was done to accounts, newest first (an account's own with `target`). */
-    async audit(targetId: string | undefined, before: string | undefined, limit: number, eventId?: string) {
-      const rows = await repo.audit(targetId, before, limit + 1, eventId);
+    /**
+     * GET /api/admin/audit: what was done to accounts, newest first (an account's own with
+     * `targetId`); with `eventId` or `venueId`, that event's or venue's log instead.
+     */
+    async audit(scope: AuditScope, before: string | undefined, limit: number) {
+      const rows = await repo.audit(scope, before, limit + 1);
       const page = rows.slice(0, limit);
       const who = (id: string | null, email: string | null, name: string | null) =>
         id ? { id, email: email ?? '', name: name ?? '' } : null;

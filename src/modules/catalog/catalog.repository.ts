@@ -119,6 +119,26 @@ export function createCatalogRepository(db: Queryable) {
       }
     },
 
+    /**
+     * Renames the venue and returns the name it had (undefined when there is no such venue): the
+     * row is locked before it is read, so two renames at once each see the other's name, never
+     * the same one. The events sold on it show the new name at once (their rows join it).
+     */
+    async renameVenue(id: string, name: string): Promise<string | undefined> {
+      const rows = await db.query<{ previous: string }>(
+        `UPDATE venues v SET name = $2
+           FROM (SELECT id, name FROM venues WHERE id = $1 FOR UPDATE) AS old
+          WHERE v.id = old.id RETURNING old.name AS previous`,
+        [id, name],
+      );
+      return rows[0]?.previous;
+    },
+
+    /** The audit line of an organizer's creation or renaming of a venue, in its transaction. */
+    async logVenue(actorId: string, action: 'venue.created' | 'venue.renamed', venueId: string, details: object) {
+      await insertAuditLine(db, { actorId, action, venueId, details });
+    },
+
     async findVenue(id: string) {
       const rows = await db.query<VenueRow>(
         `SELECT v.id, v.name, v.owner_id, v.seat_count,

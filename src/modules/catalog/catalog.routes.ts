@@ -1,13 +1,26 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from 'typebox';
-import { errors, IdParams } from '../../platform/http-schemas.ts';
+import { type Static, Type } from 'typebox';
+import { errors, IdParams, pageLimit } from '../../platform/http-schemas.ts';
 import { type Auth, requirePrincipal } from '../accounts/index.ts';
-import { EventBody, EventDetail, EventPatch, EventSummary, Seatmap, Venue, VenueBody, VenueSummary } from './catalog.schemas.ts';
+import { AuditPageQuery, AuditResult } from '../accounts/accounts.schemas.ts';
+import {
+  EventBody,
+  EventDetail,
+  EventPatch,
+  EventSummary,
+  Seatmap,
+  Venue,
+  VenueBody,
+  VenuePatch,
+  VenueSummary,
+} from './catalog.schemas.ts';
 import type { CatalogService } from './catalog.service.ts';
 
 export interface CatalogRoutesOptions {
   catalog: CatalogService;
   auth: Auth;
+  /** The audit log's lines about one venue, newest first (the accounts module keeps the log). */
+  venueAudit: (venueId: string, before: string | undefined, limit: number) => Promise<Static<typeof AuditResult>>;
 }
 
 /** True when the client already holds this exact representation (If-None-Match, weak comparison per RFC 9110). */
@@ -17,7 +30,7 @@ function notModified(ifNoneMatch: string | undefined, etag: string): boolean {
   return ifNoneMatch.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag);
 }
 
-export const catalogRoutes: FastifyPluginAsyncTypebox<CatalogRoutesOptions> = async (app, { catalog, auth }) => {
+export const catalogRoutes: FastifyPluginAsyncTypebox<CatalogRoutesOptions> = async (app, { catalog, auth, venueAudit }) => {
   const organizer = auth.role('organizer');
 
   app.post(
@@ -61,6 +74,44 @@ export const catalogRoutes: FastifyPluginAsyncTypebox<CatalogRoutesOptions> = as
       preHandler: organizer,
     },
     async (request) => ({ venue: await catalog.getVenue(request.params.id) }),
+  );
+
+  app.patch(
+    '/api/venues/:id',
+    {
+      schema: {
+        tags: ['venues'],
+        summary:
+          'Rename a venue (its creator or an admin); its events show the new name at once. The layout cannot change: seat maps, orders and tickets name its seats',
+        params: IdParams,
+        body: VenuePatch,
+        response: { 200: Type.Object({ venue: Venue }), ...errors(400, 401, 403, 404) },
+      },
+      preHandler: organizer,
+    },
+    async (request) => ({
+      venue: await catalog.renameVenue(requirePrincipal(request), request.params.id, request.body.name),
+    }),
+  );
+
+  app.get(
+    '/api/venues/:id/audit',
+    {
+      schema: {
+        tags: ['venues'],
+        summary: 'Who created and renamed the venue, newest first (its creator or an admin)',
+        params: IdParams,
+        querystring: AuditPageQuery,
+        response: { 200: AuditResult, ...errors(400, 401, 403, 404) },
+      },
+      preHandler: organizer,
+    },
+    async (request, reply) => {
+      reply.header('cache-control', 'private, no-store');
+      await catalog.mayControlVenue(requirePrincipal(request), request.params.id);
+      const { before, limit } = request.query;
+      return venueAudit(request.params.id, before, pageLimit(limit));
+    },
   );
 
   app.post(

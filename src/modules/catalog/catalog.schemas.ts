@@ -45,6 +45,8 @@ export const VenueBody = Type.Object(
   { additionalProperties: false },
 );
 export type VenueBody = Static<typeof VenueBody>;
+/** A venue's layout is fixed once created (seat maps, orders and tickets name its seats); only its name changes. */
+export const VenuePatch = Type.Object({ name: SingleLine({ maxLength: 200 }) }, { additionalProperties: false });
 
 const SeatOut = Type.Object({
   id: Type.String(),
@@ -62,9 +64,11 @@ export const VenueSection = Type.Object({
   capacity: Type.Optional(Type.Integer()),
   rows: Type.Optional(Type.Array(RowOut)),
 });
+const VenueOwner = Type.String({ description: 'The organizer who created the venue: they (or an admin) may rename it' });
 export const Venue = Type.Object({
   id: Type.String(),
   name: Type.String(),
+  ownerId: VenueOwner,
   seatCount: Type.Integer(),
   gaCapacity: Type.Integer(),
   sections: Type.Array(VenueSection),
@@ -72,6 +76,7 @@ export const Venue = Type.Object({
 export const VenueSummary = Type.Object({
   id: Type.String(),
   name: Type.String(),
+  ownerId: VenueOwner,
   seatCount: Type.Integer(),
   gaCapacity: Type.Integer(),
   sections: Type.Array(Type.Object({ id: Type.String(), name: Type.String(), kind: Type.String(), capacity: Type.Integer() })),

@@ -1,5 +1,5 @@
 import { newId, newIds } from '../../platform/crypto.ts';
-import { notFound } from '../../platform/errors.ts';
+import { forbidden, notFound } from '../../platform/errors.ts';
 import type { Principal } from '../accounts/index.ts';
 import { boundedCache } from './catalog.cache.ts';
 import { expandSections } from './catalog.layout.ts';
@@ -48,10 +48,11 @@ export function buildLayout(venueId: string, sections: SectionRow[], seats: Seat
 }
 
 /** A venue as the API shows it: GA sections with a capacity, seated ones with rows. */
-function venueOut(layout: VenueLayout, name: string, gaCapacity: number) {
+function venueOut(layout: VenueLayout, name: string, ownerId: string, gaCapacity: number) {
   return {
     id: layout.venueId,
     name,
+    ownerId,
     seatCount: layout.seatCount,
     gaCapacity,
     sections: layout.sections.map((s) =>
@@ -68,9 +69,22 @@ export interface VenueDeps {
   transaction: <T>(fn: (repo: CatalogRepository) => Promise<T>) => Promise<T>;
 }
 
-/** Venues and their layouts: what events are sold on. A venue's layout never changes once created. */
+/**
+ * Venues and their layouts: what events are sold on. A venue's layout never changes once created
+ * (tickets, orders and seat maps name its seats); its name may be corrected.
+ */
 export function createVenueCatalog({ repo, transaction }: VenueDeps) {
   const layouts = boundedCache<VenueLayout>(8);
+
+  /** The venue, if `principal` may change it and read its log: the organizer who created it, or an admin. */
+  async function ownVenue(principal: Principal, venueId: string) {
+    const venue = await repo.findVenue(venueId);
+    if (!venue) throw notFound('Venue');
+    if (principal.role !== 'admin' && principal.userId !== venue.owner_id) {
+      throw forbidden('Only the organizer who created this venue, or an admin, may change it or read its log');
+    }
+    return venue;
+  }
 
   async function layoutOf(venueId: string): Promise<VenueLayout> {
     const cached = layouts.get(venueId);
@@ -105,10 +119,17 @@ export function createVenueCatalog({ repo, transaction }: VenueDeps) {
           seats.push({ id: seatIds[idx]!, sectionId: sectionIds[position]!, ...seat, idx });
         }
       });
+      const gaCapacity = expanded.reduce((n, s) => n + (s.capacity ?? 0), 0);
       await transaction(async (tx) => {
         await tx.insertVenue({ id: venueId, name: body.name.trim(), ownerId: principal.userId, seatCount });
         await tx.insertSections(sections);
         await tx.insertSeats(venueId, seats);
+        await tx.logVenue(principal.userId, 'venue.created', venueId, {
+          name: body.name.trim(),
+          seatCount,
+          gaCapacity,
+          sections: sections.length,
+        });
       });
       // Built from what was stored, without reading it back: coordinates are double precision
       // (migration 003), so every process that later reads the venue builds the same bytes and
@@ -134,14 +155,34 @@ export function createVenueCatalog({ repo, transaction }: VenueDeps) {
         })),
       );
       layouts.set(venueId, layout);
-      const gaCapacity = expanded.reduce((n, s) => n + (s.capacity ?? 0), 0);
-      return venueOut(layout, body.name.trim(), gaCapacity);
+      return venueOut(layout, body.name.trim(), principal.userId, gaCapacity);
     },
 
     async getVenue(id: string) {
       const venue = await repo.findVenue(id);
       if (!venue) throw notFound('Venue');
-      return venueOut(await layoutOf(id), venue.name, venue.ga_capacity);
+      return venueOut(await layoutOf(id), venue.name, venue.owner_id, venue.ga_capacity);
+    },
+
+    /**
+     * PATCH /api/venues/:id: a new name (its creator or an admin), written with its audit line; a
+     * name it already has changes nothing and writes no line.
+     */
+    async renameVenue(principal: Principal, id: string, name: string) {
+      const venue = await ownVenue(principal, id);
+      const wanted = name.trim();
+      await transaction(async (tx) => {
+        const previous = await tx.renameVenue(id, wanted);
+        if (previous !== undefined && previous !== wanted) {
+          await tx.logVenue(principal.userId, 'venue.renamed', id, { from: previous, to: wanted });
+        }
+      });
+      return venueOut(await layoutOf(id), wanted, venue.owner_id, venue.ga_capacity);
+    },
+
+    /** Throws unless `principal` may read the venue's log (see `ownVenue`). */
+    async mayControlVenue(principal: Principal, id: string): Promise<void> {
+      await ownVenue(principal, id);
     },
 
     async listVenues() {
@@ -150,6 +191,7 @@ export function createVenueCatalog({ repo, transaction }: VenueDeps) {
       return venues.map((v) => ({
         id: v.id,
         name: v.name,
+        ownerId: v.owner_id,
         seatCount: v.seat_count,
         gaCapacity: v.ga_capacity,
         sections: sections
