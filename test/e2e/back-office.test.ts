@@ -138,6 +138,68 @@ describe('back office in headless Chromium', { skip: !chromiumAvailable() }, () 
     await context.close();
   });
 
+  it('lets the creator of a venue rename it in place and read its history, but not another organizer', async () => {
+    const tag = Math.random().toString(36).slice(2, 8);
+    const [oldName, newName] = [`Old Hall ${tag}`, `New Hall ${tag}`];
+    const { venue } = await apiClient(server.url, organizer.token)<{ venue: { id: string } }>('POST', '/api/venues', {
+      name: oldName,
+      sections: [
+        { name: 'Stalls', kind: 'seated', grid: { rows: 2, seatsPerRow: 5 } },
+        { name: 'Floor', kind: 'ga', capacity: 50 },
+      ],
+    });
+    const context = await browser.newContext(VIEW);
+    const page = await context.newPage();
+    await signIn(page, server.url, organizer.email, organizer.password);
+    await page.goto(`${server.url}/organizer`);
+    await page.getByRole('link', { name: 'Venues', exact: true }).click();
+    await page.getByRole('heading', { name: 'Venues', level: 1 }).waitFor();
+    // Found by its event link, which the rename leaves alone.
+    const card = page.getByTestId('venue').filter({ has: page.locator(`a[href="/organizer/events/new?venue=${venue.id}"]`) });
+    await card.getByRole('heading', { name: oldName }).waitFor();
+    await card.getByText('10 seats, 50 standing · Stalls, Floor').waitFor();
+    await card.getByRole('link', { name: `New event here at ${oldName}` }).waitFor();
+
+    await card.getByRole('button', { name: `Rename ${oldName}` }).click();
+    const field = card.getByLabel('Venue name');
+    assert.equal(await field.inputValue(), oldName, 'the form starts from the current name');
+    // A blank name: the API's refusal shows in the form, which stays open.
+    await field.fill('   ');
+    await card.getByRole('button', { name: 'Save' }).click();
+    await card.getByRole('alert').getByText('Please check what you entered').waitFor();
+    await field.fill(newName);
+    await card.getByRole('button', { name: 'Save' }).click();
+    await card.getByRole('heading', { name: newName }).waitFor();
+    await card.getByRole('status').getByText(`the venue is now called "${newName}"`).waitFor();
+    assert.equal(await card.getByLabel('Venue name').count(), 0, 'the form closed');
+    const rename = card.getByRole('button', { name: `Rename ${newName}` });
+    await until(() => rename.evaluate((b) => b === document.activeElement), 5_000, 'focus back on Rename');
+    const stored = await apiClient(server.url, organizer.token)<{ venue: { name: string } }>('GET', `/api/venues/${venue.id}`);
+    assert.equal(stored.venue.name, newName);
+
+    await card.getByRole('button', { name: `History of ${newName}` }).click();
+    const lines = card.getByTestId('venue-history').getByRole('listitem');
+    await lines.first().getByText(`${organizer.email} renamed the venue from "${oldName}" to "${newName}".`).waitFor();
+    await lines.nth(1).getByText(`${organizer.email} created the venue "${oldName}" (10 seats, 50 standing).`).waitFor();
+    assert.equal(await lines.count(), 2, 'the refused rename left no line');
+    await shoot(page, 'organizer-venues');
+    await context.close();
+
+    // Another organizer sees the venue and may hold events in it, but neither renames it nor reads its log.
+    const ned = await signup(server.url, 'ned', 'organizer', stage.adminToken);
+    const nedContext = await browser.newContext(VIEW);
+    const nedPage = await nedContext.newPage();
+    await signIn(nedPage, server.url, ned.email, ned.password);
+    await nedPage.goto(`${server.url}/organizer/venues`);
+    const seen = nedPage
+      .getByTestId('venue')
+      .filter({ has: nedPage.locator(`a[href="/organizer/events/new?venue=${venue.id}"]`) });
+    await seen.getByRole('heading', { name: newName }).waitFor();
+    assert.equal(await seen.getByRole('button').count(), 0, 'no Rename or History for someone else’s venue');
+    await assert.rejects(apiClient(server.url, ned.token)('PATCH', `/api/venues/${venue.id}`, { name: 'Ned’s Hall' }), /: 403 /);
+    await nedContext.close();
+  });
+
   it('lets a buyer cancel a pending order at checkout, so its seat is on sale again at once', async () => {
     const b = await signup(server.url, 'jo');
     const seat = { id: seatAt('Circle', 0, 1) }; // row A, seat 2

@@ -29,6 +29,7 @@ function route(path: string) {
   if (p === '/admin/accounts') return <Lazy load={async () => (await import('./admin/accounts.tsx')).AccountsPage} props={{}} />;
   if (p === '/checkin') return <Lazy load={async () => (await import('./staff/checkin.tsx')).CheckinPage} props={{}} />;
   if (p === '/organizer') return <Lazy load={async () => (await organizer()).OrganizerHome} props={{}} />;
+  if (p === '/organizer/venues') return <Lazy load={async () => (await organizer()).VenuesPage} props={{}} />;
   if (p === '/organizer/venues/new') return <Lazy load={async () => (await organizer()).VenueForm} props={{}} />;
   if (p === '/organizer/events/new') return <Lazy load={async () => (await organizer()).EventForm} props={{ id: undefined }} />;
   if ((m = /^\/organizer\/events\/([^/]+)\/edit$/.exec(p))) {

@@ -16,6 +16,9 @@ function List() {
         <a class="btn-secondary" href="/organizer/venues/new">
           Create a venue
         </a>
+        <a class="btn-secondary" href="/organizer/venues">
+          Venues
+        </a>
       </p>
       <ErrorBox error={error} />
       {!data && !error && <Loading />}

@@ -3,3 +3,4 @@ export { Dashboard } from './dashboard.tsx';
 export { EventForm } from './event-form.tsx';
 export { OrganizerHome } from './home.tsx';
 export { VenueForm } from './venue-form.tsx';
+export { VenuesPage } from './venues.tsx';
