@@ -133,7 +133,16 @@ export interface Ticket {
   code: string;
   checkedInAt: string | null;
 }
-/** A line of the audit log (GET /api/admin/audit, GET /api/admin/events/:id/audit). */
+/** A venue as GET /api/venues lists it; `ownerId` (its creator) or an admin may rename it. */
+export interface VenueSummary {
+  id: string;
+  name: string;
+  ownerId: string;
+  seatCount: number;
+  gaCapacity: number;
+  sections: { id: string; name: string; kind: string; capacity: number }[];
+}
+/** A line of the audit log (GET /api/admin/audit, GET /api/admin/events/:id/audit, GET /api/venues/:id/audit). */
 export interface AuditEntry {
   id: string;
   at: string;

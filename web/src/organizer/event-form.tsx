@@ -1,17 +1,9 @@
 import type { ComponentChildren, FunctionComponent } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { api, type EventDetail } from '../api.ts';
+import { api, type EventDetail, type VenueSummary } from '../api.ts';
 import { ErrorBox, Loading, RequireUser, Title, useLoad } from '../components.tsx';
 import { field } from '../format.ts';
 import { navigate, queryParam } from '../state.ts';
-
-interface VenueSummary {
-  id: string;
-  name: string;
-  seatCount: number;
-  gaCapacity: number;
-  sections: { id: string; name: string; kind: string; capacity: number }[];
-}
 
 /** ISO ⇄ the value of an <input type="datetime-local"> (local time, minutes). */
 function toLocal(iso: string): string {

@@ -1,18 +1,9 @@
 import type { FunctionComponent } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, type AuditEntry, type User } from '../api.ts';
+import { api, type AuditEntry, type User, type VenueSummary } from '../api.ts';
 import { ErrorBox, Loading, Notice, RequireUser, Title, useLoad } from '../components.tsx';
 import { dateTime } from '../format.ts';
 import { userState } from '../state.ts';
-
-interface VenueSummary {
-  id: string;
-  name: string;
-  ownerId: string;
-  seatCount: number;
-  gaCapacity: number;
-  sections: { id: string; name: string; kind: string; capacity: number }[];
-}
 
 interface AuditPage {
   entries: AuditEntry[];
