@@ -1,6 +1,7 @@
 // The load generator's HTTP client against a real server: with the shared cache on, a public answer
 // cacheable for a second reaches the server about once a second however many buyers poll it, while
-// private answers and writes always reach it; answers from the cache are counted apart.
+// private answers and writes always reach it; answers from the cache are counted apart. Each request
+// sent is also timed on the wire, without its wait for one of the generator's connections.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -30,6 +31,10 @@ describe('load test: the HTTP client', () => {
       hits.join += 1;
       return { joined: true };
     });
+    server.get('/slow', async () => {
+      await sleep(40);
+      return { slow: true };
+    });
     url = await server.listen({ port: 0, host: '127.0.0.1' });
   });
   after(async () => server.close());
@@ -58,6 +63,22 @@ describe('load test: the HTTP client', () => {
     return { rounds, seen, endpoints: stats.endpoints() };
   }
 
+  it("times a request on the wire from its first byte sent, apart from its wait for one of the generator's connections", async () => {
+    const stats = createStats(performance.now());
+    // One connection, six requests at once: each waits for the ones before it.
+    const client = createClient(url, stats, () => Infinity, 1, 5000);
+    const answers = await Promise.all(Array.from({ length: 6 }, () => client.call('GET /slow', 'GET', '/slow')));
+    await client.close();
+    for (const a of answers) assert.equal(a.status, 200);
+    const slow = stats.endpoints()['GET /slow']!;
+    assert.equal(slow.count, 6);
+    // As the buyers saw it: the last waited for five answers of about 40 ms before its own.
+    assert.ok(slow.max >= 6 * 40 - 5, `the slowest took ${slow.max} ms`);
+    // On the wire, each took its own 40 ms or so, however long it waited to be sent.
+    assert.ok(slow.wireP50! >= 39 && slow.wireP99! < 150, `on the wire: p50 ${slow.wireP50}, p99 ${slow.wireP99} ms`);
+    assert.ok(slow.wireP99! < slow.max - 100);
+  });
+
   it('without the cache, every poll reaches the server', async () => {
     const { rounds, endpoints } = await poll(false, 1);
     assert.equal(hits.status, rounds * 50);
@@ -84,5 +105,8 @@ describe('load test: the HTTP client', () => {
     assert.equal(hits.mine, rounds * 3);
     assert.equal(hits.join, rounds);
     assert.equal(endpoints[`GET /mine${CACHED}`], undefined);
+    // An answer from the cache never went on the wire; the server's answers did.
+    assert.equal(endpoints[`GET /status${CACHED}`]?.wireP99, undefined);
+    assert.ok(endpoints['GET /status']!.wireP99! >= 0);
   });
 });

@@ -56,6 +56,32 @@ describe('load test: statistics over a stretch of the window', () => {
   });
 });
 
+describe('load test: requests on the wire', () => {
+  it("gives each endpoint's p50 and p99 on the wire over the requests that were sent, both generators' merged", () => {
+    const t0 = performance.now();
+    const mine = createStats(t0);
+    const theirs = createStats(t0);
+    mine.request('PUT /hold', 200, 900, 30);
+    theirs.request('PUT /hold', 200, 800, 20);
+    theirs.request('PUT /hold', 200, 700, 10);
+    // Never sent (a network error before a connection, or an answer from the shared cache): no time on the wire.
+    mine.request('PUT /hold', 0, 5000);
+    mine.request('GET /status (shared cache)', 200, 1);
+    mine.absorb(theirs.dump());
+    const endpoints = mine.endpoints();
+    assert.deepEqual(
+      [
+        endpoints['PUT /hold']!.count,
+        endpoints['PUT /hold']!.p99,
+        endpoints['PUT /hold']!.wireP50,
+        endpoints['PUT /hold']!.wireP99,
+      ],
+      [4, 5000, 20, 30],
+    );
+    assert.equal(endpoints['GET /status (shared cache)']!.wireP99, undefined);
+  });
+});
+
 describe("the summary's lines on buyers in checkout and admission back-off", () => {
   it('gives the peak in checkout, and with back-off on its lowest and median factor, the seconds under a quarter and the load', () => {
     assert.deepEqual(checkoutLines([{}, {}]), {}, 'no reading from the organizer view: no line');

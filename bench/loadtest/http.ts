@@ -1,6 +1,6 @@
 /** The load generator's HTTP client: one undici Pool (keep-alive) to the one URL, timed per endpoint. */
 import CachePolicy from 'http-cache-semantics';
-import { Pool } from 'undici';
+import { type Dispatcher, Pool } from 'undici';
 import type { Stats } from './stats.ts';
 
 export interface Reply<T> {
@@ -23,8 +23,37 @@ export interface Client {
   close(): Promise<void>;
 }
 
-/** A server's answer, as `call` returns it. */
-type Answer = Reply<unknown>;
+/** A server's answer, as `call` returns it, with its time on the wire (ms; see `Stats.request`). */
+type Answer = Reply<unknown> & { wireMs?: number };
+
+/** Set on a request's `opaque` by `timedOnTheWire` when undici starts writing it on a connection. */
+interface WireTiming {
+  sentAt?: number;
+}
+
+/**
+ * The pool, with each request's `opaque` (a WireTiming) stamped when undici starts writing the
+ * request on a connection (its handler's onRequestStart): a request waiting in the pool for a
+ * connection is not yet on the wire.
+ */
+function timedOnTheWire(pool: Pool): Dispatcher {
+  return pool.compose((dispatch) => (opts, handler) => {
+    const timing = (opts as { opaque?: WireTiming }).opaque;
+    const stamped = new Proxy(handler, {
+      get(target, prop) {
+        const value: unknown = Reflect.get(target, prop, target);
+        if (typeof value !== 'function') return value;
+        const fn = value as (...args: unknown[]) => unknown;
+        if (prop !== 'onRequestStart') return fn.bind(target);
+        return (...args: unknown[]) => {
+          if (timing) timing.sentAt ??= performance.now();
+          return fn.apply(target, args);
+        };
+      },
+    });
+    return dispatch(opts, stamped);
+  });
+}
 
 /** What the shared cache keeps per path: the answer (null: not to be shared), fresh until `expiresAt` (null: on its way). */
 interface Entry {
@@ -41,7 +70,8 @@ export const CACHED = ' (shared cache)';
 /**
  * `endpoint` names the route in the statistics (e.g. 'PUT /hold'). A request's time runs from the
  * buyer's wish to send it to its last byte, so it includes any wait for one of the `connections`
- * (a browser would have its own). Network errors come back as status 0. After `deadline()`
+ * (a browser would have its own); its time on the wire, from its first byte written on a
+ * connection, is recorded beside it. Network errors come back as status 0. After `deadline()`
  * (performance.now() time) no new request starts: `call` throws WindowClosed.
  *
  * `sharedCache`: GETs pass through a shared HTTP cache, as they would through a CDN or caching
@@ -74,6 +104,7 @@ export function createClient(
     headersTimeout: timeoutMs,
     bodyTimeout: timeoutMs,
   });
+  const timed = timedOnTheWire(pool);
   const cache = options.sharedCache ? new Map<string, Entry>() : null;
 
   /** One request to the server; the answer's body parsed unless `raw`. Throws on network errors. */
@@ -84,11 +115,13 @@ export function createClient(
     body: unknown,
     raw: boolean,
   ): Promise<Answer> {
-    const res = await pool.request({
+    const timing: WireTiming = {};
+    const res = await timed.request({
       method,
       path,
       headers: body !== undefined ? { ...headers, 'content-type': 'application/json' } : headers,
       body: body !== undefined ? JSON.stringify(body) : undefined,
+      opaque: timing,
     });
     let parsed: unknown;
     if (raw) {
@@ -97,7 +130,8 @@ export function createClient(
       const text = await res.body.text();
       parsed = text ? JSON.parse(text) : {};
     }
-    return { status: res.statusCode, body: parsed, headers: res.headers };
+    const wireMs = timing.sentAt === undefined ? undefined : performance.now() - timing.sentAt;
+    return { status: res.statusCode, body: parsed, headers: res.headers, wireMs };
   }
 
   /**
@@ -155,7 +189,12 @@ export function createClient(
           cache && method === 'GET' && body === undefined
             ? await throughCache(cache, path, headers, options.raw === true)
             : { answer: await send(method, path, headers, body, options.raw === true), cached: false };
-        stats.request(cached ? endpoint + CACHED : endpoint, answer.status, performance.now() - started);
+        stats.request(
+          cached ? endpoint + CACHED : endpoint,
+          answer.status,
+          performance.now() - started,
+          cached ? undefined : answer.wireMs,
+        );
         return answer as Reply<T>;
       } catch {
         stats.request(endpoint, 0, performance.now() - started);

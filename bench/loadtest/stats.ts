@@ -33,13 +33,20 @@ export interface EndpointSummary {
   p50: number;
   p99: number;
   max: number;
+  /** On the wire (see `request`): absent when no request of the endpoint reached a connection. */
+  wireP50?: number;
+  wireP99?: number;
   statuses: Record<string, number>;
 }
 
-/** An endpoint's requests: each one's latency (ms) and when it was answered (ms after t0), in step. */
+/**
+ * An endpoint's requests: each one's latency (ms) and when it was answered (ms after t0), in step;
+ * and, apart, the on-the-wire times of those that were sent on a connection.
+ */
 interface EndpointSamples {
   latencies: number[];
   at: number[];
+  wire: number[];
   errors: number;
   statuses: Record<string, number>;
 }
@@ -66,7 +73,7 @@ const emptySecond = (): Second => ({
 export function createStats(t0: number) {
   const seconds: Second[] = [];
   const endpoints = new Map<string, EndpointSamples>();
-  const newSamples = (): EndpointSamples => ({ latencies: [], at: [], errors: 0, statuses: {} });
+  const newSamples = (): EndpointSamples => ({ latencies: [], at: [], wire: [], errors: 0, statuses: {} });
   const counters: Record<string, number> = {};
   let soldOutAt: number | undefined;
 
@@ -79,12 +86,18 @@ export function createStats(t0: number) {
   return {
     t0,
     at,
-    /** One request's outcome; `status` 0 is a network error or a timeout. */
-    request(endpoint: string, status: number, ms: number) {
+    /**
+     * One request's outcome; `status` 0 is a network error or a timeout. `ms` runs from the buyer's
+     * wish to send it, any wait for one of the generator's connections included; `wireMs`, when it
+     * was sent, from its first byte written on a connection to its answer's last byte — what k6
+     * reports as `http_req_duration` (its wait for a connection is `http_req_blocked`, apart).
+     */
+    request(endpoint: string, status: number, ms: number, wireMs?: number) {
       let e = endpoints.get(endpoint);
       if (!e) endpoints.set(endpoint, (e = newSamples()));
       const now = performance.now();
       e.latencies.push(ms);
+      if (wireMs !== undefined) e.wire.push(wireMs);
       e.at.push(now - t0);
       e.statuses[status] = (e.statuses[status] ?? 0) + 1;
       const s = at(now);
@@ -120,6 +133,7 @@ export function createStats(t0: number) {
         if (!e) endpoints.set(name, (e = newSamples()));
         for (const ms of theirs.latencies) e.latencies.push(ms);
         for (const ms of theirs.at) e.at.push(ms);
+        for (const ms of theirs.wire) e.wire.push(ms);
         e.errors += theirs.errors;
         for (const [status, n] of Object.entries(theirs.statuses)) e.statuses[status] = (e.statuses[status] ?? 0) + n;
       }
@@ -139,12 +153,14 @@ export function createStats(t0: number) {
       for (const [name, e] of [...endpoints].sort(([a], [b]) => a.localeCompare(b))) {
         // A copy: `latencies` stays in step with `at`.
         const sorted = [...e.latencies].sort((a, b) => a - b);
+        const wire = e.wire.sort((a, b) => a - b);
         out[name] = {
           count: sorted.length,
           errors: e.errors,
           p50: round(percentile(sorted, 50)),
           p99: round(percentile(sorted, 99)),
           max: round(sorted.at(-1) ?? 0),
+          ...(wire.length > 0 && { wireP50: round(percentile(wire, 50)), wireP99: round(percentile(wire, 99)) }),
           statuses: e.statuses,
         };
       }

@@ -59,6 +59,10 @@ export function buildSummary(r: ShapeResult, o: SummaryOptions) {
   const slowestAfterSpike = afterSpike ? Object.entries(afterSpike).sort(([, a], [, b]) => b.p99 - a.p99)[0] : undefined;
   // Inside the server, over the whole window: what the API processes' own histograms say.
   const slowestInServer = Object.entries(r.serverLatency).sort(([, a], [, b]) => b.p99Ms - a.p99Ms)[0];
+  const endpoints = r.stats.endpoints();
+  const slowestOnTheWire = Object.entries(endpoints)
+    .filter(([, e]) => e.wireP99 !== undefined)
+    .sort(([, a], [, b]) => b.wireP99! - a.wireP99!)[0];
   const summary = {
     scenario: scenario.name,
     shape: shape === 'scale' ? `scale (${o.api} API + 1 worker, PostgreSQL, Redis, RabbitMQ)` : 'embedded (PGlite, memory)',
@@ -79,6 +83,8 @@ export function buildSummary(r: ShapeResult, o: SummaryOptions) {
     "highest p99 inside the server (the API processes' histograms, the whole window)": slowestInServer
       ? `${slowestInServer[1].p99Ms} ms (${slowestInServer[0]})`
       : 'none measured',
+    "highest p99 on the wire (from a request's first byte sent on a connection to its answer's last, k6's http_req_duration; the whole window)":
+      slowestOnTheWire ? `${slowestOnTheWire[1].wireP99} ms (${slowestOnTheWire[0]})` : 'none measured',
     'admitted (seen by buyers)': r.records.filter((b) => b.admitted).length,
     'buyers whose place was lost and who joined again': r.records.filter((b) => b.rejoined > 0).length,
     'admissions logged': r.sold.admissionsLogged,
@@ -124,7 +130,6 @@ export function buildSummary(r: ShapeResult, o: SummaryOptions) {
       .map((x) => x.toFixed(2))
       .join(' ')} at the end`,
   };
-  const endpoints = r.stats.endpoints();
   return { summary, outcomes, series, endpoints, afterSpike, afterSpikeReport };
 }
 export type Summary = ReturnType<typeof buildSummary>;
@@ -135,15 +140,18 @@ export function printSummary(r: ShapeResult, { summary, endpoints, afterSpike }:
       .map(([k, v]) => `  ${k}: ${v}`)
       .join('\n'),
   );
-  // Two views of each endpoint: as the buyers saw it (from wanting to send to the answer, so with any
-  // wait for a connection in the generator) and as the API processes answered it (their histograms).
-  console.log('  endpoint                 requests  errors   p50 ms   p99 ms   server: requests   p50 ms   p99 ms');
+  // Three views of each endpoint: as the buyers saw it (from wanting to send to the answer, so with
+  // any wait for a connection in the generator), on the wire (from its first byte sent on a
+  // connection) and as the API processes answered it (their histograms).
+  console.log(
+    '  endpoint                 requests  errors   p50 ms   p99 ms   wire: p50 ms   p99 ms   server: requests   p50 ms   p99 ms',
+  );
   for (const name of [...new Set([...Object.keys(endpoints), ...Object.keys(r.serverLatency)])].sort()) {
     const e = endpoints[name];
     const own = r.serverLatency[name];
     const cell = (x: number | undefined, width: number) => String(x ?? '').padStart(width);
     console.log(
-      `  ${name.padEnd(24)} ${cell(e?.count, 8)} ${cell(e?.errors, 7)} ${cell(e?.p50, 8)} ${cell(e?.p99, 8)}   ${cell(own?.count, 16)} ${cell(own?.p50Ms, 8)} ${cell(own?.p99Ms, 8)}`,
+      `  ${name.padEnd(24)} ${cell(e?.count, 8)} ${cell(e?.errors, 7)} ${cell(e?.p50, 8)} ${cell(e?.p99, 8)}   ${cell(e?.wireP50, 12)} ${cell(e?.wireP99, 8)}   ${cell(own?.count, 16)} ${cell(own?.p50Ms, 8)} ${cell(own?.p99Ms, 8)}`,
     );
   }
   if (afterSpike)
