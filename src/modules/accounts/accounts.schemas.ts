@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { errors, Id, PageLimit, SingleLine } from '../../platform/http-schemas.ts';
+import { errors, Id, IdParams, PageLimit, SingleLine } from '../../platform/http-schemas.ts';
 
 export const ROLES = ['buyer', 'organizer', 'staff', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
@@ -113,6 +113,14 @@ export const AuditPageQuery = Type.Object(
   { additionalProperties: false },
 );
 export const AuditResult = Type.Object({ entries: Type.Array(AuditEntry), next: Type.Union([Type.String(), Type.Null()]) });
+/** The route schema of one thing's audit log (an event's, a venue's): its id, a page, the lines. */
+export const auditPageRoute = (tags: string[], summary: string) => ({
+  tags,
+  summary,
+  params: IdParams,
+  querystring: AuditPageQuery,
+  response: { 200: AuditResult, ...errors(400, 401, 403, 404) },
+});
 
 export const SessionsResult = Type.Object({
   sessions: Type.Array(

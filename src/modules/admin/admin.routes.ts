@@ -3,7 +3,7 @@ import { type Static, Type } from 'typebox';
 import { errors, IdParams, Money, pageLimit } from '../../platform/http-schemas.ts';
 import { openSse } from '../../platform/sse.ts';
 import { type Auth, requirePrincipal } from '../accounts/index.ts';
-import { AuditPageQuery, AuditResult } from '../accounts/accounts.schemas.ts';
+import { type AuditResult, auditPageRoute } from '../accounts/accounts.schemas.ts';
 import { AdminQueue } from '../waiting-room/waiting-room.schemas.ts';
 import type { AdminService } from './admin.service.ts';
 
@@ -55,14 +55,10 @@ export const adminRoutes: FastifyPluginAsyncTypebox<AdminRoutesOptions> = async 
   app.get(
     '/api/admin/events/:id/audit',
     {
-      schema: {
+      schema: auditPageRoute(
         tags,
-        summary:
-          "Who changed the event's sale, newest first: the event created, queue paused, resumed or its limits changed, the event's details changed, paid orders refunded (its organizer or an admin)",
-        params: IdParams,
-        querystring: AuditPageQuery,
-        response: { 200: AuditResult, ...errors(400, 401, 403, 404) },
-      },
+        "Who changed the event's sale, newest first: the event created, queue paused, resumed or its limits changed, the event's details changed, paid orders refunded (its organizer or an admin)",
+      ),
       preHandler: organizer,
     },
     async (request, reply) => {

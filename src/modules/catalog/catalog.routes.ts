@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { type Static, Type } from 'typebox';
 import { errors, IdParams, pageLimit } from '../../platform/http-schemas.ts';
 import { type Auth, requirePrincipal } from '../accounts/index.ts';
-import { AuditPageQuery, AuditResult } from '../accounts/accounts.schemas.ts';
+import { type AuditResult, auditPageRoute } from '../accounts/accounts.schemas.ts';
 import {
   EventBody,
   EventDetail,
@@ -97,13 +97,7 @@ export const catalogRoutes: FastifyPluginAsyncTypebox<CatalogRoutesOptions> = as
   app.get(
     '/api/venues/:id/audit',
     {
-      schema: {
-        tags: ['venues'],
-        summary: 'Who created and renamed the venue, newest first (its creator or an admin)',
-        params: IdParams,
-        querystring: AuditPageQuery,
-        response: { 200: AuditResult, ...errors(400, 401, 403, 404) },
-      },
+      schema: auditPageRoute(['venues'], 'Who created and renamed the venue, newest first (its creator or an admin)'),
       preHandler: organizer,
     },
     async (request, reply) => {
