@@ -105,6 +105,52 @@ for (const shape of shapes) {
       assert.deepEqual(taken.body, { ids: [userId] });
     });
 
+    it("makes the work's first write in the claim's statement only where the claim is taken there, and hands the work its row", async () => {
+      const lines = async (action: string) =>
+        (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM audit_log WHERE action = $1', [action]))[0]!.n;
+      const write = (action: string) => (guard: string) => ({
+        sql: `INSERT INTO audit_log (actor_id, action, target_id) SELECT $1, $2, $1 WHERE ${guard} RETURNING action, actor_id`,
+        params: [userId, action],
+      });
+      const read = { sql: 'SELECT id FROM users WHERE id = $1', params: [userId] };
+      type Line = { action: string; actor_id: string };
+      const claim = { userId, scope: 'test', key: 'k6', hash: requestHash({ a: 6 }) };
+      const got: (Line | undefined)[] = [];
+      const work = async (_keep: unknown, rows: { id: string }[], first: Line | undefined) => {
+        got.push(first);
+        return { status: 201, body: { rows: rows.length, wrote: first?.action ?? null } };
+      };
+
+      // Taken in the statement: written once, its row handed over beside the read's.
+      const reply = await idempotent<{ id: string }, Line>(db, claim, work, read, write('test.first'));
+      assert.deepEqual(reply.body, { rows: 1, wrote: 'test.first' });
+      assert.deepEqual(got, [{ action: 'test.first', actor_id: userId }]);
+      // A replay neither runs the work nor writes again.
+      await idempotent<{ id: string }, Line>(db, claim, work, read, write('test.first'));
+      assert.equal(got.length, 1);
+      assert.equal(await lines('test.first'), 1);
+
+      // Twenty at once with one key: one write.
+      await Promise.all(
+        Array.from({ length: 20 }, () =>
+          idempotent<{ id: string }, Line>(db, { ...claim, key: 'k7' }, work, read, write('test.concurrent')),
+        ),
+      );
+      assert.equal(await lines('test.concurrent'), 1);
+
+      // A stale claim taken over: the statement did not take it, so nothing was written there and
+      // the work gets undefined (it makes the write itself).
+      await db.query(
+        `INSERT INTO idempotency_keys (user_id, scope, key, request_hash, created_at) VALUES ($1, 'test', 'k8', $2, now() - interval '1 hour')`,
+        [userId, claim.hash],
+      );
+      got.length = 0;
+      const taken = await idempotent<{ id: string }, Line>(db, { ...claim, key: 'k8' }, work, read, write('test.takeover'));
+      assert.deepEqual(taken.body, { rows: 1, wrote: null });
+      assert.deepEqual(got, [undefined]);
+      assert.equal(await lines('test.takeover'), 0);
+    });
+
     // PostgreSQL only: PGlite has one connection and no WAL flush to wait for.
     if (shape === 'postgres') {
       it('leaves the connection committing synchronously after a claim that did not wait for its flush', async () => {

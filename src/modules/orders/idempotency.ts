@@ -46,13 +46,20 @@ export const keyReused = () =>
  *
  * `read`, a SELECT the work needs first, runs in the claim's own statement (one round trip for
  * both) and `work` gets its rows; they are as of the claim, the moment before `work` starts.
+ *
+ * `first`, a write the work would make first (with `read`), runs in that statement too, only where
+ * the claim was taken there (it is given that SQL condition; a claim taken over from a stale one
+ * does not run it): `work` gets the first row it returned, or undefined when it did not run or
+ * wrote nothing — the work then makes that write itself. With `first`, the claim's statement
+ * commits as every other does, waiting for its flush: what it writes must outlive a crash.
  */
-export async function idempotent<R extends object = Record<string, unknown>>(
+export async function idempotent<R extends object = Record<string, unknown>, F extends object = Record<string, unknown>>(
   /** The database itself, never an open transaction: the claim commits on its own (see below). */
   db: Db,
   claim: { userId: string; scope: string; key: string; hash: string },
-  work: (keep: KeepReply, read: R[]) => Promise<StoredReply>,
+  work: (keep: KeepReply, read: R[], first: F | undefined) => Promise<StoredReply>,
   read?: Statement,
+  first?: (guard: string) => Statement,
 ): Promise<StoredReply> {
   const { userId, scope, key, hash } = claim;
   const started = Date.now();
@@ -70,19 +77,27 @@ export async function idempotent<R extends object = Record<string, unknown>>(
     // and the WAL is flushed in order, so any work done under the claim (every other commit here is
     // synchronous) makes the claim durable first. A claim lost with nothing done under it is a retry
     // that runs again — what a released claim means. One flush wait of the six in a paid order saved.
+    // Not with `first`: that write is work done under the claim, and must be durable itself.
     const insert: Statement = {
       sql: `INSERT INTO idempotency_keys (user_id, scope, key, request_hash)
-       SELECT $1, $2, $3, $4 FROM (SELECT set_config('synchronous_commit', 'off', true)) AS without_flush_wait
+       SELECT $1, $2, $3, $4 ${first ? '' : "FROM (SELECT set_config('synchronous_commit', 'off', true)) AS without_flush_wait"}
        ON CONFLICT (user_id, scope, key) DO NOTHING RETURNING key`,
       params: [userId, scope, key, hash],
     };
     let owned: boolean;
     let rows: R[] | undefined;
+    let wrote: F | undefined;
     if (read) {
-      const both = claimAndRead(insert, read);
-      const result = await db.query<R & { tm_claimed: string | null; tm_read: boolean | null }>(both.sql, both.params);
+      const both = claimAndRead(insert, read, first);
+      const result = await db.query<R & { tm_claimed: string | null; tm_read: boolean | null; tm_first: F | null }>(
+        both.sql,
+        both.params,
+      );
       owned = result[0]?.tm_claimed != null;
-      rows = result.filter((r) => r.tm_read).map(({ tm_claimed: _claimed, tm_read: _read, ...row }) => row as unknown as R);
+      wrote = result[0]?.tm_first ?? undefined;
+      rows = result
+        .filter((r) => r.tm_read)
+        .map(({ tm_claimed: _claimed, tm_read: _read, tm_first: _first, ...row }) => row as unknown as R);
     } else {
       owned = (await db.query(insert.sql, insert.params)).length > 0;
     }
@@ -134,7 +149,7 @@ export async function idempotent<R extends object = Record<string, unknown>>(
     try {
       // A claim taken over from a stale one: read as it starts.
       if (read && !rows) rows = await db.query<R>(read.sql, read.params);
-      reply = await work(keep, rows ?? []);
+      reply = await work(keep, rows ?? [], wrote);
       // Kept in a transaction that then rolled back would have thrown out of work: kept means stored.
       if (kept) return reply;
     } catch (err) {
@@ -185,16 +200,19 @@ async function storedReply(db: Queryable, claim: { userId: string; scope: string
 }
 
 /**
- * The claim's INSERT and the work's SELECT in one statement: one row per row read (or one row of
- * nulls when it reads none), each with `tm_claimed` (the key when the INSERT claimed it) and
- * `tm_read` (true on a row read).
+ * The claim's INSERT and the work's SELECT (and its first write, only where the INSERT claimed the
+ * key) in one statement: one row per row read (or one row of nulls when it reads none), each with
+ * `tm_claimed` (the key when the INSERT claimed it), `tm_read` (true on a row read) and `tm_first`
+ * (the write's first returned row as JSON, or null).
  */
-function claimAndRead(insert: Statement, read: Statement): Statement {
+function claimAndRead(insert: Statement, read: Statement, first?: (guard: string) => Statement): Statement {
   return withQueries(
     [
       ['claim', insert],
       ['wanted', { sql: `SELECT true AS tm_read, r.* FROM (${read.sql}) AS r`, params: read.params }],
+      ...(first ? [['first_write', first('EXISTS (SELECT 1 FROM claim)')] as [string, Statement]] : []),
     ],
-    'SELECT claim.key AS tm_claimed, wanted.* FROM (SELECT 1) AS one LEFT JOIN claim ON true LEFT JOIN wanted ON true',
+    `SELECT claim.key AS tm_claimed, ${first ? '(SELECT row_to_json(f) FROM first_write f LIMIT 1)' : 'NULL::json'} AS tm_first, wanted.*
+       FROM (SELECT 1) AS one LEFT JOIN claim ON true LEFT JOIN wanted ON true`,
   );
 }

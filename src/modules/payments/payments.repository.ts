@@ -22,6 +22,25 @@ export function recordGatewayEvent(gateway: string, eventId: string, type: strin
   };
 }
 
+/**
+ * The payment attempt's INSERT, for the statement that claims the pay request's Idempotency-Key
+ * (`idempotent`'s `first`): written only for an order `payer` may pay (their own, or any for an
+ * admin) that is pending and not expired at `now`, and only where `guard` (SQL) holds. Returns the
+ * payment; nothing when it wrote none (then `open` is the way).
+ */
+export function openPayment(
+  p: { id: string; orderId: string; gateway: string; key: string; payerId: string; admin: boolean; now: Date },
+  guard: string,
+): Statement {
+  return {
+    sql: `INSERT INTO payments (id, order_id, gateway, status, amount, currency, idempotency_key)
+          SELECT $1, o.id, $3, 'processing', o.total_amount, o.currency, $4 FROM orders o
+           WHERE o.id = $2 AND (o.user_id = $5 OR $6::boolean) AND o.status = 'pending' AND o.expires_at > $7 AND ${guard}
+          ON CONFLICT (gateway, idempotency_key) DO NOTHING RETURNING ${COLUMNS}`,
+    params: [p.id, p.orderId, p.gateway, p.key, p.payerId, p.admin, p.now],
+  };
+}
+
 export function createPaymentsRepository(q: Queryable) {
   return {
     /** The payment attempt for this gateway key, created on first sight: recorded before the gateway is asked. */

@@ -17,7 +17,7 @@ import {
 import { insertTickets } from '../tickets/tickets.repository.ts';
 import type { TicketsService, TicketView } from '../tickets/tickets.service.ts';
 import type { Card, GatewayEvent, PaymentGateway } from './gateway.ts';
-import { createPaymentsRepository, type PaymentRow, recordGatewayEvent } from './payments.repository.ts';
+import { createPaymentsRepository, openPayment, type PaymentRow, recordGatewayEvent } from './payments.repository.ts';
 import { verifyWebhook } from './webhook-signature.ts';
 
 export interface PaymentsLog {
@@ -156,27 +156,35 @@ export function createPaymentsService(deps: PaymentsDeps) {
     return { status: 200, body: { order: await orders.orderView(order), tickets: await tickets.ofOrders([order.id]) } };
   }
 
-  /** `found`: the order with its items, read with the Idempotency-Key's claim. */
+  /**
+   * `found`: the order with its items, and `opened`: its payment attempt, both written or read with
+   * the Idempotency-Key's claim, as of `now` (see `openPayment`: it wrote the attempt only where the
+   * checks below pass at `now`, so they never refuse an order it opened a payment for).
+   */
   async function pay(
     principal: Principal,
     key: string,
     card: Card,
     keep: KeepReply,
     found: OrderWithItemsRow | undefined,
+    opened: PaymentRow | undefined,
+    now: number,
   ): Promise<StoredReply> {
     const { row: order, items } = await orders.ownFound(principal, withItems(found), false);
-    if (order.status === 'expired' || (order.status === 'pending' && order.expires_at.getTime() <= clock.now()))
-      throw orderExpired();
+    if (order.status === 'expired' || (order.status === 'pending' && order.expires_at.getTime() <= now)) throw orderExpired();
     if (order.status !== 'pending') throw orderNotPayable(order.status);
     const gatewayKey = `${order.id}:${key}`;
-    const payment = await createPaymentsRepository(db).open({
-      id: newId('pay'),
-      orderId: order.id,
-      gateway: gateway.name,
-      amount: order.total_amount,
-      currency: order.currency,
-      key: gatewayKey,
-    });
+    // Recorded before the gateway is asked; with the claim when it was taken now, else here.
+    const payment =
+      opened ??
+      (await createPaymentsRepository(db).open({
+        id: newId('pay'),
+        orderId: order.id,
+        gateway: gateway.name,
+        amount: order.total_amount,
+        currency: order.currency,
+        key: gatewayKey,
+      }));
     const result = await gateway.charge({
       idempotencyKey: gatewayKey,
       orderId: order.id,
@@ -222,11 +230,29 @@ export function createPaymentsService(deps: PaymentsDeps) {
     /** POST /api/orders/:id/pay, once per Idempotency-Key: one charge and one set of tickets however often it is sent. */
     pay(principal: Principal, orderId: string, key: string, card: Card): Promise<StoredReply> {
       const hash = requestHash({ orderId, number: card.number, expMonth: card.expMonth, expYear: card.expYear, cvc: card.cvc });
-      return idempotent<OrderWithItemsRow>(
+      // The time the claim's statement judged the order by (it is built again on each try).
+      let claimedAt = clock.now();
+      return idempotent<OrderWithItemsRow, PaymentRow>(
         db,
         { userId: principal.userId, scope: `orders.pay:${orderId}`, key, hash },
-        (keep, found) => pay(principal, key, card, keep, found[0]),
+        (keep, found, opened) => pay(principal, key, card, keep, found[0], opened, opened ? claimedAt : clock.now()),
         orderWithItems(orderId),
+        // The payment attempt in the claim's statement: one round trip and one commit fewer.
+        (guard) => {
+          claimedAt = clock.now();
+          return openPayment(
+            {
+              id: newId('pay'),
+              orderId,
+              gateway: gateway.name,
+              key: `${orderId}:${key}`,
+              payerId: principal.userId,
+              admin: principal.role === 'admin',
+              now: new Date(claimedAt),
+            },
+            guard,
+          );
+        },
       );
     },
 
