@@ -76,8 +76,9 @@ export async function idempotent<R extends object = Record<string, unknown>, F e
     // this one statement's transaction): a crash can lose it only if nothing was flushed after it,
     // and the WAL is flushed in order, so any work done under the claim (every other commit here is
     // synchronous) makes the claim durable first. A claim lost with nothing done under it is a retry
-    // that runs again — what a released claim means. One flush wait of the six in a paid order saved.
-    // Not with `first`: that write is work done under the claim, and must be durable itself.
+    // that runs again — what a released claim means: a flush wait saved (the order's claim). Not
+    // with `first` (the payment's claim): that write is work done under the claim, and must be
+    // durable itself.
     const insert: Statement = {
       sql: `INSERT INTO idempotency_keys (user_id, scope, key, request_hash)
        SELECT $1, $2, $3, $4 ${first ? '' : "FROM (SELECT set_config('synchronous_commit', 'off', true)) AS without_flush_wait"}
