@@ -5,11 +5,6 @@ import { ErrorBox, Loading, Notice, RequireUser, Title, useLoad } from '../compo
 import { dateTime } from '../format.ts';
 import { userState } from '../state.ts';
 
-interface AuditPage {
-  entries: AuditEntry[];
-  next: string | null;
-}
-
 const count = (n: number, one: string, many = `${one}s`) => `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
 
 /** "74 seats, 100 standing": what a venue holds. */
@@ -32,51 +27,21 @@ function venueLine(e: AuditEntry): string {
   return `${actor}: ${e.action}.`;
 }
 
-const auditPage = (id: string, before?: string) =>
-  api.get<AuditPage>(`/api/venues/${id}/audit?limit=50${before ? `&before=${encodeURIComponent(before)}` : ''}`);
-
-/** Who created and renamed the venue, newest first; read again when `version` (its name) changes. */
+/** Who created and renamed the venue, the newest 50 lines first; read again when `version` (its name) changes. */
 function History({ id, version }: { id: string; version: string }) {
-  const [first, error] = useLoad(() => auditPage(id), [id, version]);
-  // The older pages fetched after this first page: a new first page (after a rename) starts again.
-  const [more, setMore] = useState<{ after: AuditPage; pages: AuditPage[] } | null>(null);
-  const [olderError, setOlderError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  const [data, error] = useLoad(() => api.get<{ entries: AuditEntry[] }>(`/api/venues/${id}/audit?limit=50`), [id, version]);
   if (error) return <ErrorBox error={error} />;
-  if (!first) return <Loading what="Loading the history" />;
-  const older = more?.after === first ? more.pages : [];
-  const entries = [...first.entries, ...older.flatMap((p) => p.entries)];
-  const next = older.length > 0 ? older[older.length - 1]!.next : first.next;
-
-  const showOlder = async (before: string) => {
-    setBusy(true);
-    setOlderError(null);
-    try {
-      const page = await auditPage(id, before);
-      setMore({ after: first, pages: [...older, page] });
-    } catch (err) {
-      setOlderError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
-
+  if (!data) return <Loading what="Loading the history" />;
   return (
     <>
-      {entries.length === 0 && <p class="text-sm text-slate-700">Nothing recorded for this venue yet.</p>}
+      {data.entries.length === 0 && <p class="text-sm text-slate-700">Nothing recorded for this venue yet.</p>}
       <ul class="flex flex-col gap-1 text-sm" data-testid="venue-history">
-        {entries.map((e) => (
+        {data.entries.map((e) => (
           <li key={e.id}>
             <span class="text-slate-700">{dateTime(e.at)}</span> {venueLine(e)}
           </li>
         ))}
       </ul>
-      <ErrorBox error={olderError} />
-      {next && (
-        <button type="button" class="btn-secondary mt-2" disabled={busy} onClick={() => void showOlder(next)}>
-          Show older changes
-        </button>
-      )}
     </>
   );
 }
