@@ -13,12 +13,15 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-/** Starts `node --import tsx <args>` and resolves with the URL it prints once `ready` matches. */
+/**
+ * Starts `node --import tsx <args>` and resolves with the URL it prints once `ready` matches, and
+ * everything it had printed by then.
+ */
 export async function startProcess(
   args: string[],
   env: Record<string, string>,
   ready = /running at (http:\/\/[\d.:]+)/,
-): Promise<{ url: string; child: ChildProcess }> {
+): Promise<{ url: string; child: ChildProcess; output: string }> {
   const extra = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
   const child = spawn(process.execPath, [...extra, '--import', 'tsx', ...args], {
     env: { ...process.env, ...env },
@@ -39,7 +42,7 @@ export async function startProcess(
     child.stderr.on('data', onData);
     child.on('exit', (code) => reject(new Error(`exited with ${code}:\n${output}`)));
   });
-  return { url, child };
+  return { url, child, output };
 }
 
 export async function stopProcess(child: ChildProcess): Promise<void> {

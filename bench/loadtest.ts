@@ -5,6 +5,9 @@
  *   npm run loadtest -- --scenario seed-spike|spike-10x|stadium [--shape embedded|scale] [--buyers N]
  *                       [--api N] [--max-seconds S] [--connections C] [--waiting-connections C]
  *                       [--profile ramp|spike|steady] [--arrival-seconds S] [--admission-backoff-ms MS]
+ *                       [--queue-api M [--queue-nice N]] (scale shape: M more API processes serve the
+ *                                            waiting room's paths on a port of their own, at nice N,
+ *                                            default 10: start:scale's waiting-room tier)
  *                       [--kill-api-at S]   (scale shape: SIGKILL one API process S seconds into the window)
  *                       [--flush-redis-at S] (scale shape: FLUSHDB the servers' Redis database S seconds into
  *                                            the window, as a Redis restart without persistence would)
@@ -33,6 +36,8 @@ const { values: args } = parseArgs({
     shape: { type: 'string', default: 'embedded' },
     buyers: { type: 'string' },
     api: { type: 'string', default: '2' },
+    'queue-api': { type: 'string', default: '0' },
+    'queue-nice': { type: 'string', default: '10' },
     'max-seconds': { type: 'string' },
     connections: { type: 'string', default: '128' },
     // The waiting room's pool (joins and leaves); by default as many as --connections.
@@ -117,6 +122,16 @@ if (flushRedisAt !== undefined && (shape !== 'scale' || !(flushRedisAt >= 0))) {
   console.error('--flush-redis-at <seconds into the window> needs --shape scale');
   process.exit(2);
 }
+const queueApi = Number(args['queue-api']);
+const queueNice = Number(args['queue-nice']);
+if (!(Number.isInteger(queueApi) && queueApi >= 0) || !(Number.isInteger(queueNice) && queueNice >= 0 && queueNice <= 19)) {
+  console.error('--queue-api is a whole number from 0, --queue-nice one from 0 to 19');
+  process.exit(2);
+}
+if (queueApi > 0 && shape !== 'scale') {
+  console.error('--queue-api needs --shape scale');
+  process.exit(2);
+}
 const SECRET = `loadtest-${randomBytes(16).toString('hex')}`;
 const serverEnv = {
   TICKETMAX_SECRET: SECRET,
@@ -135,6 +150,8 @@ const options: RunOptions = {
   scenario,
   shape,
   api: args.api,
+  queueApi: args['queue-api'],
+  queueNice: args['queue-nice'],
   generators: args.generators,
   connections,
   sharedCache,

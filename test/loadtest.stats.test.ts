@@ -80,6 +80,29 @@ describe('load test: requests on the wire', () => {
     );
     assert.equal(endpoints['GET /status (shared cache)']!.wireP99, undefined);
   });
+
+  it('gives the p99 on the wire over a stretch of the window and per second, leaving out requests never sent', async () => {
+    const t0 = performance.now();
+    const mine = createStats(t0);
+    const theirs = createStats(t0);
+    mine.request('POST /pay', 200, 4000, 400);
+    theirs.request('POST /pay', 200, 3000, 300);
+    const boundary = await boundaryAfter(t0);
+    mine.request('POST /pay', 200, 900, 90);
+    mine.request('POST /pay', 0, 9000);
+    theirs.request('POST /pay', 200, 800, 80);
+    theirs.request('GET /status (shared cache)', 200, 1);
+    mine.absorb(theirs.dump());
+    assert.deepEqual(mine.endpointsBetween(0, boundary)['POST /pay'], { count: 2, p50: 4000, p99: 4000, wireP99: 400 });
+    assert.deepEqual(mine.endpointsBetween(boundary, Number.POSITIVE_INFINITY), {
+      'GET /status (shared cache)': { count: 1, p50: 1, p99: 1 },
+      'POST /pay': { count: 3, p50: 900, p99: 9000, wireP99: 90 },
+    });
+    // Every request fell in the first second: its p99 on the wire is over the four that were sent.
+    const [first] = mine.series();
+    assert.equal(first!.wireP99, 400);
+    assert.equal(first!.requests, 6);
+  });
 });
 
 describe("the summary's lines on buyers in checkout and admission back-off", () => {

@@ -1,7 +1,8 @@
 // start:scale end to end: N API processes sharing one port (round robin) and a worker, on
 // PostgreSQL, Redis and RabbitMQ. Skipped (CI fails) when one of them is unreachable.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { getPriority } from 'node:os';
 import { request } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
@@ -57,22 +58,26 @@ const alive = (pid: number) => {
  * Starts `npm run start:scale` with `api` API processes on a fresh database; `started` resolves
  * with its URL once it says it is running, `output` is everything it printed so far.
  */
-function launch(databaseUrl: string, api: number) {
+function launch(databaseUrl: string, api: number, extra: string[] = []) {
   const amqpPrefix = `test-${randomBytes(5).toString('hex')}`;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start-scale.ts', '--api', String(api), '--port', '0'], {
-    env: {
-      ...process.env,
-      DATABASE_URL: databaseUrl,
-      // A database of its own: this run's ticker must not meet other test files' queues.
-      REDIS_URL: process.env.TEST_SCALE_REDIS_URL ?? 'redis://127.0.0.1:6379/7',
-      AMQP_URL,
-      TICKETMAX_AMQP_PREFIX: amqpPrefix,
-      TICKETMAX_SECRET: 's'.repeat(40),
-      PAYMENT_WEBHOOK_SECRET: 'w'.repeat(40),
-      LOG_LEVEL: 'warn',
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'scripts/start-scale.ts', '--api', String(api), '--port', '0', ...extra],
+    {
+      env: {
+        ...process.env,
+        DATABASE_URL: databaseUrl,
+        // A database of its own: this run's ticker must not meet other test files' queues.
+        REDIS_URL: process.env.TEST_SCALE_REDIS_URL ?? 'redis://127.0.0.1:6379/7',
+        AMQP_URL,
+        TICKETMAX_AMQP_PREFIX: amqpPrefix,
+        TICKETMAX_SECRET: 's'.repeat(40),
+        PAYMENT_WEBHOOK_SECRET: 'w'.repeat(40),
+        LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  );
   const run = {
     child,
     output: '',
@@ -154,6 +159,48 @@ describe('npm run start:scale', { skip: !ready && 'needs PostgreSQL, Redis and R
       await run.end();
       await drop();
     }
+  });
+
+  it('runs a waiting-room tier on a port of its own at a lower CPU priority, and replaces its processes too', async () => {
+    const { url: databaseUrl, drop } = await freshDb('postgres');
+    const run = launch(databaseUrl!, 1, ['--queue-api', '1', '--queue-nice', '7']);
+    try {
+      const url = await run.started;
+      const m = /Waiting-room API processes \(nice 7\): (\d+); the waiting room at (http:\/\/[\d.:]+)/.exec(run.output);
+      assert.ok(m, run.output);
+      const [pid, queueUrl] = [Number(m[1]), m[2]!];
+      assert.notEqual(queueUrl, url, 'a port of its own');
+      assert.equal(getPriority(pid), 7);
+      const main = Number(/API processes: (\d+) sharing/.exec(run.output)![1]);
+      assert.equal(getPriority(main), getPriority(), 'the main API processes keep the launcher’s priority');
+      // The same API: a buyer's waiting-room calls answer there as on the main URL.
+      assert.equal((await fresh(`${queueUrl}/readyz`)).status, 200);
+      const missing = await fresh(`${queueUrl}/api/events/evt_nope/queue/status`);
+      assert.equal(missing.status, 404, missing.text);
+      process.kill(pid, 'SIGKILL');
+      const deadline = Date.now() + 60_000;
+      while (!/waiting-room:\d+ took its place/.test(run.output) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 100));
+      const replacement = Number(/waiting-room:(\d+) took its place/.exec(run.output)?.[1]);
+      assert.ok(alive(replacement), run.output);
+      assert.equal(getPriority(replacement), 7, 'the replacement runs at the tier’s priority');
+      assert.equal((await fresh(`${queueUrl}/readyz`)).status, 200);
+    } finally {
+      await run.end();
+      await drop();
+    }
+  });
+
+  it('refuses a waiting-room port that is the main one or the worker’s', () => {
+    const res = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', 'scripts/start-scale.ts', '--port', '3900', '--queue-api', '1', '--queue-port', '3901'],
+      {
+        encoding: 'utf8',
+      },
+    );
+    assert.equal(res.status, 2);
+    assert.match(res.stderr, /usage/);
   });
 
   it('takes every process down with it when the launcher itself is killed', async () => {

@@ -79,9 +79,11 @@ export async function runBuyer(
    * connections of its own, so a buyer's checkout never queues in the generator behind thousands of
    * strangers' status polls (the server sees the same requests either way). `status` carries the
    * public status polls: the waiting pool, or a shared cache with connections of its own to the
-   * server, as a CDN has (its misses do not queue behind the buyers' joins).
+   * server, as a CDN has (its misses do not queue behind the buyers' joins). `turn` carries the
+   * waiting-room requests of a buyer whose turn has come (their own place, a leave after checkout):
+   * connections like the checkout's, to wherever the waiting room's paths are served.
    */
-  clients: { waiting: Client; checkout: Client; status: Client },
+  clients: { waiting: Client; checkout: Client; status: Client; turn: Client },
   stats: Stats,
   scenario: Scenario,
   venue: Venue,
@@ -148,11 +150,11 @@ export async function runBuyer(
     // The turn has come (or may have): the buyer's own read, on the pool of those who are checking
     // out, as the first request of an admitted buyer — not behind tens of thousands of strangers'
     // polls in the generator, which no browser waits behind, while the claimSeconds run.
-    let res = await clients.checkout.call<{ queue: QueueView }>('GET /queue', 'GET', `/api/events/${e}/queue`, auth);
+    let res = await clients.turn.call<{ queue: QueueView }>('GET /queue', 'GET', `/api/events/${e}/queue`, auth);
     if (res.status === 404) {
       // The place is gone (lost with the server's hot state before it was copied): join again, as the page does.
       record.rejoined += 1;
-      res = await clients.checkout.call<{ queue: QueueView }>('POST /queue', 'POST', `/api/events/${e}/queue`, auth);
+      res = await clients.turn.call<{ queue: QueueView }>('POST /queue', 'POST', `/api/events/${e}/queue`, auth);
     }
     if (res.status === 200 || res.status === 201) {
       view = res.body.queue;
@@ -227,7 +229,7 @@ export async function runBuyer(
   }
   if (!held) {
     record.couldNotAct = refusals + serverFailures > 0 && refusals + serverFailures === 4;
-    await client.call('DELETE /queue', 'DELETE', `/api/events/${e}/queue`, auth);
+    await clients.turn.call('DELETE /queue', 'DELETE', `/api/events/${e}/queue`, auth);
     return { ...record, outcome: record.couldNotAct ? 'failed' : 'sold-out' };
   }
 

@@ -12,6 +12,11 @@ import { createStats, round, type Stats, type StatsDump } from './stats.ts';
 
 export interface Share {
   url: string;
+  /**
+   * Where a load balancer in front sends the waiting room's paths (`/api/events/:id/queue…`): the
+   * scale shape's waiting-room tier, when it has one (else they go to `url` with the rest).
+   */
+  queueUrl?: string;
   /** Connections of the admitted buyers' checkout pool. */
   connections: number;
   /** Connections of the waiting room's pool (joins, leaves): browsers each have their own, so more than 128 is closer to them. */
@@ -45,13 +50,18 @@ export async function runShare(share: Share, stats: Stats): Promise<ShareResult>
   const t0 = fromEpoch(share.t0EpochMs);
   const venue = { ...share.venue, deadline: fromEpoch(share.deadlineEpochMs) };
   const deadline = () => venue.deadline;
-  const waiting = createClient(share.url, stats, deadline, share.waitingConnections);
+  const queueUrl = share.queueUrl ?? share.url;
+  const waiting = createClient(queueUrl, stats, deadline, share.waitingConnections);
+  const checkout = createClient(share.url, stats, deadline, share.connections);
   const clients = {
     waiting,
-    checkout: createClient(share.url, stats, deadline, share.connections),
+    checkout,
+    // An admitted buyer's own waiting-room requests: the checkout pool's connections, to where the
+    // waiting room's paths go.
+    turn: share.queueUrl ? createClient(share.queueUrl, stats, deadline, share.connections) : checkout,
     // A CDN's few connections to the server carry its misses: one a second per cacheable answer.
     status: share.sharedCache
-      ? createClient(share.url, stats, deadline, CDN_CONNECTIONS, undefined, { sharedCache: true })
+      ? createClient(queueUrl, stats, deadline, CDN_CONNECTIONS, undefined, { sharedCache: true })
       : waiting,
   };
   // Each pool once (`status` may be the waiting pool itself).

@@ -208,7 +208,9 @@ function roleOf(pid: number, name: string): string {
   try {
     const env = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
     const roles = env.find((v) => v.startsWith('TICKETMAX_ROLES='))?.slice(16);
-    if (roles) return roles === 'api' ? `api:${pid}` : roles;
+    // start:scale's waiting-room tier (--queue-api) is named apart: --kill-api-at kills a main one.
+    const tier = env.find((v) => v.startsWith('TICKETMAX_TIER='))?.slice(15);
+    if (roles) return roles === 'api' ? `${tier ?? 'api'}:${pid}` : roles;
   } catch {
     // not ours to read
   }

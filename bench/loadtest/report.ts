@@ -120,6 +120,7 @@ ${
 ${chart('Latency of all requests', 'ms', [
   { label: 'p50', color: '#16a34a', values: s.map((p) => p.p50) },
   { label: 'p99', color: '#dc2626', values: s.map((p) => p.p99) },
+  { label: 'p99 on the wire', color: '#ea580c', values: s.map((p) => p.wireP99) },
   { label: 'status probe (own connection)', color: '#2563eb', values: s.map((p) => p.probeMs) },
 ])}
 ${chart('Waiting in the load generator', 'requests queued for a connection (peak)', [

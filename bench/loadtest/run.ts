@@ -25,6 +25,9 @@ export interface RunOptions {
   shape: 'embedded' | 'scale';
   /** --api: the scale shape's API processes. */
   api: string;
+  /** --queue-api, --queue-nice: the scale shape's waiting-room tier (0: none) and its CPU priority. */
+  queueApi: string;
+  queueNice: string;
   /** --generators: load generators, each in a process of its own when more than one. */
   generators: string;
   connections: { checkout: number; waiting: number };
@@ -159,6 +162,7 @@ async function runBuyers(
  */
 async function warmUp(
   url: string,
+  queueUrl: string | undefined,
   organizer: Account,
   buyers: Account[],
   scenario: Scenario,
@@ -181,6 +185,7 @@ async function warmUp(
     children,
     {
       url,
+      queueUrl,
       sharedCache,
       scenario: warm,
       venue,
@@ -199,7 +204,8 @@ async function warmUp(
 export async function run(
   o: RunOptions,
   prepare: () => Promise<Db>,
-  start: () => Promise<{ url: string; child: ChildProcess }>,
+  /** `queueUrl`: where the waiting room's paths go, when a tier of its own serves them. */
+  start: () => Promise<{ url: string; child: ChildProcess; queueUrl?: string }>,
   rootRole: string,
   /** The PostgreSQL database's URL, to sample its activity during the window (PGlite has none to sample). */
   databaseUrl?: string,
@@ -235,6 +241,7 @@ export async function run(
         ? undefined
         : await warmUp(
             server.url,
+            server.queueUrl,
             accounts.organizer,
             accounts.buyers.slice(scenario.buyers),
             scenario,
@@ -245,7 +252,13 @@ export async function run(
           );
     // The API processes' own request histograms before the window, to count only the window's requests.
     const apiProcesses = shape === 'scale' ? Number(o.api) : 1;
-    const metricsBefore = await scrapeServer(server.url, apiProcesses);
+    const scrapeAll = async () => {
+      const scraped = await scrapeServer(server.url, apiProcesses);
+      if (server.queueUrl)
+        for (const [instance, h] of await scrapeServer(server.queueUrl, Number(o.queueApi))) scraped.set(instance, h);
+      return scraped;
+    };
+    const metricsBefore = await scrapeAll();
     watch.resetCpu();
     const pgSampler = databaseUrl === undefined ? undefined : await startPgActivitySampler(databaseUrl);
     const t0 = performance.now();
@@ -259,7 +272,7 @@ export async function run(
     const monitor = new Worker(PROBE, {
       eval: true,
       workerData: {
-        status: `${server.url}/api/events/${venue.eventId}/queue/status`,
+        status: `${server.queueUrl ?? server.url}/api/events/${venue.eventId}/queue/status`,
         admin: `${server.url}/api/admin/events/${venue.eventId}/queue`,
         authorization: `Bearer ${accounts.organizer.token}`,
       },
@@ -303,7 +316,15 @@ export async function run(
           }, flushRedisAt * 1000);
     const shares = await runBuyers(
       children,
-      { url: server.url, sharedCache, scenario, venue, t0EpochMs, deadlineEpochMs: performance.timeOrigin + venue.deadline },
+      {
+        url: server.url,
+        queueUrl: server.queueUrl,
+        sharedCache,
+        scenario,
+        venue,
+        t0EpochMs,
+        deadlineEpochMs: performance.timeOrigin + venue.deadline,
+      },
       accounts.buyers,
       arrivals(scenario.profile, scenario.buyers, scenario.arrivalSeconds),
       connections,
@@ -342,7 +363,7 @@ export async function run(
     }
     await sleep(2000);
     // The run's own scrapes and drain checks are not the buyers' requests.
-    const answered = between(metricsBefore, await scrapeServer(server.url, apiProcesses));
+    const answered = between(metricsBefore, await scrapeAll());
     for (const ours of ['GET /metrics', 'GET /healthz']) answered.delete(ours);
     const serverLatency = summarize(answered);
     const { processes, services, machine } = watch.stop();

@@ -52,14 +52,22 @@ export async function scale(o: RunOptions) {
     const result = await run(
       o,
       () => openDb({ url: databaseUrl }),
-      () =>
-        startProcess(['scripts/start-scale.ts', '--api', o.api, '--port', '0'], {
-          ...o.serverEnv,
-          DATABASE_URL: databaseUrl,
-          REDIS_URL: redisUrl,
-          AMQP_URL: amqpUrl,
-          TICKETMAX_AMQP_PREFIX: amqpPrefix,
-        }),
+      async () => {
+        const started = await startProcess(
+          ['scripts/start-scale.ts', '--api', o.api, '--port', '0', '--queue-api', o.queueApi, '--queue-nice', o.queueNice],
+          {
+            ...o.serverEnv,
+            DATABASE_URL: databaseUrl,
+            REDIS_URL: redisUrl,
+            AMQP_URL: amqpUrl,
+            TICKETMAX_AMQP_PREFIX: amqpPrefix,
+          },
+        );
+        // With a waiting-room tier, the launcher names its URL before the main one's.
+        const queueUrl = /the waiting room at (http:\/\/[\d.:]+)/.exec(started.output)?.[1];
+        if (Number(o.queueApi) > 0 && !queueUrl) throw new Error(`start:scale did not name its waiting room:\n${started.output}`);
+        return { ...started, queueUrl };
+      },
       'launcher (cluster primary)',
       databaseUrl,
       async () => {

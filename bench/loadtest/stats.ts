@@ -10,6 +10,8 @@ export interface Second {
   requests: number;
   errors: number;
   latencies: number[];
+  /** The on-the-wire times of the second's requests that were sent on a connection (see `request`). */
+  wire: number[];
   /** Server view from the status monitor: buyers waiting, and the serving counter. */
   waiting?: number;
   serving?: number;
@@ -40,8 +42,8 @@ export interface EndpointSummary {
 }
 
 /**
- * An endpoint's requests: each one's latency (ms) and when it was answered (ms after t0), in step;
- * and, apart, the on-the-wire times of those that were sent on a connection.
+ * An endpoint's requests, in step: each one's latency (ms), when it was answered (ms after t0), and
+ * its time on the wire (NaN where it was not sent on a connection: answered by the shared cache).
  */
 interface EndpointSamples {
   latencies: number[];
@@ -49,6 +51,15 @@ interface EndpointSamples {
   wire: number[];
   errors: number;
   statuses: Record<string, number>;
+}
+
+/** An endpoint over part of the window (see `endpointsBetween`). */
+export interface PeriodSummary {
+  count: number;
+  p50: number;
+  p99: number;
+  /** On the wire; absent when none of its requests reached a connection. */
+  wireP99?: number;
 }
 
 export interface StatsDump {
@@ -67,6 +78,7 @@ const emptySecond = (): Second => ({
   requests: 0,
   errors: 0,
   latencies: [],
+  wire: [],
   clientQueued: 0,
 });
 
@@ -97,12 +109,13 @@ export function createStats(t0: number) {
       if (!e) endpoints.set(endpoint, (e = newSamples()));
       const now = performance.now();
       e.latencies.push(ms);
-      if (wireMs !== undefined) e.wire.push(wireMs);
+      e.wire.push(wireMs ?? NaN);
       e.at.push(now - t0);
       e.statuses[status] = (e.statuses[status] ?? 0) + 1;
       const s = at(now);
       s.requests += 1;
       s.latencies.push(ms);
+      if (wireMs !== undefined) s.wire.push(wireMs);
       if (status === 0 || status >= 500) {
         e.errors += 1;
         s.errors += 1;
@@ -142,6 +155,7 @@ export function createStats(t0: number) {
         const s = seconds[i]!;
         for (const k of ['arrivals', 'admitted', 'holds', 'orders', 'paid', 'requests', 'errors'] as const) s[k] += theirs[k];
         for (const ms of theirs.latencies) s.latencies.push(ms);
+        for (const ms of theirs.wire) s.wire.push(ms);
         s.clientQueued += theirs.clientQueued;
       });
       for (const [name, n] of Object.entries(d.counters)) counters[name] = (counters[name] ?? 0) + n;
@@ -153,7 +167,7 @@ export function createStats(t0: number) {
       for (const [name, e] of [...endpoints].sort(([a], [b]) => a.localeCompare(b))) {
         // A copy: `latencies` stays in step with `at`.
         const sorted = [...e.latencies].sort((a, b) => a - b);
-        const wire = e.wire.sort((a, b) => a - b);
+        const wire = e.wire.filter((ms) => !Number.isNaN(ms)).sort((a, b) => a - b);
         out[name] = {
           count: sorted.length,
           errors: e.errors,
@@ -166,13 +180,23 @@ export function createStats(t0: number) {
       }
       return out;
     },
-    /** Per endpoint, the requests answered from `fromMs` to before `toMs` (ms after t0); endpoints with none are left out. */
-    endpointsBetween(fromMs: number, toMs: number): Record<string, { count: number; p50: number; p99: number }> {
-      const out: Record<string, { count: number; p50: number; p99: number }> = {};
+    /**
+     * Per endpoint, the requests answered from `fromMs` to before `toMs` (ms after t0), as the
+     * buyers saw them and on the wire; endpoints with none are left out.
+     */
+    endpointsBetween(fromMs: number, toMs: number): Record<string, PeriodSummary> {
+      const out: Record<string, PeriodSummary> = {};
       for (const [name, e] of [...endpoints].sort(([a], [b]) => a.localeCompare(b))) {
-        const sorted = e.latencies.filter((_, i) => e.at[i]! >= fromMs && e.at[i]! < toMs).sort((a, b) => a - b);
+        const inside = (_: number, i: number) => e.at[i]! >= fromMs && e.at[i]! < toMs;
+        const sorted = e.latencies.filter(inside).sort((a, b) => a - b);
+        const wire = e.wire.filter((ms, i) => inside(ms, i) && !Number.isNaN(ms)).sort((a, b) => a - b);
         if (sorted.length > 0)
-          out[name] = { count: sorted.length, p50: round(percentile(sorted, 50)), p99: round(percentile(sorted, 99)) };
+          out[name] = {
+            count: sorted.length,
+            p50: round(percentile(sorted, 50)),
+            p99: round(percentile(sorted, 99)),
+            ...(wire.length > 0 && { wireP99: round(percentile(wire, 99)) }),
+          };
       }
       return out;
     },
@@ -184,8 +208,15 @@ export function createStats(t0: number) {
         if (s.waiting === undefined) Object.assign(s, last);
         else last = { waiting: s.waiting, serving: s.serving };
         const sorted = s.latencies.sort((a, b) => a - b);
-        const { latencies: _dropped, ...rest } = s;
-        return { t: i, ...rest, p50: round(percentile(sorted, 50)), p99: round(percentile(sorted, 99)) };
+        const wire = s.wire.sort((a, b) => a - b);
+        const { latencies: _dropped, wire: _alsoDropped, ...rest } = s;
+        return {
+          t: i,
+          ...rest,
+          p50: round(percentile(sorted, 50)),
+          p99: round(percentile(sorted, 99)),
+          ...(wire.length > 0 && { wireP99: round(percentile(wire, 99)) }),
+        };
       });
     },
   };

@@ -6,10 +6,13 @@ import { renderReport } from './report.ts';
 import type { RunOptions } from './run.ts';
 import type { ShapeResult } from './shapes.ts';
 import { percentile } from '../lib.ts';
-import { round } from './stats.ts';
+import { type PeriodSummary, round } from './stats.ts';
 import { verificationLine } from './verify.ts';
 
-export interface SummaryOptions extends Pick<RunOptions, 'scenario' | 'shape' | 'api' | 'sharedCache' | 'connections'> {
+export interface SummaryOptions extends Pick<
+  RunOptions,
+  'scenario' | 'shape' | 'api' | 'queueApi' | 'queueNice' | 'sharedCache' | 'connections'
+> {
   /** --admission-backoff-ms as given (absent: off). */
   admissionBackoffMs: string | undefined;
 }
@@ -63,9 +66,26 @@ export function buildSummary(r: ShapeResult, o: SummaryOptions) {
   const slowestOnTheWire = Object.entries(endpoints)
     .filter(([, e]) => e.wireP99 !== undefined)
     .sort(([, a], [, b]) => b.wireP99! - a.wireP99!)[0];
+  // On the wire, the arrivals' seconds apart from the rest of the sale: while tens of thousands join
+  // at once, every request competes with the joins for the same cores.
+  const arrivalsEndMs = Math.ceil(scenario.arrivalSeconds) * 1000;
+  const wirePhases = {
+    during: r.stats.endpointsBetween(0, arrivalsEndMs),
+    after: arrivalsEndMs < settledUntilMs ? r.stats.endpointsBetween(arrivalsEndMs, settledUntilMs) : {},
+  };
+  const slowestWire = (period: Record<string, PeriodSummary>) => {
+    const [name, e] =
+      Object.entries(period)
+        .filter(([, x]) => x.wireP99 !== undefined)
+        .sort(([, a], [, b]) => b.wireP99! - a.wireP99!)[0] ?? [];
+    return name && e ? `${e.wireP99} ms (${name})` : 'none measured';
+  };
   const summary = {
     scenario: scenario.name,
-    shape: shape === 'scale' ? `scale (${o.api} API + 1 worker, PostgreSQL, Redis, RabbitMQ)` : 'embedded (PGlite, memory)',
+    shape:
+      shape === 'scale'
+        ? `scale (${o.api} API${Number(o.queueApi) > 0 ? ` + ${o.queueApi} waiting-room API at nice ${o.queueNice}` : ''} + 1 worker, PostgreSQL, Redis, RabbitMQ)`
+        : 'embedded (PGlite, memory)',
     buyers: scenario.buyers,
     'buyers served (paid)': r.sold.paidOrders,
     'seats + GA places sold': `${soldUnits} of ${r.venue.capacity}`,
@@ -85,6 +105,8 @@ export function buildSummary(r: ShapeResult, o: SummaryOptions) {
       : 'none measured',
     "highest p99 on the wire (from a request's first byte sent on a connection to its answer's last, k6's http_req_duration; the whole window)":
       slowestOnTheWire ? `${slowestOnTheWire[1].wireP99} ms (${slowestOnTheWire[0]})` : 'none measured',
+    [`highest p99 on the wire during the arrivals (0-${arrivalsEndMs / 1000} s)`]: slowestWire(wirePhases.during),
+    [`highest p99 on the wire after the arrivals (${arrivalsEndMs / 1000} s to the sell-out)`]: slowestWire(wirePhases.after),
     'admitted (seen by buyers)': r.records.filter((b) => b.admitted).length,
     'buyers whose place was lost and who joined again': r.records.filter((b) => b.rejoined > 0).length,
     'admissions logged': r.sold.admissionsLogged,
@@ -130,11 +152,11 @@ export function buildSummary(r: ShapeResult, o: SummaryOptions) {
       .map((x) => x.toFixed(2))
       .join(' ')} at the end`,
   };
-  return { summary, outcomes, series, endpoints, afterSpike, afterSpikeReport };
+  return { summary, outcomes, series, endpoints, afterSpike, afterSpikeReport, wirePhases };
 }
 export type Summary = ReturnType<typeof buildSummary>;
 
-export function printSummary(r: ShapeResult, { summary, endpoints, afterSpike }: Summary) {
+export function printSummary(r: ShapeResult, { summary, endpoints, afterSpike, wirePhases }: Summary) {
   console.log(
     Object.entries(summary)
       .map(([k, v]) => `  ${k}: ${v}`)
@@ -160,6 +182,15 @@ export function printSummary(r: ShapeResult, { summary, endpoints, afterSpike }:
         .map(([name, e]) => `${name} ${e.p50} / ${e.p99}`)
         .join('; ')}`,
     );
+  console.log(
+    `  on the wire, p99 ms during the arrivals / after them: ${[
+      ...new Set([...Object.keys(wirePhases.during), ...Object.keys(wirePhases.after)]),
+    ]
+      .sort()
+      .filter((name) => wirePhases.during[name]?.wireP99 !== undefined || wirePhases.after[name]?.wireP99 !== undefined)
+      .map((name) => `${name} ${wirePhases.during[name]?.wireP99 ?? '-'} / ${wirePhases.after[name]?.wireP99 ?? '-'}`)
+      .join('; ')}`,
+  );
   for (const p of r.processes) console.log(`  process ${p.role} (${p.pid}): peak RSS ${p.peakRssMb} MB, CPU ${p.cpuSeconds} s`);
   if (r.pgActivity) {
     const a = r.pgActivity;
@@ -177,7 +208,7 @@ export function printSummary(r: ShapeResult, { summary, endpoints, afterSpike }:
 
 /** Writes `${file}.json` (everything measured) and `${file}.html` (the report, with its charts). */
 export async function writeResults(file: string, r: ShapeResult, o: SummaryOptions, s: Summary) {
-  const { summary, endpoints, afterSpikeReport, series, outcomes } = s;
+  const { summary, endpoints, afterSpikeReport, series, outcomes, wirePhases } = s;
   const { patienceSeconds: _p, ...settings } = o.scenario;
   await writeFile(
     `${file}.json`,
@@ -191,6 +222,7 @@ export async function writeResults(file: string, r: ShapeResult, o: SummaryOptio
           : null,
         endpoints,
         afterSpike: afterSpikeReport,
+        wireByPhase: wirePhases,
         serverLatency: r.serverLatency,
         processes: r.processes,
         services: r.services,
