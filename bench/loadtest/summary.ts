@@ -6,7 +6,7 @@ import { renderReport } from './report.ts';
 import type { RunOptions } from './run.ts';
 import type { ShapeResult } from './shapes.ts';
 import { percentile } from '../lib.ts';
-import { type PeriodSummary, round } from './stats.ts';
+import { round } from './stats.ts';
 import { verificationLine } from './verify.ts';
 
 export interface SummaryOptions extends Pick<
@@ -63,9 +63,6 @@ export function buildSummary(r: ShapeResult, o: SummaryOptions) {
   // Inside the server, over the whole window: what the API processes' own histograms say.
   const slowestInServer = Object.entries(r.serverLatency).sort(([, a], [, b]) => b.p99Ms - a.p99Ms)[0];
   const endpoints = r.stats.endpoints();
-  const slowestOnTheWire = Object.entries(endpoints)
-    .filter(([, e]) => e.wireP99 !== undefined)
-    .sort(([, a], [, b]) => b.wireP99! - a.wireP99!)[0];
   // On the wire, the arrivals' seconds apart from the rest of the sale: while tens of thousands join
   // at once, every request competes with the joins for the same cores.
   const arrivalsEndMs = Math.ceil(scenario.arrivalSeconds) * 1000;
@@ -73,7 +70,8 @@ export function buildSummary(r: ShapeResult, o: SummaryOptions) {
     during: r.stats.endpointsBetween(0, arrivalsEndMs),
     after: arrivalsEndMs < settledUntilMs ? r.stats.endpointsBetween(arrivalsEndMs, settledUntilMs) : {},
   };
-  const slowestWire = (period: Record<string, PeriodSummary>) => {
+  /** The endpoint with the highest p99 on the wire, over the whole window or a part of it. */
+  const slowestWire = (period: Record<string, { wireP99?: number }>) => {
     const [name, e] =
       Object.entries(period)
         .filter(([, x]) => x.wireP99 !== undefined)
@@ -104,7 +102,7 @@ export function buildSummary(r: ShapeResult, o: SummaryOptions) {
       ? `${slowestInServer[1].p99Ms} ms (${slowestInServer[0]})`
       : 'none measured',
     "highest p99 on the wire (from a request's first byte sent on a connection to its answer's last, k6's http_req_duration; the whole window)":
-      slowestOnTheWire ? `${slowestOnTheWire[1].wireP99} ms (${slowestOnTheWire[0]})` : 'none measured',
+      slowestWire(endpoints),
     [`highest p99 on the wire during the arrivals (0-${arrivalsEndMs / 1000} s)`]: slowestWire(wirePhases.during),
     [`highest p99 on the wire after the arrivals (${arrivalsEndMs / 1000} s to the sell-out)`]: slowestWire(wirePhases.after),
     'admitted (seen by buyers)': r.records.filter((b) => b.admitted).length,
