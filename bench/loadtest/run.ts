@@ -11,7 +11,7 @@ import type { Db } from '../../src/platform/db.ts';
 import { migrate } from '../../src/platform/migrate.ts';
 import { percentile, stopProcess } from '../lib.ts';
 import type { Venue } from './buyer.ts';
-import { runShare, type Share, type ShareResult } from './generator.ts';
+import type { Share, ShareResult } from './generator.ts';
 import { watchProcesses } from './processes.ts';
 import { startPgActivitySampler } from './pg-activity.ts';
 import { arrivals, type Scenario } from './scenarios.ts';
@@ -28,7 +28,7 @@ export interface RunOptions {
   /** --queue-api, --queue-nice: the scale shape's waiting-room tier (0: none) and its CPU priority. */
   queueApi: string;
   queueNice: string;
-  /** --generators: load generators, each in a process of its own when more than one. */
+  /** --generators: load generators, each in a process of its own. */
   generators: string;
   connections: { checkout: number; waiting: number };
   sharedCache: boolean;
@@ -95,13 +95,21 @@ interface ProbeMessage {
   backoff?: { loadMs: number | null; factor: number | null } | null;
 }
 
-/** A generator in a child process of its own (see bench/loadtest/generator.ts), loaded and waiting. */
+/**
+ * A generator in a child process of its own (see bench/loadtest/generator.ts), loaded and waiting:
+ * even the only one, so that this process's samplers (every process's /proc files once a second,
+ * read synchronously; PostgreSQL's activity; the metrics scrapes) never hold up the buyers' event
+ * loop. Its young generation is larger than Node's default (--max-semi-space-size, MB): the buyers'
+ * requests allocate fast and die young; with the default, garbage collection took about a seventh
+ * of the generator's busy time in a CPU profile of spike-10x, CPU taken from the server it shares
+ * the machine with (bench/README.md, On-sale spike, 2026-12-06 night).
+ */
 async function forkGenerator(): Promise<{
   /** Runs a share; the process exits after it unless `exitAfter` is false (more shares to come). */
   run(share: Share, exitAfter?: boolean): Promise<{ result: ShareResult; stats: StatsDump }>;
 }> {
   const child = fork(fileURLToPath(new URL('./generator.ts', import.meta.url)), [], {
-    execArgv: ['--import', 'tsx'],
+    execArgv: ['--max-semi-space-size=64', '--import', 'tsx'],
     serialization: 'advanced',
   });
   await new Promise<void>((resolve, reject) => {
@@ -123,8 +131,7 @@ type Generator = Awaited<ReturnType<typeof forkGenerator>>;
 
 /**
  * Runs buyers through the generators: each gets every n-th buyer (the arrival offsets index the
- * buyers), in this process when there are no child generators. Their measurements go to `stats`,
- * or nowhere when it is undefined (the warm-up).
+ * buyers). Their measurements go to `stats`, or nowhere when it is undefined (the warm-up).
  */
 async function runBuyers(
   children: Generator[],
@@ -134,14 +141,13 @@ async function runBuyers(
   connections: { checkout: number; waiting: number },
   stats: ReturnType<typeof createStats> | undefined,
 ): Promise<ShareResult[]> {
-  const count = Math.max(1, children.length);
+  const count = children.length;
   const shareOf = (g: number): Share => ({
     ...share,
     connections: Math.max(1, Math.round(connections.checkout / count)),
     waitingConnections: Math.max(1, Math.round(connections.waiting / count)),
     buyers: offsets.flatMap((offsetMs, index) => (index % count === g ? [{ ...buyers[index]!, index, offsetMs }] : [])),
   });
-  if (children.length === 0) return [await runShare(shareOf(0), stats ?? createStats(performance.now()))];
   return Promise.all(
     children.map(async (child, g) => {
       const { result, stats: measured } = await child.run(shareOf(g), stats !== undefined);
@@ -233,9 +239,9 @@ export async function run(
       scenario,
       scenario.saleOpensAfter > 0 ? scenario.saleOpensAfter * 1000 : -1000,
     );
-    // Several generators: forked and loaded before the window opens, each given every n-th buyer.
+    // The generators: forked and loaded before the window opens, each given every n-th buyer.
     const generatorCount = Math.max(1, Number(o.generators));
-    const children = generatorCount === 1 ? [] : await Promise.all(Array.from({ length: generatorCount }, forkGenerator));
+    const children = await Promise.all(Array.from({ length: generatorCount }, forkGenerator));
     const warmedUp =
       warmupBuyers === 0
         ? undefined
