@@ -69,6 +69,12 @@ export interface StatsDump {
   soldOutAt: number | undefined;
 }
 
+/** The times on the wire of the requests sent on a connection (NaN marks one that was not), sorted. */
+const sentOnTheWire = (wire: number[]): number[] => wire.filter((ms) => !Number.isNaN(ms)).sort((a, b) => a - b);
+
+/** `wireP99` over sorted times on the wire; nothing when no request was sent. */
+const wireP99 = (sorted: number[]): { wireP99?: number } => (sorted.length > 0 ? { wireP99: round(percentile(sorted, 99)) } : {});
+
 const emptySecond = (): Second => ({
   arrivals: 0,
   admitted: 0,
@@ -167,7 +173,7 @@ export function createStats(t0: number) {
       for (const [name, e] of [...endpoints].sort(([a], [b]) => a.localeCompare(b))) {
         // A copy: `latencies` stays in step with `at`.
         const sorted = [...e.latencies].sort((a, b) => a - b);
-        const wire = e.wire.filter((ms) => !Number.isNaN(ms)).sort((a, b) => a - b);
+        const wire = sentOnTheWire(e.wire);
         out[name] = {
           count: sorted.length,
           errors: e.errors,
@@ -189,13 +195,12 @@ export function createStats(t0: number) {
       for (const [name, e] of [...endpoints].sort(([a], [b]) => a.localeCompare(b))) {
         const inside = (_: number, i: number) => e.at[i]! >= fromMs && e.at[i]! < toMs;
         const sorted = e.latencies.filter(inside).sort((a, b) => a - b);
-        const wire = e.wire.filter((ms, i) => inside(ms, i) && !Number.isNaN(ms)).sort((a, b) => a - b);
         if (sorted.length > 0)
           out[name] = {
             count: sorted.length,
             p50: round(percentile(sorted, 50)),
             p99: round(percentile(sorted, 99)),
-            ...(wire.length > 0 && { wireP99: round(percentile(wire, 99)) }),
+            ...wireP99(sentOnTheWire(e.wire.filter(inside))),
           };
       }
       return out;
@@ -208,14 +213,13 @@ export function createStats(t0: number) {
         if (s.waiting === undefined) Object.assign(s, last);
         else last = { waiting: s.waiting, serving: s.serving };
         const sorted = s.latencies.sort((a, b) => a - b);
-        const wire = s.wire.sort((a, b) => a - b);
-        const { latencies: _dropped, wire: _alsoDropped, ...rest } = s;
+        const { latencies: _dropped, wire, ...rest } = s;
         return {
           t: i,
           ...rest,
           p50: round(percentile(sorted, 50)),
           p99: round(percentile(sorted, 99)),
-          ...(wire.length > 0 && { wireP99: round(percentile(wire, 99)) }),
+          ...wireP99(sentOnTheWire(wire)),
         };
       });
     },
