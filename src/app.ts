@@ -56,6 +56,7 @@ import { createRedis } from './platform/redis.ts';
 import { createOrdersService } from './modules/orders/orders.service.ts';
 import { ordersRoutes } from './modules/orders/orders.routes.ts';
 import { createPaymentsService } from './modules/payments/payments.service.ts';
+import { createMemorySettledCharges, createRedisSettledCharges } from './modules/payments/settled-charges.ts';
 import { paymentsRoutes } from './modules/payments/payments.routes.ts';
 import { createTestGateway } from './modules/payments/test-gateway.ts';
 import { createTicketSigner } from './modules/tickets/ticket-codes.ts';
@@ -204,6 +205,7 @@ export async function buildApp(deps: AppDeps) {
     inventory,
     admission: waitingRoom.admission,
     webhookSecret,
+    settled: redis ? createRedisSettledCharges(redis) : createMemorySettledCharges({ now: () => clock.now() }),
     clock,
     log: app.log,
   });

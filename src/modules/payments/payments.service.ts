@@ -18,6 +18,7 @@ import { insertTickets } from '../tickets/tickets.repository.ts';
 import type { TicketsService, TicketView } from '../tickets/tickets.service.ts';
 import type { Card, GatewayEvent, PaymentGateway } from './gateway.ts';
 import { createPaymentsRepository, openPayment, type PaymentRow, recordGatewayEvent } from './payments.repository.ts';
+import type { SettledCharges } from './settled-charges.ts';
 import { verifyWebhook } from './webhook-signature.ts';
 
 export interface PaymentsLog {
@@ -33,6 +34,8 @@ export interface PaymentsDeps {
   inventory: { rebuild(eventId: string): Promise<void> };
   admission: { finish(eventId: string, userId: string): Promise<void> };
   webhookSecret: string;
+  /** Charges known to be settled: the gateway's confirming webhook for one needs no database read. */
+  settled: SettledCharges;
   clock: Clock;
   log: PaymentsLog;
 }
@@ -56,7 +59,16 @@ export const declined = (reason: string) =>
   new AppError('PAYMENT_DECLINED', 402, `The card was declined (${reason.replaceAll('_', ' ')})`, { reason });
 
 export function createPaymentsService(deps: PaymentsDeps) {
-  const { db, gateway, orders, tickets, inventory, admission, webhookSecret, clock, log } = deps;
+  const { db, gateway, orders, tickets, inventory, admission, webhookSecret, settled, clock, log } = deps;
+
+  /**
+   * After the commit that moved this charge's payment out of `processing`: its webhooks to come are
+   * answered without a read. Not awaited: the buyer's answer does not wait for it, and a mark that
+   * failed only means the read happens.
+   */
+  function markSettled(gatewayKey: string) {
+    settled.add(gateway.name, gatewayKey).catch((err: unknown) => log.warn({ err }, 'could not mark a settled charge'));
+  }
 
   /**
    * Applies a succeeded charge in the caller's transaction. A pending order becomes paid with
@@ -194,6 +206,7 @@ export function createPaymentsService(deps: PaymentsDeps) {
     });
     if (result.status === 'declined') {
       await createPaymentsRepository(db).update(payment.id, { status: 'declined', ref: result.ref, reason: result.reason });
+      markSettled(gatewayKey);
       throw declined(result.reason);
     }
     if (result.status === 'processing') {
@@ -207,16 +220,18 @@ export function createPaymentsService(deps: PaymentsDeps) {
     ]);
     if (paidAtOnce) {
       keep.stored();
+      markSettled(gatewayKey);
       await afterSettle(paidAtOnce);
       return settledReply(paidAtOnce);
     }
     const settlement = await db.tx(async (q) => {
       const locked = (await createPaymentsRepository(q).lockWithRef(gateway.name, gatewayKey, result.ref))!;
-      const settled = await settle(q, locked);
+      const done = await settle(q, locked);
       // Paid, tickets issued and the reply kept: one commit.
-      if (settled.kind === 'paid') await keep(q, settledReply(settled));
-      return settled;
+      if (done.kind === 'paid') await keep(q, settledReply(done));
+      return done;
     });
+    markSettled(gatewayKey);
     await afterSettle(settlement);
     if (settlement.kind === 'refund') throw orderExpired({ refunded: true });
     if (settlement.kind === 'paid') return settledReply(settlement);
@@ -276,9 +291,13 @@ export function createPaymentsService(deps: PaymentsDeps) {
         throw new AppError('VALIDATION_FAILED', 400, 'The webhook body is not a gateway event');
       }
       // A payment only moves forward from processing, and an event applies only to a processing one:
-      // most deliveries confirm what the pay request already settled, and one read answers them.
+      // most deliveries confirm what the pay request already settled; its mark answers them, else one read.
+      if (await settled.has(gateway.name, charge.idempotencyKey).catch(() => false)) return 'ignored';
       const known = await createPaymentsRepository(db).findByKey(gateway.name, charge.idempotencyKey);
-      if (known && known.status !== 'processing') return 'ignored';
+      if (known && known.status !== 'processing') {
+        markSettled(charge.idempotencyKey);
+        return 'ignored';
+      }
       // A success for a pending order (the asynchronous card; a pay request cut off after the
       // charge) in one statement, the event recorded with it; anything else in the transaction below.
       if (known && charge.status === 'succeeded') {
@@ -290,6 +309,7 @@ export function createPaymentsService(deps: PaymentsDeps) {
               ])
             : undefined;
         if (paid) {
+          markSettled(charge.idempotencyKey);
           await afterSettle(paid);
           return 'applied';
         }
@@ -315,6 +335,8 @@ export function createPaymentsService(deps: PaymentsDeps) {
         }
         return 'ignored' as const;
       });
+      // Applied: the payment left processing (succeeded, declined or refunded) in that commit.
+      if (outcome === 'applied') markSettled(charge.idempotencyKey);
       if (settlement) await afterSettle(settlement);
       return outcome;
     },
