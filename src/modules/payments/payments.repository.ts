@@ -26,7 +26,9 @@ export function recordGatewayEvent(gateway: string, eventId: string, type: strin
  * The payment attempt's INSERT, for the statement that claims the pay request's Idempotency-Key
  * (`idempotent`'s `first`): written only for an order `payer` may pay (their own, or any for an
  * admin) that is pending and not expired at `now`, and only where `guard` (SQL) holds. Returns the
- * payment; nothing when it wrote none (then `open` is the way).
+ * payment; nothing when it wrote none (then `open` is the way). The order is read by its id alone
+ * (the sub-select with OFFSET 0 is planned on its own): given the pending and deadline conditions
+ * too, plans cached in a sale's first seconds walked the pending orders' deadline index instead.
  */
 export function openPayment(
   p: { id: string; orderId: string; gateway: string; key: string; payerId: string; admin: boolean; now: Date },
@@ -34,8 +36,9 @@ export function openPayment(
 ): Statement {
   return {
     sql: `INSERT INTO payments (id, order_id, gateway, status, amount, currency, idempotency_key)
-          SELECT $1, o.id, $3, 'processing', o.total_amount, o.currency, $4 FROM orders o
-           WHERE o.id = $2 AND (o.user_id = $5 OR $6::boolean) AND o.status = 'pending' AND o.expires_at > $7 AND ${guard}
+          SELECT $1, o.id, $3, 'processing', o.total_amount, o.currency, $4
+            FROM (SELECT id, user_id, status, expires_at, total_amount, currency FROM orders WHERE id = $2 OFFSET 0) AS o
+           WHERE (o.user_id = $5 OR $6::boolean) AND o.status = 'pending' AND o.expires_at > $7 AND ${guard}
           ON CONFLICT (gateway, idempotency_key) DO NOTHING RETURNING ${COLUMNS}`,
     params: [p.id, p.orderId, p.gateway, p.key, p.payerId, p.admin, p.now],
   };
