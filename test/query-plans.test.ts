@@ -47,7 +47,7 @@ async function ordersScans(q: Queryable, statement: Statement): Promise<string[]
       // A bitmap scan names its index in the child that reads it.
       const bitmap = (node.Plans as Record<string, unknown>[] | undefined)?.find((c) => c['Node Type'] === 'Bitmap Index Scan');
       const index = node['Index Name'] ?? bitmap?.['Index Name'];
-      scans.push(index ? `${index}` : `${String(node['Node Type'])}`);
+      scans.push(String(index ?? node['Node Type']));
     }
     for (const child of (node.Plans as Record<string, unknown>[] | undefined) ?? []) walk(child);
   };
