@@ -8,7 +8,7 @@ import { type Broker, createBroker } from './platform/amqp.ts';
 import type { Clock } from './platform/clock.ts';
 import type { Db } from './platform/db.ts';
 import type { Metrics } from './platform/metrics.ts';
-import { createHousekeeping } from './workers/housekeeping.ts';
+import { createEmbeddedMaintenance, createHousekeeping } from './workers/housekeeping.ts';
 import { createInProcessBus, createOutboxRelay } from './workers/outbox-relay.ts';
 import { periodic } from './workers/periodic.ts';
 import { EXPIRY_QUEUE, REFUNDS_QUEUE } from './workers/queues.ts';
@@ -46,6 +46,8 @@ export async function connectJobs({ config, metrics, clock, log, checks }: JobsD
 
 /** How often the expiry role deletes what is past its use. */
 const HOUSEKEEPING_INTERVAL_MS = 15 * 60_000;
+/** How often the embedded database's tables are checked for vacuum and statistics (autovacuum's nap is a minute). */
+const EMBEDDED_MAINTENANCE_INTERVAL_MS = 30_000;
 
 export interface WorkersDeps {
   config: Config;
@@ -90,6 +92,20 @@ export async function startWorkers({ config, db, log, broker, expiryChecks, orde
         (err) => log.warn({ err }, 'housekeeping failed'),
       ),
     );
+    // PGlite runs no autovacuum: vacuum and statistics for the embedded database (workers/housekeeping.ts).
+    if (db.kind === 'pglite') {
+      const maintenance = createEmbeddedMaintenance({ db });
+      workers.push(
+        periodic(
+          async () => {
+            const done = await maintenance.runOnce();
+            if (done.vacuumed.length + done.analyzed.length > 0) log.info(done, 'embedded database vacuumed and analyzed');
+          },
+          EMBEDDED_MAINTENANCE_INTERVAL_MS,
+          (err) => log.warn({ err }, 'embedded database maintenance failed'),
+        ),
+      );
+    }
     // The database's expires_at is the truth; the sweeper catches whatever no job announced
     // (on start-up too: it expires what was missed while nothing ran).
     workers.push(

@@ -2,8 +2,9 @@
 // their use are deleted, a batch at a time; everything still of use stays.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createHousekeeping } from '../src/workers/housekeeping.ts';
-import { buildTestApp, dbShapes, makeUser, type TestApp } from './helpers.ts';
+import type { Db } from '../src/platform/db.ts';
+import { createEmbeddedMaintenance, createHousekeeping } from '../src/workers/housekeeping.ts';
+import { buildTestApp, dbShapes, freshDb, makeUser, type TestApp } from './helpers.ts';
 
 const shapes = await dbShapes();
 
@@ -105,3 +106,55 @@ for (const shape of shapes) {
     });
   });
 }
+
+// PGlite runs no autovacuum: the embedded maintenance vacuums and analyzes in its place.
+describe('embedded database maintenance (pglite)', () => {
+  let db: Db;
+  before(async () => {
+    ({ db } = await freshDb('pglite'));
+  });
+  after(async () => db.close());
+
+  const stats = async (table: string) => {
+    // This backend's counts reach the shared statistics at its next report: asked for at once here.
+    await db.query('SELECT pg_stat_force_next_flush()');
+    await db.query('SELECT 1');
+    return (
+      await db.query<{ dead: number; vacuumed: boolean; analyzed: boolean; reltuples: number }>(
+        `SELECT s.n_dead_tup::int AS dead, s.last_vacuum IS NOT NULL AS vacuumed, s.last_analyze IS NOT NULL AS analyzed, c.reltuples::float8 AS reltuples
+           FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid WHERE s.relname = $1`,
+        [table],
+      )
+    )[0]!;
+  };
+
+  it('is needed: PGlite leaves dead rows and missing statistics alone', async () => {
+    await db.query(
+      `INSERT INTO users (id, email, name, password_hash) SELECT 'usr_m' || g, 'm' || g || '@example.test', 'M', 'x' FROM generate_series(1, 2000) g`,
+    );
+    await db.query("UPDATE users SET name = 'Renamed' WHERE id LIKE 'usr_m%'");
+    const before = await stats('users');
+    assert.ok(before.dead >= 2000, `dead rows ${before.dead}`);
+    assert.equal(before.analyzed, false);
+    assert.equal(before.reltuples, -1, 'never analyzed');
+  });
+
+  it('vacuums and analyzes what passed the thresholds, analyzes what never was, then has nothing to do', async () => {
+    await db.query(
+      `INSERT INTO venues (id, name, owner_id, seat_count) SELECT 'ven_m' || g, 'Hall ' || g, 'usr_m1', 0 FROM generate_series(1, 3) g`,
+    );
+    const maintenance = createEmbeddedMaintenance({ db });
+    const done = await maintenance.runOnce();
+    assert.ok(done.vacuumed.includes('public.users'), JSON.stringify(done));
+    assert.ok(done.analyzed.includes('public.venues'), JSON.stringify(done));
+    assert.ok(
+      !done.vacuumed.includes('public.venues') && !done.analyzed.includes('public.orders'),
+      'untouched tables are left alone',
+    );
+    const users = await stats('users');
+    assert.equal(users.dead, 0);
+    assert.ok(users.vacuumed && users.analyzed);
+    assert.equal(users.reltuples, 2000);
+    assert.deepEqual(await maintenance.runOnce(), { vacuumed: [], analyzed: [] });
+  });
+});

@@ -46,3 +46,49 @@ export function createHousekeeping({ db, batch = 5000 }: { db: Queryable; batch?
     },
   };
 }
+
+/** A table's vacuum or statistics fall due after this many changed rows, plus a share of its size (PostgreSQL's own defaults). */
+const VACUUM_BASE = 50;
+const VACUUM_SHARE = 0.2;
+const ANALYZE_BASE = 50;
+const ANALYZE_SHARE = 0.1;
+
+export interface Maintained {
+  vacuumed: string[];
+  analyzed: string[];
+}
+
+/**
+ * What autovacuum does on PostgreSQL, for the embedded database: PGlite runs no autovacuum, so
+ * without this its tables would never shed dead row versions nor get statistics, and every plan
+ * would be made blind. Each round vacuums (and analyzes) a table whose dead rows passed
+ * autovacuum's default threshold, and analyzes one changed past its analyze threshold or never
+ * analyzed. Only for PGlite: PostgreSQL's own autovacuum does this there.
+ */
+export function createEmbeddedMaintenance({ db }: { db: Queryable }) {
+  return {
+    async runOnce(): Promise<Maintained> {
+      // The counts of this (only) backend reach the shared statistics at its next report: now.
+      await db.query('SELECT pg_stat_force_next_flush()');
+      await db.query('SELECT 1');
+      const tables = await db.query<{ name: string; dead: number; changed: number; rows: number; analyzed: boolean }>(
+        `SELECT quote_ident(s.schemaname) || '.' || quote_ident(s.relname) AS name, s.n_dead_tup::int AS dead,
+                s.n_mod_since_analyze::int AS changed, greatest(c.reltuples, 0)::float8 AS rows,
+                (s.last_analyze IS NOT NULL OR s.last_autoanalyze IS NOT NULL) AS analyzed
+           FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
+          ORDER BY s.relname`,
+      );
+      const done: Maintained = { vacuumed: [], analyzed: [] };
+      for (const t of tables) {
+        if (t.dead > VACUUM_BASE + VACUUM_SHARE * t.rows) {
+          await db.query(`VACUUM (ANALYZE) ${t.name}`);
+          done.vacuumed.push(t.name);
+        } else if (t.changed > ANALYZE_BASE + ANALYZE_SHARE * t.rows || (!t.analyzed && t.changed > 0)) {
+          await db.query(`ANALYZE ${t.name}`);
+          done.analyzed.push(t.name);
+        }
+      }
+      return done;
+    },
+  };
+}
