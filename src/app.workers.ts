@@ -46,8 +46,8 @@ export async function connectJobs({ config, metrics, clock, log, checks }: JobsD
 
 /** How often the expiry role deletes what is past its use. */
 const HOUSEKEEPING_INTERVAL_MS = 15 * 60_000;
-/** How often the embedded database's tables are checked for vacuum and statistics (autovacuum's nap is a minute). */
-const EMBEDDED_MAINTENANCE_INTERVAL_MS = 30_000;
+/** How often the embedded database's most overdue table is vacuumed or analyzed (one table a round). */
+const EMBEDDED_MAINTENANCE_INTERVAL_MS = 5_000;
 
 export interface WorkersDeps {
   config: Config;
