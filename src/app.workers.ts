@@ -99,7 +99,8 @@ export async function startWorkers({ config, db, log, broker, expiryChecks, orde
         periodic(
           async () => {
             const done = await maintenance.runOnce();
-            if (done.vacuumed.length + done.analyzed.length > 0) log.info(done, 'embedded database vacuumed and analyzed');
+            // Routine, as autovacuum's own runs are: at debug level.
+            if (done.vacuumed.length + done.analyzed.length > 0) log.debug(done, 'embedded database vacuumed and analyzed');
           },
           EMBEDDED_MAINTENANCE_INTERVAL_MS,
           (err) => log.warn({ err }, 'embedded database maintenance failed'),
