@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { App } from '../src/app.ts';
 import { DUMMY_PASSWORD_HASH, newIds } from '../src/platform/crypto.ts';
 import { createRedis, type Redis } from '../src/platform/redis.ts';
-import { CI, eventBody, makeUser, smallVenue } from './helpers.ts';
+import { CI, dbShapes, type DbShape, eventBody, makeUser, smallVenue } from './helpers.ts';
 
 /** The Redis the inventory tests use: a database index of its own, so flushing it in a test touches nobody else. */
 export const TEST_REDIS_URL = process.env.TEST_INVENTORY_REDIS_URL ?? 'redis://127.0.0.1:6379/5';
@@ -23,6 +23,18 @@ export async function storeShapes(): Promise<StoreShape[]> {
     console.warn(`# Redis at ${TEST_REDIS_URL} unreachable: running the memory store only (CI would fail)`);
     return ['memory'];
   }
+}
+
+/**
+ * The app's two shapes this run covers, as hot state over database: memory over PGlite (the
+ * embedded shape) always, Redis over PostgreSQL (the scale-out shape) when both answer.
+ */
+export async function appShapes(): Promise<{ store: StoreShape; db: DbShape }[]> {
+  const dbs = await dbShapes();
+  return (await storeShapes()).map((store) => ({
+    store,
+    db: store === 'redis' && dbs.includes('postgres') ? 'postgres' : 'pglite',
+  }));
 }
 
 export async function connectTestRedis(): Promise<Redis> {

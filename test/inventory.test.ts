@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { buildTestApp, dbShapes, errorCode, type TestApp } from './helpers.ts';
+import { buildTestApp, errorCode, type TestApp } from './helpers.ts';
 import { eventKeys } from '../src/modules/inventory/keys.ts';
 import {
   admit,
+  appShapes,
   bulkBuyers,
   connectTestRedis,
   onSaleEvent,
-  storeShapes,
   takenIndexes,
   TEST_REDIS_URL,
   waitFor,
@@ -15,12 +15,7 @@ import {
 
 // Each store runs over one database shape: memory over PGlite (the embedded shape), Redis over
 // PostgreSQL when it answers (the scale-out shape). The store contract suite covers both stores alone.
-const stores = await storeShapes();
-const dbs = await dbShapes();
-const combos = stores.map((store) => ({
-  store,
-  db: store === 'redis' && dbs.includes('postgres') ? ('postgres' as const) : ('pglite' as const),
-}));
+const combos = await appShapes();
 
 for (const { store, db } of combos) {
   describe(`holds and availability (${store} store, ${db})`, () => {

@@ -11,9 +11,10 @@ import {
 import { signWebhook } from '../src/modules/payments/webhook-signature.ts';
 import type { Db, Queryable } from '../src/platform/db.ts';
 import type { Redis } from '../src/platform/redis.ts';
-import { dbShapes, freshDb, SECRET, testConfig } from './helpers.ts';
+import { freshDb, SECRET, testConfig } from './helpers.ts';
 import {
   admit,
+  appShapes,
   bulkBuyers,
   connectTestRedis,
   holdAndOrder,
@@ -23,7 +24,6 @@ import {
 } from './inventory.helpers.ts';
 
 const stores = await storeShapes();
-const dbs = await dbShapes();
 const charge = () => `ord_${randomBytes(6).toString('hex')}:key`;
 
 for (const store of stores) {
@@ -93,10 +93,7 @@ function watched(db: Db, seen: string[]): Db {
 }
 
 // Memory marks over PGlite (the embedded shape), Redis marks over PostgreSQL (the scale-out shape).
-const combos = stores.map((store) => ({
-  store,
-  db: store === 'redis' && dbs.includes('postgres') ? ('postgres' as const) : ('pglite' as const),
-}));
+const combos = await appShapes();
 
 for (const { store, db: shape } of combos) {
   describe(`the gateway's confirming webhook for a settled charge (${store} marks, ${shape})`, () => {
