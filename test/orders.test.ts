@@ -621,6 +621,56 @@ for (const shape of shapes) {
       assert.equal(admin.json().active, 1);
     });
 
+    it("ends a paid buyer's turn after answering, and a waiting room that cannot be told does not fail the payment", async () => {
+      const event = await onSaleEvent(t.app, { queue: { admitPerMinute: 6000, maxActive: 1 } });
+      const [first, second] = await bulkBuyers(t.app, 2);
+      const queueOf = async (b: { auth: Record<string, string> }) =>
+        (await t.app.inject({ method: 'GET', url: `/api/events/${event.eventId}/queue`, headers: b.auth })).json<{
+          queue: { state: string };
+        }>().queue;
+      const payOne = async (b: Buyer, seat: number, k: string) => {
+        const o = await holdAndOrder(t.app, b, event.eventId, [event.seats[seat]!.id], k);
+        return t.app.inject({
+          method: 'POST',
+          url: `/api/orders/${o.id}/pay`,
+          headers: { ...b.auth, 'idempotency-key': k },
+          payload: card(CARD.number),
+        });
+      };
+      const buyer = await admit(t.app, first!, event.eventId);
+      const joined = await t.app.inject({ method: 'POST', url: `/api/events/${event.eventId}/queue`, headers: second!.auth });
+      assert.equal(joined.json().queue.state, 'waiting');
+      const paid = await payOne(buyer, 0, 'p1');
+      assert.equal(paid.statusCode, 200, paid.body);
+      // The turn ends just after the answer: the one slot goes to the second buyer.
+      await waitFor(async () => (await queueOf(second!)).state === 'admitted', 5000, 50);
+      // Now the waiting room's store fails when told: the payment still answers with the paid order.
+      const admission = t.app.services.admission;
+      const original = Object.getOwnPropertyDescriptor(admission, 'finish')!;
+      let told = 0;
+      admission.finish = () => {
+        told++;
+        return Promise.reject(new Error('waiting room store unreachable'));
+      };
+      try {
+        const next = await admit(t.app, second!, event.eventId);
+        const res = await payOne(next, 1, 'p2');
+        assert.equal(res.statusCode, 200, res.body);
+        assert.equal(res.json().order.status, 'paid');
+        assert.equal(res.json().tickets.length, 1);
+        await waitFor(async () => told === 1, 2000, 20);
+      } finally {
+        Object.defineProperty(admission, 'finish', original);
+      }
+      // Its slot was not given back (the admission's own deadline does that).
+      const admin = await t.app.inject({
+        method: 'GET',
+        url: `/api/admin/events/${event.eventId}/queue`,
+        headers: event.organizer.auth,
+      });
+      assert.equal(admin.json().active, 1);
+    });
+
     it('expires an unpaid order at its deadline with no request, frees its seats, refunds a late payment after resale', async () => {
       const event = await onSaleEvent(t.app, { holdSeconds: 2 });
       const [first, second, third] = await bulkBuyers(t.app, 3);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createSigner } from './crypto.ts';
+import { createSigner, newId, newIds } from './crypto.ts';
 
 test('a signer accepts its own tokens and nothing altered, before and after remembering them', () => {
   const signer = createSigner('s'.repeat(32), 'session');
@@ -50,4 +50,16 @@ test('a remembered payload cannot be changed by a caller, and the memory is boun
   // A payload that is not an object is refused outright.
   assert.equal(signer.verify(signer.sign(5 as unknown as object)), undefined);
   assert.equal(signer.verify(signer.sign(null as unknown as object)), undefined);
+});
+
+test('ids drawn across many refills of the shared randomness are all different and well formed', () => {
+  const seen = new Set<string>();
+  // Single ids, small batches and one batch larger than the pool, interleaved over several refills.
+  for (let round = 0; round < 50; round++) {
+    for (let i = 0; i < 97; i++) seen.add(newId('ord'));
+    for (const id of newIds('tkt', 13)) seen.add(id);
+  }
+  for (const id of newIds('seat', 5000)) seen.add(id);
+  assert.equal(seen.size, 50 * (97 + 13) + 5000);
+  for (const id of seen) assert.match(id, /^(ord|tkt|seat)_[0-9a-hjkmnp-tv-z]{16}$/);
 });

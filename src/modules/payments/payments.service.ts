@@ -120,10 +120,18 @@ export function createPaymentsService(deps: PaymentsDeps) {
     return { status: 200, body: { order: orderView(s.order, s.items), tickets: s.tickets } };
   }
 
-  /** After the settling transaction committed: the buyer's turn is over; a revived order's seats are taken again. */
+  /**
+   * After the settling transaction committed: the buyer's turn is over; a revived order's seats are
+   * taken again. The turn's end is not awaited: the paid order is the buyer's answer, and a waiting
+   * room that could not be told (its store away) only keeps the slot until the admission's own
+   * deadline, as it would for a buyer who walked away.
+   */
   async function afterSettle(s: Settlement) {
     if (s.kind === 'paid') {
-      await admission.finish(s.order.event_id, s.order.user_id);
+      const { event_id: eventId, user_id: userId } = s.order;
+      admission
+        .finish(eventId, userId)
+        .catch((err: unknown) => log.warn({ err, eventId, userId }, "could not end a paid buyer's turn"));
       if (s.revived) await inventory.rebuild(s.order.event_id);
       log.info({ orderId: s.order.id, revived: s.revived }, 'order paid');
     } else if (s.kind === 'refund') {
