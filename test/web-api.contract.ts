@@ -13,6 +13,7 @@ import type * as Catalog from '../src/modules/catalog/catalog.schemas.ts';
 import type * as Inventory from '../src/modules/inventory/inventory.schemas.ts';
 import type * as Orders from '../src/modules/orders/orders.schemas.ts';
 import type * as Room from '../src/modules/waiting-room/waiting-room.schemas.ts';
+import type * as Door from '../src/modules/tickets/tickets.routes.ts';
 import type * as Http from '../src/platform/http-schemas.ts';
 
 /** `true` when every answer the schema allows is a value of the page's type; else both, to read in the error. */
@@ -37,6 +38,10 @@ export const pagesReadWhatTheServerSends: {
   roomStatus: Reads<typeof Room.RoomStatus, Web.RoomStatus>;
   adminQueue: Reads<typeof Room.AdminQueue, Web.AdminQueue>;
   stats: Reads<typeof Admin.Stats, Web.Stats>;
+  adminUser: Reads<typeof Accounts.AdminUser, Web.AdminUser>;
+  suspension: Reads<typeof Accounts.SuspensionResult, Web.Suspension>;
+  sessions: Reads<typeof Accounts.SessionsResult, { sessions: Web.Session[] }>;
+  doorChanges: Reads<typeof Door.DoorChanges, Web.DoorChanges>;
 } = {
   money: true,
   role: true,
@@ -56,4 +61,8 @@ export const pagesReadWhatTheServerSends: {
   roomStatus: true,
   adminQueue: true,
   stats: true,
+  adminUser: true,
+  suspension: true,
+  sessions: true,
+  doorChanges: true,
 };

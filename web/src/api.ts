@@ -152,6 +152,29 @@ export interface AuditEntry {
   details: Record<string, unknown>;
 }
 
+/** An account as an admin sees it (GET /api/admin/users). */
+export type AdminUser = User & { suspended: boolean };
+/** The answer to an admin's suspension of an account. */
+export interface Suspension {
+  user: AdminUser;
+  sessionsEnded: number;
+  cleared: { queuesLeft: number; holdsReleased: number; ordersCanceled: number };
+}
+/** One of the signed-in account's sessions (GET /api/me/sessions). */
+export interface Session {
+  id: string;
+  createdAt: string;
+  expiresAt: string;
+  device: string | null;
+  current: boolean;
+}
+/** A page of the tickets checked in or voided since a cursor (GET /api/events/:id/checkin/changes). */
+export interface DoorChanges {
+  tickets: { id: string; status: 'used' | 'void'; at: string }[];
+  cursor: string | null;
+  more: boolean;
+}
+
 export interface Stats {
   sold: number;
   checkedIn: number;

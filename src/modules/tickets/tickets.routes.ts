@@ -9,6 +9,19 @@ const tags = ['tickets'];
 /** Changes in one answer of the door's list. */
 const DOOR_PAGE = 2000;
 
+/** A page of the door's list: the event's tickets checked in or voided since a cursor, oldest first. */
+export const DoorChanges = Type.Object({
+  tickets: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      status: Type.Union([Type.Literal('used'), Type.Literal('void')]),
+      at: Type.String({ format: 'date-time', description: 'When it was checked in or voided' }),
+    }),
+  ),
+  cursor: Type.Union([Type.String(), Type.Null()], { description: 'Pass as `after` next time' }),
+  more: Type.Boolean({ description: 'More changes wait: ask again at once' }),
+});
+
 export const ticketsRoutes: FastifyPluginAsyncTypebox<{ tickets: TicketsService; auth: Auth }> = async (
   app,
   { tickets, auth },
@@ -67,17 +80,7 @@ export const ticketsRoutes: FastifyPluginAsyncTypebox<{ tickets: TicketsService;
           { additionalProperties: false },
         ),
         response: {
-          200: Type.Object({
-            tickets: Type.Array(
-              Type.Object({
-                id: Type.String(),
-                status: Type.Union([Type.Literal('used'), Type.Literal('void')]),
-                at: Type.String({ format: 'date-time', description: 'When it was checked in or voided' }),
-              }),
-            ),
-            cursor: Type.Union([Type.String(), Type.Null()], { description: 'Pass as `after` next time' }),
-            more: Type.Boolean({ description: 'More changes wait: ask again at once' }),
-          }),
+          200: DoorChanges,
           ...errors(400, 401, 403, 404),
         },
       },

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, type AuditEntry, type Role, type User } from '../api.ts';
+import { type AdminUser, api, type AuditEntry, type Role, type Suspension, type User } from '../api.ts';
 import { ErrorBox, Loading, Notice, RequireUser, Title, useLoad } from '../components.tsx';
 import { dateTime, field } from '../format.ts';
 import { userState } from '../state.ts';
@@ -12,15 +12,6 @@ const ROLES: { value: Role; label: string }[] = [
 ];
 
 const count = (n: number, one: string) => `${n} ${one}${n === 1 ? '' : 's'}`;
-
-interface Suspension {
-  user: AdminUser;
-  sessionsEnded: number;
-  cleared: { queuesLeft: number; holdsReleased: number; ordersCanceled: number };
-}
-
-/** An account as an admin sees it. */
-type AdminUser = User & { suspended: boolean };
 
 function Account({ account, self, onSaved }: { account: AdminUser; self: boolean; onSaved: (u: Partial<AdminUser>) => void }) {
   const [role, setRole] = useState<Role>(account.role);

@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { api, ApiError, type User } from '../api.ts';
+import { api, ApiError, type Session, type User } from '../api.ts';
 import { ErrorBox, Loading, Notice, RequireUser, Title, useLoad } from '../components.tsx';
 import { dateTime, field } from '../format.ts';
 import { loadMe, userState } from '../state.ts';
@@ -104,14 +104,6 @@ function PasswordForm({ onChanged }: { onChanged: () => void }) {
       </button>
     </form>
   );
-}
-
-interface Session {
-  id: string;
-  createdAt: string;
-  expiresAt: string;
-  device: string | null;
-  current: boolean;
 }
 
 /** A User-Agent told in a few words: the browser and the system, when they can be read. */

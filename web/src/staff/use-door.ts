@@ -2,7 +2,7 @@
 // is a connection and kept for when there is none; the check-ins made offline, sent when it is
 // back; and the check of a ticket without the server.
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, plainText, request, type Ticket } from '../api.ts';
+import { api, type DoorChanges, plainText, request, type Ticket } from '../api.ts';
 import { dateTime } from '../format.ts';
 import { type DoorList, doorStore, importTicketKey, seatOfClaims, sendOfflineScans, verifyTicketCode } from './offline.ts';
 
@@ -25,12 +25,6 @@ export function checkInOnline(eventId: string, code: string, scannedAt?: string)
 }
 
 export const usedHere = (at: string) => `${plainText('ALREADY_CHECKED_IN')} It was let in at this door at ${dateTime(at)}.`;
-
-interface Changes {
-  tickets: { id: string; status: 'used' | 'void'; at: string }[];
-  cursor: string | null;
-  more: boolean;
-}
 
 /** The ticket key, fetched when there is a connection, else the copy kept from the last time. */
 function useTicketKey() {
@@ -81,7 +75,7 @@ function useDoorList(eventId: string) {
       try {
         for (;;) {
           const after = current.cursor ? `?after=${encodeURIComponent(current.cursor)}` : '';
-          const page = await api.get<Changes>(`/api/events/${eventId}/checkin/changes${after}`);
+          const page = await api.get<DoorChanges>(`/api/events/${eventId}/checkin/changes${after}`);
           if (!live) return;
           for (const t of page.tickets) current.tickets[t.id] = [t.status, t.at];
           current.cursor = page.cursor;
