@@ -586,6 +586,15 @@ for (const shape of shapes) {
     });
     after(async () => t.close());
 
+    /** The buyer's place in the event's waiting room, as their page reads it. */
+    const queueOf = async (eventId: string, b: { auth: Record<string, string> }) =>
+      (await t.app.inject({ method: 'GET', url: `/api/events/${eventId}/queue`, headers: b.auth })).json<{
+        queue: { state: string };
+      }>().queue;
+    /** The waiting room as the event's organizer sees it. */
+    const roomOf = (event: { eventId: string; organizer: { auth: Record<string, string> } }) =>
+      t.app.inject({ method: 'GET', url: `/api/admin/events/${event.eventId}/queue`, headers: event.organizer.auth });
+
     it("gives an expired order's active slot in the waiting room to the next buyer", async () => {
       // One buyer in checkout at a time: the second waits until the first is done.
       const event = await onSaleEvent(t.app, { holdSeconds: 2, queue: { admitPerMinute: 6000, maxActive: 1 } });
@@ -594,17 +603,13 @@ for (const shape of shapes) {
       const o = await holdAndOrder(t.app, buyer, event.eventId, [event.seats[0]!.id], 'a');
       const joined = await t.app.inject({ method: 'POST', url: `/api/events/${event.eventId}/queue`, headers: second!.auth });
       assert.equal(joined.json().queue.state, 'waiting');
-      const queueOf = async (b: typeof buyer) =>
-        (await t.app.inject({ method: 'GET', url: `/api/events/${event.eventId}/queue`, headers: b.auth })).json<{
-          queue: { state: string };
-        }>().queue;
       // Nobody pays: at the deadline the order expires, the first buyer's turn ends and the second's begins.
-      await waitFor(async () => (await queueOf(second!)).state === 'admitted', 8000, 100);
+      await waitFor(async () => (await queueOf(event.eventId, second!)).state === 'admitted', 8000, 100);
       assert.equal(
         (await t.app.services.orders.get({ userId: first!.id, sessionId: 's', role: 'buyer' }, o.id)).status,
         'expired',
       );
-      assert.equal((await queueOf(buyer)).state, 'left');
+      assert.equal((await queueOf(event.eventId, buyer)).state, 'left');
       const hold = await t.app.inject({
         method: 'PUT',
         url: `/api/events/${event.eventId}/hold`,
@@ -613,21 +618,13 @@ for (const shape of shapes) {
       });
       assert.equal(hold.statusCode, 403);
       assert.equal(errorCode(hold), 'NOT_ADMITTED');
-      const admin = await t.app.inject({
-        method: 'GET',
-        url: `/api/admin/events/${event.eventId}/queue`,
-        headers: event.organizer.auth,
-      });
+      const admin = await roomOf(event);
       assert.equal(admin.json().active, 1);
     });
 
     it("ends a paid buyer's turn after answering, and a waiting room that cannot be told does not fail the payment", async () => {
       const event = await onSaleEvent(t.app, { queue: { admitPerMinute: 6000, maxActive: 1 } });
       const [first, second] = await bulkBuyers(t.app, 2);
-      const queueOf = async (b: { auth: Record<string, string> }) =>
-        (await t.app.inject({ method: 'GET', url: `/api/events/${event.eventId}/queue`, headers: b.auth })).json<{
-          queue: { state: string };
-        }>().queue;
       const payOne = async (b: Buyer, seat: number, k: string) => {
         const o = await holdAndOrder(t.app, b, event.eventId, [event.seats[seat]!.id], k);
         return t.app.inject({
@@ -643,7 +640,7 @@ for (const shape of shapes) {
       const paid = await payOne(buyer, 0, 'p1');
       assert.equal(paid.statusCode, 200, paid.body);
       // The turn ends just after the answer: the one slot goes to the second buyer.
-      await waitFor(async () => (await queueOf(second!)).state === 'admitted', 5000, 50);
+      await waitFor(async () => (await queueOf(event.eventId, second!)).state === 'admitted', 5000, 50);
       // Now the waiting room's store fails when told: the payment still answers with the paid order.
       const admission = t.app.services.admission;
       const original = Object.getOwnPropertyDescriptor(admission, 'finish')!;
@@ -663,11 +660,7 @@ for (const shape of shapes) {
         Object.defineProperty(admission, 'finish', original);
       }
       // Its slot was not given back (the admission's own deadline does that).
-      const admin = await t.app.inject({
-        method: 'GET',
-        url: `/api/admin/events/${event.eventId}/queue`,
-        headers: event.organizer.auth,
-      });
+      const admin = await roomOf(event);
       assert.equal(admin.json().active, 1);
     });
 
