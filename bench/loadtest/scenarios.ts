@@ -75,8 +75,12 @@ export const SCENARIOS: Record<string, Scenario> = {
     patienceSeconds: 300,
     maxSeconds: 300,
   },
-  // 20,000 seats, ~8,000 buyers needed; admit 250/s (the checkout path's measured order rate with
-  // headroom), at most 2,500 active.
+  // 20,000 seats, ~8,000 buyers needed; admit 11,000 a minute (about 183/s), at most 2,500 active.
+  // The rate is below what two cores pay for (about 230 orders/s on the fastest machines so far): a
+  // waiting room that lets buyers in faster than checkout serves them only fills the machine, and
+  // every answer waits for a core. At 15,000 a minute (250/s, the rate until 2026-12-07) that
+  // machine sold out in 36-37 s with the checkout's p99 215-295 ms on the wire; at 11,000, in 48-49 s
+  // with every endpoint's p99 on the wire 88-221 ms at most (bench/README.md, On-sale spike).
   'spike-10x': {
     name: 'spike-10x',
     description: '50,000 buyers over 10 s onto a 20,000-seat venue, up to 4 seats each, 10 % abandon at checkout',
@@ -86,7 +90,7 @@ export const SCENARIOS: Record<string, Scenario> = {
     saleOpensAfter: 0,
     sections: [grid('North', 50, 100), grid('East', 50, 100), grid('South', 50, 100), grid('West', 50, 100)],
     prices: { North: 9_000, East: 7_000, South: 9_000, West: 7_000 },
-    queue: { admitPerMinute: 15_000, maxActive: 2500, claimSeconds: 60, preQueueMinutes: 30 },
+    queue: { admitPerMinute: 11_000, maxActive: 2500, claimSeconds: 60, preQueueMinutes: 30 },
     holdSeconds: 120,
     maxSeatsPerOrder: 4,
     maxQuantity: 4,
