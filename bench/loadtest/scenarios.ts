@@ -76,7 +76,7 @@ export const SCENARIOS: Record<string, Scenario> = {
     maxSeconds: 300,
   },
   // 20,000 seats, ~8,000 buyers needed; admit 11,000 a minute (about 183/s), at most 2,500 active.
-  // The rate is below what two cores pay for (about 230 orders/s on the fastest machines so far): a
+  // The rate is below what two cores take (about 227 orders/s on the fastest machine so far): a
   // waiting room that lets buyers in faster than checkout serves them only fills the machine, and
   // every answer waits for a core. At 15,000 a minute (250/s, the rate until 2026-12-07) that
   // machine sold out in 36-37 s with the checkout's p99 215-295 ms on the wire; at 11,000, in 48-49 s
