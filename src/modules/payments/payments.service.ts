@@ -132,7 +132,7 @@ export function createPaymentsService(deps: PaymentsDeps) {
       admission
         .finish(eventId, userId)
         .catch((err: unknown) => log.warn({ err, eventId, userId }, "could not end a paid buyer's turn"));
-      if (s.revived) await inventory.rebuild(s.order.event_id);
+      if (s.revived) await inventory.rebuild(eventId);
       log.info({ orderId: s.order.id, revived: s.revived }, 'order paid');
     } else if (s.kind === 'refund') {
       log.warn({ orderId: s.order.id, status: s.order.status }, 'payment arrived for an order that cannot take it; refunding');
